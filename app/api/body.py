@@ -1,0 +1,35 @@
+"""Reading request bodies: JSON only, never more than the configured limit."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from app.fhir.errors import FhirError
+from app.fhir.parse import load_json
+
+JSON_TYPES = ("application/fhir+json", "application/json", "application/json+fhir")
+
+
+async def read_json(request: Request, limit: int) -> bytes:
+    """The body, checked to be one JSON object; 415 for non-JSON, 413 past `limit` (checked while streaming)."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in JSON_TYPES:
+        raise FhirError.one(415, "not-supported", f"Content-Type {media or '(none)'!r} is not "
+                            "supported; send application/fhir+json.", "Content-Type")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    load_json(body)
+    return body
+
+
+def _too_large(limit: int) -> FhirError:
+    return FhirError.one(413, "too-costly", f"The body is larger than {limit} bytes; split it "
+                         "into smaller Bundles.", "body")

@@ -1,0 +1,31 @@
+"""FHIR JSON responses."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.utils import format_datetime
+
+from fastapi.responses import Response
+
+from app.services.writes import WriteResult
+
+FHIR_JSON = "application/fhir+json"
+
+
+class FhirResponse(Response):
+    media_type = FHIR_JSON
+
+
+def resource_response(
+    content: str, type_name: str, rid: str, version: int, last_updated: datetime,
+    status: int = 200, base: str = "",
+) -> FhirResponse:
+    headers = {"ETag": f'W/"{version}"', "Last-Modified": format_datetime(last_updated, usegmt=True)}
+    if status == 201 or base:
+        headers["Location"] = f"{base}/{type_name}/{rid}/_history/{version}"
+    return FhirResponse(content, status_code=status, headers=headers)
+
+
+def write_response(result: WriteResult, base: str) -> FhirResponse:
+    return resource_response(result.content, result.type, result.id, result.version,
+                             result.last_updated, result.status, base)

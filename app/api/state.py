@@ -1,0 +1,11 @@
+"""The running app's state, for route dependencies."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from app.runtime import AppState
+
+
+def get_state(request: Request) -> AppState:
+    return request.app.state.wnb

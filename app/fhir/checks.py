@@ -1,0 +1,120 @@
+"""The checks R4B does not do: required value sets, invariants and business rules."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+from app.fhir.errors import FhirError, Issue
+from app.fhir.nhs_number import NHS_NUMBER_SYSTEM, is_valid
+
+# Required bindings (R4 4.0.1) of the elements the service relies on.
+APPOINTMENT_STATUS = frozenset(
+    "proposed pending booked arrived fulfilled cancelled noshow entered-in-error checked-in "
+    "waitlist".split()
+)
+PARTICIPANT_STATUS = frozenset("accepted declined tentative needs-action".split())
+FLAG_STATUS = frozenset("active inactive entered-in-error".split())
+OBSERVATION_STATUS = frozenset(
+    "registered preliminary final amended corrected cancelled entered-in-error unknown".split()
+)
+GENDER = frozenset("male female other unknown".split())
+NO_START_ALLOWED = frozenset({"proposed", "cancelled", "waitlist"})
+
+VALUE_SETS: dict[str, list[tuple[str, frozenset[str]]]] = {
+    "Patient": [("gender", GENDER)],
+    "RelatedPerson": [("gender", GENDER)],
+    "Appointment": [("status", APPOINTMENT_STATUS), ("participant[].status", PARTICIPANT_STATUS)],
+    "Flag": [("status", FLAG_STATUS)],
+    "Observation": [("status", OBSERVATION_STATUS)],
+}
+
+
+def walk(data: Any, path: str, where: str) -> Iterator[tuple[Any, str]]:
+    """Yield (value, FHIRPath) for a dotted path whose `[]` steps fan out over lists."""
+    if not path:
+        yield data, where
+        return
+    head, _, rest = path.partition(".")
+    many = head.endswith("[]")
+    key = head[:-2] if many else head
+    if not isinstance(data, dict) or key not in data:
+        return
+    value = data[key]
+    if many and isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from walk(item, rest, f"{where}.{key}[{i}]")
+    else:
+        yield from walk(value, rest, f"{where}.{key}")
+
+
+def check_resource(data: dict[str, Any], today: date) -> None:
+    """Raise 400 for codes outside required value sets, 422 for business-rule failures."""
+    type_name = data["resourceType"]
+    bad = [
+        Issue("code-invalid", f"{value!r} is not one of: {', '.join(sorted(allowed))}.", where)
+        for path, allowed in VALUE_SETS.get(type_name, [])
+        for value, where in walk(data, path, type_name)
+        if value not in allowed
+    ]
+    if type_name == "Appointment":
+        bad += _appointment_invariants(data)
+    if bad:
+        raise FhirError(400, bad)
+    rules = _nhs_numbers(data, type_name)
+    if type_name == "Appointment" and not _has_patient_participant(data):
+        rules.append(Issue(
+            "business-rule",
+            "An appointment outcome must name the child: add a participant whose actor is a "
+            "Patient (reference or NHS number identifier).",
+            "Appointment.participant",
+        ))
+    birth = data.get("birthDate")
+    if type_name == "Patient" and isinstance(birth, str) and birth[:10] > today.isoformat():
+        rules.append(Issue("business-rule", "birthDate is in the future.", "Patient.birthDate"))
+    if rules:
+        raise FhirError(422, rules)
+
+
+def _appointment_invariants(data: dict[str, Any]) -> list[Issue]:
+    if data.get("status") in NO_START_ALLOWED or ("start" in data and "end" in data):
+        return []
+    # app-3: only proposed, cancelled or waitlisted appointments may lack start and end.
+    return [Issue(
+        "invariant",
+        "app-3: only proposed, cancelled or waitlist appointments can be missing start/end.",
+        "Appointment.start",
+    )]
+
+
+def _has_patient_participant(data: dict[str, Any]) -> bool:
+    for part in data.get("participant", []):
+        actor = part.get("actor") or {}
+        ref = actor.get("reference") or ""
+        if actor.get("type") == "Patient" or ref.startswith("Patient/") or (
+            ref.startswith("urn:uuid:") and actor.get("type") in (None, "Patient")
+        ) or (not ref and (actor.get("identifier") or {}).get("system") == NHS_NUMBER_SYSTEM):
+            return True
+    return False
+
+
+def _nhs_numbers(data: dict[str, Any], type_name: str) -> list[Issue]:
+    issues = []
+    for ident, where in _identifiers(data, type_name):
+        if ident.get("system") == NHS_NUMBER_SYSTEM and not is_valid(str(ident.get("value", ""))):
+            issues.append(Issue(
+                "business-rule",
+                "Invalid NHS number: it must be 10 digits that pass the Modulus 11 check.",
+                f"{where}.value",
+            ))
+    return issues
+
+
+def _identifiers(data: dict[str, Any], type_name: str) -> Iterator[tuple[dict, str]]:
+    for value, where in walk(data, "identifier[]", type_name):
+        yield value, where
+    for path in ("participant[].actor.identifier", "patient.identifier", "subject.identifier"):
+        for value, where in walk(data, path, type_name):
+            if isinstance(value, dict):
+                yield value, where

@@ -1,0 +1,66 @@
+"""FHIR date/dateTime/instant strings as UTC ranges (a partial date covers its whole span)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+
+_PARTIAL = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?"
+    r"(?:Z|[+-]\d{2}:\d{2})?$")
+
+
+def parse_range(value: str) -> tuple[datetime, datetime] | None:
+    """[lo, hi) in UTC for a FHIR date, dateTime or instant; None when it is not one.
+
+    A dateTime without a zone is read as UTC (FHIR leaves it to the server).
+    """
+    m = _PARTIAL.match(value)
+    if m:
+        year, month, day = int(m[1]), int(m[2] or 1), int(m[3] or 1)
+        try:
+            lo = datetime(year, month, day, tzinfo=UTC)
+        except ValueError:
+            return None
+        if m[3]:
+            return lo, lo + timedelta(days=1)
+        if m[2]:
+            return lo, (lo.replace(year=year + 1, month=1) if month == 12
+                        else lo.replace(month=month + 1))
+        return lo, lo.replace(year=year + 1)
+    if not _DATETIME.match(value):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
+    return moment, moment + timedelta(microseconds=1)
+
+
+def parse_instant(value: str) -> datetime | None:
+    rng = parse_range(value)
+    return rng[0] if rng else None
+
+
+def parse_date(value: str) -> date | None:
+    rng = parse_range(value)
+    return rng[0].date() if rng else None
+
+
+def age_in_days(birth: date, at: datetime) -> int:
+    return (at.date() - birth).days
+
+
+def age_in_years(birth: date, on: date) -> int:
+    years = on.year - birth.year
+    if (on.month, on.day) < (birth.month, birth.day):
+        years -= 1
+    return years
+
+
+def fhir_instant(moment: datetime) -> str:
+    """An instant as FHIR writes it: UTC, milliseconds, Z."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

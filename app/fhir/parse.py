@@ -1,0 +1,73 @@
+"""Bytes to a validated resource: orjson for the dict we keep, R4B for structure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fhir.resources.R4B import get_fhir_model_class
+from pydantic import ValidationError
+
+from app.fhir.errors import FhirError, Issue
+
+WRITABLE_TYPES = ("Patient", "RelatedPerson", "Appointment", "Flag", "Observation")
+
+
+def load_json(body: bytes) -> dict[str, Any]:
+    """Decode a request body, or raise 400 naming why."""
+    if not body:
+        raise FhirError.one(400, "required", "The request body is empty; a FHIR resource is needed.")
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise FhirError.one(400, "structure", f"The body is not valid JSON: {exc}.") from exc
+    if not isinstance(data, dict):
+        raise FhirError.one(400, "structure", "The body must be a JSON object (a FHIR resource).")
+    return data
+
+
+def expression_of(type_name: str, loc: tuple[int | str, ...]) -> str:
+    """A pydantic error location as a FHIRPath expression, e.g. Appointment.participant[0]."""
+    out = type_name
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part != "__root__":
+            out += f".{part}"
+    return out
+
+
+def validate_structure(data: dict[str, Any], expected: str | None = None) -> str:
+    """Check `data` against the R4B model of its resourceType; return that type.
+
+    Raises 400 with one issue per R4B complaint, each with its FHIRPath `expression`.
+    """
+    type_name = data.get("resourceType")
+    if not isinstance(type_name, str) or not type_name:
+        raise FhirError.one(400, "required", "resourceType is missing.", "resourceType")
+    if expected is not None and type_name != expected:
+        raise FhirError.one(
+            400, "invalid",
+            f"resourceType is {type_name!r} but this endpoint takes {expected}.", "resourceType",
+        )
+    try:
+        model = get_fhir_model_class(type_name)
+    except (KeyError, ValueError) as exc:
+        raise FhirError.one(
+            400, "not-supported", f"{type_name!r} is not a FHIR R4 resource type.", "resourceType"
+        ) from exc
+    try:
+        model.model_validate(data)
+    except ValidationError as exc:
+        issues = [
+            Issue(
+                "structure",
+                f"{err['msg']}",
+                expression_of(type_name, tuple(err["loc"])),
+            )
+            for err in exc.errors(include_url=False)[:20]
+        ]
+        raise FhirError(400, issues) from exc
+    except (TypeError, ValueError) as exc:  # fhir.resources raises plain errors for some shapes
+        raise FhirError.one(400, "structure", f"Invalid {type_name}: {exc}", type_name) from exc
+    return type_name

@@ -1,0 +1,139 @@
+"""transaction (all or nothing) and batch (each entry on its own) Bundles."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import orjson
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.fhir.checks import check_resource
+from app.fhir.dates import fhir_instant
+from app.fhir.errors import FhirError, operation_outcome
+from app.fhir.parse import WRITABLE_TYPES, validate_structure
+from app.fhir.references import split_local
+from app.services.ingest import write_resources
+from app.services.writes import WriteContext, WriteRequest, WriteResult
+
+MAX_ENTRIES = 5000
+
+
+def process_bundle(session: Session, bundle: dict[str, Any], ctx: WriteContext) -> bytes:
+    """Carry out a transaction or batch Bundle; the response Bundle as JSON bytes."""
+    kind = bundle.get("type")
+    if bundle.get("resourceType") != "Bundle" or kind not in ("transaction", "batch"):
+        raise FhirError.one(400, "invalid", "POST /fhir takes a Bundle of type transaction or "
+                            "batch.", "Bundle.type")
+    entries = bundle.get("entry", [])
+    if not isinstance(entries, list) or len(entries) > MAX_ENTRIES:
+        raise FhirError.one(400 if not isinstance(entries, list) else 413, "too-costly",
+                            f"Bundle.entry must be a list of at most {MAX_ENTRIES} entries.",
+                            "Bundle.entry")
+    if kind == "transaction":
+        return _transaction(session, entries, ctx)
+    return _batch(session, entries, ctx)
+
+
+def _transaction(session: Session, entries: list[Any], ctx: WriteContext) -> bytes:
+    requests, failures = [], []
+    for i, entry in enumerate(entries):
+        try:
+            requests.append(entry_request(entry, i, ctx.now.date()))
+        except FhirError as exc:
+            failures.append(exc)
+    if failures:
+        # Report every bad entry at once, with the status of the first.
+        raise FhirError(failures[0].status, [i for f in failures for i in f.issues][:50])
+    results = write_resources(session, requests, ctx)
+    return _response("transaction-response", [_entry(r) for r in results])
+
+
+def _batch(session: Session, entries: list[Any], ctx: WriteContext) -> bytes:
+    out = []
+    for i, entry in enumerate(entries):
+        try:
+            request = entry_request(entry, i, ctx.now.date())
+            out.append(_entry(_write_one(session, request, ctx)))
+        except FhirError as exc:
+            out.append(_failed(exc))
+    return _response("batch-response", out)
+
+
+def _write_one(session: Session, request: WriteRequest, ctx: WriteContext) -> WriteResult:
+    snapshot = orjson.dumps(request.data)
+    for attempt in range(3):
+        try:
+            with session.begin_nested():
+                return write_resources(session, [request], ctx)[0]
+        except IntegrityError:
+            # Another request stored the same identifier at the same time: retrying finds it.
+            if attempt == 2:
+                raise
+            request.data = orjson.loads(snapshot)
+    raise AssertionError("unreachable")
+
+
+def entry_request(entry: Any, i: int, today: date) -> WriteRequest:
+    """A validated WriteRequest for Bundle.entry[i]; FhirError with entry-relative paths."""
+    where = f"Bundle.entry[{i}]"
+    if not isinstance(entry, dict):
+        raise FhirError.one(400, "structure", "An entry must be an object.", where)
+    request = entry.get("request") or {}
+    method, url = request.get("method"), request.get("url") or ""
+    resource = entry.get("resource")
+    if method not in ("POST", "PUT"):
+        raise FhirError.one(400, "not-supported", "Only POST and PUT entries are supported.",
+                            f"{where}.request.method")
+    if not isinstance(resource, dict):
+        raise FhirError.one(400, "required", "The entry has no resource.", f"{where}.resource")
+    type_name, rid = url.split("?")[0], None
+    if method == "PUT":
+        local = split_local(url)
+        if local is None:
+            raise FhirError.one(400, "invalid", "A PUT entry's url must be Type/id.",
+                                f"{where}.request.url")
+        type_name, rid = local
+    if type_name not in WRITABLE_TYPES:
+        raise FhirError.one(400, "not-supported", f"{type_name!r} cannot be written here; "
+                            f"supported: {', '.join(WRITABLE_TYPES)}.", f"{where}.request.url")
+    try:
+        validate_structure(resource, type_name)
+        check_resource(resource, today)
+        if rid is not None and resource.get("id") not in (None, rid):
+            raise FhirError.one(400, "invalid", "resource.id differs from the id in request.url.",
+                                "id")
+    except FhirError as exc:
+        raise exc.at(f"{where}.resource") from None
+    if_match = request.get("ifMatch")
+    return WriteRequest(
+        type=type_name, data=resource, id=rid, if_none_exist=request.get("ifNoneExist"),
+        if_match=parse_etag(if_match) if if_match else None,
+        full_url=entry.get("fullUrl"), where=f"{where}.resource",
+    )
+
+
+def parse_etag(value: str) -> int:
+    digits = value.removeprefix("W/").strip('"')
+    if not digits.isdigit():
+        raise FhirError.one(400, "invalid", 'If-Match must look like W/"3".', "If-Match")
+    return int(digits)
+
+
+def _entry(r: WriteResult) -> bytes:
+    status = "201 Created" if r.status == 201 else "200 OK"
+    response = {"status": status, "location": f"{r.type}/{r.id}/_history/{r.version}",
+                "etag": f'W/"{r.version}"', "lastModified": fhir_instant(r.last_updated)}
+    return b'{"resource":' + r.content.encode() + b',"response":' + orjson.dumps(response) + b"}"
+
+
+def _failed(exc: FhirError) -> bytes:
+    return orjson.dumps({"response": {"status": str(exc.status),
+                                      "outcome": operation_outcome(exc.issues)}})
+
+
+def _response(kind: str, entries: list[bytes]) -> bytes:
+    head = orjson.dumps({"resourceType": "Bundle", "type": kind})
+    return head[:-1] + b',"entry":[' + b",".join(entries) + b"]}"
+

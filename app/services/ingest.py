@@ -1,0 +1,264 @@
+"""Store incoming resources: resolve, decide create/update, code outcomes, write in bulk.
+
+One straight path for a single resource and for a Bundle of a thousand: every lookup is one
+query per batch, every write one multi-row statement. Flushes only; the caller commits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+import orjson
+from sqlalchemy.orm import Session
+
+from app.fhir.coding import Outcome, code_outcome, subject_patient
+from app.fhir.dates import fhir_instant, parse_date
+from app.fhir.errors import FhirError
+from app.fhir.index import index_values, sort_date
+from app.fhir.nhs_number import NHS_NUMBER_SYSTEM
+from app.fhir.references import split_local
+from app.services.resolve import BundleIds, resolve_references
+from app.services.search import count_matches
+from app.services.writes import Planned, WriteContext, WriteRequest, WriteResult
+from app.store import events_repo, resources_repo
+from app.store.models import Resource
+
+# Targets before the resources that point at them.
+TYPE_ORDER = {"Patient": 0, "RelatedPerson": 1, "Flag": 2, "Observation": 2, "Appointment": 3}
+CODED_TYPES = frozenset({"Appointment", "Observation"})
+
+
+def write_resources(
+    session: Session, requests: list[WriteRequest], ctx: WriteContext
+) -> list[WriteResult]:
+    """Store `requests` as one unit; results in the order given. Raises FhirError (nothing
+    written is flushed before every check has passed)."""
+    ids = BundleIds()
+    plans = [Planned(request=r, index=i) for i, r in enumerate(requests)]
+    for p in plans:
+        if p.request.full_url and p.request.full_url.startswith("urn:"):
+            ids.urns[p.request.full_url] = ""  # known, resolved when its group is planned
+    seen_keys: dict[tuple[str, str, str, str], int] = {}
+    birth: dict[str, date | None] = {}
+    groups: dict[int, list[Planned]] = {}
+    for p in plans:
+        groups.setdefault(TYPE_ORDER.get(p.request.type, 2), []).append(p)
+    for order in sorted(groups):
+        group = groups[order]
+        resolve_references(session, [(p.request.data, p.request.where) for p in group], ids)
+        _plan_group(session, group, ids, seen_keys, ctx)
+        _finish_group(session, group, ids, birth, ctx)
+    _write(session, [p for p in plans if p.result is None], ctx)
+    return [p.result for p in plans]  # type: ignore[misc]
+
+
+def identity_keys(data: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """Identifiers that make a post the same resource. A carer's identifier is scoped to the
+    child, because a RelatedPerson is one relationship, not one person."""
+    type_name = data["resourceType"]
+    scope = ""
+    if type_name == "RelatedPerson":
+        scope = ((data.get("patient") or {}).get("reference") or "")[:80]
+    return [
+        (type_name, ident["system"][:255], str(ident["value"])[:255], scope)
+        for ident in data.get("identifier", [])
+        if isinstance(ident, dict) and ident.get("system") and ident.get("value")
+    ]
+
+
+def _plan_group(
+    session: Session, group: list[Planned], ids: BundleIds,
+    seen: dict[tuple[str, str, str, str], int], ctx: WriteContext,
+) -> None:
+    for p in group:
+        p.identity = identity_keys(p.request.data)
+        for key in p.identity:
+            if key in seen:
+                raise FhirError.one(
+                    400, "duplicate",
+                    f"Entries {seen[key]} and {p.index} carry the same identifier "
+                    f"{key[1]}|{key[2]}; send one entry per resource.",
+                    _where(p, "identifier"),
+                )
+            seen[key] = p.index
+    owners = resources_repo.identity_owners(session, [k for p in group for k in p.identity])
+    existing = resources_repo.by_pks(session, owners.values())
+    put_ids = {p.request.type: [] for p in group}
+    for p in group:
+        if p.request.id:
+            put_ids[p.request.type].append(p.request.id)
+    by_id = {
+        (t, rid): r for t, wanted in put_ids.items()
+        for rid, r in resources_repo.by_ids(session, t, wanted).items()
+    }
+    for p in group:
+        owner_pks = {owners[k] for k in p.identity if k in owners}
+        target: Resource | None
+        if p.request.id:
+            target = by_id.get((p.request.type, p.request.id))
+            if owner_pks - ({target.pk} if target else set()):
+                raise FhirError.one(409, "conflict", "Another stored resource already carries "
+                                    "this identifier.", _where(p, "identifier"))
+        else:
+            if len(owner_pks) > 1:
+                raise FhirError.one(409, "conflict", "The identifiers of this resource belong "
+                                    "to different stored resources.", _where(p, "identifier"))
+            target = existing[owner_pks.pop()] if owner_pks else None
+            if target is None and p.request.if_none_exist:
+                target = _conditional_match(session, p)
+                if target is not None:
+                    p.result = _result(target, 200)
+        _decide(p, target, ctx)
+        if p.request.full_url and p.request.full_url.startswith("urn:"):
+            ids.urns[p.request.full_url] = f"{p.request.type}/{p.id}"
+        if p.existing_pk is None and p.result is None:
+            ids.created.add((p.request.type, p.id))
+
+
+def _conditional_match(session: Session, p: Planned) -> Resource | None:
+    total, first = count_matches(session, p.request.type, p.request.if_none_exist or "")
+    if total > 1:
+        raise FhirError.one(412, "multiple-matches", f"If-None-Exist matched {total} "
+                            f"resources; it must match at most one.", "If-None-Exist")
+    return first
+
+
+def _decide(p: Planned, target: Resource | None, ctx: WriteContext) -> None:
+    if p.result is not None:
+        p.id, p.version = p.result.id, p.result.version
+        return
+    wanted = p.request.if_match
+    if wanted is not None and (target is None or target.version != wanted):
+        raise FhirError.one(412, "conflict", f"If-Match asked for version {wanted} but the "
+                            f"stored version is {target.version if target else 'none'}.",
+                            "If-Match")
+    if target is None:
+        p.id = p.request.id or str(uuid.uuid4())
+        return
+    p.id, p.version, p.existing_pk = target.id, target.version + 1, target.pk
+    if _same_content(orjson.loads(target.content), p.request.data):
+        p.result = _result(target, 200)
+
+
+def _finish_group(
+    session: Session, group: list[Planned], ids: BundleIds, birth: dict[str, date | None],
+    ctx: WriteContext,
+) -> None:
+    for p in group:
+        data = p.request.data
+        if data["resourceType"] == "Patient" and p.result is None:
+            birth[p.id] = parse_date(data["birthDate"]) if "birthDate" in data else None
+            for _, system, value, _scope in p.identity:
+                if system == NHS_NUMBER_SYSTEM:
+                    ids.patients_by_nhs[value] = p.id
+    todo = [p for p in group if p.result is None and p.request.type in CODED_TYPES]
+    for p in todo:
+        if p.request.type == "Appointment" and subject_patient(p.request.data) is None:
+            raise FhirError.one(422, "not-found", "No participant of this appointment is a "
+                                "Patient stored on this server (by reference or NHS number).",
+                                _where(p, "participant"))
+    subjects = {subject_patient(p.request.data) for p in todo} - set(birth) - {None}
+    birth.update(resources_repo.birth_dates(session, subjects))  # type: ignore[arg-type]
+    for p in group:
+        if p.result is None:
+            outcome = None
+            if p.request.type in CODED_TYPES:
+                child = subject_patient(p.request.data)
+                outcome = code_outcome(p.request.data, ctx.terms, birth.get(child or ""), ctx.now)
+            p.content = _content(p, outcome, ctx)
+            p.outcome = outcome
+
+
+def _content(p: Planned, outcome: Outcome | None, ctx: WriteContext) -> str:
+    data = p.request.data
+    meta = dict(data.get("meta") or {})
+    meta["versionId"] = str(p.version)
+    meta["lastUpdated"] = fhir_instant(ctx.now)
+    tags = [t for t in meta.get("tag", []) if t.get("system") != ctx.terms.outcome_system]
+    if outcome is not None:
+        written = ctx.terms.written_codes[outcome.category]
+        tags.append({"system": outcome.outcome_system, "code": outcome.outcome_code,
+                     "display": written.display})
+    if tags:
+        meta["tag"] = tags
+    else:
+        meta.pop("tag", None)
+    body = {k: v for k, v in data.items() if k not in ("resourceType", "id", "meta")}
+    return orjson.dumps({"resourceType": p.request.type, "id": p.id, "meta": meta, **body}).decode()
+
+
+def _write(session: Session, plans: list[Planned], ctx: WriteContext) -> None:
+    new = [p for p in plans if p.existing_pk is None]
+    rows = [_resource_row(p, ctx) for p in new]
+    for p, pk in zip(new, resources_repo.insert_resources(session, rows), strict=True):
+        p.existing_pk = pk
+    updated = [p for p in plans if p not in new]
+    for p in updated:
+        resources_repo.update_resource(session, p.existing_pk, _resource_row(p, ctx))  # type: ignore[arg-type]
+    resources_repo.insert_versions(session, [
+        {"type": p.request.type, "id": p.id, "version": p.version, "last_updated": ctx.now,
+         "method": "POST" if p.version == 1 else "PUT", "content": p.content} for p in plans
+    ])
+    index_rows, key_rows, event_rows = [], [], []
+    for p in plans:
+        pk = p.existing_pk
+        index_rows += [{"resource_pk": pk, "type": p.request.type, **v.__dict__}
+                       for v in index_values(p.request.data)]
+        key_rows += [{"type": t, "system": s, "value": v, "scope": sc, "resource_pk": pk}
+                     for t, s, v, sc in p.identity]
+        if p.outcome is not None:
+            event_rows.append(_event_row(p, p.outcome, ctx))
+    resources_repo.replace_index(session, [p.existing_pk for p in updated], index_rows, key_rows)  # type: ignore[misc]
+    events_repo.replace_events(session, [p.existing_pk for p in updated], event_rows)  # type: ignore[misc]
+    for p in plans:
+        p.result = WriteResult(201 if p.version == 1 else 200, p.request.type, p.id, p.version,
+                               ctx.now, p.content)
+
+
+def _resource_row(p: Planned, ctx: WriteContext) -> dict[str, Any]:
+    data = p.request.data
+    return {
+        "type": p.request.type, "id": p.id, "version": p.version, "last_updated": ctx.now,
+        "sort_date": sort_date(data), "patient_id": _patient_of(data, p.id),
+        "content": p.content,
+    }
+
+
+def _event_row(p: Planned, o: Outcome, ctx: WriteContext) -> dict[str, Any]:
+    return {
+        "resource_pk": p.existing_pk, "resource_type": p.request.type, "resource_id": p.id,
+        "child_id": o.child_id, "family_id": None, "event_at": o.event_at,
+        "category": o.category, "outcome_system": o.outcome_system,
+        "outcome_code": o.outcome_code, "is_child": o.is_child, "age_days": o.age_days,
+        "service_system": o.service_system, "service_code": o.service_code,
+        "service_display": o.service_display, "organisation": o.organisation,
+        "source_system": o.source_system, "original_codes": orjson.dumps(o.original_codes).decode(),
+        "recorded_at": ctx.now,
+    }
+
+
+def _patient_of(data: dict[str, Any], rid: str) -> str | None:
+    type_name = data["resourceType"]
+    if type_name == "Patient":
+        return rid
+    if type_name in CODED_TYPES:
+        return subject_patient(data)
+    ref = data.get("patient" if type_name == "RelatedPerson" else "subject") or {}
+    local = split_local(ref.get("reference") or "")
+    return local[1] if local and local[0] == "Patient" else None
+
+
+def _same_content(stored: dict[str, Any], incoming: dict[str, Any]) -> bool:
+    def strip(d: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in d.items() if k not in ("id", "meta")}
+    return strip(stored) == strip(incoming)
+
+
+def _result(r: Resource, status: int) -> WriteResult:
+    return WriteResult(status, r.type, r.id, r.version, r.last_updated, r.content)
+
+
+def _where(p: Planned, element: str) -> str:
+    return f"{p.request.where or p.request.type}.{element}"

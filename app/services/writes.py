@@ -1,0 +1,55 @@
+"""What a write asks for and what it got."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from app.fhir.coding import Outcome
+from app.fhir.terminology import Terminology
+
+
+@dataclass
+class WriteRequest:
+    """One create (id None) or update (PUT id) of an already validated resource."""
+
+    type: str
+    data: dict[str, Any]
+    id: str | None = None
+    if_none_exist: str | None = None
+    if_match: int | None = None
+    full_url: str | None = None
+    where: str = ""  # FHIRPath prefix of this resource in the request, for error expressions
+
+
+@dataclass
+class WriteResult:
+    status: int  # 201 created; 200 updated, unchanged or found by If-None-Exist
+    type: str
+    id: str
+    version: int
+    last_updated: datetime
+    content: str
+
+
+@dataclass
+class WriteContext:
+    terms: Terminology
+    now: datetime
+    base_url: str = ""
+
+
+@dataclass
+class Planned:
+    """A request once its target, id and version are decided."""
+
+    request: WriteRequest
+    index: int  # position in the caller's list
+    id: str = ""
+    version: int = 1
+    existing_pk: int | None = None
+    result: WriteResult | None = None  # set when nothing needs writing
+    content: str = ""
+    identity: list[tuple[str, str, str, str]] = field(default_factory=list)
+    outcome: Outcome | None = None

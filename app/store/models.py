@@ -1,0 +1,152 @@
+"""Tables. Resources are kept as received (plus server id/meta); coded events sit beside them
+in indexed columns shaped for the rule engine's queries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in and out on both backends (SQLite keeps no zone of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL wants a bigint.
+PK = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Resource(Base):
+    """The current version of every stored FHIR resource."""
+
+    __tablename__ = "resource"
+    pk: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
+    type: Mapped[str] = mapped_column(String(40))
+    id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    last_updated: Mapped[datetime] = mapped_column(UtcDateTime())
+    sort_date: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    patient_id: Mapped[str | None] = mapped_column(String(64))
+    content: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (
+        UniqueConstraint("type", "id", name="uq_resource_type_id"),
+        Index("ix_resource_type_updated", "type", "last_updated"),
+        Index("ix_resource_type_sort", "type", "sort_date"),
+        Index("ix_resource_patient", "patient_id", "type"),
+    )
+
+
+class ResourceVersion(Base):
+    """Every version ever stored, current included, for vread and _history."""
+
+    __tablename__ = "resource_version"
+    type: Mapped[str] = mapped_column(String(40), primary_key=True)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_updated: Mapped[datetime] = mapped_column(UtcDateTime())
+    method: Mapped[str] = mapped_column(String(8))
+    content: Mapped[str] = mapped_column(Text)
+
+
+class SearchIndex(Base):
+    """One row per search value of a current resource. token: system+code; string: code holds
+    the folded text; reference: code holds 'Type/id'; date: date_lo..date_hi."""
+
+    __tablename__ = "search_index"
+    pk: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
+    resource_pk: Mapped[int] = mapped_column(
+        ForeignKey("resource.pk", ondelete="CASCADE"), index=True
+    )
+    type: Mapped[str] = mapped_column(String(40))
+    param: Mapped[str] = mapped_column(String(40))
+    system: Mapped[str | None] = mapped_column(String(255))
+    code: Mapped[str | None] = mapped_column(String(255))
+    date_lo: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    date_hi: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    __table_args__ = (
+        Index("ix_search_code", "type", "param", "code", "system"),
+        Index("ix_search_date", "type", "param", "date_lo"),
+    )
+
+
+class CodedEvent(Base):
+    """An appointment outcome coded for safeguarding: one per Appointment or coded Observation."""
+
+    __tablename__ = "coded_event"
+    pk: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
+    resource_pk: Mapped[int] = mapped_column(
+        ForeignKey("resource.pk", ondelete="CASCADE"), unique=True
+    )
+    resource_type: Mapped[str] = mapped_column(String(40))
+    resource_id: Mapped[str] = mapped_column(String(64))
+    child_id: Mapped[str] = mapped_column(String(64))
+    family_id: Mapped[str | None] = mapped_column(String(64))
+    event_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    category: Mapped[str] = mapped_column(String(32))
+    outcome_system: Mapped[str] = mapped_column(String(255))
+    outcome_code: Mapped[str] = mapped_column(String(64))
+    is_child: Mapped[bool] = mapped_column(Boolean)
+    age_days: Mapped[int | None] = mapped_column(Integer)
+    service_system: Mapped[str | None] = mapped_column(String(255))
+    service_code: Mapped[str | None] = mapped_column(String(128))
+    service_display: Mapped[str | None] = mapped_column(String(255))
+    organisation: Mapped[str | None] = mapped_column(String(255))
+    source_system: Mapped[str | None] = mapped_column(String(255))
+    original_codes: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (
+        Index("ix_event_child_at", "child_id", "event_at"),
+        Index("ix_event_family_at", "family_id", "event_at"),
+        Index("ix_event_service_at", "service_code", "event_at"),
+        Index("ix_event_category_at", "category", "event_at"),
+    )
+
+
+
+class IdentityKey(Base):
+    """The identifiers that make two posts the same resource: unique, so two concurrent posts
+    of one appointment cannot both create it (the loser retries and updates instead)."""
+
+    __tablename__ = "identity_key"
+    type: Mapped[str] = mapped_column(String(40), primary_key=True)
+    system: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(80), primary_key=True)
+    resource_pk: Mapped[int] = mapped_column(
+        ForeignKey("resource.pk", ondelete="CASCADE"), index=True
+    )

@@ -1,0 +1,132 @@
+"""Queries over stored resources, their versions and identity keys."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import delete, insert, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from app.store.models import IdentityKey, Resource, ResourceVersion, SearchIndex
+
+IdentityTuple = tuple[str, str, str, str]  # type, system, value, scope
+
+
+def current(session: Session, type_name: str, rid: str) -> Resource | None:
+    return session.scalar(select(Resource).where(Resource.type == type_name, Resource.id == rid))
+
+
+def version(session: Session, type_name: str, rid: str, vid: int) -> ResourceVersion | None:
+    return session.get(ResourceVersion, (type_name, rid, vid))
+
+
+def versions_newest_first(
+    session: Session, type_name: str, rid: str, limit: int
+) -> Sequence[ResourceVersion]:
+    return session.scalars(
+        select(ResourceVersion)
+        .where(ResourceVersion.type == type_name, ResourceVersion.id == rid)
+        .order_by(ResourceVersion.version.desc())
+        .limit(limit)
+    ).all()
+
+
+def existing_ids(session: Session, type_name: str, ids: Iterable[str]) -> set[str]:
+    wanted = list(set(ids))
+    if not wanted:
+        return set()
+    return set(session.scalars(
+        select(Resource.id).where(Resource.type == type_name, Resource.id.in_(wanted))
+    ))
+
+
+def identity_owners(session: Session, keys: Iterable[IdentityTuple]) -> dict[IdentityTuple, int]:
+    """Which resource (pk) already owns each identity key."""
+    wanted = list(set(keys))
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(IdentityKey.type, IdentityKey.system, IdentityKey.value, IdentityKey.scope,
+               IdentityKey.resource_pk)
+        .where(tuple_(IdentityKey.type, IdentityKey.system, IdentityKey.value, IdentityKey.scope)
+               .in_(wanted))
+    )
+    return {(t, s, v, sc): pk for t, s, v, sc, pk in rows}
+
+
+def by_pks(session: Session, pks: Iterable[int]) -> dict[int, Resource]:
+    wanted = list(set(pks))
+    if not wanted:
+        return {}
+    return {r.pk: r for r in session.scalars(select(Resource).where(Resource.pk.in_(wanted)))}
+
+
+def by_ids(session: Session, type_name: str, ids: Iterable[str]) -> dict[str, Resource]:
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    rows = session.scalars(select(Resource).where(Resource.type == type_name,
+                                                  Resource.id.in_(wanted)))
+    return {r.id: r for r in rows}
+
+
+def patients_by_identifier(session: Session, system: str, values: Iterable[str]) -> dict[str, str]:
+    """Patient ids keyed by identifier value within one system."""
+    wanted = list(set(values))
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(IdentityKey.value, Resource.id)
+        .join(Resource, Resource.pk == IdentityKey.resource_pk)
+        .where(IdentityKey.type == "Patient", IdentityKey.system == system,
+               IdentityKey.value.in_(wanted), IdentityKey.scope == "")
+    )
+    return {value: rid for value, rid in rows}
+
+
+def birth_dates(session: Session, patient_ids: Iterable[str]) -> dict[str, date]:
+    wanted = list(set(patient_ids))
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Resource.id, SearchIndex.date_lo)
+        .join(SearchIndex, SearchIndex.resource_pk == Resource.pk)
+        .where(Resource.type == "Patient", Resource.id.in_(wanted),
+               SearchIndex.param == "birthdate")
+    )
+    return {rid: lo.date() for rid, lo in rows if lo is not None}
+
+
+def insert_resources(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert current rows; their primary keys in the order given."""
+    if not rows:
+        return []
+    result = session.execute(
+        insert(Resource).returning(Resource.pk, sort_by_parameter_order=True), rows
+    )
+    return [pk for (pk,) in result]
+
+
+def update_resource(session: Session, pk: int, values: dict[str, Any]) -> None:
+    session.execute(update(Resource).where(Resource.pk == pk).values(**values))
+
+
+def insert_versions(session: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(ResourceVersion), rows)
+
+
+def replace_index(
+    session: Session, replaced_pks: list[int], index_rows: list[dict[str, Any]],
+    key_rows: list[dict[str, Any]],
+) -> None:
+    """Drop the search values and identity keys of updated resources, then add the new ones."""
+    if replaced_pks:
+        session.execute(delete(SearchIndex).where(SearchIndex.resource_pk.in_(replaced_pks)))
+        session.execute(delete(IdentityKey).where(IdentityKey.resource_pk.in_(replaced_pks)))
+    if index_rows:
+        session.execute(insert(SearchIndex), index_rows)
+    if key_rows:
+        session.execute(insert(IdentityKey), key_rows)

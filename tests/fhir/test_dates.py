@@ -1,0 +1,36 @@
+from datetime import UTC, date, datetime
+
+import pytest
+
+from app.fhir.dates import age_in_years, fhir_instant, parse_range
+
+
+@pytest.mark.parametrize(("value", "lo", "hi"), [
+    ("2024", datetime(2024, 1, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC)),
+    ("2024-12", datetime(2024, 12, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC)),
+    ("2024-02", datetime(2024, 2, 1, tzinfo=UTC), datetime(2024, 3, 1, tzinfo=UTC)),
+    ("2024-02-29", datetime(2024, 2, 29, tzinfo=UTC), datetime(2024, 3, 1, tzinfo=UTC)),
+])
+def test_partial_dates_cover_their_span(value: str, lo: datetime, hi: datetime) -> None:
+    assert parse_range(value) == (lo, hi)
+
+
+def test_datetime_with_zone_becomes_utc() -> None:
+    lo, _ = parse_range("2024-06-01T10:00:00+01:00")  # type: ignore[misc]
+    assert lo == datetime(2024, 6, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("value", ["2023-02-29", "tomorrow", "2024-13", "20240101"])
+def test_non_dates_are_refused(value: str) -> None:
+    assert parse_range(value) is None
+
+
+def test_age_turns_on_the_birthday() -> None:
+    born = date(2008, 6, 15)
+    assert age_in_years(born, date(2026, 6, 14)) == 17
+    assert age_in_years(born, date(2026, 6, 15)) == 18
+
+
+def test_instant_format() -> None:
+    assert fhir_instant(datetime(2026, 1, 2, 3, 4, 5, 600000, tzinfo=UTC)) == \
+        "2026-01-02T03:04:05.600Z"
