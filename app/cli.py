@@ -13,20 +13,27 @@ from app.settings import Settings
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="wnb", description="Was Not Brought trigger service")
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="migrate if needed, then serve the API (and, on the "
-                           "embedded default, the worker)")
+    serve = sub.add_parser(
+        "serve",
+        help="migrate if needed, then serve the API (and, on the embedded default, the worker)",
+    )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1,
-                       help="API processes; with more than one the worker must run separately")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="API processes; with more than one the worker must run separately",
+    )
     sub.add_parser("migrate", help="upgrade the database to the newest schema")
     sub.add_parser("worker", help="run the scheduler alone (production)")
     sub.add_parser("seed-demo", help="store a small synthetic set of families")
     args = parser.parse_args(argv)
     try:
         settings = Settings()
-        logging.basicConfig(level=settings.log_level,
-                            format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        logging.basicConfig(
+            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        )
         return COMMANDS[args.command](settings, args)
     except KeyboardInterrupt:
         return 130
@@ -50,8 +57,15 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
     upgrade_head(settings.database_url)
     if args.workers > 1:
-        uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port,
-                    workers=args.workers, log_level=settings.log_level.lower(), access_log=False)
+        uvicorn.run(
+            "app.main:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level=settings.log_level.lower(),
+            access_log=False,
+        )
         return 0
     from app.main import create_app
     from app.runtime import build_state
@@ -63,8 +77,13 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
         scheduler = start_background(state)
     try:
-        uvicorn.run(create_app(state=state), host=args.host, port=args.port,
-                    log_level=settings.log_level.lower(), access_log=False)
+        uvicorn.run(
+            create_app(state=state),
+            host=args.host,
+            port=args.port,
+            log_level=settings.log_level.lower(),
+            access_log=False,
+        )
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)

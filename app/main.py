@@ -24,9 +24,13 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
         if state is None:
             app.state.wnb.engine.dispose()
 
-    app = FastAPI(title="wnb", version=VERSION, lifespan=lifespan,
-                  description="Was Not Brought: FHIR R4 ingest of children's appointment "
-                  "outcomes, coded for safeguarding.")
+    app = FastAPI(
+        title="wnb",
+        version=VERSION,
+        lifespan=lifespan,
+        description="Was Not Brought: FHIR R4 ingest of children's appointment "
+        "outcomes, coded for safeguarding.",
+    )
     app.state.wnb = state or build_state(settings)
     install_error_handlers(app)
     app.include_router(health_router)

@@ -49,9 +49,12 @@ class AppState:
                 except IntegrityError as exc:
                     session.rollback()
                     if attempt == WRITE_ATTEMPTS - 1:
-                        raise FhirError.one(409, "conflict", "The resource was changed by "
-                                            "another request at the same time; send it again."
-                                            ) from exc
+                        raise FhirError.one(
+                            409,
+                            "conflict",
+                            "The resource was changed by "
+                            "another request at the same time; send it again.",
+                        ) from exc
         raise AssertionError("unreachable")
 
     def read(self, use_case: Callable[[Session], T]) -> T:

@@ -20,5 +20,6 @@ def count_versions(state: AppState) -> int:
 
 
 def events(state: AppState) -> list[CodedEvent]:
-    return list(state.read(lambda s: s.scalars(
-        select(CodedEvent).order_by(CodedEvent.event_at)).all()))
+    return list(
+        state.read(lambda s: s.scalars(select(CodedEvent).order_by(CodedEvent.event_at)).all())
+    )

@@ -21,19 +21,34 @@ def nhs_number() -> str:
             return f"{first}{digit}"
 
 
-def patient(nhs: str | None = None, birth: str = "2020-03-01", family: str = "Smith",
-            given: str = "Ann", **extra: Any) -> dict[str, Any]:
-    return {"resourceType": "Patient",
-            "identifier": [{"system": NHS_NUMBER_SYSTEM, "value": nhs or nhs_number()}],
-            "name": [{"family": family, "given": [given]}], "birthDate": birth, **extra}
+def patient(
+    nhs: str | None = None,
+    birth: str = "2020-03-01",
+    family: str = "Smith",
+    given: str = "Ann",
+    **extra: Any,
+) -> dict[str, Any]:
+    return {
+        "resourceType": "Patient",
+        "identifier": [{"system": NHS_NUMBER_SYSTEM, "value": nhs or nhs_number()}],
+        "name": [{"family": family, "given": [given]}],
+        "birthDate": birth,
+        **extra,
+    }
 
 
-def appointment(patient_ref: str | dict[str, Any], status: str = "noshow",
-                start: str = "2026-06-01T09:00:00Z", ident: str | None = None,
-                service: str = "dental", **extra: Any) -> dict[str, Any]:
+def appointment(
+    patient_ref: str | dict[str, Any],
+    status: str = "noshow",
+    start: str = "2026-06-01T09:00:00Z",
+    ident: str | None = None,
+    service: str = "dental",
+    **extra: Any,
+) -> dict[str, Any]:
     actor = {"reference": patient_ref} if isinstance(patient_ref, str) else patient_ref
     data: dict[str, Any] = {
-        "resourceType": "Appointment", "status": status,
+        "resourceType": "Appointment",
+        "status": status,
         "serviceType": [{"coding": [{"system": "https://example.org/service", "code": service}]}],
         "participant": [{"actor": actor, "status": "accepted"}],
         **({"start": start, "end": start.replace("T09:", "T10:")} if start else {}),
@@ -45,10 +60,18 @@ def appointment(patient_ref: str | dict[str, Any], status: str = "noshow",
 
 
 def related_person(patient_ref: str, nhs: str, code: str = "MTH") -> dict[str, Any]:
-    return {"resourceType": "RelatedPerson", "patient": {"reference": patient_ref},
-            "identifier": [{"system": NHS_NUMBER_SYSTEM, "value": nhs}],
-            "relationship": [{"coding": [{
-                "system": "http://terminology.hl7.org/CodeSystem/v3-RoleCode", "code": code}]}]}
+    return {
+        "resourceType": "RelatedPerson",
+        "patient": {"reference": patient_ref},
+        "identifier": [{"system": NHS_NUMBER_SYSTEM, "value": nhs}],
+        "relationship": [
+            {
+                "coding": [
+                    {"system": "http://terminology.hl7.org/CodeSystem/v3-RoleCode", "code": code}
+                ]
+            }
+        ],
+    }
 
 
 def post(client: Any, type_name: str, data: dict[str, Any], **headers: str) -> Any:

@@ -11,11 +11,16 @@ JSON_TYPES = ("application/fhir+json", "application/json", "application/json+fhi
 
 
 async def read_json(request: Request, limit: int) -> bytes:
-    """The body, checked to be one JSON object; 415 for non-JSON, 413 past `limit` (checked while streaming)."""
+    """The body, checked to be one JSON object; 415 for non-JSON, 413 past `limit`
+    (checked while streaming, so an oversized body is never held whole)."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in JSON_TYPES:
-        raise FhirError.one(415, "not-supported", f"Content-Type {media or '(none)'!r} is not "
-                            "supported; send application/fhir+json.", "Content-Type")
+        raise FhirError.one(
+            415,
+            "not-supported",
+            f"Content-Type {media or '(none)'!r} is not supported; send application/fhir+json.",
+            "Content-Type",
+        )
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)
@@ -31,5 +36,9 @@ async def read_json(request: Request, limit: int) -> bytes:
 
 
 def _too_large(limit: int) -> FhirError:
-    return FhirError.one(413, "too-costly", f"The body is larger than {limit} bytes; split it "
-                         "into smaller Bundles.", "body")
+    return FhirError.one(
+        413,
+        "too-costly",
+        f"The body is larger than {limit} bytes; split it into smaller Bundles.",
+        "body",
+    )

@@ -17,10 +17,12 @@ log = logging.getLogger("wnb.api")
 HTTP_CODES = {404: "not-found", 405: "not-supported", 401: "login", 403: "forbidden"}
 
 
-def outcome_response(status: int, issues: list[Issue], headers: dict[str, str] | None = None
-                     ) -> FhirResponse:
-    return FhirResponse(orjson.dumps(operation_outcome(issues)), status_code=status,
-                        headers=headers)
+def outcome_response(
+    status: int, issues: list[Issue], headers: dict[str, str] | None = None
+) -> FhirResponse:
+    return FhirResponse(
+        orjson.dumps(operation_outcome(issues)), status_code=status, headers=headers
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -30,21 +32,32 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(_: Request, exc: RequestValidationError) -> FhirResponse:
-        issues = [Issue("invalid", str(e.get("msg")), ".".join(str(p) for p in e.get("loc", ())))
-                  for e in exc.errors()]
+        issues = [
+            Issue("invalid", str(e.get("msg")), ".".join(str(p) for p in e.get("loc", ())))
+            for e in exc.errors()
+        ]
         return outcome_response(400, issues)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> FhirResponse:
-        message = {404: f"No route for {request.url.path}.",
-                   405: f"{request.method} is not supported on {request.url.path}."}.get(
-            exc.status_code, str(exc.detail))
-        return outcome_response(exc.status_code, [
-            Issue(HTTP_CODES.get(exc.status_code, "processing"), message)], exc.headers)
+        message = {
+            404: f"No route for {request.url.path}.",
+            405: f"{request.method} is not supported on {request.url.path}.",
+        }.get(exc.status_code, str(exc.detail))
+        return outcome_response(
+            exc.status_code,
+            [Issue(HTTP_CODES.get(exc.status_code, "processing"), message)],
+            exc.headers,
+        )
 
     @app.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception) -> FhirResponse:
         # Log the type only: exception text can carry patient data from the request.
-        log.error("unhandled %s on %s %s", type(exc).__name__, request.method,
-                  request.url.path, exc_info=False)
+        log.error(
+            "unhandled %s on %s %s",
+            type(exc).__name__,
+            request.method,
+            request.url.path,
+            exc_info=False,
+        )
         return outcome_response(500, [Issue("exception", "Internal error; it has been logged.")])

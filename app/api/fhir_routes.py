@@ -13,9 +13,9 @@ from app.api.body import read_json
 from app.api.openapi_docs import fhir_body, fhir_responses, search_params
 from app.api.responses import FhirResponse, resource_response, write_response
 from app.api.state import get_state
-from app.runtime import AppState
 from app.fhir.capability import capability_statement
 from app.fhir.parse import WRITABLE_TYPES, load_json
+from app.runtime import AppState
 from app.services import read as read_service
 from app.services import resources as resource_service
 from app.services import search as search_service
@@ -30,20 +30,28 @@ WRITE_ERRORS = (400, 404, 409, 412, 413, 415, 422)
 def build_router() -> APIRouter:
     router = APIRouter(prefix="/fhir", default_response_class=FhirResponse)
 
-    @router.get("/metadata", tags=["FHIR"], summary="CapabilityStatement",
-                responses=fhir_responses(200))
+    @router.get(
+        "/metadata", tags=["FHIR"], summary="CapabilityStatement", responses=fhir_responses(200)
+    )
     async def metadata(state: StateDep) -> FhirResponse:
         date = datetime.now(UTC).date().isoformat()
-        return FhirResponse(orjson.dumps(capability_statement(
-            state.settings.base_url.rstrip("/"), VERSION, date)))
+        return FhirResponse(
+            orjson.dumps(capability_statement(state.settings.base_url.rstrip("/"), VERSION, date))
+        )
 
-    @router.post("", tags=["FHIR"], summary="transaction or batch Bundle",
-                 openapi_extra=fhir_body("Bundle"), responses=fhir_responses(200, *WRITE_ERRORS))
+    @router.post(
+        "",
+        tags=["FHIR"],
+        summary="transaction or batch Bundle",
+        openapi_extra=fhir_body("Bundle"),
+        responses=fhir_responses(200, *WRITE_ERRORS),
+    )
     async def bundle(request: Request, state: StateDep) -> FhirResponse:
         raw = await read_json(request, state.settings.max_body_bytes)
         ctx = state.write_context()
         body = await run_in_threadpool(
-            state.write, lambda s: process_bundle(s, load_json(raw), ctx))
+            state.write, lambda s: process_bundle(s, load_json(raw), ctx)
+        )
         return FhirResponse(body)
 
     for type_name in WRITABLE_TYPES:
@@ -54,64 +62,111 @@ def build_router() -> APIRouter:
 def _add_type(router: APIRouter, type_name: str) -> None:
     tags = [type_name]
 
-    @router.post(f"/{type_name}", tags=tags, summary=f"Create {type_name}",
-                 openapi_extra=fhir_body(type_name), status_code=201,
-                 responses=fhir_responses(200, *WRITE_ERRORS), name=f"create_{type_name}")
+    @router.post(
+        f"/{type_name}",
+        tags=tags,
+        summary=f"Create {type_name}",
+        openapi_extra=fhir_body(type_name),
+        status_code=201,
+        responses=fhir_responses(200, *WRITE_ERRORS),
+        name=f"create_{type_name}",
+    )
     async def create(
-        request: Request, state: StateDep,
+        request: Request,
+        state: StateDep,
         if_none_exist: Annotated[str | None, Header()] = None,
     ) -> FhirResponse:
         raw = await read_json(request, state.settings.max_body_bytes)
         ctx = state.write_context()
-        result = await run_in_threadpool(state.write, lambda s: resource_service.create(
-            s, type_name, load_json(raw), if_none_exist, ctx))
+        result = await run_in_threadpool(
+            state.write,
+            lambda s: resource_service.create(s, type_name, load_json(raw), if_none_exist, ctx),
+        )
         return write_response(result, state.fhir_base)
 
-    @router.put(f"/{type_name}/{{rid}}", tags=tags, summary=f"Update {type_name}",
-                openapi_extra=fhir_body(type_name),
-                responses=fhir_responses(201, *WRITE_ERRORS), name=f"update_{type_name}")
+    @router.put(
+        f"/{type_name}/{{rid}}",
+        tags=tags,
+        summary=f"Update {type_name}",
+        openapi_extra=fhir_body(type_name),
+        responses=fhir_responses(201, *WRITE_ERRORS),
+        name=f"update_{type_name}",
+    )
     async def update(
-        rid: str, request: Request, state: StateDep,
+        rid: str,
+        request: Request,
+        state: StateDep,
         if_match: Annotated[str | None, Header()] = None,
     ) -> FhirResponse:
         raw = await read_json(request, state.settings.max_body_bytes)
         version = parse_etag(if_match) if if_match else None
         ctx = state.write_context()
-        result = await run_in_threadpool(state.write, lambda s: resource_service.update(
-            s, type_name, rid, load_json(raw), version, ctx))
+        result = await run_in_threadpool(
+            state.write,
+            lambda s: resource_service.update(s, type_name, rid, load_json(raw), version, ctx),
+        )
         return write_response(result, state.fhir_base)
 
-    @router.get(f"/{type_name}", tags=tags, summary=f"Search {type_name}",
-                openapi_extra=search_params(type_name), responses=fhir_responses(*READ_ERRORS),
-                name=f"search_{type_name}")
+    @router.get(
+        f"/{type_name}",
+        tags=tags,
+        summary=f"Search {type_name}",
+        openapi_extra=search_params(type_name),
+        responses=fhir_responses(*READ_ERRORS),
+        name=f"search_{type_name}",
+    )
     async def search(request: Request, state: StateDep) -> FhirResponse:
         params = list(request.query_params.multi_items())
         settings = state.settings
-        body = await run_in_threadpool(state.read, lambda s: search_service.search(
-            s, type_name, params, state.fhir_base, settings.default_page_size,
-            settings.max_page_size))
+        body = await run_in_threadpool(
+            state.read,
+            lambda s: search_service.search(
+                s,
+                type_name,
+                params,
+                state.fhir_base,
+                settings.default_page_size,
+                settings.max_page_size,
+            ),
+        )
         return FhirResponse(body)
 
-    @router.get(f"/{type_name}/{{rid}}", tags=tags, summary=f"Read {type_name}",
-                responses=fhir_responses(*READ_ERRORS), name=f"read_{type_name}")
+    @router.get(
+        f"/{type_name}/{{rid}}",
+        tags=tags,
+        summary=f"Read {type_name}",
+        responses=fhir_responses(*READ_ERRORS),
+        name=f"read_{type_name}",
+    )
     async def read(rid: str, state: StateDep) -> FhirResponse:
-        found = await run_in_threadpool(state.read, lambda s: read_service.read(
-            s, type_name, rid))
-        return resource_response(found.content, type_name, rid, found.version,
-                                 found.last_updated)
+        found = await run_in_threadpool(state.read, lambda s: read_service.read(s, type_name, rid))
+        return resource_response(found.content, type_name, rid, found.version, found.last_updated)
 
-    @router.get(f"/{type_name}/{{rid}}/_history", tags=tags, summary=f"History of a {type_name}",
-                responses=fhir_responses(*READ_ERRORS), name=f"history_{type_name}")
+    @router.get(
+        f"/{type_name}/{{rid}}/_history",
+        tags=tags,
+        summary=f"History of a {type_name}",
+        responses=fhir_responses(*READ_ERRORS),
+        name=f"history_{type_name}",
+    )
     async def history(rid: str, state: StateDep) -> FhirResponse:
-        body = await run_in_threadpool(state.read, lambda s: read_service.history(
-            s, type_name, rid, state.fhir_base, state.settings.max_page_size))
+        body = await run_in_threadpool(
+            state.read,
+            lambda s: read_service.history(
+                s, type_name, rid, state.fhir_base, state.settings.max_page_size
+            ),
+        )
         return FhirResponse(body)
 
-    @router.get(f"/{type_name}/{{rid}}/_history/{{vid}}", tags=tags,
-                summary=f"Read one version of a {type_name}",
-                responses=fhir_responses(*READ_ERRORS), name=f"vread_{type_name}")
+    @router.get(
+        f"/{type_name}/{{rid}}/_history/{{vid}}",
+        tags=tags,
+        summary=f"Read one version of a {type_name}",
+        responses=fhir_responses(*READ_ERRORS),
+        name=f"vread_{type_name}",
+    )
     async def vread(rid: str, vid: str, state: StateDep) -> FhirResponse:
-        found = await run_in_threadpool(state.read, lambda s: read_service.vread(
-            s, type_name, rid, vid))
-        return resource_response(found.content, type_name, rid, found.version,
-                                 found.last_updated)
+        found = await run_in_threadpool(
+            state.read, lambda s: read_service.vread(s, type_name, rid, vid)
+        )
+        return resource_response(found.content, type_name, rid, found.version, found.last_updated)

@@ -17,15 +17,30 @@ class FhirResponse(Response):
 
 
 def resource_response(
-    content: str, type_name: str, rid: str, version: int, last_updated: datetime,
-    status: int = 200, base: str = "",
+    content: str,
+    type_name: str,
+    rid: str,
+    version: int,
+    last_updated: datetime,
+    status: int = 200,
+    base: str = "",
 ) -> FhirResponse:
-    headers = {"ETag": f'W/"{version}"', "Last-Modified": format_datetime(last_updated, usegmt=True)}
+    headers = {
+        "ETag": f'W/"{version}"',
+        "Last-Modified": format_datetime(last_updated, usegmt=True),
+    }
     if status == 201 or base:
         headers["Location"] = f"{base}/{type_name}/{rid}/_history/{version}"
     return FhirResponse(content, status_code=status, headers=headers)
 
 
 def write_response(result: WriteResult, base: str) -> FhirResponse:
-    return resource_response(result.content, result.type, result.id, result.version,
-                             result.last_updated, result.status, base)
+    return resource_response(
+        result.content,
+        result.type,
+        result.id,
+        result.version,
+        result.last_updated,
+        result.status,
+        base,
+    )

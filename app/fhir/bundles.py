@@ -11,8 +11,14 @@ from app.fhir.dates import fhir_instant
 
 
 def searchset(
-    base: str, type_name: str, params: list[tuple[str, str]], matches: list[tuple[str, str]],
-    included: list[tuple[str, str, str]], total: int | None, offset: int, count: int,
+    base: str,
+    type_name: str,
+    params: list[tuple[str, str]],
+    matches: list[tuple[str, str]],
+    included: list[tuple[str, str, str]],
+    total: int | None,
+    offset: int,
+    count: int,
     has_more: bool,
 ) -> bytes:
     """`matches`: (id, json); `included`: (type, id, json)."""
@@ -23,8 +29,11 @@ def searchset(
         links.append(_link("previous", base, type_name, params, max(0, offset - count), count))
     entries = [_entry(f"{base}/{type_name}/{rid}", content, "match") for rid, content in matches]
     entries += [_entry(f"{base}/{t}/{rid}", content, "include") for t, rid, content in included]
-    head = {"resourceType": "Bundle", "type": "searchset",
-            "timestamp": fhir_instant(datetime.now(UTC))}
+    head = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "timestamp": fhir_instant(datetime.now(UTC)),
+    }
     if total is not None:
         head["total"] = total  # type: ignore[assignment]
     head["link"] = links  # type: ignore[assignment]
@@ -34,10 +43,17 @@ def searchset(
 def history(base: str, type_name: str, rid: str, versions: list[tuple[int, str, str]]) -> bytes:
     """`versions`: (version, method, json), newest first."""
     entries = [
-        b'{"fullUrl":' + orjson.dumps(f"{base}/{type_name}/{rid}") + b',"resource":'
-        + content.encode() + b',"request":' + orjson.dumps(
-            {"method": method, "url": f"{type_name}/{rid}" if method != "POST" else type_name})
-        + b',"response":' + orjson.dumps({"status": "201" if method == "POST" else "200"}) + b"}"
+        b'{"fullUrl":'
+        + orjson.dumps(f"{base}/{type_name}/{rid}")
+        + b',"resource":'
+        + content.encode()
+        + b',"request":'
+        + orjson.dumps(
+            {"method": method, "url": f"{type_name}/{rid}" if method != "POST" else type_name}
+        )
+        + b',"response":'
+        + orjson.dumps({"status": "201" if method == "POST" else "200"})
+        + b"}"
         for _, method, content in versions
     ]
     head = {"resourceType": "Bundle", "type": "history", "total": len(versions)}
@@ -45,8 +61,15 @@ def history(base: str, type_name: str, rid: str, versions: list[tuple[int, str, 
 
 
 def _entry(full_url: str, content: str, mode: str) -> bytes:
-    return (b'{"fullUrl":' + orjson.dumps(full_url) + b',"resource":' + content.encode()
-            + b',"search":{"mode":"' + mode.encode() + b'"}}')
+    return (
+        b'{"fullUrl":'
+        + orjson.dumps(full_url)
+        + b',"resource":'
+        + content.encode()
+        + b',"search":{"mode":"'
+        + mode.encode()
+        + b'"}}'
+    )
 
 
 def _with_entries(head: dict[str, object], entries: list[bytes]) -> bytes:
@@ -55,8 +78,9 @@ def _with_entries(head: dict[str, object], entries: list[bytes]) -> bytes:
     return orjson.dumps(head)[:-1] + b',"entry":[' + b",".join(entries) + b"]}"
 
 
-def _link(relation: str, base: str, type_name: str, params: list[tuple[str, str]],
-          offset: int, count: int) -> dict[str, str]:
+def _link(
+    relation: str, base: str, type_name: str, params: list[tuple[str, str]], offset: int, count: int
+) -> dict[str, str]:
     kept = [(k, v) for k, v in params if k not in ("_offset", "_count")]
     kept += [("_count", str(count))] + ([("_offset", str(offset))] if offset else [])
     return {"relation": relation, "url": f"{base}/{type_name}?{urlencode(kept)}"}

@@ -15,37 +15,51 @@ def capability_statement(base_url: str, version: str, date: str) -> dict[str, An
     resources = []
     for type_name in WRITABLE_TYPES:
         params = SEARCH_PARAMS.get(type_name, {})
-        resources.append({
-            "type": type_name,
-            "interaction": [{"code": c} for c in
-                            ("read", "vread", "update", "create", "search-type",
-                             "history-instance")],
-            "versioning": "versioned",
-            "readHistory": True,
-            "updateCreate": True,
-            "conditionalCreate": True,
-            "conditionalUpdate": False,
-            "conditionalDelete": "not-supported",
-            "searchInclude": [f"{type_name}:{p}" for p in INCLUDABLE.get(type_name, ())],
-            "searchParam": [
-                {"name": "_id", "type": "token"},
-                {"name": "_lastUpdated", "type": "date"},
-                *({"name": name, "type": SEARCH_TYPE[p.kind]} for name, p in params.items()),
-            ],
-        })
+        resources.append(
+            {
+                "type": type_name,
+                "interaction": [
+                    {"code": c}
+                    for c in (
+                        "read",
+                        "vread",
+                        "update",
+                        "create",
+                        "search-type",
+                        "history-instance",
+                    )
+                ],
+                "versioning": "versioned",
+                "readHistory": True,
+                "updateCreate": True,
+                "conditionalCreate": True,
+                "conditionalUpdate": False,
+                "conditionalDelete": "not-supported",
+                "searchInclude": [f"{type_name}:{p}" for p in INCLUDABLE.get(type_name, ())],
+                "searchParam": [
+                    {"name": "_id", "type": "token"},
+                    {"name": "_lastUpdated", "type": "date"},
+                    *({"name": name, "type": SEARCH_TYPE[p.kind]} for name, p in params.items()),
+                ],
+            }
+        )
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
         "date": date,
         "kind": "instance",
         "software": {"name": "wnb", "version": version},
-        "implementation": {"description": "Was Not Brought trigger service",
-                           "url": f"{base_url}/fhir"},
+        "implementation": {
+            "description": "Was Not Brought trigger service",
+            "url": f"{base_url}/fhir",
+        },
         "fhirVersion": "4.0.1",
         "format": ["application/fhir+json", "json"],
-        "rest": [{
-            "mode": "server",
-            "resource": resources,
-            "interaction": [{"code": "transaction"}, {"code": "batch"}],
-        }],
+        "rest": [
+            {
+                "mode": "server",
+                "resource": resources,
+                "interaction": [{"code": "transaction"}, {"code": "batch"}],
+            }
+        ],
     }

@@ -11,15 +11,34 @@ from app.fhir.nhs_number import NHS_NUMBER_SYSTEM, is_valid
 
 # Required bindings (R4 4.0.1) of the elements the service relies on.
 APPOINTMENT_STATUS = frozenset(
-    "proposed pending booked arrived fulfilled cancelled noshow entered-in-error checked-in "
-    "waitlist".split()
+    [
+        "proposed",
+        "pending",
+        "booked",
+        "arrived",
+        "fulfilled",
+        "cancelled",
+        "noshow",
+        "entered-in-error",
+        "checked-in",
+        "waitlist",
+    ]
 )
-PARTICIPANT_STATUS = frozenset("accepted declined tentative needs-action".split())
-FLAG_STATUS = frozenset("active inactive entered-in-error".split())
+PARTICIPANT_STATUS = frozenset(["accepted", "declined", "tentative", "needs-action"])
+FLAG_STATUS = frozenset(["active", "inactive", "entered-in-error"])
 OBSERVATION_STATUS = frozenset(
-    "registered preliminary final amended corrected cancelled entered-in-error unknown".split()
+    [
+        "registered",
+        "preliminary",
+        "final",
+        "amended",
+        "corrected",
+        "cancelled",
+        "entered-in-error",
+        "unknown",
+    ]
 )
-GENDER = frozenset("male female other unknown".split())
+GENDER = frozenset(["male", "female", "other", "unknown"])
 NO_START_ALLOWED = frozenset({"proposed", "cancelled", "waitlist"})
 
 VALUE_SETS: dict[str, list[tuple[str, frozenset[str]]]] = {
@@ -64,12 +83,14 @@ def check_resource(data: dict[str, Any], today: date) -> None:
         raise FhirError(400, bad)
     rules = _nhs_numbers(data, type_name)
     if type_name == "Appointment" and not _has_patient_participant(data):
-        rules.append(Issue(
-            "business-rule",
-            "An appointment outcome must name the child: add a participant whose actor is a "
-            "Patient (reference or NHS number identifier).",
-            "Appointment.participant",
-        ))
+        rules.append(
+            Issue(
+                "business-rule",
+                "An appointment outcome must name the child: add a participant whose actor is a "
+                "Patient (reference or NHS number identifier).",
+                "Appointment.participant",
+            )
+        )
     birth = data.get("birthDate")
     if type_name == "Patient" and isinstance(birth, str) and birth[:10] > today.isoformat():
         rules.append(Issue("business-rule", "birthDate is in the future.", "Patient.birthDate"))
@@ -81,20 +102,25 @@ def _appointment_invariants(data: dict[str, Any]) -> list[Issue]:
     if data.get("status") in NO_START_ALLOWED or ("start" in data and "end" in data):
         return []
     # app-3: only proposed, cancelled or waitlisted appointments may lack start and end.
-    return [Issue(
-        "invariant",
-        "app-3: only proposed, cancelled or waitlist appointments can be missing start/end.",
-        "Appointment.start",
-    )]
+    return [
+        Issue(
+            "invariant",
+            "app-3: only proposed, cancelled or waitlist appointments can be missing start/end.",
+            "Appointment.start",
+        )
+    ]
 
 
 def _has_patient_participant(data: dict[str, Any]) -> bool:
     for part in data.get("participant", []):
         actor = part.get("actor") or {}
         ref = actor.get("reference") or ""
-        if actor.get("type") == "Patient" or ref.startswith("Patient/") or (
-            ref.startswith("urn:uuid:") and actor.get("type") in (None, "Patient")
-        ) or (not ref and (actor.get("identifier") or {}).get("system") == NHS_NUMBER_SYSTEM):
+        if (
+            actor.get("type") == "Patient"
+            or ref.startswith("Patient/")
+            or (ref.startswith("urn:uuid:") and actor.get("type") in (None, "Patient"))
+            or (not ref and (actor.get("identifier") or {}).get("system") == NHS_NUMBER_SYSTEM)
+        ):
             return True
     return False
 
@@ -103,11 +129,13 @@ def _nhs_numbers(data: dict[str, Any], type_name: str) -> list[Issue]:
     issues = []
     for ident, where in _identifiers(data, type_name):
         if ident.get("system") == NHS_NUMBER_SYSTEM and not is_valid(str(ident.get("value", ""))):
-            issues.append(Issue(
-                "business-rule",
-                "Invalid NHS number: it must be 10 digits that pass the Modulus 11 check.",
-                f"{where}.value",
-            ))
+            issues.append(
+                Issue(
+                    "business-rule",
+                    "Invalid NHS number: it must be 10 digits that pass the Modulus 11 check.",
+                    f"{where}.value",
+                )
+            )
     return issues
 
 

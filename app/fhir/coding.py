@@ -15,8 +15,12 @@ from app.fhir.terminology import Category, Terminology
 BOOKING_ORGANIZATION = (
     "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-BookingOrganization"
 )
-SERVICE_PATHS = ("serviceType[].coding[]", "specialty[].coding[]", "serviceCategory[].coding[]",
-                 "appointmentType.coding[]")
+SERVICE_PATHS = (
+    "serviceType[].coding[]",
+    "specialty[].coding[]",
+    "serviceCategory[].coding[]",
+    "appointmentType.coding[]",
+)
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,9 @@ def code_outcome(
     if category is None:
         return None
     event_at = _event_time(data) or recorded_at
-    is_child = birth_date is None or age_in_years(birth_date, event_at.date()) < terms.adult_age_years
+    is_child = (
+        birth_date is None or age_in_years(birth_date, event_at.date()) < terms.adult_age_years
+    )
     if category == "was-not-brought" and not is_child:
         category = "did-not-attend"
     elif category == "did-not-attend" and is_child:
@@ -99,8 +105,12 @@ def _category(
     status = data.get("status")
     if status == "cancelled":
         reason = next(
-            (c.get("code") for c, _ in walk(data, "cancelationReason.coding[]", "")
-             if c.get("system") == terms.cancellation_reason.system), None,
+            (
+                c.get("code")
+                for c, _ in walk(data, "cancelationReason.coding[]", "")
+                if c.get("system") == terms.cancellation_reason.system
+            ),
+            None,
         )
         return terms.cancellation_reason.category_for(reason)
     return terms.appointment_status.get(status or "")
@@ -109,8 +119,11 @@ def _category(
 def _original_codes(data: dict[str, Any]) -> Iterator[dict[str, str]]:
     if data["resourceType"] == "Appointment":
         yield {"system": "http://hl7.org/fhir/appointmentstatus", "code": data.get("status", "")}
-        paths = ("cancelationReason.coding[]", "extension[].valueCodeableConcept.coding[]",
-                 "extension[].valueCoding")
+        paths = (
+            "cancelationReason.coding[]",
+            "extension[].valueCodeableConcept.coding[]",
+            "extension[].valueCoding",
+        )
     else:
         paths = ("code.coding[]", "valueCodeableConcept.coding[]")
     for path in paths:
@@ -120,8 +133,14 @@ def _original_codes(data: dict[str, Any]) -> Iterator[dict[str, str]]:
 
 
 def _event_time(data: dict[str, Any]) -> datetime | None:
-    for path in ("start", "created", "effectiveDateTime", "effectivePeriod.start",
-                 "effectiveInstant", "issued"):
+    for path in (
+        "start",
+        "created",
+        "effectiveDateTime",
+        "effectivePeriod.start",
+        "effectiveInstant",
+        "issued",
+    ):
         for value, _ in walk(data, path, ""):
             if isinstance(value, str) and (moment := parse_instant(value)):
                 return moment
@@ -136,8 +155,11 @@ def _service(data: dict[str, Any]) -> dict[str, str]:
     if data["resourceType"] == "Observation":
         for coding, _ in walk(data, "code.coding[]", ""):
             if isinstance(coding, dict) and coding.get("code"):
-                return {"system": coding.get("system", ""), "code": coding["code"],
-                        "display": coding.get("display", "")}
+                return {
+                    "system": coding.get("system", ""),
+                    "code": coding["code"],
+                    "display": coding.get("display", ""),
+                }
     return {}
 
 
@@ -154,4 +176,4 @@ def _organisation(data: dict[str, Any]) -> str | None:
 
 def _label(ref: dict[str, Any]) -> str | None:
     ident = ref.get("identifier") or {}
-    return (ident.get("value") or ref.get("reference") or ref.get("display") or None)
+    return ident.get("value") or ref.get("reference") or ref.get("display") or None

@@ -6,8 +6,10 @@ import re
 from datetime import UTC, date, datetime, timedelta
 
 _PARTIAL = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
-_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?"
-    r"(?:Z|[+-]\d{2}:\d{2})?$")
+_DATETIME = re.compile(
+    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?"
+    r"(?:Z|[+-]\d{2}:\d{2})?$"
+)
 
 
 def parse_range(value: str) -> tuple[datetime, datetime] | None:
@@ -25,8 +27,9 @@ def parse_range(value: str) -> tuple[datetime, datetime] | None:
         if m[3]:
             return lo, lo + timedelta(days=1)
         if m[2]:
-            return lo, (lo.replace(year=year + 1, month=1) if month == 12
-                        else lo.replace(month=month + 1))
+            return lo, (
+                lo.replace(year=year + 1, month=1) if month == 12 else lo.replace(month=month + 1)
+            )
         return lo, lo.replace(year=year + 1)
     if not _DATETIME.match(value):
         return None

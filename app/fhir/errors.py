@@ -29,8 +29,10 @@ class FhirError(Exception):
 
     def at(self, prefix: str) -> FhirError:
         """The same error with every expression placed under `prefix` (a Bundle entry)."""
-        moved = [Issue(i.code, i.diagnostics, _under(prefix, i.expression), i.severity)
-                 for i in self.issues]
+        moved = [
+            Issue(i.code, i.diagnostics, _under(prefix, i.expression), i.severity)
+            for i in self.issues
+        ]
         return FhirError(self.status, moved)
 
 

@@ -16,7 +16,9 @@ WRITABLE_TYPES = ("Patient", "RelatedPerson", "Appointment", "Flag", "Observatio
 def load_json(body: bytes) -> dict[str, Any]:
     """Decode a request body, or raise 400 naming why."""
     if not body:
-        raise FhirError.one(400, "required", "The request body is empty; a FHIR resource is needed.")
+        raise FhirError.one(
+            400, "required", "The request body is empty; a FHIR resource is needed."
+        )
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -47,8 +49,10 @@ def validate_structure(data: dict[str, Any], expected: str | None = None) -> str
         raise FhirError.one(400, "required", "resourceType is missing.", "resourceType")
     if expected is not None and type_name != expected:
         raise FhirError.one(
-            400, "invalid",
-            f"resourceType is {type_name!r} but this endpoint takes {expected}.", "resourceType",
+            400,
+            "invalid",
+            f"resourceType is {type_name!r} but this endpoint takes {expected}.",
+            "resourceType",
         )
     try:
         model = get_fhir_model_class(type_name)

@@ -28,7 +28,8 @@ def iter_references(node: Any, where: str) -> Iterator[tuple[Reference, str]]:
 
 def _is_reference(value: dict[str, Any]) -> bool:
     return isinstance(value.get("reference"), str) or (
-        "identifier" in value and isinstance(value["identifier"], dict)
+        "identifier" in value
+        and isinstance(value["identifier"], dict)
         and set(value) <= {"identifier", "type", "display", "extension", "id"}
     )
 

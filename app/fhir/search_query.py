@@ -10,12 +10,18 @@ from app.fhir.errors import FhirError
 from app.fhir.index import SEARCH_PARAMS, Param, fold
 
 DATE_PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le")
-SORTABLE = {"_lastUpdated": "last_updated", "_id": "id", "date": "sort_date",
-            "birthdate": "sort_date"}
+SORTABLE = {
+    "_lastUpdated": "last_updated",
+    "_id": "id",
+    "date": "sort_date",
+    "birthdate": "sort_date",
+}
 IGNORED = frozenset({"_format", "_pretty"})
 INCLUDABLE = {
-    "Appointment": ("patient", "actor"), "RelatedPerson": ("patient",),
-    "Flag": ("patient", "subject"), "Observation": ("patient", "subject"),
+    "Appointment": ("patient", "actor"),
+    "RelatedPerson": ("patient",),
+    "Flag": ("patient", "subject"),
+    "Observation": ("patient", "subject"),
 }
 
 
@@ -74,24 +80,49 @@ def parse_search(
         elif name == "_id":
             query.criteria.append(Criterion(name, "id", None, tuple(_split(raw_name, raw_value))))
         elif name == "_lastUpdated":
-            query.criteria.append(Criterion(name, "lastUpdated", None,
-                                            (_date(raw_name, raw_value),)))
+            query.criteria.append(
+                Criterion(name, "lastUpdated", None, (_date(raw_name, raw_value),))
+            )
         elif name in params:
             query.criteria.append(_criterion(name, modifier or None, raw_value, params[name]))
         else:
-            supported = ", ".join(sorted([*params, "_id", "_lastUpdated", "_count", "_sort",
-                                          "_total", "_include", "_summary"]))
-            raise FhirError.one(400, "not-supported", f"Unknown search parameter {raw_name!r} "
-                                f"for {type_name}; supported: {supported}.", raw_name)
+            supported = ", ".join(
+                sorted(
+                    [
+                        *params,
+                        "_id",
+                        "_lastUpdated",
+                        "_count",
+                        "_sort",
+                        "_total",
+                        "_include",
+                        "_summary",
+                    ]
+                )
+            )
+            raise FhirError.one(
+                400,
+                "not-supported",
+                f"Unknown search parameter {raw_name!r} for {type_name}; supported: {supported}.",
+                raw_name,
+            )
     return query
 
 
 def _criterion(name: str, modifier: str | None, raw: str, param: Param) -> Criterion:
-    allowed = {"string": (None, "contains"), "token": (None,),
-               "reference": (None,), "date": (None,)}[param.kind]
+    allowed = {
+        "string": (None, "contains"),
+        "token": (None,),
+        "reference": (None,),
+        "date": (None,),
+    }[param.kind]
     if modifier not in allowed:
-        raise FhirError.one(400, "not-supported",
-                            f"Modifier :{modifier} is not supported on {name}.", f"{name}:{modifier}")
+        raise FhirError.one(
+            400,
+            "not-supported",
+            f"Modifier :{modifier} is not supported on {name}.",
+            f"{name}:{modifier}",
+        )
     values: list[object] = []
     for part in _split(name, raw):
         if param.kind == "date":
@@ -121,9 +152,13 @@ def _date(name: str, raw: str) -> DateValue:
     body = raw[2:] if raw[:2] in DATE_PREFIXES else raw
     rng = parse_range(body)
     if rng is None:
-        raise FhirError.one(400, "invalid", f"{raw!r} is not a FHIR date (YYYY, YYYY-MM, "
-                            "YYYY-MM-DD or a dateTime), optionally prefixed eq|ne|gt|lt|ge|le.",
-                            name)
+        raise FhirError.one(
+            400,
+            "invalid",
+            f"{raw!r} is not a FHIR date (YYYY, YYYY-MM, "
+            "YYYY-MM-DD or a dateTime), optionally prefixed eq|ne|gt|lt|ge|le.",
+            name,
+        )
     return DateValue(prefix, *rng)
 
 
@@ -135,8 +170,9 @@ def _int(name: str, raw: str, minimum: int) -> int:
 
 def _choice(name: str, raw: str, allowed: tuple[str, ...]) -> str:
     if raw not in allowed:
-        raise FhirError.one(400, "not-supported", f"{name} must be one of {', '.join(allowed)}.",
-                            name)
+        raise FhirError.one(
+            400, "not-supported", f"{name} must be one of {', '.join(allowed)}.", name
+        )
     return raw
 
 
@@ -144,8 +180,9 @@ def _sort_key(name: str, part: str) -> tuple[str, bool]:
     desc = part.startswith("-")
     key = part[1:] if desc else part
     if key not in SORTABLE:
-        raise FhirError.one(400, "not-supported", f"Cannot sort by {key!r}; use one of "
-                            f"{', '.join(SORTABLE)}.", name)
+        raise FhirError.one(
+            400, "not-supported", f"Cannot sort by {key!r}; use one of {', '.join(SORTABLE)}.", name
+        )
     return SORTABLE[key], desc
 
 
@@ -154,6 +191,7 @@ def _include(type_name: str, name: str, raw: str) -> str:
     target_param = param.partition(":")[0]
     if source != type_name or target_param not in INCLUDABLE.get(type_name, ()):
         options = ", ".join(f"{type_name}:{p}" for p in INCLUDABLE.get(type_name, ())) or "none"
-        raise FhirError.one(400, "not-supported", f"_include={raw} is not supported; "
-                            f"options: {options}.", name)
+        raise FhirError.one(
+            400, "not-supported", f"_include={raw} is not supported; options: {options}.", name
+        )
     return target_param

@@ -9,8 +9,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 Category = Literal[
-    "was-not-brought", "did-not-attend", "no-access", "carer-cancelled", "provider-cancelled",
-    "attended", "booked",
+    "was-not-brought",
+    "did-not-attend",
+    "no-access",
+    "carer-cancelled",
+    "provider-cancelled",
+    "attended",
+    "booked",
 ]
 CATEGORIES: tuple[str, ...] = Category.__args__  # type: ignore[attr-defined]
 MISSED = frozenset({"was-not-brought", "did-not-attend", "no-access"})

@@ -24,13 +24,17 @@ def process_bundle(session: Session, bundle: dict[str, Any], ctx: WriteContext) 
     """Carry out a transaction or batch Bundle; the response Bundle as JSON bytes."""
     kind = bundle.get("type")
     if bundle.get("resourceType") != "Bundle" or kind not in ("transaction", "batch"):
-        raise FhirError.one(400, "invalid", "POST /fhir takes a Bundle of type transaction or "
-                            "batch.", "Bundle.type")
+        raise FhirError.one(
+            400, "invalid", "POST /fhir takes a Bundle of type transaction or batch.", "Bundle.type"
+        )
     entries = bundle.get("entry", [])
     if not isinstance(entries, list) or len(entries) > MAX_ENTRIES:
-        raise FhirError.one(400 if not isinstance(entries, list) else 413, "too-costly",
-                            f"Bundle.entry must be a list of at most {MAX_ENTRIES} entries.",
-                            "Bundle.entry")
+        raise FhirError.one(
+            400 if not isinstance(entries, list) else 413,
+            "too-costly",
+            f"Bundle.entry must be a list of at most {MAX_ENTRIES} entries.",
+            "Bundle.entry",
+        )
     if kind == "transaction":
         return _transaction(session, entries, ctx)
     return _batch(session, entries, ctx)
@@ -84,33 +88,47 @@ def entry_request(entry: Any, i: int, today: date) -> WriteRequest:
     method, url = request.get("method"), request.get("url") or ""
     resource = entry.get("resource")
     if method not in ("POST", "PUT"):
-        raise FhirError.one(400, "not-supported", "Only POST and PUT entries are supported.",
-                            f"{where}.request.method")
+        raise FhirError.one(
+            400,
+            "not-supported",
+            "Only POST and PUT entries are supported.",
+            f"{where}.request.method",
+        )
     if not isinstance(resource, dict):
         raise FhirError.one(400, "required", "The entry has no resource.", f"{where}.resource")
     type_name, rid = url.split("?")[0], None
     if method == "PUT":
         local = split_local(url)
         if local is None:
-            raise FhirError.one(400, "invalid", "A PUT entry's url must be Type/id.",
-                                f"{where}.request.url")
+            raise FhirError.one(
+                400, "invalid", "A PUT entry's url must be Type/id.", f"{where}.request.url"
+            )
         type_name, rid = local
     if type_name not in WRITABLE_TYPES:
-        raise FhirError.one(400, "not-supported", f"{type_name!r} cannot be written here; "
-                            f"supported: {', '.join(WRITABLE_TYPES)}.", f"{where}.request.url")
+        raise FhirError.one(
+            400,
+            "not-supported",
+            f"{type_name!r} cannot be written here; supported: {', '.join(WRITABLE_TYPES)}.",
+            f"{where}.request.url",
+        )
     try:
         validate_structure(resource, type_name)
         check_resource(resource, today)
         if rid is not None and resource.get("id") not in (None, rid):
-            raise FhirError.one(400, "invalid", "resource.id differs from the id in request.url.",
-                                "id")
+            raise FhirError.one(
+                400, "invalid", "resource.id differs from the id in request.url.", "id"
+            )
     except FhirError as exc:
         raise exc.at(f"{where}.resource") from None
     if_match = request.get("ifMatch")
     return WriteRequest(
-        type=type_name, data=resource, id=rid, if_none_exist=request.get("ifNoneExist"),
+        type=type_name,
+        data=resource,
+        id=rid,
+        if_none_exist=request.get("ifNoneExist"),
         if_match=parse_etag(if_match) if if_match else None,
-        full_url=entry.get("fullUrl"), where=f"{where}.resource",
+        full_url=entry.get("fullUrl"),
+        where=f"{where}.resource",
     )
 
 
@@ -123,17 +141,21 @@ def parse_etag(value: str) -> int:
 
 def _entry(r: WriteResult) -> bytes:
     status = "201 Created" if r.status == 201 else "200 OK"
-    response = {"status": status, "location": f"{r.type}/{r.id}/_history/{r.version}",
-                "etag": f'W/"{r.version}"', "lastModified": fhir_instant(r.last_updated)}
+    response = {
+        "status": status,
+        "location": f"{r.type}/{r.id}/_history/{r.version}",
+        "etag": f'W/"{r.version}"',
+        "lastModified": fhir_instant(r.last_updated),
+    }
     return b'{"resource":' + r.content.encode() + b',"response":' + orjson.dumps(response) + b"}"
 
 
 def _failed(exc: FhirError) -> bytes:
-    return orjson.dumps({"response": {"status": str(exc.status),
-                                      "outcome": operation_outcome(exc.issues)}})
+    return orjson.dumps(
+        {"response": {"status": str(exc.status), "outcome": operation_outcome(exc.issues)}}
+    )
 
 
 def _response(kind: str, entries: list[bytes]) -> bytes:
     head = orjson.dumps({"resourceType": "Bundle", "type": kind})
     return head[:-1] + b',"entry":[' + b",".join(entries) + b"]}"
-

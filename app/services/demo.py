@@ -13,9 +13,13 @@ from app.fhir.nhs_number import NHS_NUMBER_SYSTEM, check_digit
 from app.services.ingest import write_resources
 from app.services.writes import WriteContext, WriteRequest
 
-SERVICES = [("gp", "General practice"), ("health-visiting", "Health visiting"),
-            ("dental", "Community dental"), ("paediatrics", "Community paediatrics"),
-            ("immunisation", "Immunisation clinic")]
+SERVICES = [
+    ("gp", "General practice"),
+    ("health-visiting", "Health visiting"),
+    ("dental", "Community dental"),
+    ("paediatrics", "Community paediatrics"),
+    ("immunisation", "Immunisation clinic"),
+]
 STATUSES = ["noshow", "fulfilled", "noshow", "booked", "cancelled", "fulfilled"]
 FAMILIES = [("Ashdown", 3), ("Brennan", 2), ("Chowdhury", 1), ("Delaney", 2)]
 GIVEN = ["Amara", "Ben", "Cara", "Dev", "Ella", "Finn", "Grace", "Hari"]
@@ -42,44 +46,83 @@ def demo_requests(now: datetime, seed: int = 7) -> list[WriteRequest]:
         for c in range(children):
             urn = f"urn:uuid:{family.lower()}-{c}"
             born = (now - timedelta(days=rng.randint(200, 14 * 365))).date().isoformat()
-            requests.append(_req("Patient", {
-                "resourceType": "Patient",
-                "identifier": [{"system": NHS_NUMBER_SYSTEM, "value": next(numbers)}],
-                "name": [{"family": family, "given": [rng.choice(GIVEN)]}],
-                "birthDate": born, "gender": rng.choice(["male", "female"]),
-            }, urn))
-            requests.append(_req("RelatedPerson", {
-                "resourceType": "RelatedPerson", "patient": {"reference": urn},
-                "identifier": [{"system": NHS_NUMBER_SYSTEM, "value": carer_nhs}],
-                "relationship": [{"coding": [{
-                    "system": "http://terminology.hl7.org/CodeSystem/v3-RoleCode",
-                    "code": "MTH"}]}],
-                "name": [{"family": family, "given": ["Sam"]}],
-            }))
+            requests.append(
+                _req(
+                    "Patient",
+                    {
+                        "resourceType": "Patient",
+                        "identifier": [{"system": NHS_NUMBER_SYSTEM, "value": next(numbers)}],
+                        "name": [{"family": family, "given": [rng.choice(GIVEN)]}],
+                        "birthDate": born,
+                        "gender": rng.choice(["male", "female"]),
+                    },
+                    urn,
+                )
+            )
+            requests.append(
+                _req(
+                    "RelatedPerson",
+                    {
+                        "resourceType": "RelatedPerson",
+                        "patient": {"reference": urn},
+                        "identifier": [{"system": NHS_NUMBER_SYSTEM, "value": carer_nhs}],
+                        "relationship": [
+                            {
+                                "coding": [
+                                    {
+                                        "system": "http://terminology.hl7.org/CodeSystem/v3-RoleCode",
+                                        "code": "MTH",
+                                    }
+                                ]
+                            }
+                        ],
+                        "name": [{"family": family, "given": ["Sam"]}],
+                    },
+                )
+            )
             for n in range(rng.randint(2, 5)):
                 requests.append(_req("Appointment", _appointment(rng, now, urn, family, c, n)))
     return requests
 
 
-def _appointment(rng: random.Random, now: datetime, urn: str, family: str, child: int,
-                 n: int) -> dict[str, Any]:
+def _appointment(
+    rng: random.Random, now: datetime, urn: str, family: str, child: int, n: int
+) -> dict[str, Any]:
     code, display = rng.choice(SERVICES)
     status = rng.choice(STATUSES)
-    start = now + timedelta(days=rng.randint(5, 30)) if status == "booked" else \
-        now - timedelta(days=rng.randint(3, 300))
+    start = (
+        now + timedelta(days=rng.randint(5, 30))
+        if status == "booked"
+        else now - timedelta(days=rng.randint(3, 300))
+    )
     data: dict[str, Any] = {
-        "resourceType": "Appointment", "status": status,
+        "resourceType": "Appointment",
+        "status": status,
         "identifier": [{"system": APPOINTMENT_IDS, "value": f"{family}-{child}-{n}"}],
-        "serviceType": [{"coding": [{"system": "https://wnb.dev/fhir/CodeSystem/demo-service",
-                                     "code": code, "display": display}]}],
+        "serviceType": [
+            {
+                "coding": [
+                    {
+                        "system": "https://wnb.dev/fhir/CodeSystem/demo-service",
+                        "code": code,
+                        "display": display,
+                    }
+                ]
+            }
+        ],
         "start": start.replace(microsecond=0).isoformat(),
         "end": (start + timedelta(minutes=20)).replace(microsecond=0).isoformat(),
         "participant": [{"actor": {"reference": urn, "type": "Patient"}, "status": "accepted"}],
     }
     if status == "cancelled":
-        data["cancelationReason"] = {"coding": [{
-            "system": "http://terminology.hl7.org/CodeSystem/appointment-cancellation-reason",
-            "code": "pat"}]}
+        data["cancelationReason"] = {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/appointment-cancellation-reason",
+                    "code": "pat",
+                }
+            ]
+        }
     return data
 
 

@@ -69,29 +69,34 @@ def identity_keys(data: dict[str, Any]) -> list[tuple[str, str, str, str]]:
 
 
 def _plan_group(
-    session: Session, group: list[Planned], ids: BundleIds,
-    seen: dict[tuple[str, str, str, str], int], ctx: WriteContext,
+    session: Session,
+    group: list[Planned],
+    ids: BundleIds,
+    seen: dict[tuple[str, str, str, str], int],
+    ctx: WriteContext,
 ) -> None:
     for p in group:
         p.identity = identity_keys(p.request.data)
         for key in p.identity:
             if key in seen:
                 raise FhirError.one(
-                    400, "duplicate",
+                    400,
+                    "duplicate",
                     f"Entries {seen[key]} and {p.index} carry the same identifier "
                     f"{key[1]}|{key[2]}; send one entry per resource.",
                     _where(p, "identifier"),
                 )
             seen[key] = p.index
     owners = resources_repo.identity_owners(session, [k for p in group for k in p.identity])
-    existing = resources_repo.by_pks(session, owners.values())
+    existing = resources_repo.by_pks_for_update(session, owners.values())
     put_ids = {p.request.type: [] for p in group}
     for p in group:
         if p.request.id:
             put_ids[p.request.type].append(p.request.id)
     by_id = {
-        (t, rid): r for t, wanted in put_ids.items()
-        for rid, r in resources_repo.by_ids(session, t, wanted).items()
+        (t, rid): r
+        for t, wanted in put_ids.items()
+        for rid, r in resources_repo.by_ids_for_update(session, t, wanted).items()
     }
     for p in group:
         owner_pks = {owners[k] for k in p.identity if k in owners}
@@ -99,12 +104,20 @@ def _plan_group(
         if p.request.id:
             target = by_id.get((p.request.type, p.request.id))
             if owner_pks - ({target.pk} if target else set()):
-                raise FhirError.one(409, "conflict", "Another stored resource already carries "
-                                    "this identifier.", _where(p, "identifier"))
+                raise FhirError.one(
+                    409,
+                    "conflict",
+                    "Another stored resource already carries this identifier.",
+                    _where(p, "identifier"),
+                )
         else:
             if len(owner_pks) > 1:
-                raise FhirError.one(409, "conflict", "The identifiers of this resource belong "
-                                    "to different stored resources.", _where(p, "identifier"))
+                raise FhirError.one(
+                    409,
+                    "conflict",
+                    "The identifiers of this resource belong to different stored resources.",
+                    _where(p, "identifier"),
+                )
             target = existing[owner_pks.pop()] if owner_pks else None
             if target is None and p.request.if_none_exist:
                 target = _conditional_match(session, p)
@@ -120,8 +133,12 @@ def _plan_group(
 def _conditional_match(session: Session, p: Planned) -> Resource | None:
     total, first = count_matches(session, p.request.type, p.request.if_none_exist or "")
     if total > 1:
-        raise FhirError.one(412, "multiple-matches", f"If-None-Exist matched {total} "
-                            f"resources; it must match at most one.", "If-None-Exist")
+        raise FhirError.one(
+            412,
+            "multiple-matches",
+            f"If-None-Exist matched {total} resources; it must match at most one.",
+            "If-None-Exist",
+        )
     return first
 
 
@@ -131,9 +148,13 @@ def _decide(p: Planned, target: Resource | None, ctx: WriteContext) -> None:
         return
     wanted = p.request.if_match
     if wanted is not None and (target is None or target.version != wanted):
-        raise FhirError.one(412, "conflict", f"If-Match asked for version {wanted} but the "
-                            f"stored version is {target.version if target else 'none'}.",
-                            "If-Match")
+        raise FhirError.one(
+            412,
+            "conflict",
+            f"If-Match asked for version {wanted} but the "
+            f"stored version is {target.version if target else 'none'}.",
+            "If-Match",
+        )
     if target is None:
         p.id = p.request.id or str(uuid.uuid4())
         return
@@ -143,7 +164,10 @@ def _decide(p: Planned, target: Resource | None, ctx: WriteContext) -> None:
 
 
 def _finish_group(
-    session: Session, group: list[Planned], ids: BundleIds, birth: dict[str, date | None],
+    session: Session,
+    group: list[Planned],
+    ids: BundleIds,
+    birth: dict[str, date | None],
     ctx: WriteContext,
 ) -> None:
     for p in group:
@@ -156,9 +180,13 @@ def _finish_group(
     todo = [p for p in group if p.result is None and p.request.type in CODED_TYPES]
     for p in todo:
         if p.request.type == "Appointment" and subject_patient(p.request.data) is None:
-            raise FhirError.one(422, "not-found", "No participant of this appointment is a "
-                                "Patient stored on this server (by reference or NHS number).",
-                                _where(p, "participant"))
+            raise FhirError.one(
+                422,
+                "not-found",
+                "No participant of this appointment is a "
+                "Patient stored on this server (by reference or NHS number).",
+                _where(p, "participant"),
+            )
     subjects = {subject_patient(p.request.data) for p in todo} - set(birth) - {None}
     birth.update(resources_repo.birth_dates(session, subjects))  # type: ignore[arg-type]
     for p in group:
@@ -179,8 +207,13 @@ def _content(p: Planned, outcome: Outcome | None, ctx: WriteContext) -> str:
     tags = [t for t in meta.get("tag", []) if t.get("system") != ctx.terms.outcome_system]
     if outcome is not None:
         written = ctx.terms.written_codes[outcome.category]
-        tags.append({"system": outcome.outcome_system, "code": outcome.outcome_code,
-                     "display": written.display})
+        tags.append(
+            {
+                "system": outcome.outcome_system,
+                "code": outcome.outcome_code,
+                "display": written.display,
+            }
+        )
     if tags:
         meta["tag"] = tags
     else:
@@ -197,44 +230,73 @@ def _write(session: Session, plans: list[Planned], ctx: WriteContext) -> None:
     updated = [p for p in plans if p not in new]
     for p in updated:
         resources_repo.update_resource(session, p.existing_pk, _resource_row(p, ctx))  # type: ignore[arg-type]
-    resources_repo.insert_versions(session, [
-        {"type": p.request.type, "id": p.id, "version": p.version, "last_updated": ctx.now,
-         "method": "POST" if p.version == 1 else "PUT", "content": p.content} for p in plans
-    ])
+    resources_repo.insert_versions(
+        session,
+        [
+            {
+                "type": p.request.type,
+                "id": p.id,
+                "version": p.version,
+                "last_updated": ctx.now,
+                "method": "POST" if p.version == 1 else "PUT",
+                "content": p.content,
+            }
+            for p in plans
+        ],
+    )
     index_rows, key_rows, event_rows = [], [], []
     for p in plans:
         pk = p.existing_pk
-        index_rows += [{"resource_pk": pk, "type": p.request.type, **v.__dict__}
-                       for v in index_values(p.request.data)]
-        key_rows += [{"type": t, "system": s, "value": v, "scope": sc, "resource_pk": pk}
-                     for t, s, v, sc in p.identity]
+        index_rows += [
+            {"resource_pk": pk, "type": p.request.type, **v.__dict__}
+            for v in index_values(p.request.data)
+        ]
+        key_rows += [
+            {"type": t, "system": s, "value": v, "scope": sc, "resource_pk": pk}
+            for t, s, v, sc in p.identity
+        ]
         if p.outcome is not None:
             event_rows.append(_event_row(p, p.outcome, ctx))
     resources_repo.replace_index(session, [p.existing_pk for p in updated], index_rows, key_rows)  # type: ignore[misc]
     events_repo.replace_events(session, [p.existing_pk for p in updated], event_rows)  # type: ignore[misc]
     for p in plans:
-        p.result = WriteResult(201 if p.version == 1 else 200, p.request.type, p.id, p.version,
-                               ctx.now, p.content)
+        p.result = WriteResult(
+            201 if p.version == 1 else 200, p.request.type, p.id, p.version, ctx.now, p.content
+        )
 
 
 def _resource_row(p: Planned, ctx: WriteContext) -> dict[str, Any]:
     data = p.request.data
     return {
-        "type": p.request.type, "id": p.id, "version": p.version, "last_updated": ctx.now,
-        "sort_date": sort_date(data), "patient_id": _patient_of(data, p.id),
+        "type": p.request.type,
+        "id": p.id,
+        "version": p.version,
+        "last_updated": ctx.now,
+        "sort_date": sort_date(data),
+        "patient_id": _patient_of(data, p.id),
         "content": p.content,
     }
 
 
 def _event_row(p: Planned, o: Outcome, ctx: WriteContext) -> dict[str, Any]:
     return {
-        "resource_pk": p.existing_pk, "resource_type": p.request.type, "resource_id": p.id,
-        "child_id": o.child_id, "family_id": None, "event_at": o.event_at,
-        "category": o.category, "outcome_system": o.outcome_system,
-        "outcome_code": o.outcome_code, "is_child": o.is_child, "age_days": o.age_days,
-        "service_system": o.service_system, "service_code": o.service_code,
-        "service_display": o.service_display, "organisation": o.organisation,
-        "source_system": o.source_system, "original_codes": orjson.dumps(o.original_codes).decode(),
+        "resource_pk": p.existing_pk,
+        "resource_type": p.request.type,
+        "resource_id": p.id,
+        "child_id": o.child_id,
+        "family_id": None,
+        "event_at": o.event_at,
+        "category": o.category,
+        "outcome_system": o.outcome_system,
+        "outcome_code": o.outcome_code,
+        "is_child": o.is_child,
+        "age_days": o.age_days,
+        "service_system": o.service_system,
+        "service_code": o.service_code,
+        "service_display": o.service_display,
+        "organisation": o.organisation,
+        "source_system": o.source_system,
+        "original_codes": orjson.dumps(o.original_codes).decode(),
         "recorded_at": ctx.now,
     }
 
@@ -253,6 +315,7 @@ def _patient_of(data: dict[str, Any], rid: str) -> str | None:
 def _same_content(stored: dict[str, Any], incoming: dict[str, Any]) -> bool:
     def strip(d: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in d.items() if k not in ("id", "meta")}
+
     return strip(stored) == strip(incoming)
 
 

@@ -38,8 +38,9 @@ def resolve_references(
             target = ref.get("reference")
             if isinstance(target, str) and target.startswith("urn:"):
                 if not ids.urns.get(target):
-                    raise FhirError.one(422, "not-found", _urn_problem(target, ids),
-                                        f"{path}.reference")
+                    raise FhirError.one(
+                        422, "not-found", _urn_problem(target, ids), f"{path}.reference"
+                    )
                 ref["reference"] = ids.urns[target]
             refs.append((ref, path))
             local = split_local(ref.get("reference") or "")
@@ -48,42 +49,59 @@ def resolve_references(
             elif _patient_identifier(ref):
                 nhs.add(ref["identifier"]["value"])
     known = {
-        (t, i) for t, wanted in literal.items()
-        for i in resources_repo.existing_ids(session, t, wanted - {x for tt, x in ids.created
-                                                                    if tt == t})
+        (t, i)
+        for t, wanted in literal.items()
+        for i in resources_repo.existing_ids(
+            session, t, wanted - {x for tt, x in ids.created if tt == t}
+        )
     } | ids.created
     by_nhs = dict(ids.patients_by_nhs)
-    by_nhs.update(resources_repo.patients_by_identifier(
-        session, NHS_NUMBER_SYSTEM, nhs - set(by_nhs)))
+    by_nhs.update(
+        resources_repo.patients_by_identifier(session, NHS_NUMBER_SYSTEM, nhs - set(by_nhs))
+    )
     missing: list[Issue] = []
     for ref, path in refs:
         local = split_local(ref.get("reference") or "")
         if local and local[0] in WRITABLE_TYPES and local not in known:
-            missing.append(Issue("not-found", f"{local[0]}/{local[1]} does not exist on this "
-                                 "server; send it first or in the same transaction.",
-                                 f"{path}.reference"))
+            missing.append(
+                Issue(
+                    "not-found",
+                    f"{local[0]}/{local[1]} does not exist on this "
+                    "server; send it first or in the same transaction.",
+                    f"{path}.reference",
+                )
+            )
         elif not local and _patient_identifier(ref):
             value = ref["identifier"]["value"]
             if value in by_nhs:
                 ref["reference"] = f"Patient/{by_nhs[value]}"
             elif ref.get("type") == "Patient":
-                missing.append(Issue("not-found", "No Patient with this NHS number is stored; "
-                                     "send the Patient first.", f"{path}.identifier.value"))
+                missing.append(
+                    Issue(
+                        "not-found",
+                        "No Patient with this NHS number is stored; send the Patient first.",
+                        f"{path}.identifier.value",
+                    )
+                )
     if missing:
         raise FhirError(422, missing)
 
 
 def _urn_problem(target: str, ids: BundleIds) -> str:
     if target in ids.urns:
-        return (f"{target} points at an entry stored after this one (entries are stored in the "
-                "order Patient, RelatedPerson, Flag/Observation, Appointment).")
+        return (
+            f"{target} points at an entry stored after this one (entries are stored in the "
+            "order Patient, RelatedPerson, Flag/Observation, Appointment)."
+        )
     return f"{target} is not the fullUrl of any entry in this Bundle."
 
 
 def _patient_identifier(ref: dict[str, Any]) -> bool:
     ident = ref.get("identifier")
     return (
-        not ref.get("reference") and isinstance(ident, dict)
-        and ident.get("system") == NHS_NUMBER_SYSTEM and isinstance(ident.get("value"), str)
+        not ref.get("reference")
+        and isinstance(ident, dict)
+        and ident.get("system") == NHS_NUMBER_SYSTEM
+        and isinstance(ident.get("value"), str)
         and ref.get("type") in (None, "Patient")
     )

@@ -14,7 +14,10 @@ from app.services.writes import WriteContext, WriteRequest, WriteResult
 
 
 def create(
-    session: Session, type_name: str, data: dict[str, Any], if_none_exist: str | None,
+    session: Session,
+    type_name: str,
+    data: dict[str, Any],
+    if_none_exist: str | None,
     ctx: WriteContext,
 ) -> WriteResult:
     """POST: a new resource, or a new version of the one already carrying its identifier."""
@@ -25,14 +28,22 @@ def create(
 
 
 def update(
-    session: Session, type_name: str, rid: str, data: dict[str, Any], if_match: int | None,
+    session: Session,
+    type_name: str,
+    rid: str,
+    data: dict[str, Any],
+    if_match: int | None,
     ctx: WriteContext,
 ) -> WriteResult:
     """PUT: a new version of Type/id, or the resource created with that id."""
     validate_structure(data, type_name)
     if data.get("id") != rid:
-        raise FhirError.one(400, "invalid", f"The body's id ({data.get('id')!r}) must equal the "
-                            f"id in the URL ({rid!r}).", f"{type_name}.id")
+        raise FhirError.one(
+            400,
+            "invalid",
+            f"The body's id ({data.get('id')!r}) must equal the id in the URL ({rid!r}).",
+            f"{type_name}.id",
+        )
     check_resource(data, ctx.now.date())
     request = WriteRequest(type=type_name, data=data, id=rid, if_match=if_match)
     return write_resources(session, [request], ctx)[0]

@@ -14,8 +14,12 @@ from app.store.models import Resource
 
 
 def search(
-    session: Session, type_name: str, params: list[tuple[str, str]], base: str,
-    default_count: int, max_count: int,
+    session: Session,
+    type_name: str,
+    params: list[tuple[str, str]],
+    base: str,
+    default_count: int,
+    max_count: int,
 ) -> bytes:
     """A searchset Bundle for the given query parameters."""
     query = parse_search(type_name, params, default_count, max_count)
@@ -29,21 +33,37 @@ def search(
     rows = rows[: query.count]
     total = None
     if query.total:
-        total = query.offset + len(rows) if not has_more and (rows or query.offset == 0) \
+        total = (
+            query.offset + len(rows)
+            if not has_more and (rows or query.offset == 0)
             else search_repo.count(session, query)
+        )
     extra = search_repo.included(session, type_name, query.includes, [r.pk for r in rows])
     return bundles.searchset(
-        base, type_name, params, [(r.id, r.content) for r in rows],
-        [(r.type, r.id, r.content) for r in extra], total, query.offset, query.count, has_more,
+        base,
+        type_name,
+        params,
+        [(r.id, r.content) for r in rows],
+        [(r.type, r.id, r.content) for r in extra],
+        total,
+        query.offset,
+        query.count,
+        has_more,
     )
 
 
-def count_matches(session: Session, type_name: str, query_string: str) -> tuple[int, Resource | None]:
+def count_matches(
+    session: Session, type_name: str, query_string: str
+) -> tuple[int, Resource | None]:
     """How many resources a conditional create's query matches, and the first of them."""
     params = parse_qsl(query_string.partition("?")[2] or query_string, keep_blank_values=True)
     if not params:
-        raise FhirError.one(400, "invalid", "If-None-Exist must hold a search query such as "
-                            "identifier=system|value.", "If-None-Exist")
+        raise FhirError.one(
+            400,
+            "invalid",
+            "If-None-Exist must hold a search query such as identifier=system|value.",
+            "If-None-Exist",
+        )
     try:
         query = parse_search(type_name, params, 2, 2)
     except FhirError as exc:

@@ -14,7 +14,9 @@ def make_engine(settings: Settings) -> Engine:
     url = settings.database_url
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=8,
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=8,
             max_overflow=8,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -23,7 +25,10 @@ def make_engine(settings: Settings) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(
-        url, pool_size=settings.db_pool_size, max_overflow=10, pool_pre_ping=True,
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=10,
+        pool_pre_ping=True,
     )
 
 

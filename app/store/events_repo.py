@@ -30,5 +30,8 @@ def events_of_child(
 
 
 def event_of_resource(session: Session, resource_type: str, rid: str) -> CodedEvent | None:
-    return session.scalar(select(CodedEvent).where(
-        CodedEvent.resource_type == resource_type, CodedEvent.resource_id == rid))
+    return session.scalar(
+        select(CodedEvent).where(
+            CodedEvent.resource_type == resource_type, CodedEvent.resource_id == rid
+        )
+    )

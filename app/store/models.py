@@ -17,8 +17,9 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.types import TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
 
 class UtcDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC in and out on both backends (SQLite keeps no zone of its own)."""
@@ -135,7 +136,6 @@ class CodedEvent(Base):
         Index("ix_event_service_at", "service_code", "event_at"),
         Index("ix_event_category_at", "category", "event_at"),
     )
-
 
 
 class IdentityKey(Base):

@@ -37,9 +37,11 @@ def existing_ids(session: Session, type_name: str, ids: Iterable[str]) -> set[st
     wanted = list(set(ids))
     if not wanted:
         return set()
-    return set(session.scalars(
-        select(Resource.id).where(Resource.type == type_name, Resource.id.in_(wanted))
-    ))
+    return set(
+        session.scalars(
+            select(Resource.id).where(Resource.type == type_name, Resource.id.in_(wanted))
+        )
+    )
 
 
 def identity_owners(session: Session, keys: Iterable[IdentityTuple]) -> dict[IdentityTuple, int]:
@@ -48,28 +50,41 @@ def identity_owners(session: Session, keys: Iterable[IdentityTuple]) -> dict[Ide
     if not wanted:
         return {}
     rows = session.execute(
-        select(IdentityKey.type, IdentityKey.system, IdentityKey.value, IdentityKey.scope,
-               IdentityKey.resource_pk)
-        .where(tuple_(IdentityKey.type, IdentityKey.system, IdentityKey.value, IdentityKey.scope)
-               .in_(wanted))
+        select(
+            IdentityKey.type,
+            IdentityKey.system,
+            IdentityKey.value,
+            IdentityKey.scope,
+            IdentityKey.resource_pk,
+        ).where(
+            tuple_(IdentityKey.type, IdentityKey.system, IdentityKey.value, IdentityKey.scope).in_(
+                wanted
+            )
+        )
     )
     return {(t, s, v, sc): pk for t, s, v, sc, pk in rows}
 
 
-def by_pks(session: Session, pks: Iterable[int]) -> dict[int, Resource]:
-    wanted = list(set(pks))
+def by_pks_for_update(session: Session, pks: Iterable[int]) -> dict[int, Resource]:
+    """Current rows, locked until commit (PostgreSQL) so concurrent updates take turns and
+    each sees the version the other wrote. SQLite's writer lock already serialises them."""
+    wanted = sorted(set(pks))  # a fixed order: two transactions never lock crosswise
     if not wanted:
         return {}
-    return {r.pk: r for r in session.scalars(select(Resource).where(Resource.pk.in_(wanted)))}
+    query = select(Resource).where(Resource.pk.in_(wanted)).order_by(Resource.pk)
+    return {r.pk: r for r in session.scalars(query.with_for_update())}
 
 
-def by_ids(session: Session, type_name: str, ids: Iterable[str]) -> dict[str, Resource]:
-    wanted = list(set(ids))
+def by_ids_for_update(session: Session, type_name: str, ids: Iterable[str]) -> dict[str, Resource]:
+    wanted = sorted(set(ids))
     if not wanted:
         return {}
-    rows = session.scalars(select(Resource).where(Resource.type == type_name,
-                                                  Resource.id.in_(wanted)))
-    return {r.id: r for r in rows}
+    query = (
+        select(Resource)
+        .where(Resource.type == type_name, Resource.id.in_(wanted))
+        .order_by(Resource.pk)
+    )
+    return {r.id: r for r in session.scalars(query.with_for_update())}
 
 
 def patients_by_identifier(session: Session, system: str, values: Iterable[str]) -> dict[str, str]:
@@ -80,8 +95,12 @@ def patients_by_identifier(session: Session, system: str, values: Iterable[str])
     rows = session.execute(
         select(IdentityKey.value, Resource.id)
         .join(Resource, Resource.pk == IdentityKey.resource_pk)
-        .where(IdentityKey.type == "Patient", IdentityKey.system == system,
-               IdentityKey.value.in_(wanted), IdentityKey.scope == "")
+        .where(
+            IdentityKey.type == "Patient",
+            IdentityKey.system == system,
+            IdentityKey.value.in_(wanted),
+            IdentityKey.scope == "",
+        )
     )
     return {value: rid for value, rid in rows}
 
@@ -93,8 +112,9 @@ def birth_dates(session: Session, patient_ids: Iterable[str]) -> dict[str, date]
     rows = session.execute(
         select(Resource.id, SearchIndex.date_lo)
         .join(SearchIndex, SearchIndex.resource_pk == Resource.pk)
-        .where(Resource.type == "Patient", Resource.id.in_(wanted),
-               SearchIndex.param == "birthdate")
+        .where(
+            Resource.type == "Patient", Resource.id.in_(wanted), SearchIndex.param == "birthdate"
+        )
     )
     return {rid: lo.date() for rid, lo in rows if lo is not None}
 
@@ -119,7 +139,9 @@ def insert_versions(session: Session, rows: list[dict[str, Any]]) -> None:
 
 
 def replace_index(
-    session: Session, replaced_pks: list[int], index_rows: list[dict[str, Any]],
+    session: Session,
+    replaced_pks: list[int],
+    index_rows: list[dict[str, Any]],
     key_rows: list[dict[str, Any]],
 ) -> None:
     """Drop the search values and identity keys of updated resources, then add the new ones."""

@@ -26,8 +26,11 @@ def _date_match(lo: Any, hi: Any, v: DateValue) -> ColumnElement[bool]:
 
 
 def _point_match(col: Any, v: DateValue) -> ColumnElement[bool]:
-    return _date_match(col, col, DateValue(v.prefix, v.lo, v.hi)) if v.prefix in ("eq", "ne") \
+    return (
+        _date_match(col, col, DateValue(v.prefix, v.lo, v.hi))
+        if v.prefix in ("eq", "ne")
         else {"gt": col >= v.hi, "lt": col < v.lo, "ge": col >= v.lo, "le": col < v.hi}[v.prefix]
+    )
 
 
 def _value_match(c: Criterion, value: object) -> ColumnElement[bool]:
@@ -64,9 +67,7 @@ def _criterion(type_name: str, c: Criterion) -> ColumnElement[bool]:
 
 
 def _filtered(query: SearchQuery) -> Any:
-    conditions = [Resource.type == query.type] + [
-        _criterion(query.type, c) for c in query.criteria
-    ]
+    conditions = [Resource.type == query.type] + [_criterion(query.type, c) for c in query.criteria]
     return select(Resource).where(*conditions)
 
 
@@ -92,9 +93,11 @@ def included(
     if not pks or not params:
         return []
     refs = session.scalars(
-        select(SearchIndex.code).where(SearchIndex.resource_pk.in_(pks),
-                                       SearchIndex.type == type_name,
-                                       SearchIndex.param.in_(params))
+        select(SearchIndex.code).where(
+            SearchIndex.resource_pk.in_(pks),
+            SearchIndex.type == type_name,
+            SearchIndex.param.in_(params),
+        )
     ).all()
     wanted: dict[str, set[str]] = {}
     for ref in refs:
@@ -102,7 +105,7 @@ def included(
         wanted.setdefault(target, set()).add(rid)
     out: list[Resource] = []
     for target, ids in wanted.items():
-        out += session.scalars(select(Resource).where(Resource.type == target,
-                                                      Resource.id.in_(ids))).all()
+        out += session.scalars(
+            select(Resource).where(Resource.type == target, Resource.id.in_(ids))
+        ).all()
     return out
-

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
 
 from app.runtime import AppState
 from app.worker import jobs
@@ -16,8 +16,15 @@ log = logging.getLogger("wnb.worker")
 
 def add_jobs(scheduler: BaseScheduler, state: AppState) -> None:
     if state.settings.is_sqlite:
-        scheduler.add_job(jobs.checkpoint_sqlite, "interval", minutes=5, args=[state],
-                          id="sqlite-checkpoint", max_instances=1, coalesce=True)
+        scheduler.add_job(
+            jobs.checkpoint_sqlite,
+            "interval",
+            minutes=5,
+            args=[state],
+            id="sqlite-checkpoint",
+            max_instances=1,
+            coalesce=True,
+        )
 
 
 def start_background(state: AppState) -> BackgroundScheduler:

@@ -9,14 +9,28 @@ from fastapi.testclient import TestClient
 from app.fhir.nhs_number import NHS_NUMBER_SYSTEM
 from app.runtime import AppState
 from tests.dbcheck import count_resources, events
-from tests.factories import FHIR_JSON, appointment, created_id, nhs_number, patient, post, related_person
+from tests.factories import (
+    FHIR_JSON,
+    appointment,
+    created_id,
+    nhs_number,
+    patient,
+    post,
+    related_person,
+)
 
 
-def entry(resource: dict[str, Any], url: str | None = None, full_url: str | None = None,
-          method: str = "POST", **request: str) -> dict[str, Any]:
-    out: dict[str, Any] = {"resource": resource,
-                           "request": {"method": method, "url": url or resource["resourceType"],
-                                       **request}}
+def entry(
+    resource: dict[str, Any],
+    url: str | None = None,
+    full_url: str | None = None,
+    method: str = "POST",
+    **request: str,
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "resource": resource,
+        "request": {"method": method, "url": url or resource["resourceType"], **request},
+    }
     if full_url:
         out["fullUrl"] = full_url
     return out
@@ -33,12 +47,15 @@ def send(client: TestClient, body: dict[str, Any]) -> Any:
 def test_transaction_resolves_urn_uuids_in_any_order(client: TestClient, state: AppState) -> None:
     urn = "urn:uuid:0c3b6a4e-8d5f-4a51-9a0e-1b1f2b3c4d5e"
     carer = nhs_number()
-    r = send(client, bundle(
-        "transaction",
-        entry(appointment(urn, ident="T1")),  # before the Patient it points at
-        entry(related_person(urn, carer)),
-        entry(patient(), full_url=urn),
-    ))
+    r = send(
+        client,
+        bundle(
+            "transaction",
+            entry(appointment(urn, ident="T1")),  # before the Patient it points at
+            entry(related_person(urn, carer)),
+            entry(patient(), full_url=urn),
+        ),
+    )
     assert r.status_code == 200, r.text
     out = r.json()
     assert out["type"] == "transaction-response"
@@ -55,8 +72,10 @@ def test_transaction_is_all_or_nothing(client: TestClient, state: AppState) -> N
     urn = "urn:uuid:11111111-2222-3333-4444-555555555555"
     bad = patient()
     bad["identifier"][0]["value"] = "9434765918"  # fails Modulus 11
-    r = send(client, bundle("transaction", entry(patient(), full_url=urn),
-                            entry(appointment(urn)), entry(bad)))
+    r = send(
+        client,
+        bundle("transaction", entry(patient(), full_url=urn), entry(appointment(urn)), entry(bad)),
+    )
     assert r.status_code == 422
     issue = r.json()["issue"][0]
     assert issue["expression"] == ["Bundle.entry[2].resource.identifier[0].value"]
@@ -66,11 +85,14 @@ def test_transaction_is_all_or_nothing(client: TestClient, state: AppState) -> N
 def test_transaction_with_unknown_reference_stores_nothing(
     client: TestClient, state: AppState
 ) -> None:
-    r = send(client, bundle("transaction", entry(patient()),
-                            entry(appointment("Patient/does-not-exist"))))
+    r = send(
+        client,
+        bundle("transaction", entry(patient()), entry(appointment("Patient/does-not-exist"))),
+    )
     assert r.status_code == 422
     assert r.json()["issue"][0]["expression"] == [
-        "Bundle.entry[1].resource.participant[0].actor.reference"]
+        "Bundle.entry[1].resource.participant[0].actor.reference"
+    ]
     assert count_resources(state) == 0
 
 
@@ -84,36 +106,53 @@ def test_transaction_if_none_exist_is_honoured(client: TestClient, state: AppSta
     nhs = nhs_number()
     existing = created_id(post(client, "Patient", patient(nhs)))
     urn = "urn:uuid:aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
-    r = send(client, bundle(
-        "transaction",
-        entry({**patient(), "identifier": []}, full_url=urn,
-              ifNoneExist=f"identifier={NHS_NUMBER_SYSTEM}|{nhs}"),
-        entry(appointment(urn)),
-    ))
+    r = send(
+        client,
+        bundle(
+            "transaction",
+            entry(
+                {**patient(), "identifier": []},
+                full_url=urn,
+                ifNoneExist=f"identifier={NHS_NUMBER_SYSTEM}|{nhs}",
+            ),
+            entry(appointment(urn)),
+        ),
+    )
     assert r.status_code == 200, r.text
     assert r.json()["entry"][0]["response"]["status"] == "200 OK"
-    assert r.json()["entry"][1]["resource"]["participant"][0]["actor"]["reference"] == \
-        f"Patient/{existing}"
+    assert (
+        r.json()["entry"][1]["resource"]["participant"][0]["actor"]["reference"]
+        == f"Patient/{existing}"
+    )
     assert count_resources(state, "Patient") == 1
 
 
 def test_duplicate_identifiers_in_one_transaction_are_refused(client: TestClient) -> None:
     pid = created_id(post(client, "Patient", patient()))
-    r = send(client, bundle("transaction", entry(appointment(f"Patient/{pid}", ident="D")),
-                            entry(appointment(f"Patient/{pid}", ident="D"))))
+    r = send(
+        client,
+        bundle(
+            "transaction",
+            entry(appointment(f"Patient/{pid}", ident="D")),
+            entry(appointment(f"Patient/{pid}", ident="D")),
+        ),
+    )
     assert r.status_code == 400
     assert r.json()["issue"][0]["code"] == "duplicate"
 
 
 def test_batch_reports_each_entry(client: TestClient, state: AppState) -> None:
     pid = created_id(post(client, "Patient", patient()))
-    r = send(client, bundle(
-        "batch",
-        entry(appointment(f"Patient/{pid}", "booked", ident="B1")),
-        entry(appointment("Patient/missing", ident="B2")),
-        entry(appointment(f"Patient/{pid}", "noshow", ident="B1")),
-        entry({"resourceType": "Appointment", "status": "bogus"}),
-    ))
+    r = send(
+        client,
+        bundle(
+            "batch",
+            entry(appointment(f"Patient/{pid}", "booked", ident="B1")),
+            entry(appointment("Patient/missing", ident="B2")),
+            entry(appointment(f"Patient/{pid}", "noshow", ident="B1")),
+            entry({"resourceType": "Appointment", "status": "bogus"}),
+        ),
+    )
     assert r.status_code == 200
     out = r.json()
     assert out["type"] == "batch-response"
@@ -123,8 +162,9 @@ def test_batch_reports_each_entry(client: TestClient, state: AppState) -> None:
 
 
 def test_put_entry_and_type_mismatch(client: TestClient) -> None:
-    ok = send(client, bundle("transaction", entry({**patient(), "id": "p1"}, "Patient/p1",
-                                                  method="PUT")))
+    ok = send(
+        client, bundle("transaction", entry({**patient(), "id": "p1"}, "Patient/p1", method="PUT"))
+    )
     assert ok.status_code == 200, ok.text
     bad = send(client, bundle("transaction", entry(patient(), "Appointment")))
     assert bad.status_code == 400

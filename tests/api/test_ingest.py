@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from app.fhir.nhs_number import NHS_NUMBER_SYSTEM
 from app.runtime import AppState
 from tests.dbcheck import count_resources, count_versions, events
 from tests.factories import (
@@ -15,7 +16,6 @@ from tests.factories import (
     patient,
     post,
 )
-from app.fhir.nhs_number import NHS_NUMBER_SYSTEM
 
 
 def test_create_then_read_vread_history(client: TestClient) -> None:
@@ -39,8 +39,13 @@ def test_appointment_is_coded_wnb_for_a_child(client: TestClient, state: AppStat
     r = post(client, "Appointment", appointment(f"Patient/{pid}", ident="A1"))
     assert r.status_code == 201
     tag = r.json()["meta"]["tag"]
-    assert tag == [{"system": state.terms.outcome_system, "code": "was-not-brought",
-                    "display": "Was not brought"}]
+    assert tag == [
+        {
+            "system": state.terms.outcome_system,
+            "code": "was-not-brought",
+            "display": "Was not brought",
+        }
+    ]
     [event] = events(state)
     assert (event.child_id, event.category, event.is_child) == (pid, "was-not-brought", True)
     assert event.service_code == "dental"
@@ -112,8 +117,9 @@ def test_conditional_create(client: TestClient, state: AppState) -> None:
     assert count_resources(state, "Patient") == 1
 
 
-def test_conditional_create_with_several_matches_is_412(client: TestClient, state: AppState
-                                                        ) -> None:
+def test_conditional_create_with_several_matches_is_412(
+    client: TestClient, state: AppState
+) -> None:
     post(client, "Patient", patient(family="Twin"))
     post(client, "Patient", patient(family="Twin"))
     r = post(client, "Patient", patient(family="Twin"), **{"If-None-Exist": "family=Twin"})
@@ -127,19 +133,25 @@ def test_put_creates_with_client_id_then_versions(client: TestClient) -> None:
     created = client.put("/fhir/Patient/child-7", json=body, headers=FHIR_JSON)
     assert created.status_code == 201
     body["gender"] = "female"
-    updated = client.put("/fhir/Patient/child-7", json=body,
-                         headers={**FHIR_JSON, "If-Match": 'W/"1"'})
+    updated = client.put(
+        "/fhir/Patient/child-7", json=body, headers={**FHIR_JSON, "If-Match": 'W/"1"'}
+    )
     assert updated.status_code == 200 and updated.json()["meta"]["versionId"] == "2"
-    stale = client.put("/fhir/Patient/child-7", json=body,
-                       headers={**FHIR_JSON, "If-Match": 'W/"1"'})
+    stale = client.put(
+        "/fhir/Patient/child-7", json=body, headers={**FHIR_JSON, "If-Match": 'W/"1"'}
+    )
     assert stale.status_code == 412
 
 
 def test_observation_dna_code_is_an_event(client: TestClient, state: AppState) -> None:
     pid = created_id(post(client, "Patient", patient()))
-    obs = {"resourceType": "Observation", "status": "final", "subject": {"reference": f"Patient/{pid}"},
-           "code": {"coding": [{"system": "http://snomed.info/sct", "code": "185471009"}]},
-           "effectiveDateTime": "2026-05-04T10:00:00Z"}
+    obs = {
+        "resourceType": "Observation",
+        "status": "final",
+        "subject": {"reference": f"Patient/{pid}"},
+        "code": {"coding": [{"system": "http://snomed.info/sct", "code": "185471009"}]},
+        "effectiveDateTime": "2026-05-04T10:00:00Z",
+    }
     assert post(client, "Observation", obs).status_code == 201
     [event] = events(state)
     assert (event.category, event.resource_type) == ("no-access", "Observation")
@@ -147,9 +159,17 @@ def test_observation_dna_code_is_an_event(client: TestClient, state: AppState) -
 
 def test_flag_for_a_child_is_stored_and_searchable(client: TestClient) -> None:
     pid = created_id(post(client, "Patient", patient()))
-    flag = {"resourceType": "Flag", "status": "active", "subject": {"reference": f"Patient/{pid}"},
-            "code": {"coding": [{"system": "https://wnb.dev/fhir/CodeSystem/safeguarding-status",
-                                 "code": "cp-plan"}]}, "period": {"start": "2026-01-01"}}
+    flag = {
+        "resourceType": "Flag",
+        "status": "active",
+        "subject": {"reference": f"Patient/{pid}"},
+        "code": {
+            "coding": [
+                {"system": "https://wnb.dev/fhir/CodeSystem/safeguarding-status", "code": "cp-plan"}
+            ]
+        },
+        "period": {"start": "2026-01-01"},
+    }
     assert post(client, "Flag", flag).status_code == 201
     found = client.get("/fhir/Flag", params={"patient": pid, "status": "active"}).json()
     assert found["total"] == 1

@@ -5,12 +5,15 @@ import pytest
 from app.fhir.dates import age_in_years, fhir_instant, parse_range
 
 
-@pytest.mark.parametrize(("value", "lo", "hi"), [
-    ("2024", datetime(2024, 1, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC)),
-    ("2024-12", datetime(2024, 12, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC)),
-    ("2024-02", datetime(2024, 2, 1, tzinfo=UTC), datetime(2024, 3, 1, tzinfo=UTC)),
-    ("2024-02-29", datetime(2024, 2, 29, tzinfo=UTC), datetime(2024, 3, 1, tzinfo=UTC)),
-])
+@pytest.mark.parametrize(
+    ("value", "lo", "hi"),
+    [
+        ("2024", datetime(2024, 1, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC)),
+        ("2024-12", datetime(2024, 12, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC)),
+        ("2024-02", datetime(2024, 2, 1, tzinfo=UTC), datetime(2024, 3, 1, tzinfo=UTC)),
+        ("2024-02-29", datetime(2024, 2, 29, tzinfo=UTC), datetime(2024, 3, 1, tzinfo=UTC)),
+    ],
+)
 def test_partial_dates_cover_their_span(value: str, lo: datetime, hi: datetime) -> None:
     assert parse_range(value) == (lo, hi)
 
@@ -32,5 +35,7 @@ def test_age_turns_on_the_birthday() -> None:
 
 
 def test_instant_format() -> None:
-    assert fhir_instant(datetime(2026, 1, 2, 3, 4, 5, 600000, tzinfo=UTC)) == \
-        "2026-01-02T03:04:05.600Z"
+    assert (
+        fhir_instant(datetime(2026, 1, 2, 3, 4, 5, 600000, tzinfo=UTC))
+        == "2026-01-02T03:04:05.600Z"
+    )

@@ -1,0 +1,37 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint openapi fuzz bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## make run: install, migrate and serve on http://127.0.0.1:8000 (SQLite ./wnb.db, worker included)
+run: $(STAMP)
+	$(BIN)/wnb serve --host 127.0.0.1 --port 8000
+
+## make test: install and run the whole suite on SQLite and on PostgreSQL, plus ruff
+test: $(STAMP)
+	$(BIN)/ruff check app tests bench
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check app tests bench
+
+## make openapi: rewrite openapi/openapi.json from the app
+openapi: $(STAMP)
+	$(BIN)/python -m app.openapi_dump > openapi/openapi.json
+
+bench: $(STAMP)
+	$(BIN)/python bench/ingest
+
+clean:
+	rm -rf $(VENV) *.egg-info
