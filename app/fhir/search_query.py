@@ -113,7 +113,7 @@ def _criterion(name: str, modifier: str | None, raw: str, param: Param) -> Crite
     allowed = {
         "string": (None, "contains"),
         "token": (None,),
-        "reference": (None,),
+        "reference": (None, "identifier"),
         "date": (None,),
     }[param.kind]
     if modifier not in allowed:
@@ -132,6 +132,9 @@ def _criterion(name: str, modifier: str | None, raw: str, param: Param) -> Crite
             values.append((system or None, code) if bar else (None, part))
             if bar and not system and not code:
                 raise FhirError.one(400, "invalid", "A token needs a code or a system.", name)
+        elif param.kind == "reference" and modifier == "identifier":
+            system, bar, code = part.partition("|")
+            values.append((system or None, code) if bar else (None, part))
         elif param.kind == "string":
             values.append(fold(part))
         else:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, not_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, exists, false, func, literal, not_, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from app.fhir.search_query import Criterion, DateValue, SearchQuery
-from app.store.models import Resource, SearchIndex
+from app.store.models import IdentityKey, Resource, SearchIndex
 
 
 def _date_match(lo: Any, hi: Any, v: DateValue) -> ColumnElement[bool]:
@@ -45,12 +45,26 @@ def _value_match(c: Criterion, value: object) -> ColumnElement[bool]:
         text = str(value).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         pattern = f"%{text}%" if c.modifier == "contains" else f"{text}%"
         return si.code.like(pattern, escape="\\")
+    if c.kind == "reference" and c.modifier == "identifier":
+        return si.code.in_(_targets_by_identifier(c.target or "Patient", value))  # type: ignore[arg-type]
     if c.kind == "reference":
         ref = str(value)
         if "/" in ref:
             return si.code == ref
         return si.code == f"{c.target}/{ref}" if c.target else si.code.like(f"%/{ref}")
     return _date_match(si.date_lo, si.date_hi, value)  # type: ignore[arg-type]
+
+
+def _targets_by_identifier(target: str, value: tuple[str | None, str]) -> Any:
+    """'Type/id' of the resources carrying an identifier, for `patient:identifier=...`."""
+    system, code = value
+    owner = aliased(Resource)
+    query = (
+        select(literal(f"{target}/").concat(owner.id))
+        .join(IdentityKey, IdentityKey.resource_pk == owner.pk)
+        .where(IdentityKey.type == target, IdentityKey.value == code)
+    )
+    return query.where(IdentityKey.system == system) if system else query
 
 
 def _criterion(type_name: str, c: Criterion) -> ColumnElement[bool]:

@@ -95,6 +95,12 @@ def test_appointment_by_patient_status_service(client: TestClient, family: dict[
     assert ids(search(client, "Appointment", identifier=f"{APPT_SYSTEM}|S3")) == [family["3"]]
 
 
+def test_appointment_by_childs_nhs_number(client: TestClient, family: dict[str, str]) -> None:
+    by_nhs = {"patient:identifier": f"{NHS_NUMBER_SYSTEM}|{family['nhs']}"}
+    assert search(client, "Appointment", **by_nhs)["total"] == 3
+    assert search(client, "Appointment", **{"patient:identifier": "9000000009"})["total"] == 0
+
+
 def test_appointment_date_prefixes_repeat_as_and(
     client: TestClient, family: dict[str, str]
 ) -> None:

@@ -1,0 +1,91 @@
+"""Decide whether one rule fires for one trigger, given the events that match the rule."""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Hashable, Mapping, Sequence
+from datetime import datetime
+
+from app.rules.follow_up import FollowUpIndex
+from app.rules.model import EventView, Firing
+from app.rules.plan import Plan
+from app.rules.window import best_window
+
+
+def fire(
+    plan: Plan,
+    candidates: Sequence[EventView],
+    trigger: int,
+    *,
+    breaks: Mapping[str, Sequence[datetime]],
+    follow_ups: FollowUpIndex | None,
+    now: datetime,
+) -> Firing | None:
+    """Return the firing of `plan` for `candidates[trigger]`, or None.
+
+    `candidates` are sorted by time, every one already `plan.matches` and in the rule's scope
+    (the trigger's child, or its family), and lie within the rule's window of the trigger.
+    `breaks` gives each child's sorted attended times (for consecutive runs); `follow_ups` is
+    needed by time-based rules. The rule fires only with the trigger inside the evidence, so
+    a later, unrelated event never re-reports an old pattern.
+    """
+    pool = list(candidates)
+    me = pool[trigger]
+    if plan.follow_up is not None:
+        assert follow_ups is not None
+        # Count a missed event only once its own follow-up window has closed, unanswered.
+        pool = [e for e in pool if e.at + plan.follow_up <= now and not follow_ups.followed_up(e)]
+        if not any(e is me for e in pool):
+            return None
+    if plan.rule.consecutive:
+        child_breaks = breaks.get(me.child_id, ())
+        run = bisect_left(child_breaks, me.at)
+        pool = [e for e in pool if bisect_left(child_breaks, e.at) == run]
+    if plan.span is None:
+        evidence: Sequence[EventView] = [me]
+        distinct = 1
+    else:
+        index = next(i for i, e in enumerate(pool) if e is me)
+        keys = _keys(plan, pool)
+        start, stop, distinct = best_window([e.at for e in pool], keys, index, plan.span)
+        evidence = pool[start:stop]
+    if distinct < plan.rule.threshold:
+        return None
+    return _firing(plan, me, evidence)
+
+
+def _keys(plan: Plan, pool: Sequence[EventView]) -> Sequence[Hashable] | None:
+    count = plan.rule.count
+    if count == "services":
+        return [e.service_code for e in pool]
+    if count == "children":
+        return [e.child_id for e in pool]
+    return None  # every event is its own thing
+
+
+def _firing(plan: Plan, trigger: EventView, evidence: Sequence[EventView]) -> Firing:
+    rule = plan.rule
+    children = tuple(sorted({e.child_id for e in evidence}))
+    services = {e.service_code for e in evidence if e.service_code is not None}
+    event_ids = tuple(dict.fromkeys(e.event_id for e in evidence))
+    description = rule.description
+    if rule.summary is not None:
+        follow = rule.no_follow_up
+        description = rule.summary.format(
+            events=len(evidence),
+            children=len(children),
+            services=len(services),
+            threshold=rule.threshold,
+            window_days=rule.window_days or 0,
+            follow_up_days=follow.within_days if follow else 0,
+        )
+    return Firing(
+        rule_id=rule.id,
+        rule_version=rule.version,
+        child_ids=children,
+        evidence_event_ids=event_ids,
+        description=description,
+        priority=rule.priority,
+        trigger_event_id=trigger.event_id,
+        agencies=tuple(rule.agencies),
+    )

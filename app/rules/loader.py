@@ -1,0 +1,87 @@
+"""Read rule files from `rules/` and validate them, failing with one message a person can act on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from app.rules.ruleset import RuleSet
+from app.rules.schema import Rule, RuleFieldError, RuleFile
+
+# Lives in the same folder but is a different kind of file, loaded by app.fhir.terminology.
+SKIPPED_FILES = frozenset({"terminology.yaml"})
+
+
+class RuleFileError(Exception):
+    """A rule file that cannot be used: the message names the file, the rule and the field."""
+
+
+def load_rules(path: Path) -> RuleSet:
+    """Load one rule file, or every `*.yaml` in a folder except terminology.yaml, in name order.
+
+    Raises RuleFileError (e.g. "rules/default.yaml: rule repeat-wnb: field window_days: Input
+    should be greater than 0") on the first problem, including a rule id defined twice.
+    """
+    files = _rule_files(path)
+    rules: list[Rule] = []
+    defined_in: dict[str, Path] = {}
+    for file in files:
+        for rule in _load_file(file):
+            if rule.id in defined_in:
+                raise RuleFileError(
+                    f"{file}: rule {rule.id}: field id: already defined in {defined_in[rule.id]}"
+                )
+            defined_in[rule.id] = file
+            rules.append(rule)
+    return RuleSet(rules)
+
+
+def _rule_files(path: Path) -> list[Path]:
+    if path.is_dir():
+        files = sorted(p for p in path.glob("*.yaml") if p.name not in SKIPPED_FILES)
+        if not files:
+            raise RuleFileError(f"{path}: no rule files (*.yaml) found")
+        return files
+    if not path.is_file():
+        raise RuleFileError(f"{path}: no such file or folder")
+    return [path]
+
+
+def _load_file(file: Path) -> list[Rule]:
+    try:
+        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise RuleFileError(f"{file}: cannot be read ({exc.strerror})") from exc
+    except yaml.YAMLError as exc:
+        raise RuleFileError(f"{file}: not valid YAML ({exc})") from exc
+    try:
+        top = RuleFile.model_validate(raw)
+    except ValidationError as exc:
+        raise RuleFileError(f"{file}: {_describe(exc)}") from exc
+    rules = []
+    for position, item in enumerate(top.rules, start=1):
+        try:
+            rules.append(Rule.model_validate(item))
+        except ValidationError as exc:
+            raise RuleFileError(f"{file}: rule {_name(item, position)}: {_describe(exc)}") from exc
+    return rules
+
+
+def _name(item: dict[str, Any], position: int) -> str:
+    """The rule's id if it has a usable one, else its position, so the admin can find it."""
+    rule_id = item.get("id")
+    return rule_id if isinstance(rule_id, str) and rule_id else f"#{position}"
+
+
+def _describe(exc: ValidationError) -> str:
+    """`field <dotted.path>: <message>` for the first error (one message, one thing to fix)."""
+    error = exc.errors()[0]
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, RuleFieldError):
+        return f"field {cause.field}: {cause.message}"
+    where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"field {where}: {message}"

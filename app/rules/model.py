@@ -1,0 +1,94 @@
+"""Plain value objects the rule engine reads and returns; no database, no FHIR types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from app.fhir.terminology import CATEGORIES
+
+_CATEGORIES = frozenset(CATEGORIES)
+
+
+@dataclass(frozen=True, slots=True)
+class EventView:
+    """One coded appointment outcome of one child.
+
+    `at` is tz-aware (UTC); `age_days` is the child's age in days at the event (None = unknown).
+    Two views are the same event only if every field is equal, so a caller that keeps one row per
+    status change of an Appointment (booked, then noshow) can hand both in.
+    """
+
+    event_id: str
+    child_id: str
+    at: datetime
+    category: str
+    service_code: str | None = None
+    age_days: int | None = None
+
+    def __post_init__(self) -> None:
+        # Naive datetimes would fail later, deep inside a comparison; fail here with the id.
+        if self.at.tzinfo is None:
+            raise ValueError(f"event {self.event_id}: `at` must be timezone-aware")
+        if self.category not in _CATEGORIES:
+            raise ValueError(f"event {self.event_id}: unknown category {self.category!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class StatusView:
+    """A safeguarding status of a child (from a FHIR Flag): cp-plan, looked-after, child-in-need.
+
+    Active at an instant when `start <= at <= end`; a missing start or end is open on that side.
+    """
+
+    child_id: str
+    status: str
+    start: datetime | None = None
+    end: datetime | None = None
+
+    def active_at(self, at: datetime) -> bool:
+        """True when the status covers `at` (both ends inclusive)."""
+        return (self.start is None or self.start <= at) and (self.end is None or at <= self.end)
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything one evaluation may look at; the caller loads it through an index.
+
+    `child_events` are the trigger child's events within `RuleSet.lookback_days()` of the trigger
+    (both directions, trigger included); `family_events` the same for every child of the family;
+    `statuses` the family's children's safeguarding statuses; `now` the clock.
+    """
+
+    trigger: EventView
+    child_events: list[EventView]
+    family_events: list[EventView]
+    statuses: list[StatusView]
+    now: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Firing:
+    """A rule that fired: which children to flag, on what evidence, and how to say it."""
+
+    rule_id: str
+    rule_version: int
+    child_ids: tuple[str, ...]
+    evidence_event_ids: tuple[str, ...]
+    description: str
+    priority: str
+    trigger_event_id: str = ""
+    agencies: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TimedFiring:
+    """A firing found by `backtest`, with when it would have happened.
+
+    `at` is the trigger event's time for ingest rules and the moment the window closed for
+    time-based rules (e.g. the missed appointment + 14 days); `trigger_at` is always the event's.
+    """
+
+    at: datetime
+    trigger_at: datetime
+    firing: Firing
