@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
+from app.auth.scopes import ROLE_SCOPES
 from app.settings import Settings
 
 
@@ -27,13 +30,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     sub.add_parser("migrate", help="upgrade the database to the newest schema")
     sub.add_parser("worker", help="run the scheduler alone (production)")
-    sub.add_parser("seed-demo", help="store a small synthetic set of families")
+    sub.add_parser("seed-demo", help="store a small synthetic set of families and a demo nurse")
+    client = sub.add_parser("client", help="machine clients").add_subparsers(
+        dest="action", required=True
+    )
+    add = client.add_parser("add", help="register a client; prints its id and, once, its secret")
+    add.add_argument("--name", required=True)
+    add.add_argument("--scopes", help='SMART v2 scopes, e.g. "system/Appointment.cu"')
+    add.add_argument("--role", choices=sorted(ROLE_SCOPES), help="a bundle of scopes")
+    add.add_argument("--jwks", help="JSON Web Key Set file for private_key_jwt (no secret then)")
+    client.add_parser("list", help="list clients")
+    revoke = client.add_parser("revoke", help="revoke a client and every token it holds")
+    revoke.add_argument("client_id")
+    user = sub.add_parser("user", help="people who sign in").add_subparsers(
+        dest="action", required=True
+    )
+    add_user = user.add_parser("add", help="create an account")
+    add_user.add_argument("--username", required=True)
+    add_user.add_argument("--password", required=True)
+    add_user.add_argument("--role", required=True, choices=["nurse", "admin"])
     args = parser.parse_args(argv)
     try:
         settings = Settings()
         logging.basicConfig(
             level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
         )
+        logging.getLogger("alembic").setLevel(logging.WARNING)
         return COMMANDS[args.command](settings, args)
     except KeyboardInterrupt:
         return 130
@@ -101,17 +123,83 @@ def _worker(settings: Settings, _: argparse.Namespace) -> int:
 
 def _seed(settings: Settings, _: argparse.Namespace) -> int:
     from app.runtime import build_state
-    from app.services.demo import seed
+    from app.services.demo import seed, seed_nurse
     from app.store.migrate import upgrade_head
 
     upgrade_head(settings.database_url)
     state = build_state(settings)
     count = state.write(lambda s: seed(s, state.write_context()))
-    print(f"stored {count} demo resources (4 families); try GET /fhir/Appointment?status=noshow")
+    print(f"stored {count} demo resources (4 families)")
+    login = state.write(lambda s: seed_nurse(s, state.clock()))
+    if login:
+        print(f"demo nurse: sign in at {settings.base_url}/login as {login[0]} / {login[1]}")
+    else:
+        print("demo nurse already exists (username: demo-nurse)")
     return 0
 
 
-COMMANDS = {"serve": _serve, "migrate": _migrate, "worker": _worker, "seed-demo": _seed}
+def _client(settings: Settings, args: argparse.Namespace) -> int:
+    from app.runtime import build_state
+    from app.services import clients
+    from app.store import auth_repo
+    from app.store.migrate import upgrade_head
+
+    upgrade_head(settings.database_url)
+    state = build_state(settings)
+    now = state.clock()
+    if args.action == "add":
+        jwks = json.loads(Path(args.jwks).read_text()) if args.jwks else None
+        new = state.write(
+            lambda s: clients.add_client(s, args.name, args.scopes, args.role, jwks, now)
+        )
+        out = {"client_id": new.client_id, "scopes": new.scopes}
+        if new.client_secret:
+            out["client_secret"] = new.client_secret
+        print(json.dumps(out, indent=2))
+    elif args.action == "list":
+        rows = state.read(auth_repo.all_clients)
+        print(
+            json.dumps(
+                [
+                    {
+                        "client_id": c.client_id,
+                        "name": c.name,
+                        "role": c.role,
+                        "scopes": c.scopes,
+                        "auth": "private_key_jwt" if c.jwks else "secret",
+                        "revoked": c.revoked_at is not None,
+                    }
+                    for c in rows
+                ],
+                indent=2,
+            )
+        )
+    else:
+        state.write(lambda s: clients.revoke_client(s, args.client_id, now))
+        print(f"revoked {args.client_id}")
+    return 0
+
+
+def _user(settings: Settings, args: argparse.Namespace) -> int:
+    from app.runtime import build_state
+    from app.services.users import add_user
+    from app.store.migrate import upgrade_head
+
+    upgrade_head(settings.database_url)
+    state = build_state(settings)
+    state.write(lambda s: add_user(s, args.username, args.password, args.role, state.clock()))
+    print(f"created {args.role} {args.username}")
+    return 0
+
+
+COMMANDS = {
+    "serve": _serve,
+    "migrate": _migrate,
+    "worker": _worker,
+    "seed-demo": _seed,
+    "client": _client,
+    "user": _user,
+}
 
 if __name__ == "__main__":
     sys.exit(main())

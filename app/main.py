@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
+from app.api.access_log import AccessLog
+from app.api.audit_routes import router as audit_router
+from app.api.auth_routes import router as auth_router
 from app.api.errors import install_error_handlers
 from app.api.fhir_routes import VERSION, build_router
+from app.api.headers import SecurityHeaders
 from app.api.health import router as health_router
+from app.api.openapi_docs import add_security
 from app.runtime import AppState, build_state
 from app.settings import Settings
+from app.ui.pages import router as pages_router
 
 
 def create_app(settings: Settings | None = None, state: AppState | None = None) -> FastAPI:
@@ -33,6 +40,19 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     )
     app.state.wnb = state or build_state(settings)
     install_error_handlers(app)
+    app.add_middleware(SecurityHeaders, hsts=not settings.is_development)
+    app.add_middleware(AccessLog)
     app.include_router(health_router)
+    app.include_router(auth_router)
+    app.include_router(audit_router)
     app.include_router(build_router())
+    app.include_router(pages_router)
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = add_security(original())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

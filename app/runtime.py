@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -11,14 +11,22 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.auth.principal import Principal
+from app.auth.rate_limit import RateLimiter
 from app.fhir.errors import FhirError
 from app.fhir.terminology import Terminology, load_terminology
+from app.services import audit
+from app.services.authenticate import Authenticator
 from app.services.writes import WriteContext
 from app.settings import Settings
 from app.store.db import make_engine, make_session_factory
 
 T = TypeVar("T")
 WRITE_ATTEMPTS = 3
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -28,7 +36,9 @@ class AppState:
     writer: sessionmaker[Session]
     reader: sessionmaker[Session]
     terms: Terminology
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    auth: Authenticator
+    limiter: RateLimiter
+    clock: Callable[[], datetime] = field(default=_utc_now)
 
     @property
     def fhir_base(self) -> str:
@@ -52,10 +62,38 @@ class AppState:
                         raise FhirError.one(
                             409,
                             "conflict",
-                            "The resource was changed by "
-                            "another request at the same time; send it again.",
+                            "The resource was changed by another request "
+                            "at the same time; send it again.",
                         ) from exc
         raise AssertionError("unreachable")
+
+    def audited(
+        self,
+        who: Principal,
+        note: audit.AuditNote,
+        use_case: Callable[[Session], T],
+        references: Callable[[T], list[str]],
+    ) -> T:
+        """Run a use case and record its AuditEvent in the same transaction: the record of a
+        read or a write commits with it, or neither does. A refusal is recorded on its own."""
+
+        def run(session: Session) -> T:
+            result = use_case(session)
+            note.references = references(result)
+            audit.record(session, who, note, self.clock())
+            return result
+
+        try:
+            return self.write(run)
+        except FhirError as exc:
+            self.refused(who, note, exc)
+            raise
+
+    def refused(self, who: Principal, note: audit.AuditNote, exc: FhirError) -> None:
+        outcome = "serious" if exc.status >= 500 else "minor"
+        self.write(
+            lambda s: audit.record(s, who, note, self.clock(), outcome, f"{exc.status}: {exc}")
+        )
 
     def read(self, use_case: Callable[[Session], T]) -> T:
         with self.reader() as session:
@@ -70,4 +108,6 @@ def build_state(settings: Settings) -> AppState:
         writer=make_session_factory(engine),
         reader=make_session_factory(engine, readonly=True),
         terms=load_terminology(settings.rules_dir / "terminology.yaml"),
+        auth=Authenticator(settings.secret_key, settings.auth_cache_seconds),
+        limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
     )

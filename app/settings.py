@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEV_SECRET = "development-only-secret-do-not-use-in-production"
 
 
 class Settings(BaseSettings):
@@ -33,6 +34,37 @@ class Settings(BaseSettings):
     default_page_size: int = Field(default=50, description="Search page size without _count.")
     max_page_size: int = Field(default=1000, description="Largest _count honoured.")
     log_level: str = Field(default="INFO")
+
+    secret_key: str = Field(
+        default=DEV_SECRET,
+        description="Signs access tokens. Must be set (32+ characters) outside development.",
+    )
+    token_ttl_seconds: int = Field(default=300, ge=30, le=3600, description="Access token life.")
+    auth_cache_seconds: float = Field(
+        default=5.0, ge=0, description="How long a process trusts a client's not-revoked status."
+    )
+    session_ttl_minutes: int = Field(default=480, ge=5, description="Browser session life.")
+    lockout_attempts: int = Field(default=5, ge=1, description="Failed logins before lock-out.")
+    lockout_minutes: int = Field(default=15, ge=1, description="How long a lock-out lasts.")
+    rate_limit_per_second: float = Field(
+        default=200.0, gt=0, description="Sustained requests per second per client or user."
+    )
+    rate_limit_burst: int = Field(default=400, ge=1, description="Requests allowed in a burst.")
+
+    @model_validator(mode="after")
+    def _no_default_secrets_outside_development(self) -> Settings:
+        if self.environment != "development" and (
+            self.secret_key == DEV_SECRET or len(self.secret_key) < 32
+        ):
+            raise ValueError(
+                "WNB_SECRET_KEY must be set to a random value of 32+ characters outside "
+                "development (e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        return self
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment == "development"
 
     @property
     def is_sqlite(self) -> bool:

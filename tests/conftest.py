@@ -3,6 +3,7 @@ built by the Alembic migrations, and the tables emptied after each test."""
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -14,16 +15,39 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from app.auth.scopes import ROLE_SCOPES
 from app.main import create_app
 from app.runtime import AppState, build_state
 from app.settings import Settings
 from app.store.migrate import upgrade_head
 from app.store.models import Base
+from tests.auth_helpers import token_for
+from tests.log_scan import Collector, personal_data
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "WNB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 FIXED_NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
+LOGS = Collector()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    root = logging.getLogger()
+    root.addHandler(LOGS)
+    root.setLevel(logging.INFO)  # what a production process logs at its default level
+    # The test client's own request log is the test talking, not the service.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The suite fails if anything it logged carries personal data."""
+    leaked = personal_data(LOGS.lines)
+    if leaked:
+        print("\nPersonal data found in the logs:\n  " + "\n  ".join(leaked[:20]))
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    elif exitstatus == 0 and len(LOGS.lines) < 10:
+        print("\nThe log scan saw almost nothing: is logging wired up?")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def _postgres_database() -> Iterator[str]:
@@ -57,9 +81,27 @@ def database_url(
     gen.close()
 
 
+# Kept across tests: the audit trail is append-only (the database refuses deletes) and the
+# clients are registered once per database; every test names its own agents and patients.
+KEPT_TABLES = {"audit_event", "audit_entity", "api_client", "used_assertion"}
+
+
+def test_settings(database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "base_url": "http://testserver",
+        "rate_limit_per_second": 1e6,
+        "rate_limit_burst": 10**6,
+        "auth_cache_seconds": 0,
+        **overrides,
+    }
+    return Settings(**values)  # type: ignore[arg-type]
+
+
 @pytest.fixture(scope="session")
 def session_state(database_url: str) -> Iterator[AppState]:
-    state = build_state(Settings(database_url=database_url, base_url="http://testserver"))
+    state = build_state(test_settings(database_url))
+    state.clock = lambda: FIXED_NOW
     yield state
     state.engine.dispose()
 
@@ -74,10 +116,26 @@ def state(session_state: AppState) -> Iterator[AppState]:
 def _empty_tables(state: AppState) -> None:
     with state.engine.begin() as conn:
         for table in reversed(Base.metadata.sorted_tables):
-            conn.execute(table.delete())
+            if table.name not in KEPT_TABLES:
+                conn.execute(table.delete())
+
+
+@pytest.fixture(scope="session")
+def role_tokens(session_state: AppState) -> dict[str, str]:
+    """A bearer token per role, each got through POST /auth/token like a real client."""
+    with TestClient(create_app(state=session_state)) as c:
+        return {role: token_for(session_state, c, role=role) for role in ROLE_SCOPES}
 
 
 @pytest.fixture
-def client(state: AppState) -> Iterator[TestClient]:
+def client(state: AppState, role_tokens: dict[str, str]) -> Iterator[TestClient]:
+    """An admin's client: may do everything, so tests of behaviour are not tests of scopes."""
+    with TestClient(create_app(state=state)) as c:
+        c.headers["Authorization"] = f"Bearer {role_tokens['admin']}"
+        yield c
+
+
+@pytest.fixture
+def anonymous(state: AppState) -> Iterator[TestClient]:
     with TestClient(create_app(state=state)) as c:
         yield c

@@ -28,7 +28,7 @@ def outcome_response(
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(FhirError)
     async def fhir_error(_: Request, exc: FhirError) -> FhirResponse:
-        return outcome_response(exc.status, exc.issues)
+        return outcome_response(exc.status, exc.issues, getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(_: Request, exc: RequestValidationError) -> FhirResponse:

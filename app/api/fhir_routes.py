@@ -1,4 +1,5 @@
-"""The FHIR REST API: thin handlers that read the request, call one service, return FHIR JSON."""
+"""The FHIR REST API: thin handlers that check the caller, call one service, return FHIR JSON.
+Every interaction is recorded in the audit trail in the transaction that carries it out."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from app.api.body import read_json
 from app.api.openapi_docs import fhir_body, fhir_responses, search_params
 from app.api.responses import FhirResponse, resource_response, write_response
+from app.api.security import PrincipalDep, require
 from app.api.state import get_state
 from app.fhir.capability import capability_statement
 from app.fhir.parse import WRITABLE_TYPES, load_json
@@ -19,19 +21,23 @@ from app.runtime import AppState
 from app.services import read as read_service
 from app.services import resources as resource_service
 from app.services import search as search_service
+from app.services.audit import AuditNote
 from app.services.bundle import parse_etag, process_bundle
 
 StateDep = Annotated[AppState, Depends(get_state)]
 VERSION = "0.1.0"
-READ_ERRORS = (400, 404)
-WRITE_ERRORS = (400, 404, 409, 412, 413, 415, 422)
+READ_ERRORS = (400, 401, 403, 404, 429)
+WRITE_ERRORS = (400, 401, 403, 404, 409, 412, 413, 415, 422, 429)
 
 
 def build_router() -> APIRouter:
     router = APIRouter(prefix="/fhir", default_response_class=FhirResponse)
 
     @router.get(
-        "/metadata", tags=["FHIR"], summary="CapabilityStatement", responses=fhir_responses(200)
+        "/metadata",
+        tags=["FHIR"],
+        summary="CapabilityStatement (no sign-in needed)",
+        responses=fhir_responses(200),
     )
     async def metadata(state: StateDep) -> FhirResponse:
         date = datetime.now(UTC).date().isoformat()
@@ -46,13 +52,18 @@ def build_router() -> APIRouter:
         openapi_extra=fhir_body("Bundle"),
         responses=fhir_responses(200, *WRITE_ERRORS),
     )
-    async def bundle(request: Request, state: StateDep) -> FhirResponse:
+    async def bundle(request: Request, state: StateDep, who: PrincipalDep) -> FhirResponse:
         raw = await read_json(request, state.settings.max_body_bytes)
         ctx = state.write_context()
-        body = await run_in_threadpool(
-            state.write, lambda s: process_bundle(s, load_json(raw), ctx)
+        note = AuditNote("transaction", "Bundle")
+        answer = await run_in_threadpool(
+            state.audited,
+            who,
+            note,
+            lambda s: process_bundle(s, load_json(raw), ctx, who.may),
+            lambda a: a.references,
         )
-        return FhirResponse(body)
+        return FhirResponse(answer.body)
 
     for type_name in WRITABLE_TYPES:
         _add_type(router, type_name)
@@ -74,13 +85,19 @@ def _add_type(router: APIRouter, type_name: str) -> None:
     async def create(
         request: Request,
         state: StateDep,
+        who: PrincipalDep,
         if_none_exist: Annotated[str | None, Header()] = None,
     ) -> FhirResponse:
+        note = AuditNote("create", type_name)
+        await require(state, who, type_name, "create", note)
         raw = await read_json(request, state.settings.max_body_bytes)
         ctx = state.write_context()
         result = await run_in_threadpool(
-            state.write,
+            state.audited,
+            who,
+            note,
             lambda s: resource_service.create(s, type_name, load_json(raw), if_none_exist, ctx),
+            lambda r: r.references,
         )
         return write_response(result, state.fhir_base)
 
@@ -96,14 +113,20 @@ def _add_type(router: APIRouter, type_name: str) -> None:
         rid: str,
         request: Request,
         state: StateDep,
+        who: PrincipalDep,
         if_match: Annotated[str | None, Header()] = None,
     ) -> FhirResponse:
+        note = AuditNote("update", type_name, [f"{type_name}/{rid}"])
+        await require(state, who, type_name, "update", note)
         raw = await read_json(request, state.settings.max_body_bytes)
         version = parse_etag(if_match) if if_match else None
         ctx = state.write_context()
         result = await run_in_threadpool(
-            state.write,
+            state.audited,
+            who,
+            note,
             lambda s: resource_service.update(s, type_name, rid, load_json(raw), version, ctx),
+            lambda r: r.references,
         )
         return write_response(result, state.fhir_base)
 
@@ -115,11 +138,15 @@ def _add_type(router: APIRouter, type_name: str) -> None:
         responses=fhir_responses(*READ_ERRORS),
         name=f"search_{type_name}",
     )
-    async def search(request: Request, state: StateDep) -> FhirResponse:
+    async def search(request: Request, state: StateDep, who: PrincipalDep) -> FhirResponse:
         params = list(request.query_params.multi_items())
+        note = AuditNote("search", type_name, query=str(request.query_params))
+        await require(state, who, type_name, "search", note)
         settings = state.settings
-        body = await run_in_threadpool(
-            state.read,
+        answer = await run_in_threadpool(
+            state.audited,
+            who,
+            note,
             lambda s: search_service.search(
                 s,
                 type_name,
@@ -128,8 +155,9 @@ def _add_type(router: APIRouter, type_name: str) -> None:
                 settings.default_page_size,
                 settings.max_page_size,
             ),
+            lambda a: a.references,
         )
-        return FhirResponse(body)
+        return FhirResponse(answer.body)
 
     @router.get(
         f"/{type_name}/{{rid}}",
@@ -138,8 +166,16 @@ def _add_type(router: APIRouter, type_name: str) -> None:
         responses=fhir_responses(*READ_ERRORS),
         name=f"read_{type_name}",
     )
-    async def read(rid: str, state: StateDep) -> FhirResponse:
-        found = await run_in_threadpool(state.read, lambda s: read_service.read(s, type_name, rid))
+    async def read(rid: str, state: StateDep, who: PrincipalDep) -> FhirResponse:
+        note = AuditNote("read", type_name, [f"{type_name}/{rid}"])
+        await require(state, who, type_name, "read", note)
+        found = await run_in_threadpool(
+            state.audited,
+            who,
+            note,
+            lambda s: read_service.read(s, type_name, rid),
+            lambda f: f.references,
+        )
         return resource_response(found.content, type_name, rid, found.version, found.last_updated)
 
     @router.get(
@@ -149,14 +185,19 @@ def _add_type(router: APIRouter, type_name: str) -> None:
         responses=fhir_responses(*READ_ERRORS),
         name=f"history_{type_name}",
     )
-    async def history(rid: str, state: StateDep) -> FhirResponse:
-        body = await run_in_threadpool(
-            state.read,
+    async def history(rid: str, state: StateDep, who: PrincipalDep) -> FhirResponse:
+        note = AuditNote("history", type_name, [f"{type_name}/{rid}"])
+        await require(state, who, type_name, "history", note)
+        answer = await run_in_threadpool(
+            state.audited,
+            who,
+            note,
             lambda s: read_service.history(
                 s, type_name, rid, state.fhir_base, state.settings.max_page_size
             ),
+            lambda a: a.references,
         )
-        return FhirResponse(body)
+        return FhirResponse(answer.body)
 
     @router.get(
         f"/{type_name}/{{rid}}/_history/{{vid}}",
@@ -165,8 +206,14 @@ def _add_type(router: APIRouter, type_name: str) -> None:
         responses=fhir_responses(*READ_ERRORS),
         name=f"vread_{type_name}",
     )
-    async def vread(rid: str, vid: str, state: StateDep) -> FhirResponse:
+    async def vread(rid: str, vid: str, state: StateDep, who: PrincipalDep) -> FhirResponse:
+        note = AuditNote("vread", type_name, [f"{type_name}/{rid}"])
+        await require(state, who, type_name, "vread", note)
         found = await run_in_threadpool(
-            state.read, lambda s: read_service.vread(s, type_name, rid, vid)
+            state.audited,
+            who,
+            note,
+            lambda s: read_service.vread(s, type_name, rid, vid),
+            lambda f: f.references,
         )
         return resource_response(found.content, type_name, rid, found.version, found.last_updated)

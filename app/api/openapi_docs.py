@@ -59,14 +59,47 @@ def fhir_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         200: "OK",
         201: "Created",
         400: "Bad request (OperationOutcome)",
+        401: "Not authenticated (OperationOutcome, WWW-Authenticate)",
+        403: "Scope does not allow it (OperationOutcome)",
         404: "Not found (OperationOutcome)",
         409: "Conflict (OperationOutcome)",
         412: "Precondition failed (OperationOutcome)",
         413: "Body too large (OperationOutcome)",
         415: "Not JSON (OperationOutcome)",
         422: "Business rule (OperationOutcome)",
+        429: "Rate limited (OperationOutcome, Retry-After)",
     }
     return {
         c: {"description": described[c], "content": {FHIR_JSON: {"schema": {"type": "object"}}}}
         for c in codes
     }
+
+
+OPEN_PATHS = {"/fhir/metadata", "/health", "/auth/token", "/.well-known/smart-configuration"}
+
+
+def add_security(schema: dict[str, Any]) -> dict[str, Any]:
+    """Declare the OAuth 2.0 client credentials flow and mark every protected operation."""
+    components = schema.setdefault("components", {})
+    components["securitySchemes"] = {
+        "oauth2": {
+            "type": "oauth2",
+            "flows": {
+                "clientCredentials": {
+                    "tokenUrl": "/auth/token",
+                    "scopes": {
+                        "system/*.cruds": "everything (admin)",
+                        "system/Appointment.cu": "post appointment outcomes (source system)",
+                        "system/Flag.rs": "read flags (agency)",
+                    },
+                }
+            },
+        },
+        "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+    }
+    for path, operations in schema.get("paths", {}).items():
+        if path in OPEN_PATHS:
+            continue
+        for operation in operations.values():
+            operation["security"] = [{"bearer": []}, {"oauth2": []}]
+    return schema

@@ -12,7 +12,23 @@ SEARCH_TYPE = {"token": "token", "string": "string", "date": "date", "reference"
 
 
 def capability_statement(base_url: str, version: str, date: str) -> dict[str, Any]:
-    resources = []
+    resources: list[dict[str, Any]] = [
+        {
+            "type": "AuditEvent",
+            "interaction": [{"code": "search-type"}],
+            "searchParam": [
+                {"name": n, "type": t}
+                for n, t in (
+                    ("patient", "reference"),
+                    ("entity", "reference"),
+                    ("agent", "token"),
+                    ("type", "token"),
+                    ("subtype", "token"),
+                    ("date", "date"),
+                )
+            ],
+        }
+    ]
     for type_name in WRITABLE_TYPES:
         params = SEARCH_PARAMS.get(type_name, {})
         resources.append(
@@ -60,6 +76,28 @@ def capability_statement(base_url: str, version: str, date: str) -> dict[str, An
                 "mode": "server",
                 "resource": resources,
                 "interaction": [{"code": "transaction"}, {"code": "batch"}],
+                "security": {
+                    "cors": False,
+                    "service": [
+                        {
+                            "coding": [
+                                {
+                                    "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                                    "code": "SMART-on-FHIR",
+                                }
+                            ]
+                        }
+                    ],
+                    "description": "OAuth 2.0 client credentials (client secret or SMART Backend "
+                    "Services private_key_jwt) with SMART v2 system scopes; see "
+                    "/.well-known/smart-configuration.",
+                    "extension": [
+                        {
+                            "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+                            "extension": [{"url": "token", "valueUri": f"{base_url}/auth/token"}],
+                        }
+                    ],
+                },
             }
         ],
     }

@@ -81,7 +81,7 @@ def parse_search(
             query.criteria.append(Criterion(name, "id", None, tuple(_split(raw_name, raw_value))))
         elif name == "_lastUpdated":
             query.criteria.append(
-                Criterion(name, "lastUpdated", None, (_date(raw_name, raw_value),))
+                Criterion(name, "lastUpdated", None, (parse_date_param(raw_name, raw_value),))
             )
         elif name in params:
             query.criteria.append(_criterion(name, modifier or None, raw_value, params[name]))
@@ -126,7 +126,7 @@ def _criterion(name: str, modifier: str | None, raw: str, param: Param) -> Crite
     values: list[object] = []
     for part in _split(name, raw):
         if param.kind == "date":
-            values.append(_date(name, part))
+            values.append(parse_date_param(name, part))
         elif param.kind == "token":
             system, bar, code = part.partition("|")
             values.append((system or None, code) if bar else (None, part))
@@ -150,7 +150,8 @@ def _split(name: str, raw: str) -> list[str]:
     return parts
 
 
-def _date(name: str, raw: str) -> DateValue:
+def parse_date_param(name: str, raw: str) -> DateValue:
+    """A date search value with its prefix; 400 naming `name` when it is not one."""
     prefix = raw[:2] if raw[:2] in DATE_PREFIXES else "eq"
     body = raw[2:] if raw[:2] in DATE_PREFIXES else raw
     rng = parse_range(body)

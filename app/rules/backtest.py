@@ -28,8 +28,8 @@ def backtest(
     """Every firing `rules` would have produced had each event arrived at its own time.
 
     Ingest rules see only the family's events up to the trigger (in `event_order`); time-based
-    rules are decided when their window closes, seeing events up to then, and only if it closed
-    by `now` (default: the current time). `since` keeps firings at or after it; older events
+    rules are decided when their window closes, seeing events up to then. The replay stops at
+    `now` (default: the current time); `since` keeps firings at or after it, while older events
     still count as history. Each family is replayed once with a sliding window per rule, so the
     cost grows with the number of events, not with its square. Sorted by time, rule, children.
     """
@@ -93,11 +93,9 @@ def _replay_group(
             stop = index + 1  # the past only: later events had not arrived yet
         else:
             at = event.at + plan.follow_up
-            if at > now:
-                continue
             # At the close of this window every event up to the trigger's time is decided too.
             stop = bisect_right(times, event.at)
-        if since is not None and at < since:
+        if at > now or (since is not None and at < since):
             continue
         if plan.span is None:
             start = index

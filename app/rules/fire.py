@@ -5,11 +5,15 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Hashable, Mapping, Sequence
 from datetime import datetime
+from operator import attrgetter
 
 from app.rules.follow_up import FollowUpIndex
 from app.rules.model import EventView, Firing
 from app.rules.plan import Plan
 from app.rules.window import best_window
+
+_AT = attrgetter("at")
+_EVENT_ID = attrgetter("event_id")
 
 
 def fire(
@@ -29,29 +33,32 @@ def fire(
     needed by time-based rules. The rule fires only with the trigger inside the evidence, so
     a later, unrelated event never re-reports an old pattern.
     """
-    pool = list(candidates)
-    me = pool[trigger]
+    me = candidates[trigger]
+    pool: Sequence[EventView] = candidates
+    index: int | None = trigger
     if plan.follow_up is not None:
         assert follow_ups is not None
         # Count a missed event only once its own follow-up window has closed, unanswered.
         pool = [e for e in pool if e.at + plan.follow_up <= now and not follow_ups.followed_up(e)]
-        if not any(e is me for e in pool):
-            return None
-    if plan.rule.consecutive:
+        index = _position(pool, me)
+    if plan.rule.consecutive and index is not None:
         child_breaks = breaks.get(me.child_id, ())
         run = bisect_left(child_breaks, me.at)
         pool = [e for e in pool if bisect_left(child_breaks, e.at) == run]
+        index = _position(pool, me)
+    if index is None or len(pool) < plan.rule.threshold:
+        return None
     if plan.span is None:
-        evidence: Sequence[EventView] = [me]
-        distinct = 1
-    else:
-        index = next(i for i, e in enumerate(pool) if e is me)
-        keys = _keys(plan, pool)
-        start, stop, distinct = best_window([e.at for e in pool], keys, index, plan.span)
-        evidence = pool[start:stop]
+        return _firing(plan, me, [me])
+    times = list(map(_AT, pool))
+    start, stop, distinct = best_window(times, _keys(plan, pool), index, plan.span)
     if distinct < plan.rule.threshold:
         return None
-    return _firing(plan, me, evidence)
+    return _firing(plan, me, pool[start:stop])
+
+
+def _position(pool: Sequence[EventView], me: EventView) -> int | None:
+    return next((i for i, e in enumerate(pool) if e is me), None)
 
 
 def _keys(plan: Plan, pool: Sequence[EventView]) -> Sequence[Hashable] | None:
@@ -65,12 +72,16 @@ def _keys(plan: Plan, pool: Sequence[EventView]) -> Sequence[Hashable] | None:
 
 def _firing(plan: Plan, trigger: EventView, evidence: Sequence[EventView]) -> Firing:
     rule = plan.rule
-    children = tuple(sorted({e.child_id for e in evidence}))
-    services = {e.service_code for e in evidence if e.service_code is not None}
-    event_ids = tuple(dict.fromkeys(e.event_id for e in evidence))
+    if rule.scope == "child":
+        children: tuple[str, ...] = (trigger.child_id,)
+    else:
+        children = tuple(sorted({e.child_id for e in evidence}))
+    # Ids repeat only when a caller hands in several rows of one appointment; keep the first.
+    event_ids = tuple(dict.fromkeys(map(_EVENT_ID, evidence)))
     description = rule.description
     if rule.summary is not None:
         follow = rule.no_follow_up
+        services = {e.service_code for e in evidence} - {None} if plan.counts_services else ()
         description = rule.summary.format(
             events=len(evidence),
             children=len(children),

@@ -32,6 +32,7 @@ class Plan:
     follow_up: timedelta | None  # None: not time-based
     follow_up_categories: frozenset[str]
     needs_service: bool
+    counts_services: bool  # whether the summary shows {services}, worth counting
 
     @classmethod
     def of(cls, rule: Rule) -> Plan:
@@ -46,6 +47,7 @@ class Plan:
             follow_up_categories=frozenset(follow.categories) if follow else frozenset(),
             # A distinct-services count cannot place an event with no service, so it ignores it.
             needs_service=rule.count == "services",
+            counts_services=rule.summary is not None and "{services}" in rule.summary,
         )
 
     @property

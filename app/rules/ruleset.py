@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
+from operator import attrgetter
 
 from app.rules.fire import fire
 from app.rules.follow_up import FollowUpIndex
@@ -11,10 +12,9 @@ from app.rules.model import Context, EventView, Firing, StatusView
 from app.rules.plan import Plan
 from app.rules.schema import RUN_BREAKERS, Rule
 
-
-def event_order(event: EventView) -> tuple[datetime, str, str]:
-    """The one order events are replayed in: time, then id (then category) to break ties."""
-    return event.at, event.event_id, event.category
+# The one order events are replayed in: time, then id (then category) to break ties.
+# attrgetter rather than a lambda: a backtest sorts a million events with it.
+event_order = attrgetter("at", "event_id", "category")
 
 
 class RuleSet:
@@ -93,16 +93,14 @@ def _evaluate(plans: Sequence[Plan], ctx: Context) -> list[Firing]:
             (
                 e
                 for e in pool
-                if (e is me or reach is not None and abs(e.at - me.at) <= reach)
+                if (e is me or (reach is not None and abs(e.at - me.at) <= reach))
                 and plan.matches(e, statuses.get(e.child_id, ()))
             ),
             key=event_order,
         )
         follow_ups = FollowUpIndex(plan, pool) if plan.follow_up is not None else None
         trigger = next(i for i, e in enumerate(candidates) if e is me)
-        firing = fire(
-            plan, candidates, trigger, breaks=breaks, follow_ups=follow_ups, now=ctx.now
-        )
+        firing = fire(plan, candidates, trigger, breaks=breaks, follow_ups=follow_ups, now=ctx.now)
         if firing is not None:
             firings.append(firing)
     return firings

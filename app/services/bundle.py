@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -14,14 +15,21 @@ from app.fhir.dates import fhir_instant
 from app.fhir.errors import FhirError, operation_outcome
 from app.fhir.parse import WRITABLE_TYPES, validate_structure
 from app.fhir.references import split_local
+from app.services.answer import Answer
 from app.services.ingest import write_resources
 from app.services.writes import WriteContext, WriteRequest, WriteResult
 
 MAX_ENTRIES = 5000
 
 
-def process_bundle(session: Session, bundle: dict[str, Any], ctx: WriteContext) -> bytes:
-    """Carry out a transaction or batch Bundle; the response Bundle as JSON bytes."""
+Permit = Callable[[str, str], bool]  # (resource type, interaction) -> allowed
+
+
+def process_bundle(
+    session: Session, bundle: dict[str, Any], ctx: WriteContext, may: Permit
+) -> Answer:
+    """Carry out a transaction or batch Bundle; the response Bundle as JSON bytes.
+    `may` says which entries the caller's scopes allow (403 for the others)."""
     kind = bundle.get("type")
     if bundle.get("resourceType") != "Bundle" or kind not in ("transaction", "batch"):
         raise FhirError.one(
@@ -36,33 +44,36 @@ def process_bundle(session: Session, bundle: dict[str, Any], ctx: WriteContext) 
             "Bundle.entry",
         )
     if kind == "transaction":
-        return _transaction(session, entries, ctx)
-    return _batch(session, entries, ctx)
+        return _transaction(session, entries, ctx, may)
+    return _batch(session, entries, ctx, may)
 
 
-def _transaction(session: Session, entries: list[Any], ctx: WriteContext) -> bytes:
+def _transaction(session: Session, entries: list[Any], ctx: WriteContext, may: Permit) -> Answer:
     requests, failures = [], []
     for i, entry in enumerate(entries):
         try:
-            requests.append(entry_request(entry, i, ctx.now.date()))
+            requests.append(entry_request(entry, i, ctx.now.date(), may))
         except FhirError as exc:
             failures.append(exc)
     if failures:
         # Report every bad entry at once, with the status of the first.
         raise FhirError(failures[0].status, [i for f in failures for i in f.issues][:50])
     results = write_resources(session, requests, ctx)
-    return _response("transaction-response", [_entry(r) for r in results])
+    body = _response("transaction-response", [_entry(r) for r in results])
+    return Answer(body, sorted({ref for r in results for ref in r.references}))
 
 
-def _batch(session: Session, entries: list[Any], ctx: WriteContext) -> bytes:
-    out = []
+def _batch(session: Session, entries: list[Any], ctx: WriteContext, may: Permit) -> Answer:
+    out, refs = [], set()
     for i, entry in enumerate(entries):
         try:
-            request = entry_request(entry, i, ctx.now.date())
-            out.append(_entry(_write_one(session, request, ctx)))
+            request = entry_request(entry, i, ctx.now.date(), may)
+            result = _write_one(session, request, ctx)
+            out.append(_entry(result))
+            refs.update(result.references)
         except FhirError as exc:
             out.append(_failed(exc))
-    return _response("batch-response", out)
+    return Answer(_response("batch-response", out), sorted(refs))
 
 
 def _write_one(session: Session, request: WriteRequest, ctx: WriteContext) -> WriteResult:
@@ -79,7 +90,7 @@ def _write_one(session: Session, request: WriteRequest, ctx: WriteContext) -> Wr
     raise AssertionError("unreachable")
 
 
-def entry_request(entry: Any, i: int, today: date) -> WriteRequest:
+def entry_request(entry: Any, i: int, today: date, may: Permit) -> WriteRequest:
     """A validated WriteRequest for Bundle.entry[i]; FhirError with entry-relative paths."""
     where = f"Bundle.entry[{i}]"
     if not isinstance(entry, dict):
@@ -109,6 +120,14 @@ def entry_request(entry: Any, i: int, today: date) -> WriteRequest:
             400,
             "not-supported",
             f"{type_name!r} cannot be written here; supported: {', '.join(WRITABLE_TYPES)}.",
+            f"{where}.request.url",
+        )
+    interaction = "update" if method == "PUT" else "create"
+    if not may(type_name, interaction):
+        raise FhirError.one(
+            403,
+            "forbidden",
+            f"Your scopes do not allow {interaction} of {type_name}.",
             f"{where}.request.url",
         )
     try:

@@ -4,6 +4,7 @@ the 999 range reserved for testing, with valid check digits; names are invented.
 from __future__ import annotations
 
 import random
+import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,7 +12,9 @@ from sqlalchemy.orm import Session
 
 from app.fhir.nhs_number import NHS_NUMBER_SYSTEM, check_digit
 from app.services.ingest import write_resources
+from app.services.users import add_user
 from app.services.writes import WriteContext, WriteRequest
+from app.store import auth_repo
 
 SERVICES = [
     ("gp", "General practice"),
@@ -135,3 +138,15 @@ def seed(session: Session, ctx: WriteContext) -> int:
     requests = demo_requests(ctx.now.replace(hour=9, minute=0, second=0, microsecond=0))
     write_resources(session, requests, ctx)
     return len(requests)
+
+
+DEMO_NURSE = "demo-nurse"
+
+
+def seed_nurse(session: Session, now: datetime) -> tuple[str, str] | None:
+    """A demo nurse account with a fresh random password, printed once; None if it exists."""
+    if auth_repo.user(session, DEMO_NURSE) is not None:
+        return None
+    password = secrets.token_urlsafe(12)
+    add_user(session, DEMO_NURSE, password, "nurse", now)
+    return DEMO_NURSE, password

@@ -261,7 +261,13 @@ def _write(session: Session, plans: list[Planned], ctx: WriteContext) -> None:
     events_repo.replace_events(session, [p.existing_pk for p in updated], event_rows)  # type: ignore[misc]
     for p in plans:
         p.result = WriteResult(
-            201 if p.version == 1 else 200, p.request.type, p.id, p.version, ctx.now, p.content
+            201 if p.version == 1 else 200,
+            p.request.type,
+            p.id,
+            p.version,
+            ctx.now,
+            p.content,
+            _patient_of(p.request.data, p.id),
         )
 
 
@@ -320,7 +326,7 @@ def _same_content(stored: dict[str, Any], incoming: dict[str, Any]) -> bool:
 
 
 def _result(r: Resource, status: int) -> WriteResult:
-    return WriteResult(status, r.type, r.id, r.version, r.last_updated, r.content)
+    return WriteResult(status, r.type, r.id, r.version, r.last_updated, r.content, r.patient_id)
 
 
 def _where(p: Planned, element: str) -> str:

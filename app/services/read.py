@@ -2,22 +2,44 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from sqlalchemy.orm import Session
 
 from app.fhir import bundles
 from app.fhir.errors import FhirError
+from app.services.answer import Answer, references_of
 from app.store import resources_repo
-from app.store.models import Resource, ResourceVersion
+from app.store.models import Resource
 
 
-def read(session: Session, type_name: str, rid: str) -> Resource:
-    found = resources_repo.current(session, type_name, rid)
-    if found is None:
-        raise FhirError.one(404, "not-found", f"{type_name}/{rid} is not known.", f"{type_name}.id")
-    return found
+@dataclass(frozen=True)
+class Found:
+    """One version of a resource, with what its audit record names."""
+
+    type: str
+    id: str
+    version: int
+    last_updated: datetime
+    content: str
+    references: list[str]
 
 
-def vread(session: Session, type_name: str, rid: str, vid: str) -> ResourceVersion:
+def read(session: Session, type_name: str, rid: str) -> Found:
+    current = _current(session, type_name, rid)
+    return Found(
+        type_name,
+        rid,
+        current.version,
+        current.last_updated,
+        current.content,
+        references_of([current]),
+    )
+
+
+def vread(session: Session, type_name: str, rid: str, vid: str) -> Found:
+    current = _current(session, type_name, rid)
     found = resources_repo.version(session, type_name, rid, int(vid)) if vid.isdigit() else None
     if found is None:
         raise FhirError.one(
@@ -26,12 +48,22 @@ def vread(session: Session, type_name: str, rid: str, vid: str) -> ResourceVersi
             f"{type_name}/{rid} has no version {vid}.",
             f"{type_name}.meta.versionId",
         )
-    return found
+    return Found(
+        type_name, rid, found.version, found.last_updated, found.content, references_of([current])
+    )
 
 
-def history(session: Session, type_name: str, rid: str, base: str, limit: int) -> bytes:
-    read(session, type_name, rid)
+def history(session: Session, type_name: str, rid: str, base: str, limit: int) -> Answer:
+    current = _current(session, type_name, rid)
     versions = resources_repo.versions_newest_first(session, type_name, rid, limit)
-    return bundles.history(
+    body = bundles.history(
         base, type_name, rid, [(v.version, v.method, v.content) for v in versions]
     )
+    return Answer(body, references_of([current]))
+
+
+def _current(session: Session, type_name: str, rid: str) -> Resource:
+    found = resources_repo.current(session, type_name, rid)
+    if found is None:
+        raise FhirError.one(404, "not-found", f"{type_name}/{rid} is not known.", f"{type_name}.id")
+    return found

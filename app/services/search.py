@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from app.fhir import bundles
 from app.fhir.errors import FhirError
 from app.fhir.search_query import parse_search
+from app.services.answer import Answer, references_of
 from app.store import search_repo
 from app.store.models import Resource
 
@@ -20,12 +21,14 @@ def search(
     base: str,
     default_count: int,
     max_count: int,
-) -> bytes:
+) -> Answer:
     """A searchset Bundle for the given query parameters."""
     query = parse_search(type_name, params, default_count, max_count)
     if query.summary_count or query.count == 0:
         total = search_repo.count(session, query)
-        return bundles.searchset(base, type_name, params, [], [], total, query.offset, 0, False)
+        return Answer(
+            bundles.searchset(base, type_name, params, [], [], total, query.offset, 0, False)
+        )
     query.count += 1  # one more than the page tells whether a next page exists
     rows = list(search_repo.search_page(session, query))
     query.count -= 1
@@ -39,7 +42,7 @@ def search(
             else search_repo.count(session, query)
         )
     extra = search_repo.included(session, type_name, query.includes, [r.pk for r in rows])
-    return bundles.searchset(
+    body = bundles.searchset(
         base,
         type_name,
         params,
@@ -50,6 +53,7 @@ def search(
         query.count,
         has_more,
     )
+    return Answer(body, references_of([*rows, *extra]))
 
 
 def count_matches(

@@ -31,6 +31,13 @@ class WriteResult:
     version: int
     last_updated: datetime
     content: str
+    patient_id: str | None = None
+
+    @property
+    def references(self) -> list[str]:
+        """What an audit record names: the resource and the patient it is about."""
+        refs = [f"{self.type}/{self.id}"]
+        return [*refs, f"Patient/{self.patient_id}"] if self.patient_id else refs
 
 
 @dataclass

@@ -150,3 +150,91 @@ class IdentityKey(Base):
     resource_pk: Mapped[int] = mapped_column(
         ForeignKey("resource.pk", ondelete="CASCADE"), index=True
     )
+
+
+class ApiClient(Base):
+    """A machine client (GP system, agency, integration) allowed to ask for tokens."""
+
+    __tablename__ = "api_client"
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str | None] = mapped_column(String(32))
+    scopes: Mapped[str] = mapped_column(Text)
+    secret_hash: Mapped[str | None] = mapped_column(String(255))
+    jwks: Mapped[str | None] = mapped_column(Text)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class UsedAssertion(Base):
+    """jti of every accepted client assertion until it expires, so none is accepted twice."""
+
+    __tablename__ = "used_assertion"
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    jti: Mapped[str] = mapped_column(String(255), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class UserAccount(Base):
+    """A person (safeguarding nurse, admin) who signs in to the browser pages."""
+
+    __tablename__ = "user_account"
+    username: Mapped[str] = mapped_column(String(100), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(32))
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class UserSession(Base):
+    """A signed-in browser: the cookie holds a random token, the table its SHA-256."""
+
+    __tablename__ = "user_session"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(
+        ForeignKey("user_account.username", ondelete="CASCADE"), index=True
+    )
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class AuditRecord(Base):
+    """One FHIR AuditEvent: who did what to which records, and how it ended. Append-only."""
+
+    __tablename__ = "audit_event"
+    pk: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True)
+    recorded: Mapped[datetime] = mapped_column(UtcDateTime())
+    type_code: Mapped[str] = mapped_column(String(32))
+    subtype: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(1))
+    outcome: Mapped[str] = mapped_column(String(2))
+    outcome_desc: Mapped[str | None] = mapped_column(String(255))
+    agent_kind: Mapped[str] = mapped_column(String(16))
+    agent_id: Mapped[str] = mapped_column(String(100))
+    agent_name: Mapped[str | None] = mapped_column(String(200))
+    agent_role: Mapped[str | None] = mapped_column(String(32))
+    resource_type: Mapped[str | None] = mapped_column(String(40))
+    query: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_audit_recorded", "recorded"),
+        Index("ix_audit_agent", "agent_id", "recorded"),
+        Index("ix_audit_type", "subtype", "recorded"),
+    )
+
+
+class AuditEntity(Base):
+    """The records (Type/id) an audit event touched: `AuditEvent?entity=` and, for Patient/...,
+    `AuditEvent?patient=`."""
+
+    __tablename__ = "audit_entity"
+    audit_pk: Mapped[int] = mapped_column(
+        ForeignKey("audit_event.pk", ondelete="CASCADE"), primary_key=True
+    )
+    reference: Mapped[str] = mapped_column(String(120), primary_key=True)
+
+    __table_args__ = (Index("ix_audit_entity", "reference", "audit_pk"),)

@@ -113,10 +113,10 @@ def test_not_json_content_type_is_415(client: TestClient) -> None:
     assert expressions(outcome(r, 415)) == ["Content-Type"]
 
 
-def test_body_over_the_limit_is_413_before_reading(state: AppState) -> None:
+def test_body_over_the_limit_is_413_before_reading(client: TestClient, state: AppState) -> None:
     state.settings.max_body_bytes = 1000
     try:
-        with TestClient(create_app(state=state)) as small:
+        with TestClient(create_app(state=state), headers=client.headers) as small:
             big = patient(text={"status": "generated", "div": "<div>" + "x" * 2000 + "</div>"})
             outcome(post(small, "Patient", big), 413)
 

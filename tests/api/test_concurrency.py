@@ -12,8 +12,9 @@ from tests.factories import FHIR_JSON, appointment, nhs_number, patient
 from tests.live_server import serve
 
 
-def test_concurrent_posts_of_one_identifier(state: AppState) -> None:
-    with serve(state) as base, httpx.Client(base_url=base, headers=FHIR_JSON) as http:
+def test_concurrent_posts_of_one_identifier(state: AppState, role_tokens: dict[str, str]) -> None:
+    headers = {**FHIR_JSON, "Authorization": f"Bearer {role_tokens['source']}"}
+    with serve(state) as base, httpx.Client(base_url=base, headers=headers) as http:
         pid = http.post("/fhir/Patient", json=patient(nhs_number())).json()["id"]
         bodies = [
             appointment(
@@ -34,11 +35,12 @@ def test_concurrent_posts_of_one_identifier(state: AppState) -> None:
     assert len(events(state)) == 1
 
 
-def test_concurrent_posts_of_one_patient(state: AppState) -> None:
+def test_concurrent_posts_of_one_patient(state: AppState, role_tokens: dict[str, str]) -> None:
     nhs = nhs_number()
+    headers = {**FHIR_JSON, "Authorization": f"Bearer {role_tokens['source']}"}
     with (
         serve(state) as base,
-        httpx.Client(base_url=base, headers=FHIR_JSON) as http,
+        httpx.Client(base_url=base, headers=headers) as http,
         ThreadPoolExecutor(6) as pool,
     ):
         statuses = list(

@@ -1,0 +1,69 @@
+"""Who is calling, and may they: the dependencies every protected route uses."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated
+
+from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from app.api.state import get_state
+from app.auth.principal import Principal
+from app.fhir.errors import FhirError, Issue
+from app.runtime import AppState
+from app.services.audit import AuditNote
+from app.services.authenticate import Unauthenticated
+
+SESSION_COOKIE = "wnb_session"
+CHALLENGE = 'Bearer realm="wnb", scope="system/*.rs"'
+
+
+class AuthError(FhirError):
+    """401 or 429, with the headers that tell the caller what to do."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str]) -> None:
+        super().__init__(status, [Issue(code, message)])
+        self.headers = headers
+
+
+async def current_principal(request: Request) -> Principal:
+    """The caller from `Authorization: Bearer` or the session cookie; 401 without either,
+    429 past the caller's rate limit."""
+    state: AppState = get_state(request)
+    now = state.clock()
+    header = request.headers.get("authorization", "")
+    cookie = request.cookies.get(SESSION_COOKIE)
+    try:
+        if header[:7].lower() == "bearer ":
+            who = await run_in_threadpool(state.auth.bearer, state.reader, header[7:].strip(), now)
+        elif cookie:
+            who = await run_in_threadpool(state.auth.session, state.reader, cookie, now)
+        else:
+            raise Unauthenticated("authenticate with a bearer token from /auth/token or sign in")
+    except Unauthenticated as exc:
+        error = ', error="invalid_token"' if header else ""
+        raise AuthError(401, "login", str(exc), {"WWW-Authenticate": CHALLENGE + error}) from exc
+    wait = state.limiter.check(who.key)
+    if wait > 0:
+        raise AuthError(
+            429,
+            "throttled",
+            "Too many requests: slow down.",
+            {"Retry-After": str(max(1, math.ceil(wait)))},
+        )
+    return who
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+async def require(
+    state: AppState, who: Principal, resource: str, interaction: str, note: AuditNote
+) -> None:
+    """403 (recorded in the audit trail) unless the caller's scopes cover the interaction."""
+    if who.may(resource, interaction):
+        return
+    exc = FhirError.one(403, "forbidden", f"Your scopes do not allow {interaction} of {resource}.")
+    await run_in_threadpool(state.refused, who, note, exc)
+    raise exc

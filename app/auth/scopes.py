@@ -1,0 +1,115 @@
+"""SMART on FHIR v2 scopes (`system/Appointment.cu`, `user/*.rs`) and the roles built of them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+PERMISSIONS = "cruds"
+_SCOPE = re.compile(r"^(system|user)/(\*|[A-Z][A-Za-z]+)\.([cruds]+)$")
+# Interactions and the permission letter each needs.
+INTERACTION_PERMISSION = {
+    "create": "c",
+    "read": "r",
+    "vread": "r",
+    "history": "r",
+    "update": "u",
+    "delete": "d",
+    "search": "s",
+}
+SOURCE_TYPES = ("Patient", "RelatedPerson", "Appointment", "Flag", "Observation")
+CLINICAL_TYPES = ("Patient", "RelatedPerson", "Appointment", "Flag", "Observation")
+
+ROLE_SCOPES: dict[str, str] = {
+    # A GP or hospital system: writes what it sends, reads nothing else.
+    "source": " ".join(f"system/{t}.cu" for t in SOURCE_TYPES),
+    # A safeguarding nurse's client: reads and searches the record, reviews flags.
+    "nurse": " ".join(f"system/{t}.rs" for t in CLINICAL_TYPES) + " system/Flag.u",
+    # A partner agency: what an alert needs and no more (subscriptions narrow it further).
+    "agency": "system/Flag.rs system/Patient.r",
+    # A partnership admin: everything, audit included.
+    "admin": "system/*.cruds",
+}
+USER_ROLE_SCOPES: dict[str, str] = {
+    "nurse": ROLE_SCOPES["nurse"].replace("system/", "user/"),
+    "admin": "user/*.cruds",
+}
+
+
+class ScopeError(ValueError):
+    """A scope string that is not SMART v2 `context/Type.perms`."""
+
+
+@dataclass(frozen=True, order=True)
+class Scope:
+    context: str
+    resource: str
+    permissions: str
+
+    def __str__(self) -> str:
+        return f"{self.context}/{self.resource}.{self.permissions}"
+
+    def allows(self, resource: str, letter: str) -> bool:
+        return self.resource in ("*", resource) and letter in self.permissions
+
+    def intersect(self, other: Scope) -> Scope | None:
+        if self.context != other.context:
+            return None
+        if self.resource == "*":
+            resource = other.resource
+        elif other.resource in ("*", self.resource):
+            resource = self.resource
+        else:
+            return None
+        perms = "".join(p for p in PERMISSIONS if p in self.permissions and p in other.permissions)
+        return Scope(self.context, resource, perms) if perms else None
+
+
+def parse_scope(text: str) -> Scope:
+    m = _SCOPE.match(text)
+    if not m or not _in_order(m[3]):
+        raise ScopeError(
+            f"{text!r} is not a SMART v2 scope such as system/Appointment.cu "
+            "(permissions in the order c r u d s)"
+        )
+    return Scope(m[1], m[2], m[3])
+
+
+def parse_scopes(text: str) -> list[Scope]:
+    return [parse_scope(part) for part in text.split()]
+
+
+def grant(requested: list[Scope], registered: list[Scope]) -> list[Scope]:
+    """What may be granted: each requested scope narrowed to the registration, none wider."""
+    out = [
+        both
+        for want in requested
+        for have in registered
+        if (both := want.intersect(have)) is not None
+    ]
+    return normalise(out)
+
+
+def normalise(scopes: list[Scope]) -> list[Scope]:
+    """One scope per context and resource, letters merged in c r u d s order, sorted."""
+    merged: dict[tuple[str, str], set[str]] = {}
+    for s in scopes:
+        merged.setdefault((s.context, s.resource), set()).update(s.permissions)
+    return sorted(
+        Scope(context, resource, "".join(p for p in PERMISSIONS if p in letters))
+        for (context, resource), letters in merged.items()
+    )
+
+
+def allows(scopes: list[Scope], resource: str, interaction: str) -> bool:
+    letter = INTERACTION_PERMISSION[interaction]
+    return any(s.allows(resource, letter) for s in scopes)
+
+
+def render(scopes: list[Scope]) -> str:
+    return " ".join(str(s) for s in scopes)
+
+
+def _in_order(perms: str) -> bool:
+    positions = [PERMISSIONS.index(p) for p in perms]
+    return positions == sorted(set(positions))

@@ -1,0 +1,124 @@
+"""Access tokens (signed by this server) and SMART client assertions (signed by the client)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import jwt
+from jwt import PyJWKSet
+
+ISSUER = "wnb"
+TOKEN_ALGORITHM = "HS256"
+ASSERTION_ALGORITHMS = ("RS384", "ES384")
+ASSERTION_MAX_LIFETIME = timedelta(minutes=5)
+
+
+class TokenError(Exception):
+    """A token or assertion that must be refused; the message is safe to show the caller."""
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    client_id: str
+    scope: str
+    jti: str
+    expires_at: datetime
+
+
+def issue_access_token(
+    secret: str, client_id: str, scope: str, now: datetime, ttl_seconds: int
+) -> tuple[str, int]:
+    """A signed access token and its lifetime in seconds."""
+    claims = {
+        "iss": ISSUER,
+        "sub": client_id,
+        "scope": scope,
+        "jti": uuid.uuid4().hex,
+        "iat": int(now.timestamp()),
+        "exp": int(now.timestamp()) + ttl_seconds,
+    }
+    return jwt.encode(claims, secret, algorithm=TOKEN_ALGORITHM), ttl_seconds
+
+
+def verify_access_token(secret: str, token: str, now: datetime) -> AccessClaims:
+    """The claims of a token this server issued; TokenError if expired, forged or altered."""
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[TOKEN_ALGORITHM],
+            issuer=ISSUER,
+            options={"require": ["exp", "sub", "scope", "jti"], "verify_exp": False},
+        )
+    except jwt.PyJWTError as exc:
+        raise TokenError("the access token is not valid") from exc
+    if claims["exp"] <= now.timestamp():
+        raise TokenError("the access token has expired")
+    return AccessClaims(
+        claims["sub"],
+        claims["scope"],
+        claims["jti"],
+        datetime.fromtimestamp(claims["exp"], tz=now.tzinfo),
+    )
+
+
+def read_assertion_issuer(assertion: str) -> str:
+    """The unverified `iss` of a client assertion: only to find whose keys to verify it with."""
+    try:
+        claims = jwt.decode(assertion, options={"verify_signature": False})
+    except jwt.PyJWTError as exc:
+        raise TokenError("client_assertion is not a JWT") from exc
+    issuer = claims.get("iss")
+    if not isinstance(issuer, str) or not issuer:
+        raise TokenError("client_assertion has no iss")
+    return issuer
+
+
+def verify_client_assertion(
+    assertion: str, jwks: dict[str, Any], client_id: str, token_url: str, now: datetime
+) -> tuple[str, datetime]:
+    """Check a SMART Backend Services assertion; its (jti, exp) for replay protection.
+
+    iss and sub must be the client id, aud the token URL, exp at most 5 minutes ahead, and the
+    signature RS384 or ES384 by one of the client's registered keys.
+    """
+    try:
+        header = jwt.get_unverified_header(assertion)
+        keys = PyJWKSet.from_dict(jwks).keys
+    except jwt.PyJWTError as exc:
+        raise TokenError("client_assertion or the registered key set is unreadable") from exc
+    if header.get("alg") not in ASSERTION_ALGORITHMS:
+        raise TokenError("client_assertion must be signed RS384 or ES384")
+    candidates = [k for k in keys if header.get("kid") in (None, k.key_id)]
+    for key in candidates:
+        try:
+            claims = jwt.decode(
+                assertion,
+                key.key,
+                algorithms=[header["alg"]],
+                audience=token_url,
+                issuer=client_id,
+                options={"require": ["exp", "jti", "sub", "iss", "aud"], "verify_exp": False},
+            )
+        except jwt.InvalidSignatureError:
+            continue
+        except jwt.PyJWTError as exc:
+            raise TokenError(f"client_assertion refused: {exc}") from exc
+        return _check_assertion_claims(claims, client_id, now)
+    raise TokenError("client_assertion is not signed by a registered key")
+
+
+def _check_assertion_claims(
+    claims: dict[str, Any], client_id: str, now: datetime
+) -> tuple[str, datetime]:
+    if claims["sub"] != client_id:
+        raise TokenError("client_assertion sub must equal iss (the client id)")
+    exp = datetime.fromtimestamp(claims["exp"], tz=now.tzinfo)
+    if exp <= now:
+        raise TokenError("client_assertion has expired")
+    if exp > now + ASSERTION_MAX_LIFETIME:
+        raise TokenError("client_assertion exp is more than 5 minutes ahead")
+    return str(claims["jti"]), exp

@@ -1,0 +1,67 @@
+"""Turning a bearer token or a session cookie into a Principal."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from app.auth import scopes as smart
+from app.auth.principal import Principal
+from app.auth.tokens import TokenError, verify_access_token
+from app.services.users import principal_for_session
+from app.store import auth_repo
+
+
+class Unauthenticated(Exception):
+    """No usable credentials; the message says why (safe to show)."""
+
+
+class Authenticator:
+    """Verifies access tokens. A client's revocation is looked up in the database at most every
+    `cache_seconds` per process, so the hot path rarely pays a query for it."""
+
+    def __init__(self, secret_key: str, cache_seconds: float) -> None:
+        self._secret = secret_key
+        self._ttl = cache_seconds
+        self._clients: dict[str, tuple[float, tuple[str, str | None, bool]]] = {}
+
+    def bearer(self, reader: Callable[[], Session], token: str, now: datetime) -> Principal:
+        try:
+            claims = verify_access_token(self._secret, token, now)
+        except TokenError as exc:
+            raise Unauthenticated(str(exc)) from exc
+        name, role, revoked = self._client(reader, claims.client_id)
+        if revoked:
+            raise Unauthenticated("the client of this token has been revoked")
+        return Principal(
+            kind="client",
+            id=claims.client_id,
+            name=name,
+            role=role,
+            scopes=smart.parse_scopes(claims.scope),
+        )
+
+    def session(self, reader: Callable[[], Session], token: str, now: datetime) -> Principal:
+        with reader() as session:
+            principal = principal_for_session(session, token, now)
+        if principal is None:
+            raise Unauthenticated("the session has ended; sign in again")
+        return principal
+
+    def forget(self, client_id: str) -> None:
+        self._clients.pop(client_id, None)
+
+    def _client(
+        self, reader: Callable[[], Session], client_id: str
+    ) -> tuple[str, str | None, bool]:
+        cached = self._clients.get(client_id)
+        if cached is not None and time.monotonic() - cached[0] < self._ttl:
+            return cached[1]
+        with reader() as session:
+            row = auth_repo.client(session, client_id)
+            info = (row.name, row.role, row.revoked_at is not None) if row else ("", None, True)
+        self._clients[client_id] = (time.monotonic(), info)
+        return info

@@ -1,0 +1,61 @@
+"""Audit records: insert only, and search."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import exists, insert, select
+from sqlalchemy.orm import Session
+
+from app.store.models import AuditEntity, AuditRecord
+
+
+def append(session: Session, record: dict[str, Any], references: list[str]) -> None:
+    pk = session.execute(insert(AuditRecord).returning(AuditRecord.pk), [record]).scalar_one()
+    unique = sorted({r[:120] for r in references})
+    if unique:
+        session.execute(insert(AuditEntity), [{"audit_pk": pk, "reference": r} for r in unique])
+
+
+def search(
+    session: Session,
+    *,
+    entities: list[str],
+    agent: str | None,
+    subtype: str | None,
+    type_code: str | None,
+    since: datetime | None,
+    before: datetime | None,
+    limit: int,
+    offset: int,
+) -> Sequence[AuditRecord]:
+    query = select(AuditRecord)
+    for ref in entities:
+        query = query.where(
+            exists().where(AuditEntity.audit_pk == AuditRecord.pk, AuditEntity.reference == ref)
+        )
+    if agent:
+        query = query.where(AuditRecord.agent_id == agent)
+    if subtype:
+        query = query.where(AuditRecord.subtype == subtype)
+    if type_code:
+        query = query.where(AuditRecord.type_code == type_code)
+    if since:
+        query = query.where(AuditRecord.recorded >= since)
+    if before:
+        query = query.where(AuditRecord.recorded < before)
+    query = query.order_by(AuditRecord.recorded.desc(), AuditRecord.pk.desc())
+    return session.scalars(query.offset(offset).limit(limit)).all()
+
+
+def entities_of(session: Session, pks: list[int]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {pk: [] for pk in pks}
+    if pks:
+        rows = session.execute(
+            select(AuditEntity.audit_pk, AuditEntity.reference).where(AuditEntity.audit_pk.in_(pks))
+        )
+        for pk, ref in rows:
+            out[pk].append(ref)
+    return out

@@ -1,0 +1,109 @@
+"""The audit trail: every create, read and search names its agent, patients and outcome."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from app.runtime import AppState
+from tests.auth_helpers import token_for
+from tests.factories import FHIR_JSON, appointment, created_id, patient, post
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {**FHIR_JSON, "Authorization": f"Bearer {token}"}
+
+
+def trail(client: TestClient, **params: str) -> list[dict[str, Any]]:
+    r = client.get("/fhir/AuditEvent", params=params)
+    assert r.status_code == 200, r.text
+    return [e["resource"] for e in r.json().get("entry", [])]
+
+
+def agent_of(event: dict[str, Any]) -> str:
+    return event["agent"][0]["who"]["identifier"]["value"]
+
+
+def test_nurse_read_is_audited_with_the_patient(
+    client: TestClient, anonymous: TestClient, role_tokens: dict[str, str]
+) -> None:
+    pid = created_id(post(client, "Patient", patient()))
+    r = anonymous.get(f"/fhir/Patient/{pid}", headers=bearer(role_tokens["nurse"]))
+    assert r.status_code == 200
+    events = trail(client, patient=pid, subtype="read")
+    assert len(events) == 1
+    event = events[0]
+    assert event["outcome"] == "0" and event["action"] == "R"
+    assert event["type"]["code"] == "rest"
+    assert event["agent"][0]["role"] == [{"text": "nurse"}]
+    assert {"reference": f"Patient/{pid}"} in [e.get("what") for e in event["entity"]]
+
+
+def test_search_names_every_patient_it_returned(
+    client: TestClient, anonymous: TestClient, role_tokens: dict[str, str]
+) -> None:
+    a = created_id(post(client, "Patient", patient()))
+    b = created_id(post(client, "Patient", patient()))
+    for pid in (a, b):
+        post(client, "Appointment", appointment(f"Patient/{pid}"))
+    anonymous.get("/fhir/Appointment?status=noshow", headers=bearer(role_tokens["nurse"]))
+    for pid in (a, b):
+        searches = trail(client, patient=pid, subtype="search")
+        assert len(searches) == 1
+        query = [e for e in searches[0]["entity"] if "query" in e]
+        assert query, "the search query is kept"
+
+
+def test_agency_read_is_a_disclosure(
+    client: TestClient, anonymous: TestClient, role_tokens: dict[str, str]
+) -> None:
+    pid = created_id(post(client, "Patient", patient()))
+    anonymous.get(f"/fhir/Patient/{pid}", headers=bearer(role_tokens["agency"]))
+    disclosures = trail(client, patient=pid, type="110106")
+    assert len(disclosures) == 1
+    assert disclosures[0]["type"]["display"] == "Export"
+    assert disclosures[0]["agent"][0]["role"] == [{"text": "agency"}]
+
+
+def test_writes_and_refusals_are_audited(
+    client: TestClient, anonymous: TestClient, state: AppState
+) -> None:
+    source = bearer(token_for(state, anonymous, role="source"))  # a client of its own
+    r = anonymous.post("/fhir/Patient", json=patient(), headers=source)
+    pid = r.json()["id"]
+    created = trail(client, patient=pid, subtype="create")
+    assert [e["outcome"] for e in created] == ["0"]
+    source_id = agent_of(created[0])
+    anonymous.get(f"/fhir/Patient/{pid}", headers=source)  # a source system reads nothing
+    refused = trail(client, agent=source_id, subtype="read")
+    assert [(e["outcome"], e["outcomeDesc"][:3]) for e in refused] == [("4", "403")]
+    bad = anonymous.post("/fhir/Appointment", json=appointment("Patient/ghost"), headers=source)
+    assert bad.status_code == 422
+    failed = trail(client, agent=source_id, subtype="create")
+    assert sorted(e["outcome"] for e in failed) == ["0", "4"]
+
+
+def test_audit_search_by_entity_and_date(client: TestClient) -> None:
+    pid = created_id(post(client, "Patient", patient()))
+    client.get(f"/fhir/Patient/{pid}")
+    assert len(trail(client, entity=f"Patient/{pid}", date="ge2026-06-15")) == 2
+    assert trail(client, entity=f"Patient/{pid}", date="lt2026-06-15") == []
+    r = client.get("/fhir/AuditEvent", params={"colour": "red"})
+    assert r.status_code == 400
+
+
+def test_only_admins_read_the_trail(anonymous: TestClient, role_tokens: dict[str, str]) -> None:
+    for role in ("source", "nurse", "agency"):
+        r = anonymous.get("/fhir/AuditEvent", headers=bearer(role_tokens[role]))
+        assert r.status_code == 403
+
+
+def test_the_trail_is_append_only(client: TestClient, state: AppState) -> None:
+    client.get("/fhir/Patient")
+    for statement in ("UPDATE audit_event SET outcome = '8'", "DELETE FROM audit_event"):
+        with pytest.raises(DBAPIError), state.engine.begin() as conn:
+            conn.execute(text(statement))

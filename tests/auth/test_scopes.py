@@ -1,0 +1,56 @@
+"""SMART v2 scopes: parsing, narrowing to the registration, checking interactions."""
+
+import pytest
+
+from app.auth.scopes import ScopeError, allows, grant, parse_scope, parse_scopes, render
+
+
+@pytest.mark.parametrize("text", ["system/Appointment.cu", "system/*.cruds", "user/Flag.rs"])
+def test_valid_scopes_round_trip(text: str) -> None:
+    assert str(parse_scope(text)) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "system/Appointment.uc",
+        "system/appointment.r",
+        "patient/Patient.r",
+        "system/Flag.",
+        "Flag.r",
+        "system/*.x",
+        "system/Flag.rr",
+    ],
+)
+def test_invalid_scopes_are_refused(text: str) -> None:
+    with pytest.raises(ScopeError):
+        parse_scope(text)
+
+
+@pytest.mark.parametrize(
+    ("requested", "registered", "granted"),
+    [
+        (
+            "system/*.rs",
+            "system/Appointment.cruds system/Patient.r",
+            "system/Appointment.rs system/Patient.r",
+        ),
+        ("system/Appointment.cruds", "system/*.cu", "system/Appointment.cu"),
+        ("system/Flag.rs", "system/Appointment.cu", ""),
+        ("user/*.rs", "system/*.cruds", ""),
+        ("system/Appointment.u system/Appointment.c", "system/*.cruds", "system/Appointment.cu"),
+    ],
+)
+def test_grant_is_never_wider_than_the_registration(
+    requested: str, registered: str, granted: str
+) -> None:
+    assert render(grant(parse_scopes(requested), parse_scopes(registered))) == granted
+
+
+def test_interactions_map_to_letters() -> None:
+    scopes = parse_scopes("system/Appointment.cu system/Patient.rs")
+    assert allows(scopes, "Appointment", "create")
+    assert allows(scopes, "Appointment", "update")
+    assert not allows(scopes, "Appointment", "read")
+    assert allows(scopes, "Patient", "vread") and allows(scopes, "Patient", "search")
+    assert not allows(scopes, "Patient", "create")

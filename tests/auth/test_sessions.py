@@ -1,0 +1,107 @@
+"""People signing in: session cookie, CSRF on forms, lock-out, sign-out."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.runtime import AppState
+from app.services.users import add_user
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def nurse(state: AppState) -> str:
+    name = f"nurse-{uuid.uuid4().hex[:8]}"
+    state.write(lambda s: add_user(s, name, PASSWORD, "nurse", state.clock()))
+    return name
+
+
+def csrf_of(page: str) -> str:
+    m = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert m, "form has no CSRF token"
+    return m.group(1)
+
+
+def sign_in(http: TestClient, username: str, password: str = PASSWORD) -> object:
+    token = csrf_of(http.get("/login").text)
+    return http.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": token},
+        follow_redirects=False,
+    )
+
+
+def test_sign_in_sets_a_safe_cookie_and_opens_the_api(anonymous: TestClient, nurse: str) -> None:
+    r = sign_in(anonymous, nurse)
+    assert r.status_code == 303  # type: ignore[attr-defined]
+    cookie = r.headers["set-cookie"]  # type: ignore[attr-defined]
+    assert "wnb_session=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert anonymous.get("/fhir/Patient").status_code == 200
+    assert anonymous.get("/fhir/AuditEvent").status_code == 403  # nurses do not read the audit
+    assert nurse in anonymous.get("/").text
+
+
+def test_secure_cookie_outside_development(
+    anonymous: TestClient, nurse: str, state: AppState
+) -> None:
+    state.settings.environment = "production"
+    try:
+        r = sign_in(anonymous, nurse)
+    finally:
+        state.settings.environment = "development"
+    assert "Secure" in r.headers["set-cookie"]  # type: ignore[attr-defined]
+
+
+def test_login_without_the_form_token_is_refused(anonymous: TestClient, nurse: str) -> None:
+    anonymous.get("/login")
+    r = anonymous.post(
+        "/login",
+        data={"username": nurse, "password": PASSWORD, "csrf_token": "forged"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 403
+    assert anonymous.get("/fhir/Patient").status_code == 401
+
+
+def test_logout_needs_the_csrf_token_and_ends_the_session(
+    anonymous: TestClient, nurse: str
+) -> None:
+    sign_in(anonymous, nurse)
+    page = anonymous.get("/").text
+    refused = anonymous.post("/logout", data={"csrf_token": "forged"}, follow_redirects=False)
+    assert refused.status_code == 403
+    assert anonymous.get("/fhir/Patient").status_code == 200
+    done = anonymous.post("/logout", data={"csrf_token": csrf_of(page)}, follow_redirects=False)
+    assert done.status_code == 303
+    anonymous.cookies.clear()
+    assert anonymous.get("/fhir/Patient").status_code == 401
+
+
+def test_lock_out_after_repeated_failures(
+    anonymous: TestClient, nurse: str, state: AppState
+) -> None:
+    for _ in range(state.settings.lockout_attempts):
+        assert sign_in(anonymous, nurse, "wrong password!").status_code == 401  # type: ignore[attr-defined]
+    locked = sign_in(anonymous, nurse)
+    assert locked.status_code == 401  # type: ignore[attr-defined]
+    assert "locked" in locked.text  # type: ignore[attr-defined]
+
+
+def test_unknown_user_and_wrong_password_look_the_same(anonymous: TestClient, nurse: str) -> None:
+    wrong = sign_in(anonymous, nurse, "not the password")
+    ghost = sign_in(anonymous, "nobody-at-all", "not the password")
+    assert wrong.status_code == ghost.status_code == 401  # type: ignore[attr-defined]
+    assert "Wrong username or password." in wrong.text  # type: ignore[attr-defined]
+    assert "Wrong username or password." in ghost.text  # type: ignore[attr-defined]
+
+
+def test_weak_password_and_unknown_role_are_refused(state: AppState) -> None:
+    with pytest.raises(ValueError, match="12 characters"):
+        state.write(lambda s: add_user(s, "short", "short", "nurse", state.clock()))
+    with pytest.raises(ValueError, match="role"):
+        state.write(lambda s: add_user(s, "x-role", PASSWORD, "superuser", state.clock()))

@@ -1,0 +1,130 @@
+"""Parts of the rule language the shipped rules do not use: consecutive runs, years, reach."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from rulekit import Kit, day
+
+from app.rules import EventView, load_rules
+
+E = Kit.event
+CONSECUTIVE = """
+rules:
+  - id: two-in-a-row
+    version: 3
+    description: Two missed appointments in a row, within 180 days.
+    summary: "{events} in a row"
+    priority: high
+    agencies: [gp]
+    scope: child
+    categories: [was-not-brought, no-access]
+    threshold: 2
+    window_days: 180
+    consecutive: true
+  - id: under-fives
+    version: 1
+    description: A child under five was not brought, at a follow-up window of 21 days.
+    priority: low
+    agencies: [health-visiting]
+    scope: child
+    categories: [was-not-brought]
+    age: {min_years: 1, max_years: 4}
+    no_follow_up: {within_days: 21, same_service: false}
+"""
+
+
+@pytest.fixture
+def lang(write_rules: Callable[..., Path]) -> Kit:
+    return Kit(load_rules(write_rules(CONSECUTIVE)))
+
+
+@pytest.mark.parametrize(
+    ("history", "trigger", "evidence"),
+    [
+        ([E(0)], E(10), ("c1:was-not-brought:gp:d0", "c1:was-not-brought:gp:d10")),
+        ([E(0), E(5, "attended")], E(10), None),
+        # Only an attended appointment breaks a run.
+        (
+            [E(0), E(4, "booked"), E(5, "carer-cancelled"), E(6, "provider-cancelled")],
+            E(10),
+            ("c1:was-not-brought:gp:d0", "c1:was-not-brought:gp:d10"),
+        ),
+        # Another child's attendance does not break this child's run.
+        (
+            [E(0), E(5, "attended", child="c2")],
+            E(10),
+            ("c1:was-not-brought:gp:d0", "c1:was-not-brought:gp:d10"),
+        ),
+        # A new run after an attendance: only the events after it count.
+        (
+            [E(0), E(5, "attended"), E(7, "no-access")],
+            E(10),
+            ("c1:no-access:gp:d7", "c1:was-not-brought:gp:d10"),
+        ),
+        # Back-dated trigger: the run it belongs to is before the attendance.
+        ([E(10, "attended"), E(20)], E(0), None),
+        ([E(0), E(5, "attended")], E(181), None),
+    ],
+)
+def test_consecutive(
+    lang: Kit, history: list[EventView], trigger: EventView, evidence: tuple[str, ...] | None
+) -> None:
+    firing = lang.fired(trigger, history).get("two-in-a-row")
+    if evidence is None:
+        assert firing is None
+    else:
+        assert firing is not None
+        assert firing.evidence_event_ids == evidence
+        assert (firing.rule_version, firing.description) == (3, "2 in a row")
+
+
+@pytest.mark.parametrize(
+    ("age_days", "fires"),
+    [(364, False), (366, True), (1826, True), (1827, False), (None, False)],
+)
+def test_age_in_completed_years(lang: Kit, age_days: int | None, fires: bool) -> None:
+    # 365.25-day years: 1 year from day 366 (365.25 rounds up), 5 years from day 1827.
+    firing = lang.fired(E(0, age_days=age_days), now=day(30)).get("under-fives")
+    assert (firing is not None) == fires
+    if firing is not None:
+        # Without a summary the nurse sees the rule's description.
+        assert firing.description.startswith("A child under five was not brought")
+
+
+def test_follow_up_at_any_service_when_same_service_is_false(lang: Kit) -> None:
+    trigger = E(0, age_days=800, service="gp")
+    other_service = E(21, "attended", service="dental")
+    assert "under-fives" not in lang.fired(trigger, [other_service], now=day(21), due=True)
+    late = E(21.5, "attended", service="dental")
+    assert "under-fives" in lang.fired(trigger, [late], now=day(22), due=True)
+
+
+def test_lookback_covers_window_and_follow_up(lang: Kit) -> None:
+    assert lang.rules.lookback_days() == 180
+    assert lang.rules.due_times(E(0, age_days=800)) == {"under-fives": day(21)}
+
+
+def test_context_lists_may_omit_or_repeat_the_trigger(kit: Kit) -> None:
+    from app.rules import Context
+
+    first, second = E(0), E(10)
+    ctx = Context(
+        trigger=second,
+        child_events=[first, first],
+        family_events=[first],
+        statuses=[],
+        now=day(10),
+    )
+    firing = {f.rule_id: f for f in kit.rules.evaluate(ctx)}["repeat-wnb"]
+    assert firing.evidence_event_ids == (first.event_id, second.event_id)
+
+
+def test_events_need_aware_times_and_known_categories() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        EventView("e1", "c1", datetime(2024, 1, 1), "was-not-brought", None, None)
+    with pytest.raises(ValueError, match="unknown category 'dna'"):
+        EventView("e1", "c1", day(0), "dna", None, None)
