@@ -15,6 +15,7 @@ from app.auth.principal import Principal
 from app.auth.rate_limit import RateLimiter
 from app.fhir.errors import FhirError
 from app.fhir.terminology import Terminology, load_terminology
+from app.rules import RuleSet, load_rules
 from app.services import audit
 from app.services.authenticate import Authenticator
 from app.services.writes import WriteContext
@@ -36,6 +37,7 @@ class AppState:
     writer: sessionmaker[Session]
     reader: sessionmaker[Session]
     terms: Terminology
+    rules: RuleSet | None
     auth: Authenticator
     limiter: RateLimiter
     clock: Callable[[], datetime] = field(default=_utc_now)
@@ -45,7 +47,9 @@ class AppState:
         return f"{self.settings.base_url.rstrip('/')}/fhir"
 
     def write_context(self) -> WriteContext:
-        return WriteContext(terms=self.terms, now=self.clock(), base_url=self.fhir_base)
+        return WriteContext(
+            terms=self.terms, now=self.clock(), base_url=self.fhir_base, rules=self.rules
+        )
 
     def write(self, use_case: Callable[[Session], T]) -> T:
         """Run a use case in one transaction and commit it here, at the edge. A unique-key
@@ -108,6 +112,7 @@ def build_state(settings: Settings) -> AppState:
         writer=make_session_factory(engine),
         reader=make_session_factory(engine, readonly=True),
         terms=load_terminology(settings.rules_dir / "terminology.yaml"),
+        rules=load_rules(settings.rules_dir) if settings.rules_enabled else None,
         auth=Authenticator(settings.secret_key, settings.auth_cache_seconds),
         limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
     )

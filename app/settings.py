@@ -23,6 +23,12 @@ class Settings(BaseSettings):
     rules_dir: Path = Field(
         default=PROJECT_ROOT / "rules", description="Folder holding terminology and rule files."
     )
+    rules_enabled: bool = Field(
+        default=True, description="Evaluate trigger rules at ingest and in the worker."
+    )
+    due_check_seconds: int = Field(
+        default=60, ge=1, description="How often the worker decides time-based rules."
+    )
     max_body_bytes: int = Field(default=10 * 1024 * 1024, description="Largest request body.")
     base_url: str = Field(
         default="http://127.0.0.1:8000", description="Public base URL used in links."

@@ -15,8 +15,11 @@ def count_resources(state: AppState, type_name: str | None = None) -> int:
     return state.read(lambda s: s.scalar(query)) or 0
 
 
-def count_versions(state: AppState) -> int:
-    return state.read(lambda s: s.scalar(select(func.count()).select_from(ResourceVersion))) or 0
+def count_versions(state: AppState, type_name: str) -> int:
+    query = (
+        select(func.count()).select_from(ResourceVersion).where(ResourceVersion.type == type_name)
+    )
+    return state.read(lambda s: s.scalar(query)) or 0
 
 
 def events(state: AppState) -> list[CodedEvent]:

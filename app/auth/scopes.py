@@ -17,8 +17,8 @@ INTERACTION_PERMISSION = {
     "delete": "d",
     "search": "s",
 }
-SOURCE_TYPES = ("Patient", "RelatedPerson", "Appointment", "Flag", "Observation")
-CLINICAL_TYPES = ("Patient", "RelatedPerson", "Appointment", "Flag", "Observation")
+SOURCE_TYPES = ("Patient", "RelatedPerson", "Group", "Appointment", "Flag", "Observation")
+CLINICAL_TYPES = ("Patient", "RelatedPerson", "Group", "Appointment", "Flag", "Observation")
 
 ROLE_SCOPES: dict[str, str] = {
     # A GP or hospital system: writes what it sends, reads nothing else.

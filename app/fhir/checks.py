@@ -39,6 +39,7 @@ OBSERVATION_STATUS = frozenset(
     ]
 )
 GENDER = frozenset(["male", "female", "other", "unknown"])
+GROUP_TYPE = frozenset(["person", "animal", "practitioner", "device", "medication", "substance"])
 NO_START_ALLOWED = frozenset({"proposed", "cancelled", "waitlist"})
 
 VALUE_SETS: dict[str, list[tuple[str, frozenset[str]]]] = {
@@ -46,6 +47,7 @@ VALUE_SETS: dict[str, list[tuple[str, frozenset[str]]]] = {
     "RelatedPerson": [("gender", GENDER)],
     "Appointment": [("status", APPOINTMENT_STATUS), ("participant[].status", PARTICIPANT_STATUS)],
     "Flag": [("status", FLAG_STATUS)],
+    "Group": [("type", GROUP_TYPE)],
     "Observation": [("status", OBSERVATION_STATUS)],
 }
 

@@ -44,6 +44,11 @@ SEARCH_PARAMS: dict[str, dict[str, Param]] = {
         "relationship": Param("token", ("relationship[].coding[]",)),
         "name": Param("string", ("name[].family", "name[].given[]", "name[].text")),
     },
+    "Group": {
+        "member": Param("reference", ("member[].entity",), "Patient"),
+        "identifier": Param("token", ("identifier[]",)),
+        "type": Param("token", ("type",)),
+    },
     "Appointment": {
         "patient": Param("reference", ("participant[].actor",), "Patient"),
         "actor": Param("reference", ("participant[].actor",)),

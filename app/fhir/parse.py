@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from app.fhir.errors import FhirError, Issue
 
-WRITABLE_TYPES = ("Patient", "RelatedPerson", "Appointment", "Flag", "Observation")
+WRITABLE_TYPES = ("Patient", "RelatedPerson", "Group", "Appointment", "Flag", "Observation")
 
 
 def load_json(body: bytes) -> dict[str, Any]:

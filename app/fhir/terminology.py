@@ -8,6 +8,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+StatusCode = Literal["cp-plan", "looked-after", "child-in-need"]
+STATUS_CODES: tuple[str, ...] = StatusCode.__args__  # type: ignore[attr-defined]
 Category = Literal[
     "was-not-brought",
     "did-not-attend",
@@ -52,6 +54,12 @@ class CodeMap(BaseModel):
     map: dict[str, Category]
 
 
+class StatusMap(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    system: str
+    map: dict[str, StatusCode]
+
+
 class Terminology(BaseModel):
     model_config = ConfigDict(extra="forbid")
     version: int
@@ -61,6 +69,7 @@ class Terminology(BaseModel):
     appointment_status: dict[str, Category]
     cancellation_reason: CancellationReasons
     codes: list[CodeMap] = []
+    safeguarding_statuses: list[StatusMap] = []
 
     @model_validator(mode="after")
     def _complete(self) -> Terminology:
@@ -74,6 +83,22 @@ class Terminology(BaseModel):
     @property
     def outcome_system(self) -> str:
         return f"{self.canonical_base}/CodeSystem/outcome-category"
+
+    @property
+    def status_system(self) -> str:
+        return f"{self.canonical_base}/CodeSystem/safeguarding-status"
+
+    @property
+    def rule_system(self) -> str:
+        return f"{self.canonical_base}/CodeSystem/wnb-rule"
+
+    def status_for(self, system: str | None, code: str | None) -> StatusCode | None:
+        if system == self.status_system and code in STATUS_CODES:
+            return code  # type: ignore[return-value]
+        for mapping in self.safeguarding_statuses:
+            if mapping.system == system and code in mapping.map:
+                return mapping.map[code]
+        return None
 
     def code_category(self, system: str | None, code: str | None) -> Category | None:
         for mapping in self.codes:

@@ -19,6 +19,7 @@ from app.fhir.errors import FhirError
 from app.fhir.index import index_values, sort_date
 from app.fhir.nhs_number import NHS_NUMBER_SYSTEM
 from app.fhir.references import split_local
+from app.services.consequences import after_write
 from app.services.resolve import BundleIds, resolve_references
 from app.services.search import count_matches
 from app.services.writes import Planned, WriteContext, WriteRequest, WriteResult
@@ -26,12 +27,19 @@ from app.store import events_repo, resources_repo
 from app.store.models import Resource
 
 # Targets before the resources that point at them.
-TYPE_ORDER = {"Patient": 0, "RelatedPerson": 1, "Flag": 2, "Observation": 2, "Appointment": 3}
+TYPE_ORDER = {
+    "Patient": 0,
+    "RelatedPerson": 1,
+    "Group": 1,
+    "Flag": 2,
+    "Observation": 2,
+    "Appointment": 3,
+}
 CODED_TYPES = frozenset({"Appointment", "Observation"})
 
 
 def write_resources(
-    session: Session, requests: list[WriteRequest], ctx: WriteContext
+    session: Session, requests: list[WriteRequest], ctx: WriteContext, follow_on: bool = True
 ) -> list[WriteResult]:
     """Store `requests` as one unit; results in the order given. Raises FhirError (nothing
     written is flushed before every check has passed)."""
@@ -50,7 +58,13 @@ def write_resources(
         resolve_references(session, [(p.request.data, p.request.where) for p in group], ids)
         _plan_group(session, group, ids, seen_keys, ctx)
         _finish_group(session, group, ids, birth, ctx)
-    _write(session, [p for p in plans if p.result is None], ctx)
+    written = [p for p in plans if p.result is None]
+    _write(session, written, ctx)
+    if follow_on:
+        # Flags the rules raise are written once more through this path, with nothing after.
+        raised = after_write(session, written, ctx)
+        if raised:
+            write_resources(session, raised, ctx, follow_on=False)
     return [p.result for p in plans]  # type: ignore[misc]
 
 

@@ -91,7 +91,7 @@ def _urn_problem(target: str, ids: BundleIds) -> str:
     if target in ids.urns:
         return (
             f"{target} points at an entry stored after this one (entries are stored in the "
-            "order Patient, RelatedPerson, Flag/Observation, Appointment)."
+            "order Patient, RelatedPerson/Group, Flag/Observation, Appointment)."
         )
     return f"{target} is not the fullUrl of any entry in this Bundle."
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from app.fhir.coding import Outcome
 from app.fhir.terminology import Terminology
+from app.rules import RuleSet
 
 
 @dataclass
@@ -45,6 +46,7 @@ class WriteContext:
     terms: Terminology
     now: datetime
     base_url: str = ""
+    rules: RuleSet | None = None  # None: store and code, raise nothing
 
 
 @dataclass

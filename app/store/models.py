@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -238,3 +239,118 @@ class AuditEntity(Base):
     reference: Mapped[str] = mapped_column(String(120), primary_key=True)
 
     __table_args__ = (Index("ix_audit_entity", "reference", "audit_pk"),)
+
+
+class Family(Base):
+    """A family: children linked by a shared carer or household. Its row is locked while a
+    family event is evaluated, so siblings' events are judged one after another."""
+
+    __tablename__ = "family"
+    family_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class FamilyMember(Base):
+    """Which family each patient belongs to (every patient has one, alone at first)."""
+
+    __tablename__ = "family_member"
+    patient_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    family_id: Mapped[str] = mapped_column(ForeignKey("family.family_id"), index=True)
+
+
+class FamilyLink(Base):
+    """What ties a patient to others: `carer:system|value` (a RelatedPerson identifier) or
+    `group:id` (a household Group). Patients sharing a key are one family."""
+
+    __tablename__ = "family_link"
+    link_key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    patient_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(String(120))  # the resource that made the link
+
+    __table_args__ = (
+        Index("ix_family_link_patient", "patient_id"),
+        Index("ix_family_link_source", "source"),
+    )
+
+
+class SafeguardingStatus(Base):
+    """A child's CP plan, looked-after or child-in-need status, from a Flag sent in."""
+
+    __tablename__ = "safeguarding_status"
+    resource_pk: Mapped[int] = mapped_column(
+        ForeignKey("resource.pk", ondelete="CASCADE"), primary_key=True
+    )
+    child_id: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(32))
+    start: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    end: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class RaisedFlag(Base):
+    """A flag this service raised for one child and one rule, with the evidence, for the
+    worklist. Its FHIR Flag lives in `resource` (id = flag_id)."""
+
+    __tablename__ = "raised_flag"
+    pk: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
+    flag_id: Mapped[str] = mapped_column(String(64), unique=True)
+    rule_id: Mapped[str] = mapped_column(String(64))
+    rule_version: Mapped[int] = mapped_column(Integer)
+    child_id: Mapped[str] = mapped_column(String(64))
+    family_id: Mapped[str] = mapped_column(String(64))
+    priority: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))  # open | acknowledged | closed
+    is_open: Mapped[bool] = mapped_column(Boolean)
+    description: Mapped[str] = mapped_column(String(500))
+    agencies: Mapped[str] = mapped_column(String(255))
+    evidence_events: Mapped[str] = mapped_column(Text)  # JSON list of event resource refs
+    family_children: Mapped[str] = mapped_column(Text)  # JSON list of Patient ids involved
+    organisation: Mapped[str | None] = mapped_column(String(255))
+    age_days: Mapped[int | None] = mapped_column(Integer)
+    first_event_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_event_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    outcome: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (
+        # At most one open flag per rule and child: new evidence updates it.
+        Index(
+            "uq_raised_flag_open",
+            "rule_id",
+            "child_id",
+            unique=True,
+            postgresql_where=text("is_open"),
+            sqlite_where=text("is_open"),
+        ),
+        Index("ix_raised_flag_worklist", "is_open", "priority", "opened_at"),
+        Index("ix_raised_flag_child", "child_id", "opened_at"),
+        Index("ix_raised_flag_family", "family_id", "opened_at"),
+    )
+
+
+class FlagReview(Base):
+    """Every change a person or client made to a raised flag: who, when, what, why."""
+
+    __tablename__ = "flag_review"
+    pk: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
+    flag_pk: Mapped[int] = mapped_column(ForeignKey("raised_flag.pk"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    by_kind: Mapped[str] = mapped_column(String(16))
+    by_id: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(32))  # acknowledge | note | outcome | close
+    outcome: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+    flag_version: Mapped[int] = mapped_column(Integer)
+
+
+class DueCheck(Base):
+    """A time-based rule to decide for an event once its window closes (the worker does it)."""
+
+    __tablename__ = "due_check"
+    pk: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
+    event_pk: Mapped[int] = mapped_column(ForeignKey("coded_event.pk", ondelete="CASCADE"))
+    rule_id: Mapped[str] = mapped_column(String(64))
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+    __table_args__ = (UniqueConstraint("event_pk", "rule_id", name="uq_due_check"),)

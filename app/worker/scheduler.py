@@ -15,6 +15,24 @@ log = logging.getLogger("wnb.worker")
 
 
 def add_jobs(scheduler: BaseScheduler, state: AppState) -> None:
+    scheduler.add_job(
+        jobs.run_due_checks,
+        "interval",
+        seconds=state.settings.due_check_seconds,
+        args=[state],
+        id="due-checks",
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.add_job(
+        jobs.housekeeping,
+        "interval",
+        minutes=10,
+        args=[state],
+        id="housekeeping",
+        max_instances=1,
+        coalesce=True,
+    )
     if state.settings.is_sqlite:
         scheduler.add_job(
             jobs.checkpoint_sqlite,

@@ -1,0 +1,52 @@
+"""A safeguarding status (CP plan, looked after, child in need) read from a FHIR Flag."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from app.fhir.checks import walk
+from app.fhir.dates import parse_range
+from app.fhir.references import split_local
+from app.fhir.terminology import Terminology
+
+
+@dataclass(frozen=True)
+class Status:
+    child_id: str
+    status: str
+    start: datetime | None
+    end: datetime | None
+
+
+def status_of(flag: dict[str, Any], terms: Terminology, recorded_at: datetime) -> Status | None:
+    """The status a Flag about a Patient states, or None (not a status, or entered in error).
+
+    An inactive Flag without an end date ends the status when it was recorded as inactive.
+    """
+    if flag.get("status") == "entered-in-error":
+        return None
+    local = split_local(((flag.get("subject") or {}).get("reference")) or "")
+    if local is None or local[0] != "Patient":
+        return None
+    status = next(
+        (
+            found
+            for coding, _ in walk(flag, "code.coding[]", "")
+            if (found := terms.status_for(coding.get("system"), coding.get("code")))
+        ),
+        None,
+    )
+    if status is None:
+        return None
+    period = flag.get("period") or {}
+    start = parse_range(period["start"])[0] if _is_date(period.get("start")) else None
+    end = parse_range(period["end"])[1] if _is_date(period.get("end")) else None
+    if flag.get("status") == "inactive" and end is None:
+        end = recorded_at
+    return Status(local[1], status, start, end)
+
+
+def _is_date(value: Any) -> bool:
+    return isinstance(value, str) and parse_range(value) is not None

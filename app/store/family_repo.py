@@ -1,0 +1,112 @@
+"""Queries over families: members, the links between patients, and the per-family lock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from app.store.models import CodedEvent, Family, FamilyLink, FamilyMember
+
+
+def families_of(session: Session, patient_ids: Iterable[str]) -> dict[str, str]:
+    wanted = list(set(patient_ids))
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(FamilyMember.patient_id, FamilyMember.family_id).where(
+            FamilyMember.patient_id.in_(wanted)
+        )
+    )
+    return {p: f for p, f in rows}
+
+
+def members(session: Session, family_ids: Iterable[str]) -> dict[str, list[str]]:
+    wanted = sorted(set(family_ids))
+    out: dict[str, list[str]] = {f: [] for f in wanted}
+    if wanted:
+        rows = session.execute(
+            select(FamilyMember.family_id, FamilyMember.patient_id)
+            .where(FamilyMember.family_id.in_(wanted))
+            .order_by(FamilyMember.patient_id)
+        )
+        for family_id, patient_id in rows:
+            out[family_id].append(patient_id)
+    return out
+
+
+def lock(session: Session, family_ids: Iterable[str]) -> None:
+    """Hold the families' rows until commit (PostgreSQL), in one order so two transactions
+    never wait on each other crosswise. SQLite's single writer already serialises."""
+    wanted = sorted(set(family_ids))
+    if wanted:
+        session.execute(
+            select(Family.family_id)
+            .where(Family.family_id.in_(wanted))
+            .order_by(Family.family_id)
+            .with_for_update()
+        ).all()
+
+
+def add_families(session: Session, rows: list[tuple[str, str]], now: datetime) -> None:
+    """New families of one patient each: (family_id, patient_id)."""
+    if rows:
+        session.execute(insert(Family), [{"family_id": f, "created_at": now} for f, _ in rows])
+        session.execute(insert(FamilyMember), [{"family_id": f, "patient_id": p} for f, p in rows])
+
+
+def move(session: Session, patient_ids: list[str], family_id: str) -> None:
+    if patient_ids:
+        session.execute(
+            update(FamilyMember)
+            .where(FamilyMember.patient_id.in_(patient_ids))
+            .values(family_id=family_id)
+        )
+        session.execute(
+            update(CodedEvent)
+            .where(CodedEvent.child_id.in_(patient_ids))
+            .values(family_id=family_id)
+        )
+
+
+def replace_links(session: Session, source: str, links: list[tuple[str, str]]) -> list[str]:
+    """The links made by `source` become `links` ((key, patient)); the patients whose links
+    changed (old and new) are returned."""
+    old = session.execute(
+        select(FamilyLink.link_key, FamilyLink.patient_id).where(FamilyLink.source == source)
+    ).all()
+    if set(old) == set(links):
+        return []
+    session.execute(delete(FamilyLink).where(FamilyLink.source == source))
+    fresh = sorted(set(links))
+    if fresh:
+        session.execute(
+            insert(FamilyLink),
+            [{"link_key": k, "patient_id": p, "source": source} for k, p in fresh],
+        )
+    return sorted({p for _, p in old} | {p for _, p in fresh})
+
+
+def linked_patients(session: Session, patient_ids: Iterable[str]) -> dict[str, set[str]]:
+    """For each patient, the others that share a link key with it (one hop)."""
+    wanted = list(set(patient_ids))
+    out: dict[str, set[str]] = {p: set() for p in wanted}
+    if not wanted:
+        return out
+    mine = session.execute(
+        select(FamilyLink.patient_id, FamilyLink.link_key).where(FamilyLink.patient_id.in_(wanted))
+    ).all()
+    keys = {k for _, k in mine}
+    if not keys:
+        return out
+    sharing = session.execute(
+        select(FamilyLink.link_key, FamilyLink.patient_id).where(FamilyLink.link_key.in_(keys))
+    ).all()
+    by_key: dict[str, set[str]] = {}
+    for key, patient in sharing:
+        by_key.setdefault(key, set()).add(patient)
+    for patient, key in mine:
+        out[patient] |= by_key.get(key, set()) - {patient}
+    return out
