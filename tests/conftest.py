@@ -86,7 +86,7 @@ def database_url(
 KEPT_TABLES = {"audit_event", "audit_entity", "api_client", "used_assertion"}
 
 
-def test_settings(database_url: str, **overrides: object) -> Settings:
+def settings_for(database_url: str, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "database_url": database_url,
         "base_url": "http://testserver",
@@ -100,7 +100,7 @@ def test_settings(database_url: str, **overrides: object) -> Settings:
 
 @pytest.fixture(scope="session")
 def session_state(database_url: str) -> Iterator[AppState]:
-    state = build_state(test_settings(database_url))
+    state = build_state(settings_for(database_url))
     state.clock = lambda: FIXED_NOW
     yield state
     state.engine.dispose()

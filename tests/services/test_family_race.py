@@ -1,0 +1,46 @@
+"""Two siblings' missed appointments arriving at the same instant raise exactly one family flag
+per child, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+from fastapi.testclient import TestClient
+
+from app.runtime import AppState
+from tests.factories import FHIR_JSON, appointment, nhs_number, related_person
+from tests.live_server import serve
+from tests.services.test_rules_at_ingest import child, flags
+
+
+def test_simultaneous_sibling_events(
+    client: TestClient, state: AppState, role_tokens: dict[str, str]
+) -> None:
+    carer = nhs_number()
+    kids = [child(client) for _ in range(3)]
+    for pid in kids:
+        client.post(
+            "/fhir/RelatedPerson", json=related_person(f"Patient/{pid}", carer), headers=FHIR_JSON
+        )
+    headers = {**FHIR_JSON, "Authorization": f"Bearer {role_tokens['source']}"}
+    start = threading.Barrier(len(kids))
+
+    def post_miss(pid: str) -> int:
+        body = appointment(f"Patient/{pid}", "noshow", "2026-06-10T09:00:00Z")
+        with httpx.Client(base_url=base, headers=headers) as http:
+            start.wait()
+            return http.post("/fhir/Appointment", json=body).status_code
+
+    with serve(state) as base, ThreadPoolExecutor(len(kids)) as pool:
+        statuses = list(pool.map(post_miss, kids))
+    assert statuses == [201] * len(kids)
+    for pid in kids:
+        flag = flags(client, pid)["family-wnb"]  # flags() fails on a second open flag
+        members = {
+            x["valueReference"]["reference"]
+            for x in flag["extension"][0]["extension"]
+            if x["url"] == "family-member"
+        }
+        assert members == {f"Patient/{k}" for k in kids if k != pid}

@@ -1,0 +1,171 @@
+"""Rules evaluated at ingest, across the family, raising one flag per rule and child."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.runtime import AppState
+from tests.factories import appointment, created_id, nhs_number, patient, post, related_person
+
+RULE_SYSTEM = "https://wnb.dev/fhir/CodeSystem/wnb-rule"
+EVIDENCE = "https://wnb.dev/fhir/StructureDefinition/wnb-flag-evidence"
+
+
+def flags(client: TestClient, pid: str, status: str = "active") -> dict[str, dict[str, Any]]:
+    """The child's raised flags by rule id."""
+    r = client.get(
+        "/fhir/Flag", params={"patient": pid, "status": status, "code": f"{RULE_SYSTEM}|"}
+    )
+    assert r.status_code == 200, r.text
+    out = {}
+    for e in r.json().get("entry", []):
+        flag = e["resource"]
+        rule = flag["code"]["coding"][0]["code"]
+        assert rule not in out, f"two open flags for {rule}"
+        out[rule] = flag
+    return out
+
+
+def evidence(flag: dict[str, Any], kind: str = "event") -> set[str]:
+    ext = next(x for x in flag["extension"] if x["url"] == EVIDENCE)["extension"]
+    return {x["valueReference"]["reference"] for x in ext if x["url"] == kind}
+
+
+def child(client: TestClient, birth: str = "2019-01-01") -> str:
+    return created_id(post(client, "Patient", patient(birth=birth)))
+
+
+def missed(
+    client: TestClient,
+    pid: str,
+    when: str,
+    service: str = "dental",
+    status: str = "noshow",
+    ident: str | None = None,
+) -> str:
+    return created_id(
+        post(
+            client,
+            "Appointment",
+            appointment(
+                f"Patient/{pid}", status, f"{when}T09:00:00Z", ident=ident, service=service
+            ),
+        )
+    )
+
+
+def test_repeat_wnb_raises_then_updates_one_flag(client: TestClient) -> None:
+    pid = child(client)
+    first = missed(client, pid, "2026-06-10")
+    assert "repeat-wnb" not in flags(client, pid)
+    second = missed(client, pid, "2026-06-12")
+    flag = flags(client, pid)["repeat-wnb"]
+    assert flag["subject"] == {"reference": f"Patient/{pid}"}
+    assert flag["status"] == "active" and flag["meta"]["versionId"] == "1"
+    assert evidence(flag) == {f"Appointment/{first}", f"Appointment/{second}"}
+    third = missed(client, pid, "2026-06-13")
+    again = flags(client, pid)["repeat-wnb"]
+    assert again["id"] == flag["id"] and again["meta"]["versionId"] == "2"
+    assert f"Appointment/{third}" in evidence(again)
+
+
+def test_attended_appointments_do_not_count(client: TestClient) -> None:
+    pid = child(client)
+    missed(client, pid, "2026-06-10")
+    missed(client, pid, "2026-06-12", status="fulfilled")
+    assert flags(client, pid) == {}
+
+
+def test_family_rule_flags_every_sibling(client: TestClient) -> None:
+    carer = nhs_number()
+    a, b, stranger = child(client), child(client), child(client)
+    for pid in (a, b):
+        post(client, "RelatedPerson", related_person(f"Patient/{pid}", carer))
+    missed(client, a, "2026-06-05")
+    missed(client, stranger, "2026-06-06")
+    assert "family-wnb" not in flags(client, a)
+    missed(client, b, "2026-06-07", service="gp")
+    for pid in (a, b):
+        flag = flags(client, pid)["family-wnb"]
+        assert evidence(flag, "family-member") == {f"Patient/{x}" for x in (a, b) if x != pid}
+    assert "family-wnb" not in flags(client, stranger)
+
+
+def test_household_group_makes_a_family(client: TestClient) -> None:
+    a, b = child(client), child(client)
+    group = {
+        "resourceType": "Group",
+        "type": "person",
+        "actual": True,
+        "member": [
+            {"entity": {"reference": f"Patient/{a}"}},
+            {"entity": {"reference": f"Patient/{b}"}},
+        ],
+    }
+    assert post(client, "Group", group).status_code == 201
+    missed(client, a, "2026-06-05")
+    missed(client, b, "2026-06-07")
+    assert "family-wnb" in flags(client, a) and "family-wnb" in flags(client, b)
+
+
+@pytest.mark.parametrize(
+    ("period", "fires"),
+    [
+        ({"start": "2026-01-01"}, True),
+        ({"start": "2025-01-01", "end": "2026-03-01"}, False),
+        ({"start": "2026-06-11"}, False),  # the plan began after the missed appointment
+    ],
+)
+def test_protected_child(client: TestClient, period: dict[str, str], fires: bool) -> None:
+    pid = child(client)
+    status = {
+        "resourceType": "Flag",
+        "status": "active",
+        "subject": {"reference": f"Patient/{pid}"},
+        "period": period,
+        "code": {
+            "coding": [
+                {"system": "https://wnb.dev/fhir/CodeSystem/safeguarding-status", "code": "cp-plan"}
+            ]
+        },
+    }
+    assert post(client, "Flag", status).status_code == 201
+    missed(client, pid, "2026-06-10")
+    assert ("protected-child" in flags(client, pid)) is fires
+
+
+def test_infant_and_adult(client: TestClient) -> None:
+    baby = child(client, birth="2025-09-01")
+    missed(client, baby, "2026-06-10")
+    assert "infant-wnb" in flags(client, baby)
+    adult = child(client, birth="1990-01-01")
+    missed(client, adult, "2026-06-10")
+    missed(client, adult, "2026-06-11")
+    assert flags(client, adult) == {}  # adults' DNAs are coded but raise nothing
+
+
+def test_past_dated_miss_whose_window_closed_is_judged_at_ingest(client: TestClient) -> None:
+    pid = child(client)
+    missed(client, pid, "2026-05-01")  # 45 days before now, nothing rebooked
+    assert "not-rebooked" in flags(client, pid)
+
+
+def test_past_dated_miss_that_was_rebooked(client: TestClient) -> None:
+    pid = child(client)
+    missed(client, pid, "2026-05-10", status="booked")
+    missed(client, pid, "2026-05-01")
+    assert "not-rebooked" not in flags(client, pid)
+
+
+def test_rules_off_raise_nothing(client: TestClient, state: AppState) -> None:
+    saved, state.rules = state.rules, None
+    try:
+        pid = child(client)
+        missed(client, pid, "2026-06-10")
+        missed(client, pid, "2026-06-11")
+        assert flags(client, pid) == {}
+    finally:
+        state.rules = saved
