@@ -81,6 +81,9 @@ class AppState:
         """Run a use case and record its AuditEvent in the same transaction: the record of a
         read or a write commits with it, or neither does. A refusal is recorded on its own."""
 
+        if not self.settings.audit_enabled:
+            return self.write(use_case)
+
         def run(session: Session) -> T:
             result = use_case(session)
             note.references = references(result)

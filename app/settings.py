@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     rate_limit_per_second: float = Field(
         default=200.0, gt=0, description="Sustained requests per second per client or user."
     )
+    audit_enabled: bool = Field(
+        default=True,
+        description="Benchmarks only: turns the audit trail off to measure its cost. "
+        "Refused outside development.",
+    )
     rate_limit_burst: int = Field(default=400, ge=1, description="Requests allowed in a burst.")
 
     @model_validator(mode="after")
@@ -66,6 +71,8 @@ class Settings(BaseSettings):
                 "WNB_SECRET_KEY must be set to a random value of 32+ characters outside "
                 "development (e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')"
             )
+        if self.environment != "development" and not self.audit_enabled:
+            raise ValueError("WNB_AUDIT_ENABLED=false is for benchmarks in development only")
         return self
 
     @property
