@@ -32,6 +32,15 @@ class RuleSet:
                 return rule
         raise KeyError(rule_id)
 
+    def trigger_categories(self) -> frozenset[str]:
+        """Categories some enabled rule counts: an event of any other category can never be
+        the trigger of a firing (the trigger must be evidence), so it need not be judged."""
+        return frozenset().union(*(plan.categories for plan in self.plans))
+
+    def uses_statuses(self) -> bool:
+        """Whether any enabled rule looks at safeguarding statuses."""
+        return any(plan.statuses for plan in self.plans)
+
     def lookback_days(self) -> int:
         """How many days either side of a trigger the caller must load for `Context`."""
         return max((plan.reach_days for plan in self.plans), default=0)

@@ -7,10 +7,11 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from app.fhir.statuses import status_of
+from app.rules import EventView
 from app.services import family
-from app.services.evaluate import evaluate_events
+from app.services.evaluate import Trigger, evaluate_events
 from app.services.writes import Planned, WriteContext, WriteRequest
-from app.store import events_repo, rules_repo
+from app.store import rules_repo
 
 
 def after_write(session: Session, plans: list[Planned], ctx: WriteContext) -> list[WriteRequest]:
@@ -35,8 +36,19 @@ def after_write(session: Session, plans: list[Planned], ctx: WriteContext) -> li
                     "end": status.end,
                 },
             )
-    coded = [p.existing_pk for p in plans if p.outcome is not None and p.existing_pk]
-    if not coded:
-        return []
-    events = events_repo.with_family(session, coded)  # type: ignore[arg-type]
-    return evaluate_events(session, events, ctx)
+    triggers = [
+        Trigger(
+            p.event_pk,
+            EventView(
+                event_id=f"{p.request.type}/{p.id}",
+                child_id=p.outcome.child_id,
+                at=p.outcome.event_at,
+                category=p.outcome.category,
+                service_code=p.outcome.service_code,
+                age_days=p.outcome.age_days,
+            ),
+        )
+        for p in plans
+        if p.outcome is not None and p.event_pk is not None and p.outcome.is_child
+    ]
+    return evaluate_events(session, triggers, ctx) if triggers else []

@@ -5,51 +5,69 @@ so two siblings' events are never judged blind to each other."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from app.rules import Context, EventView, Firing, RuleSet, StatusView
 from app.services.flags import raise_flags
 from app.services.writes import WriteContext, WriteRequest
-from app.store import family_repo, rules_repo
-from app.store.models import CodedEvent
+from app.store import events_repo, family_repo, rules_repo
 
 
-def view(e: CodedEvent) -> EventView:
+@dataclass(frozen=True)
+class Trigger:
+    """A coded event to judge: its row's key and what the rules see of it."""
+
+    event_pk: int
+    view: EventView
+
+
+def view_of(row: Any) -> EventView:
+    """An EventView from a row with rules_repo.EVENT_COLUMNS."""
     return EventView(
-        event_id=f"{e.resource_type}/{e.resource_id}",
-        child_id=e.child_id,
-        at=e.event_at,
-        category=e.category,
-        service_code=e.service_code,
-        age_days=e.age_days,
+        event_id=f"{row.resource_type}/{row.resource_id}",
+        child_id=row.child_id,
+        at=row.event_at,
+        category=row.category,
+        service_code=row.service_code,
+        age_days=row.age_days,
     )
 
 
 def evaluate_events(
-    session: Session, events: Sequence[CodedEvent], ctx: WriteContext
+    session: Session, triggers: list[Trigger], ctx: WriteContext
 ) -> list[WriteRequest]:
-    """Run the ingest-time rules for these (flushed) events; schedule the time-based ones.
-    Returns the Flag writes that raise or update flags."""
+    """Stamp the events with their family, run the ingest-time rules for those a rule could
+    count, and schedule the time-based ones. Returns the Flag writes that raise or update
+    flags."""
+    families = family_repo.families_of(session, {t.view.child_id for t in triggers})
+    by_family: dict[str, list[Trigger]] = defaultdict(list)
+    for t in triggers:
+        by_family[families[t.view.child_id]].append(t)
+    for family_id, group in by_family.items():
+        events_repo.set_family(session, [t.event_pk for t in group], family_id)
     rules = ctx.rules
-    children = [e for e in events if e.is_child]
-    if rules is None or not children:
+    if rules is None:
         return []
-    families = family_repo.families_of(session, [e.child_id for e in children])
-    family_repo.lock(session, families.values())
-    by_family: dict[str, list[CodedEvent]] = defaultdict(list)
-    for e in children:
-        by_family[families.get(e.child_id, e.child_id)].append(e)
+    wanted = rules.trigger_categories()
+    judged = {f: [t for t in group if t.view.category in wanted] for f, group in by_family.items()}
+    judged = {f: group for f, group in judged.items() if group}
+    if not judged:
+        return []
+    family_repo.lock(session, judged)
     firings: list[Firing] = []
     due: list[dict[str, object]] = []
-    for family_id, triggers in sorted(by_family.items()):
-        for trigger, context in _contexts(session, rules, family_id, triggers, ctx.now):
+    for family_id, group in sorted(judged.items()):
+        for trigger, context in _contexts(session, rules, family_id, group, ctx.now):
             firings += rules.evaluate(context)
-            for rule_id, at in rules.due_times(context.trigger).items():
-                if at > ctx.now:
-                    due.append({"event_pk": trigger.pk, "rule_id": rule_id, "due_at": at})
+            due += [
+                {"event_pk": trigger.event_pk, "rule_id": rule_id, "due_at": at}
+                for rule_id, at in rules.due_times(context.trigger).items()
+                if at > ctx.now
+            ]
     rules_repo.schedule(session, due)
     return raise_flags(session, firings, families, ctx)
 
@@ -62,44 +80,49 @@ def evaluate_due(
     claimed = rules_repo.claim_due(session, ctx.now, limit)
     if rules is None or not claimed:
         return len(claimed), []
-    families = family_repo.families_of(session, [e.child_id for _, e in claimed])
+    families = family_repo.families_of(session, {row.child_id for row in claimed})
     family_repo.lock(session, families.values())
     firings: list[Firing] = []
-    for check, event in claimed:
-        family_id = families.get(event.child_id, event.child_id)
-        for _, context in _contexts(session, rules, family_id, [event], ctx.now):
-            firings += rules.evaluate_due(context, rule_ids=[check.rule_id])
-    rules_repo.done(session, [check.pk for check, _ in claimed])
+    for row in claimed:
+        trigger = Trigger(row.pk, view_of(row))
+        family_id = families.get(row.child_id, row.child_id)
+        for _, context in _contexts(session, rules, family_id, [trigger], ctx.now):
+            firings += rules.evaluate_due(context, rule_ids=[row.rule_id])
+    rules_repo.done(session, [row.check_pk for row in claimed])
     return len(claimed), raise_flags(session, firings, families, ctx)
 
 
 def _contexts(
-    session: Session, rules: RuleSet, family_id: str, triggers: list[CodedEvent], now: datetime
-) -> list[tuple[CodedEvent, Context]]:
+    session: Session, rules: RuleSet, family_id: str, triggers: list[Trigger], now: datetime
+) -> list[tuple[Trigger, Context]]:
     kids = family_repo.members(session, [family_id]).get(family_id) or sorted(
-        {t.child_id for t in triggers}
+        {t.view.child_id for t in triggers}
     )
     reach = timedelta(days=rules.lookback_days())
     rows = rules_repo.events_between(
         session,
         kids,
-        min(t.event_at for t in triggers) - reach,
-        max(t.event_at for t in triggers) + reach,
+        min(t.view.at for t in triggers) - reach,
+        max(t.view.at for t in triggers) + reach,
     )
-    views = [view(r) for r in rows]
+    views = [view_of(r) for r in rows]
     by_child: dict[str, list[EventView]] = defaultdict(list)
     for v in views:
         by_child[v.child_id].append(v)
-    statuses = [
-        StatusView(child_id=s.child_id, status=s.status, start=s.start, end=s.end)
-        for s in rules_repo.statuses_of(session, kids)
-    ]
+    statuses = (
+        [
+            StatusView(child_id=s.child_id, status=s.status, start=s.start, end=s.end)
+            for s in rules_repo.statuses_of(session, kids)
+        ]
+        if rules.uses_statuses()
+        else []
+    )
     return [
         (
             t,
             Context(
-                trigger=view(t),
-                child_events=by_child[t.child_id],
+                trigger=t.view,
+                child_events=by_child[t.view.child_id],
                 family_events=views,
                 statuses=statuses,
                 now=now,

@@ -259,6 +259,7 @@ def _write(session: Session, plans: list[Planned], ctx: WriteContext) -> None:
         ],
     )
     index_rows, key_rows, event_rows = [], [], []
+    coded: list[Planned] = []
     for p in plans:
         pk = p.existing_pk
         index_rows += [
@@ -271,8 +272,11 @@ def _write(session: Session, plans: list[Planned], ctx: WriteContext) -> None:
         ]
         if p.outcome is not None:
             event_rows.append(_event_row(p, p.outcome, ctx))
+            coded.append(p)
     resources_repo.replace_index(session, [p.existing_pk for p in updated], index_rows, key_rows)  # type: ignore[misc]
-    events_repo.replace_events(session, [p.existing_pk for p in updated], event_rows)  # type: ignore[misc]
+    event_pks = events_repo.replace_events(session, [p.existing_pk for p in updated], event_rows)  # type: ignore[misc]
+    for p, pk in zip(coded, event_pks, strict=True):
+        p.event_pk = pk
     for p in plans:
         p.result = WriteResult(
             201 if p.version == 1 else 200,

@@ -62,3 +62,4 @@ class Planned:
     content: str = ""
     identity: list[tuple[str, str, str, str]] = field(default_factory=list)
     outcome: Outcome | None = None
+    event_pk: int | None = None  # the coded event row written for `outcome`

@@ -9,15 +9,29 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from app.store.models import CodedEvent, FamilyMember
+from app.store.models import CodedEvent
 
 
-def replace_events(session: Session, resource_pks: list[int], rows: list[dict[str, Any]]) -> None:
-    """The coded events of these resources become `rows` (an update recodes its event)."""
+def replace_events(
+    session: Session, resource_pks: list[int], rows: list[dict[str, Any]]
+) -> list[int]:
+    """The coded events of these resources become `rows` (an update recodes its event);
+    the new rows' primary keys in the order given."""
     if resource_pks:
         session.execute(delete(CodedEvent).where(CodedEvent.resource_pk.in_(resource_pks)))
-    if rows:
-        session.execute(insert(CodedEvent), rows)
+    if not rows:
+        return []
+    result = session.execute(
+        insert(CodedEvent).returning(CodedEvent.pk, sort_by_parameter_order=True), rows
+    )
+    return [pk for (pk,) in result]
+
+
+def set_family(session: Session, event_pks: list[int], family_id: str) -> None:
+    if event_pks:
+        session.execute(
+            update(CodedEvent).where(CodedEvent.pk.in_(event_pks)).values(family_id=family_id)
+        )
 
 
 def events_of_child(
@@ -35,20 +49,3 @@ def event_of_resource(session: Session, resource_type: str, rid: str) -> CodedEv
             CodedEvent.resource_type == resource_type, CodedEvent.resource_id == rid
         )
     )
-
-
-def with_family(session: Session, resource_pks: list[int]) -> Sequence[CodedEvent]:
-    """The events of these resources, each stamped with its child's current family."""
-    family = (
-        select(FamilyMember.family_id)
-        .where(FamilyMember.patient_id == CodedEvent.child_id)
-        .scalar_subquery()
-    )
-    session.execute(
-        update(CodedEvent).where(CodedEvent.resource_pk.in_(resource_pks)).values(family_id=family)
-    )
-    return session.scalars(
-        select(CodedEvent)
-        .where(CodedEvent.resource_pk.in_(resource_pks))
-        .order_by(CodedEvent.event_at, CodedEvent.pk)
-    ).all()

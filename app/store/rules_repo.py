@@ -7,19 +7,32 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Row, delete, insert, select
 from sqlalchemy.orm import Session
 
 from app.store.models import CodedEvent, DueCheck, SafeguardingStatus
 
+EVENT_COLUMNS = (
+    CodedEvent.pk,
+    CodedEvent.resource_type,
+    CodedEvent.resource_id,
+    CodedEvent.child_id,
+    CodedEvent.event_at,
+    CodedEvent.category,
+    CodedEvent.service_code,
+    CodedEvent.age_days,
+)
+
 
 def events_between(
     session: Session, child_ids: list[str], start: datetime, end: datetime
-) -> Sequence[CodedEvent]:
+) -> Sequence[Row[Any]]:
+    """Children's events in [start, end] as plain rows (EVENT_COLUMNS): the hot path builds
+    value objects from them, so no ORM instances are made."""
     if not child_ids:
         return []
-    return session.scalars(
-        select(CodedEvent)
+    return session.execute(
+        select(*EVENT_COLUMNS)
         .where(
             CodedEvent.child_id.in_(child_ids),
             CodedEvent.event_at >= start,
@@ -49,18 +62,18 @@ def schedule(session: Session, rows: list[dict[str, Any]]) -> None:
         session.execute(insert(DueCheck), rows)
 
 
-def claim_due(session: Session, now: datetime, limit: int) -> Sequence[tuple[DueCheck, CodedEvent]]:
-    """Due checks whose time has come, locked so several workers share them out (PostgreSQL
-    SKIP LOCKED; SQLite has one writer anyway)."""
+def claim_due(session: Session, now: datetime, limit: int) -> Sequence[Row[Any]]:
+    """Due checks whose time has come (DueCheck.pk, rule_id, then EVENT_COLUMNS), locked so
+    several workers share them out (PostgreSQL SKIP LOCKED; SQLite has one writer anyway)."""
     query = (
-        select(DueCheck, CodedEvent)
+        select(DueCheck.pk.label("check_pk"), DueCheck.rule_id, *EVENT_COLUMNS)
         .join(CodedEvent, CodedEvent.pk == DueCheck.event_pk)
         .where(DueCheck.due_at <= now)
         .order_by(DueCheck.due_at, DueCheck.pk)
         .limit(limit)
         .with_for_update(skip_locked=True, of=DueCheck)
     )
-    return [(check, event) for check, event in session.execute(query)]
+    return session.execute(query).all()
 
 
 def done(session: Session, pks: list[int]) -> None:
