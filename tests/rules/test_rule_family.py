@@ -25,7 +25,15 @@ E = Kit.event
         ),
         ([E(0, child="c2")], E(91), None, None),
         # Only WNB counts for this rule.
-        ([E(0, "no-access", child="c2")], E(10), None, None),
+        # A sibling's no-access visit counts like a WNB (the shipped policy).
+        (
+            [E(0, "no-access", child="c2")],
+            E(10),
+            ("c1", "c2"),
+            ("c2:no-access:gp:d0", "c1:was-not-brought:gp:d10"),
+        ),
+        # A sibling's carer cancellation does not.
+        ([E(0, "carer-cancelled", child="c2")], E(10), None, None),
         ([E(0, "carer-cancelled", child="c2")], E(10), None, None),
         # Three children, one of them twice: every event in the window is evidence.
         (

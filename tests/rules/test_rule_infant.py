@@ -20,7 +20,8 @@ RULE = "infant-wnb"
         (None, "was-not-brought", False),  # unknown age cannot show the child is an infant
         (100, "carer-cancelled", False),
         (100, "attended", False),
-        (100, "no-access", False),  # the shipped rule counts WNB only (local choice)
+        (100, "no-access", True),  # a no-access home visit counts like a WNB (local choice)
+        (100, "carer-cancelled", False),
     ],
 )
 def test_infant(kit: Kit, age_days: int | None, category: str, fires: bool) -> None:

@@ -26,7 +26,7 @@ E = Kit.event
         ([E(0, service=None)], E(10, service="dental"), None),
         ([E(0, service="gp"), E(5, service="dental")], E(10, service=None), None),
         # Other categories at another service do not count.
-        ([E(0, "no-access", service="hv")], E(10, service="gp"), None),
+        ([E(0, "carer-cancelled", service="hv")], E(10, service="gp"), None),
         ([E(0, "attended", service="hv")], E(10, service="gp"), None),
         # Another child's service does not count.
         ([E(0, service="dental", child="c2")], E(10, service="gp"), None),

@@ -73,7 +73,7 @@ def test_due_evaluation_runs_only_time_based_rules(kit: Kit) -> None:
 
 
 def test_only_missed_appointments_are_checked(kit: Kit) -> None:
-    for category in ("attended", "booked", "carer-cancelled", "no-access"):
+    for category in ("attended", "booked", "carer-cancelled", "provider-cancelled"):
         event = E(0, category, service="gp")
         assert RULE not in kit.fired(event, now=day(20), due=True)
 
