@@ -45,7 +45,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if leaked:
         print("\nPersonal data found in the logs:\n  " + "\n  ".join(leaked[:20]))
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-    elif exitstatus == 0 and len(LOGS.lines) < 10:
+    elif exitstatus == 0 and session.testscollected >= 300 and len(LOGS.lines) < 10:
+        # The whole suite makes hundreds of requests: a near-silent log means the scan is blind.
         print("\nThe log scan saw almost nothing: is logging wired up?")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
