@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -15,33 +16,16 @@ log = logging.getLogger("wnb.worker")
 
 
 def add_jobs(scheduler: BaseScheduler, state: AppState) -> None:
-    scheduler.add_job(
-        jobs.run_due_checks,
-        "interval",
-        seconds=state.settings.due_check_seconds,
-        args=[state],
-        id="due-checks",
-        max_instances=1,
-        coalesce=True,
-    )
-    scheduler.add_job(
-        jobs.housekeeping,
-        "interval",
-        minutes=10,
-        args=[state],
-        id="housekeeping",
-        max_instances=1,
-        coalesce=True,
-    )
+    """Every job runs alone (max_instances=1) and a missed run is not repeated (coalesce)."""
+    every: list[tuple[Callable[[AppState], object], str, int]] = [
+        (jobs.run_due_checks, "due-checks", state.settings.due_check_seconds),
+        (jobs.housekeeping, "housekeeping", 600),
+    ]
     if state.settings.is_sqlite:
+        every.append((jobs.checkpoint_sqlite, "sqlite-checkpoint", 300))
+    for job, name, seconds in every:
         scheduler.add_job(
-            jobs.checkpoint_sqlite,
-            "interval",
-            minutes=5,
-            args=[state],
-            id="sqlite-checkpoint",
-            max_instances=1,
-            coalesce=True,
+            job, "interval", seconds=seconds, args=[state], id=name, max_instances=1, coalesce=True
         )
 
 
