@@ -7,7 +7,11 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
 
 from app.auth.scopes import ROLE_SCOPES
 from app.settings import Settings
@@ -49,6 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_user.add_argument("--username", required=True)
     add_user.add_argument("--password", required=True)
     add_user.add_argument("--role", required=True, choices=["nurse", "admin"])
+    _add_rules_parser(sub)
     args = parser.parse_args(argv)
     try:
         settings = Settings()
@@ -60,8 +65,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # one clear line, not a traceback, for an operator
-        print(f"wnb {args.command}: error: {exc}", file=sys.stderr)
+        print(f"wnb {args.command}: error: {one_line(exc)}", file=sys.stderr)
         return 1
+
+
+def one_line(exc: Exception) -> str:
+    """The first thing wrong, on one line. A settings error names the setting and never echoes
+    the values it was given (they may hold secrets)."""
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        message = str(first["msg"]).removeprefix("Value error, ")
+        return f"{where}: {message}" if where else message
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
 
 
 def _migrate(settings: Settings, _: argparse.Namespace) -> int:
@@ -192,6 +209,55 @@ def _user(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_rules_parser(sub: Any) -> None:
+    rules = sub.add_parser("rules", help="check and backtest rule files").add_subparsers(
+        dest="action", required=True
+    )
+    check = rules.add_parser("check", help="validate a rule file or folder")
+    check.add_argument("path", nargs="?", type=Path, help="default: the configured rules dir")
+    back = rules.add_parser(
+        "backtest",
+        help="what a rule file would have flagged in the stored history (read-only), "
+        "against the rules of the same ids in force",
+    )
+    back.add_argument("rulefile", type=Path)
+    back.add_argument("--since", type=date.fromisoformat, help="report firings from YYYY-MM-DD")
+    back.add_argument("--json", action="store_true", help="the report as JSON (as the API)")
+    back.add_argument("--limit", type=int, help="firings listed (text default 100, JSON all)")
+
+
+def _rules(settings: Settings, args: argparse.Namespace) -> int:
+    from app.rules import RuleFileError, load_rules
+
+    try:
+        rules = load_rules(
+            args.rulefile if args.action == "backtest" else args.path or settings.rules_dir
+        )
+    except RuleFileError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    if args.action == "check":
+        print(f"ok: {len(rules.rules)} rules ({', '.join(r.id for r in rules.rules)})")
+        return 0
+    from app.runtime import build_state
+    from app.services import backtest
+
+    state = build_state(settings)
+    since = datetime.combine(args.since, datetime.min.time(), UTC) if args.since else None
+    now = state.clock()
+    try:
+        with backtest.paused_gc():  # this process runs the one backtest and exits
+            report = state.read(lambda s: backtest.run(s, rules, state.rules, since, now))
+    finally:
+        state.engine.dispose()
+    if args.json:
+        print(json.dumps(backtest.as_json(report, args.limit), indent=2))
+    else:
+        limit = 100 if args.limit is None else args.limit
+        print(backtest.as_text(report, str(args.rulefile), limit))
+    return 0
+
+
 COMMANDS = {
     "serve": _serve,
     "migrate": _migrate,
@@ -199,6 +265,7 @@ COMMANDS = {
     "seed-demo": _seed,
     "client": _client,
     "user": _user,
+    "rules": _rules,
 }
 
 if __name__ == "__main__":

@@ -11,11 +11,14 @@ from fastapi import FastAPI
 from app.api.access_log import AccessLog
 from app.api.audit_routes import router as audit_router
 from app.api.auth_routes import router as auth_router
+from app.api.codesystem_routes import router as codesystem_router
 from app.api.errors import install_error_handlers
 from app.api.fhir_routes import VERSION, build_router
 from app.api.headers import SecurityHeaders
 from app.api.health import router as health_router
+from app.api.nurse_routes import router as nurse_router
 from app.api.openapi_docs import add_security
+from app.api.rules_routes import router as rules_router
 from app.runtime import AppState, build_state
 from app.settings import Settings
 from app.ui.pages import router as pages_router
@@ -46,6 +49,9 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     app.include_router(auth_router)
     app.include_router(audit_router)
     app.include_router(build_router())
+    app.include_router(codesystem_router)
+    app.include_router(rules_router)
+    app.include_router(nurse_router)
     app.include_router(pages_router)
     original = app.openapi
 

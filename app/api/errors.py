@@ -7,6 +7,7 @@ import logging
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 
 from app.api.responses import FhirResponse
@@ -48,6 +49,23 @@ def install_error_handlers(app: FastAPI) -> None:
             exc.status_code,
             [Issue(HTTP_CODES.get(exc.status_code, "processing"), message)],
             exc.headers,
+        )
+
+    @app.exception_handler(DataError)
+    async def unstorable(request: Request, exc: DataError) -> FhirResponse:
+        # The database refused a value (a NUL character, a number out of range): the
+        # client's input, caught here as a last line after the checks that name the field.
+        log.warning("database refused a value on %s %s", request.method, request.url.path)
+        return outcome_response(
+            400,
+            [
+                Issue(
+                    "invalid",
+                    "The request holds a value that cannot "
+                    "be stored (e.g. a NUL character or a number out "
+                    "of range).",
+                )
+            ],
         )
 
     @app.exception_handler(Exception)

@@ -98,8 +98,22 @@ def add_security(schema: dict[str, Any]) -> dict[str, Any]:
         "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
     }
     for path, operations in schema.get("paths", {}).items():
-        if path in OPEN_PATHS:
-            continue
         for operation in operations.values():
-            operation["security"] = [{"bearer": []}, {"oauth2": []}]
+            _bad_request_is_400(operation.setdefault("responses", {}))
+            if path not in OPEN_PATHS:
+                operation["security"] = [{"bearer": []}, {"oauth2": []}]
     return schema
+
+
+def _bad_request_is_400(responses: dict[str, Any]) -> None:
+    """FastAPI documents its parameter errors as 422; this service answers them with a 400
+    OperationOutcome (422 is kept for business rules, where a route declares it)."""
+    if responses.get("422", {}).get("description") == "Validation Error":
+        del responses["422"]
+        responses.setdefault(
+            "400",
+            {
+                "description": "Bad request (OperationOutcome)",
+                "content": {FHIR_JSON: {"schema": {"type": "object"}}},
+            },
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import secrets
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -55,7 +56,29 @@ async def current_principal(request: Request) -> Principal:
     return who
 
 
-PrincipalDep = Annotated[Principal, Depends(current_principal)]
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_HEADER = "x-csrf-token"
+
+
+async def checked_principal(request: Request) -> Principal:
+    """The caller, and for a browser session changing something, proof that the page asking
+    is ours: the session's CSRF token in an X-CSRF-Token header. Tokens in an Authorization
+    header cannot be sent by another site, so clients need no such proof."""
+    who = await current_principal(request)
+    if who.csrf_token is not None and request.method not in SAFE_METHODS:
+        offered = request.headers.get(CSRF_HEADER, "")
+        if not secrets.compare_digest(offered.encode(), who.csrf_token.encode()):
+            raise FhirError.one(
+                403,
+                "forbidden",
+                "A signed-in browser must send its CSRF "
+                "token in the X-CSRF-Token header to change anything.",
+                "X-CSRF-Token",
+            )
+    return who
+
+
+PrincipalDep = Annotated[Principal, Depends(checked_principal)]
 
 
 async def require(

@@ -27,7 +27,16 @@ def capability_statement(base_url: str, version: str, date: str) -> dict[str, An
                     ("date", "date"),
                 )
             ],
-        }
+        },
+        {
+            "type": "CodeSystem",
+            "interaction": [{"code": "read"}, {"code": "search-type"}],
+            "searchParam": [
+                {"name": "url", "type": "uri"},
+                {"name": "_id", "type": "token"},
+                {"name": "name", "type": "string"},
+            ],
+        },
     ]
     for type_name in WRITABLE_TYPES:
         params = SEARCH_PARAMS.get(type_name, {})

@@ -15,7 +15,8 @@ _DATETIME = re.compile(
 def parse_range(value: str) -> tuple[datetime, datetime] | None:
     """[lo, hi) in UTC for a FHIR date, dateTime or instant; None when it is not one.
 
-    A dateTime without a zone is read as UTC (FHIR leaves it to the server).
+    A dateTime without a zone is read as UTC (FHIR leaves it to the server). The last span of
+    year 9999 ends at the largest moment Python can hold.
     """
     m = _PARTIAL.match(value)
     if m:
@@ -24,23 +25,30 @@ def parse_range(value: str) -> tuple[datetime, datetime] | None:
             lo = datetime(year, month, day, tzinfo=UTC)
         except ValueError:
             return None
-        if m[3]:
-            return lo, lo + timedelta(days=1)
-        if m[2]:
-            return lo, (
-                lo.replace(year=year + 1, month=1) if month == 12 else lo.replace(month=month + 1)
-            )
-        return lo, lo.replace(year=year + 1)
+        return lo, _span_end(lo, year, month, bool(m[2]), bool(m[3]))
     if not _DATETIME.match(value):
         return None
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        moment = moment.astimezone(UTC)
+        return moment, moment + timedelta(microseconds=1)
+    except (ValueError, OverflowError):  # not a date, or beyond year 1..9999 once in UTC
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    moment = moment.astimezone(UTC)
-    return moment, moment + timedelta(microseconds=1)
+
+
+def _span_end(lo: datetime, year: int, month: int, has_month: bool, has_day: bool) -> datetime:
+    try:
+        if has_day:
+            return lo + timedelta(days=1)
+        if has_month and month == 12:
+            return lo.replace(year=year + 1, month=1)
+        if has_month:
+            return lo.replace(month=month + 1)
+        return lo.replace(year=year + 1)
+    except (ValueError, OverflowError):
+        return datetime.max.replace(tzinfo=UTC)
 
 
 def parse_instant(value: str) -> datetime | None:

@@ -13,8 +13,9 @@ from app.fhir.errors import FhirError, Issue
 WRITABLE_TYPES = ("Patient", "RelatedPerson", "Group", "Appointment", "Flag", "Observation")
 
 
-def load_json(body: bytes) -> dict[str, Any]:
-    """Decode a request body, or raise 400 naming why."""
+def load_json(body: bytes, root: str | None = None) -> dict[str, Any]:
+    """Decode a request body, or raise 400 naming why (and where, for a NUL character, under
+    `root`: the resourceType when not given)."""
     if not body:
         raise FhirError.one(
             400, "required", "The request body is empty; a FHIR resource is needed."
@@ -25,7 +26,28 @@ def load_json(body: bytes) -> dict[str, Any]:
         raise FhirError.one(400, "structure", f"The body is not valid JSON: {exc}.") from exc
     if not isinstance(data, dict):
         raise FhirError.one(400, "structure", "The body must be a JSON object (a FHIR resource).")
+    if b"\\u0000" in body:  # a cheap look first; the walk runs only for the rare bad body
+        where = _nul_at(data, root or str(data.get("resourceType") or "body"))
+        if where:
+            raise FhirError.one(
+                400, "invalid", "Text must not contain the NUL character (\\u0000).", where
+            )
     return data
+
+
+def _nul_at(node: Any, where: str) -> str | None:
+    if isinstance(node, str):
+        return where if "\x00" in node else None
+    items = (
+        node.items()
+        if isinstance(node, dict)
+        else (((f"[{i}]", v) for i, v in enumerate(node)) if isinstance(node, list) else ())
+    )
+    for key, value in items:
+        found = _nul_at(value, f"{where}{key}" if key.startswith("[") else f"{where}.{key}")
+        if found:
+            return found
+    return None
 
 
 def expression_of(type_name: str, loc: tuple[int | str, ...]) -> str:

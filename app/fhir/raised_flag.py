@@ -34,12 +34,17 @@ def raised_flag(
     events: list[str],
     family: list[str],
     agencies: list[str],
+    state: str = "open",
+    outcome: str | None = None,
 ) -> dict[str, Any]:
-    """`events` are "Appointment/id" references; `family` the other children involved."""
+    """`events` are "Appointment/id" references; `family` the other children involved;
+    `state` and `outcome` where the nurses' review has got to."""
     evidence: list[dict[str, Any]] = [
         {"url": "rule-version", "valueInteger": rule_version},
         {"url": "priority", "valueCode": priority},
         {"url": "summary", "valueString": summary},
+        {"url": "review-state", "valueCode": state},
+        *([{"url": "outcome", "valueCode": outcome}] if outcome else []),
         *({"url": "agency", "valueCode": a} for a in agencies),
         *({"url": "event", "valueReference": {"reference": ref}} for ref in events),
         *(

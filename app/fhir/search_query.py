@@ -62,6 +62,8 @@ def parse_search(
     query = SearchQuery(type=type_name, count=default_count)
     params = SEARCH_PARAMS.get(type_name, {})
     for raw_name, raw_value in items:
+        if "\x00" in raw_name or "\x00" in raw_value:
+            raise FhirError.one(400, "invalid", "Search values must not contain NUL.", "query")
         name, _, modifier = raw_name.partition(":")
         if raw_name in IGNORED:
             continue

@@ -43,12 +43,11 @@ def evaluate_events(
     """Stamp the events with their family, run the ingest-time rules for those a rule could
     count, and schedule the time-based ones. Returns the Flag writes that raise or update
     flags."""
+    events_repo.stamp_families(session, [t.event_pk for t in triggers])
     families = family_repo.families_of(session, {t.view.child_id for t in triggers})
     by_family: dict[str, list[Trigger]] = defaultdict(list)
     for t in triggers:
         by_family[families[t.view.child_id]].append(t)
-    for family_id, group in by_family.items():
-        events_repo.set_family(session, [t.event_pk for t in group], family_id)
     rules = ctx.rules
     if rules is None:
         return []
@@ -60,14 +59,13 @@ def evaluate_events(
     family_repo.lock(session, judged)
     firings: list[Firing] = []
     due: list[dict[str, object]] = []
-    for family_id, group in sorted(judged.items()):
-        for trigger, context in _contexts(session, rules, family_id, group, ctx.now):
-            firings += rules.evaluate(context)
-            due += [
-                {"event_pk": trigger.event_pk, "rule_id": rule_id, "due_at": at}
-                for rule_id, at in rules.due_times(context.trigger).items()
-                if at > ctx.now
-            ]
+    for trigger, context in _contexts(session, rules, judged, ctx.now):
+        firings += rules.evaluate(context)
+        due += [
+            {"event_pk": trigger.event_pk, "rule_id": rule_id, "due_at": at}
+            for rule_id, at in rules.due_times(context.trigger).items()
+            if at > ctx.now
+        ]
     rules_repo.schedule(session, due)
     return raise_flags(session, firings, families, ctx)
 
@@ -82,51 +80,61 @@ def evaluate_due(
         return len(claimed), []
     families = family_repo.families_of(session, {row.child_id for row in claimed})
     family_repo.lock(session, families.values())
-    firings: list[Firing] = []
+    by_family: dict[str, list[Trigger]] = defaultdict(list)
+    rule_of: dict[int, list[str]] = defaultdict(list)
     for row in claimed:
-        trigger = Trigger(row.pk, view_of(row))
-        family_id = families.get(row.child_id, row.child_id)
-        for _, context in _contexts(session, rules, family_id, [trigger], ctx.now):
-            firings += rules.evaluate_due(context, rule_ids=[row.rule_id])
+        if row.pk not in rule_of:
+            by_family[families.get(row.child_id, row.child_id)].append(
+                Trigger(row.pk, view_of(row))
+            )
+        rule_of[row.pk].append(row.rule_id)
+    firings: list[Firing] = []
+    for trigger, context in _contexts(session, rules, by_family, ctx.now):
+        firings += rules.evaluate_due(context, rule_ids=rule_of[trigger.event_pk])
     rules_repo.done(session, [row.check_pk for row in claimed])
     return len(claimed), raise_flags(session, firings, families, ctx)
 
 
 def _contexts(
-    session: Session, rules: RuleSet, family_id: str, triggers: list[Trigger], now: datetime
+    session: Session, rules: RuleSet, by_family: dict[str, list[Trigger]], now: datetime
 ) -> list[tuple[Trigger, Context]]:
-    kids = family_repo.members(session, [family_id]).get(family_id) or sorted(
-        {t.view.child_id for t in triggers}
-    )
+    """A Context for each trigger, reading every family's events, members and statuses in
+    one query each for the whole batch."""
+    members = family_repo.members(session, by_family)
+    kids = {
+        f: members.get(f) or sorted({t.view.child_id for t in group})
+        for f, group in by_family.items()
+    }
+    every_kid = sorted({k for group in kids.values() for k in group})
     reach = timedelta(days=rules.lookback_days())
-    rows = rules_repo.events_between(
-        session,
-        kids,
-        min(t.view.at for t in triggers) - reach,
-        max(t.view.at for t in triggers) + reach,
-    )
-    views = [view_of(r) for r in rows]
+    moments = [t.view.at for group in by_family.values() for t in group]
+    rows = rules_repo.events_between(session, every_kid, min(moments) - reach, max(moments) + reach)
     by_child: dict[str, list[EventView]] = defaultdict(list)
-    for v in views:
-        by_child[v.child_id].append(v)
-    statuses = (
-        [
-            StatusView(child_id=s.child_id, status=s.status, start=s.start, end=s.end)
-            for s in rules_repo.statuses_of(session, kids)
-        ]
-        if rules.uses_statuses()
-        else []
-    )
-    return [
-        (
-            t,
-            Context(
-                trigger=t.view,
-                child_events=by_child[t.view.child_id],
-                family_events=views,
-                statuses=statuses,
-                now=now,
-            ),
+    for row in rows:
+        by_child[row.child_id].append(view_of(row))
+    statuses: dict[str, list[StatusView]] = defaultdict(list)
+    if rules.uses_statuses():
+        for s in rules_repo.statuses_of(session, every_kid):
+            statuses[s.child_id].append(
+                StatusView(child_id=s.child_id, status=s.status, start=s.start, end=s.end)
+            )
+    out = []
+    for family_id, group in sorted(by_family.items()):
+        family_events = sorted(
+            (v for k in kids[family_id] for v in by_child[k]), key=lambda v: v.at
         )
-        for t in triggers
-    ]
+        family_statuses = [s for k in kids[family_id] for s in statuses[k]]
+        out += [
+            (
+                t,
+                Context(
+                    trigger=t.view,
+                    child_events=by_child[t.view.child_id],
+                    family_events=family_events,
+                    statuses=family_statuses,
+                    now=now,
+                ),
+            )
+            for t in group
+        ]
+    return out

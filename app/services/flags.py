@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.fhir.raised_flag import raised_flag
 from app.rules import Firing
 from app.services.writes import WriteContext, WriteRequest
-from app.store import flags_repo, rules_repo
+from app.store import family_repo, flags_repo, rules_repo
 from app.store.models import RaisedFlag
 
 
@@ -54,8 +54,15 @@ def raise_flags(
     if not merged or ctx.rules is None:
         return []
     existing = flags_repo.open_flags(session, merged)
+    # The family of every child to flag, siblings included, not only of the triggers' children.
+    families = {
+        **families,
+        **family_repo.families_of(session, {m.child_id for m in merged.values()} - set(families)),
+    }
     facts = rules_repo.event_facts(session, {e for m in merged.values() for e in m.events})
     writes: list[WriteRequest] = []
+    added: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
     for key, m in sorted(merged.items()):
         rule = ctx.rules.rule(m.rule_id)
         row = existing.get(key)
@@ -79,8 +86,7 @@ def raise_flags(
         }
         if row is None:
             flag_id = str(uuid.uuid4())
-            flags_repo.add(
-                session,
+            added.append(
                 {
                     **values,
                     "flag_id": flag_id,
@@ -92,15 +98,30 @@ def raise_flags(
                     "opened_at": ctx.now,
                     "organisation": own[-1].organisation if own else None,
                     "age_days": own[-1].age_days if own else None,
-                },
+                }
             )
-            opened = ctx.now
+            opened, state, outcome = ctx.now, "open", None
         else:
-            flags_repo.change(session, row.pk, values)
+            # New evidence on an acknowledged flag puts it back in front of a nurse.
+            state, outcome = "open", row.outcome
+            changed.append({"pk": row.pk, **values, "state": state})
             flag_id, opened = row.flag_id, row.opened_at
         writes.append(
-            flag_write(ctx, flag_id, m.rule_id, rule.description, values, m.child_id, opened, None)
+            flag_write(
+                ctx,
+                flag_id,
+                m.rule_id,
+                rule.description,
+                values,
+                m.child_id,
+                opened,
+                None,
+                state,
+                outcome,
+            )
         )
+    flags_repo.add_many(session, added)
+    flags_repo.change_many(session, changed)
     return writes
 
 
@@ -113,6 +134,8 @@ def flag_write(
     child_id: str,
     opened: datetime,
     closed: datetime | None,
+    state: str,
+    outcome: str | None,
 ) -> WriteRequest:
     terms = ctx.terms
     data = raised_flag(
@@ -130,6 +153,8 @@ def flag_write(
         events=orjson.loads(values["evidence_events"]),
         family=orjson.loads(values["family_children"]),
         agencies=values["agencies"].split(),
+        state=state,
+        outcome=outcome,
     )
     return WriteRequest(type="Flag", data=data, id=flag_id)
 

@@ -242,8 +242,9 @@ def _write(session: Session, plans: list[Planned], ctx: WriteContext) -> None:
     for p, pk in zip(new, resources_repo.insert_resources(session, rows), strict=True):
         p.existing_pk = pk
     updated = [p for p in plans if p not in new]
-    for p in updated:
-        resources_repo.update_resource(session, p.existing_pk, _resource_row(p, ctx))  # type: ignore[arg-type]
+    resources_repo.update_resources(
+        session, [{"pk": p.existing_pk, **_resource_row(p, ctx)} for p in updated]
+    )
     resources_repo.insert_versions(
         session,
         [

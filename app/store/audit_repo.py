@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import exists, insert, select
 from sqlalchemy.orm import Session
 
+from app.store.bulk import insert_rows
 from app.store.models import AuditEntity, AuditRecord
 
 
@@ -16,7 +17,9 @@ def append(session: Session, record: dict[str, Any], references: list[str]) -> N
     pk = session.execute(insert(AuditRecord).returning(AuditRecord.pk), [record]).scalar_one()
     unique = sorted({r[:120] for r in references})
     if unique:
-        session.execute(insert(AuditEntity), [{"audit_pk": pk, "reference": r} for r in unique])
+        insert_rows(
+            session, AuditEntity.__table__, [{"audit_pk": pk, "reference": r} for r in unique]
+        )
 
 
 def search(

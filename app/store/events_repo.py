@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from app.store.models import CodedEvent
+from app.store.models import CodedEvent, FamilyMember
 
 
 def replace_events(
@@ -27,10 +27,16 @@ def replace_events(
     return [pk for (pk,) in result]
 
 
-def set_family(session: Session, event_pks: list[int], family_id: str) -> None:
+def stamp_families(session: Session, event_pks: list[int]) -> None:
+    """Set each event's family_id to its child's current family, in one statement."""
     if event_pks:
+        family = (
+            select(FamilyMember.family_id)
+            .where(FamilyMember.patient_id == CodedEvent.child_id)
+            .scalar_subquery()
+        )
         session.execute(
-            update(CodedEvent).where(CodedEvent.pk.in_(event_pks)).values(family_id=family_id)
+            update(CodedEvent).where(CodedEvent.pk.in_(event_pks)).values(family_id=family)
         )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from app.store.bulk import insert_rows, update_rows
 from app.store.models import FlagReview, RaisedFlag
 
 
@@ -27,8 +28,13 @@ def open_flags(
     return {(r.rule_id, r.child_id): r for r in rows}
 
 
-def add(session: Session, row: dict[str, Any]) -> None:
-    session.execute(insert(RaisedFlag), [row])
+def add_many(session: Session, rows: list[dict[str, Any]]) -> None:
+    insert_rows(session, RaisedFlag.__table__, rows)
+
+
+def change_many(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Each row: `pk` and the same columns to set."""
+    update_rows(session, RaisedFlag.__table__, rows)
 
 
 def change(session: Session, pk: int, values: dict[str, Any]) -> None:

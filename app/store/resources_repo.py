@@ -6,9 +6,10 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, insert, select, tuple_, update
+from sqlalchemy import delete, insert, select, tuple_
 from sqlalchemy.orm import Session
 
+from app.store.bulk import insert_rows, update_rows
 from app.store.models import IdentityKey, Resource, ResourceVersion, SearchIndex
 
 IdentityTuple = tuple[str, str, str, str]  # type, system, value, scope
@@ -129,13 +130,14 @@ def insert_resources(session: Session, rows: list[dict[str, Any]]) -> list[int]:
     return [pk for (pk,) in result]
 
 
-def update_resource(session: Session, pk: int, values: dict[str, Any]) -> None:
-    session.execute(update(Resource).where(Resource.pk == pk).values(**values))
+def update_resources(session: Session, rows: list[dict[str, Any]]) -> None:
+    """New current versions: each row has `pk` and the same columns to set."""
+    update_rows(session, Resource.__table__, rows)
 
 
 def insert_versions(session: Session, rows: list[dict[str, Any]]) -> None:
     if rows:
-        session.execute(insert(ResourceVersion), rows)
+        insert_rows(session, ResourceVersion.__table__, rows)
 
 
 def replace_index(
@@ -149,6 +151,6 @@ def replace_index(
         session.execute(delete(SearchIndex).where(SearchIndex.resource_pk.in_(replaced_pks)))
         session.execute(delete(IdentityKey).where(IdentityKey.resource_pk.in_(replaced_pks)))
     if index_rows:
-        session.execute(insert(SearchIndex), index_rows)
+        insert_rows(session, SearchIndex.__table__, index_rows)
     if key_rows:
-        session.execute(insert(IdentityKey), key_rows)
+        insert_rows(session, IdentityKey.__table__, key_rows)

@@ -166,3 +166,22 @@ def test_identifier_owned_by_another_resource_is_409(client: TestClient) -> None
     created_id(post(client, "Patient", first))
     r = client.put("/fhir/Patient/other", json={**first, "id": "other"}, headers=FHIR_JSON)
     outcome(r, 409)
+
+
+@pytest.mark.parametrize("path", ["/fhir/Patient/a%00b", "/fhir/Patient?family=a%00b",
+                                  "/fhir/Patient?birthdate=9999-12", "/fhir/AuditEvent?date=9999",
+                                  "/fhir/Patient/a%00b/_history/1"])
+def test_odd_but_harmless_urls_are_never_500(client: TestClient, path: str) -> None:
+    assert client.get(path).status_code < 500
+
+
+def test_nul_in_a_body_is_400(client: TestClient, state: AppState) -> None:
+    body = b'{"resourceType": "Patient", "name": [{"family": "a\\u0000b"}]}'
+    outcome(client.post("/fhir/Patient", content=body, headers=FHIR_JSON), 400)
+    assert count_resources(state) == 0
+
+
+def test_nul_in_forms_is_never_500(anonymous: TestClient) -> None:
+    r = anonymous.post("/auth/token", data={"grant_type": "client_credentials",
+                                            "client_id": "a\x00b", "client_secret": "x"})
+    assert r.status_code < 500

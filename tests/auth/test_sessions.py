@@ -105,3 +105,19 @@ def test_weak_password_and_unknown_role_are_refused(state: AppState) -> None:
         state.write(lambda s: add_user(s, "short", "short", "nurse", state.clock()))
     with pytest.raises(ValueError, match="role"):
         state.write(lambda s: add_user(s, "x-role", PASSWORD, "superuser", state.clock()))
+
+
+def test_a_signed_in_browser_needs_its_csrf_token_to_write(anonymous: TestClient,
+                                                           state: AppState) -> None:
+    name = f"admin-{uuid.uuid4().hex[:8]}"
+    state.write(lambda s: add_user(s, name, PASSWORD, "admin", state.clock()))
+    sign_in(anonymous, name)
+    token = csrf_of(anonymous.get("/").text)
+    body = {"resourceType": "Patient", "birthDate": "2020-01-01"}
+    headers = {"Content-Type": "application/fhir+json"}
+    refused = anonymous.post("/fhir/Patient", json=body, headers=headers)
+    assert refused.status_code == 403
+    assert refused.json()["issue"][0]["expression"] == ["X-CSRF-Token"]
+    ok = anonymous.post("/fhir/Patient", json=body, headers={**headers, "X-CSRF-Token": token})
+    assert ok.status_code == 201
+    assert anonymous.get("/fhir/Patient").status_code == 200  # reads need no token

@@ -39,3 +39,15 @@ def test_instant_format() -> None:
         fhir_instant(datetime(2026, 1, 2, 3, 4, 5, 600000, tzinfo=UTC))
         == "2026-01-02T03:04:05.600Z"
     )
+
+
+@pytest.mark.parametrize("value", ["9999", "9999-12", "9999-12-31", "0001-01-01"])
+def test_the_ends_of_the_calendar(value: str) -> None:
+    lo, hi = parse_range(value)  # type: ignore[misc]
+    assert lo < hi
+
+
+@pytest.mark.parametrize("value", ["9999-12-31T23:59:59.999999-05:00",
+                                   "0001-01-01T00:00:00+05:00"])
+def test_moments_beyond_the_calendar_in_utc_are_refused(value: str) -> None:
+    assert parse_range(value) is None

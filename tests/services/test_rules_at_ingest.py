@@ -6,8 +6,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from app.runtime import AppState
+from app.store import family_repo
+from app.store.models import RaisedFlag
 from tests.factories import appointment, created_id, nhs_number, patient, post, related_person
 
 RULE_SYSTEM = "https://wnb.dev/fhir/CodeSystem/wnb-rule"
@@ -169,3 +172,39 @@ def test_rules_off_raise_nothing(client: TestClient, state: AppState) -> None:
         assert flags(client, pid) == {}
     finally:
         state.rules = saved
+
+
+def review_state(flag: dict[str, Any]) -> str:
+    ext = next(x for x in flag["extension"] if x["url"] == EVIDENCE)["extension"]
+    return next(x["valueCode"] for x in ext if x["url"] == "review-state")
+
+
+def test_new_evidence_puts_an_acknowledged_flag_back_in_front(client: TestClient) -> None:
+    pid = child(client)
+    missed(client, pid, "2026-06-10")
+    missed(client, pid, "2026-06-11")
+    flag_id = flags(client, pid)["repeat-wnb"]["id"]
+    r = client.post(f"/api/flags/{flag_id}/review", json={"action": "acknowledge"})
+    assert r.status_code == 200, r.text
+    assert review_state(flags(client, pid)["repeat-wnb"]) == "acknowledged"
+    missed(client, pid, "2026-06-12")
+    assert review_state(flags(client, pid)["repeat-wnb"]) == "open"
+
+
+def test_every_sibling_flag_names_the_family(client: TestClient, state: AppState) -> None:
+    carer = nhs_number()
+    a, b = child(client), child(client)
+    for pid in (a, b):
+        post(client, "RelatedPerson", related_person(f"Patient/{pid}", carer))
+    missed(client, a, "2026-06-05")
+    missed(client, b, "2026-06-07")
+    rows = state.read(
+        lambda s: s.execute(
+            select(RaisedFlag.child_id, RaisedFlag.family_id).where(
+                RaisedFlag.rule_id == "family-wnb"
+            )
+        ).all()
+    )
+    families = state.read(lambda s: family_repo.families_of(s, [a, b]))
+    assert families[a] == families[b]
+    assert sorted(rows) == sorted([(a, families[a]), (b, families[b])])

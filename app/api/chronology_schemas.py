@@ -1,0 +1,84 @@
+"""Shapes of the chronologies (JSON, not FHIR): a time-ordered list of items, each naming
+its child (or, for a carer's own appointments, the carer)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+from app.api.nurse_schemas import ChildSummary, EventFields, Review
+
+
+class Subject(BaseModel):
+    child_id: str | None = Field(description="The child the item is about")
+    carer: str | None = Field(description="The carer's key, for a carer's own appointment")
+
+
+class EventItem(EventFields, Subject):
+    kind: Literal["event"]
+
+
+class StatusItem(Subject):
+    at: datetime
+    kind: Literal["status-start", "status-end"]
+    status: str = Field(description="cp-plan, looked-after or child-in-need")
+    start: datetime | None
+    end: datetime | None
+    resource: str = Field(description='The resource that carried the status ("Flag/id")')
+
+
+class FlagItem(Subject):
+    at: datetime
+    kind: Literal["flag-opened", "flag-updated", "flag-closed"]
+    flag_id: str
+    rule_id: str
+    rule_version: int
+    priority: str
+    state: str = Field(description="The flag's state now")
+    outcome: str | None
+    description: str
+    evidence: list[str]
+
+
+class ReviewItem(Review, Subject):
+    kind: Literal["review"]
+    flag_id: str
+    rule_id: str
+
+
+ChronologyItem = Annotated[
+    EventItem | StatusItem | FlagItem | ReviewItem, Field(discriminator="kind")
+]
+
+
+class ChildChronology(BaseModel):
+    child: ChildSummary
+    family_id: str | None
+    items: list[ChronologyItem] = Field(description="Oldest first")
+
+
+class Identifier(BaseModel):
+    system: str
+    value: str
+
+
+class Carer(BaseModel):
+    key: str = Field(description='"system|value" of the carer\'s identifier (NHS number first)')
+    identifier: Identifier | None
+    name: str | None
+    relationships: list[str] = Field(description="Relationship codes (MTH, FTH, GUARD, ...)")
+    related_persons: list[str] = Field(description="The RelatedPerson resources behind it")
+    children: list[str] = Field(description="The children (Patient ids) they care for")
+    active: bool
+    patient_id: str | None = Field(
+        description="The carer's own Patient record here, whose appointments are on the timeline"
+    )
+
+
+class FamilyChronology(BaseModel):
+    family_id: str | None
+    children: list[ChildSummary] = Field(description="Every patient of the family")
+    carers: list[Carer]
+    items: list[ChronologyItem] = Field(description="Oldest first, every child and carer")

@@ -1,0 +1,85 @@
+"""Reading the nurse API's input: worklist query parameters, ids in paths, a review body.
+Anything unexpected is a 400 naming the parameter, never silently ignored."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import Path, Query, Request
+from pydantic import ValidationError
+
+from app.api.nurse_schemas import ReviewRequest
+from app.fhir.errors import FhirError, Issue
+from app.fhir.parse import load_json
+from app.services.review import ReviewInput
+from app.services.worklist import WorklistQuery
+
+NO_NUL = r"^[^\x00]*$"
+Id = Annotated[str, Path(pattern=r"^[A-Za-z0-9\-.]{1,64}$", description="A FHIR id")]
+Text = Annotated[str | None, Query(max_length=255, pattern=NO_NUL)]
+WORKLIST_PARAMS = frozenset(
+    {"rule", "priority", "age_band", "min_age_days", "max_age_days", "organisation"}
+    | {"opened_from", "opened_to", "state", "sort", "_count", "_offset"}
+)
+
+
+def worklist_query(
+    request: Request,
+    rule: Annotated[Text, Query(description="Rule id; several comma-separated")] = None,
+    priority: Annotated[Text, Query(description="high, medium, low; comma-separated")] = None,
+    age_band: Annotated[
+        Literal["0-1", "1-5", "5-11", "11-18"] | None,
+        Query(description="The child's age today in completed years, e.g. 1-5 = 1 to 4"),
+    ] = None,
+    min_age_days: Annotated[int | None, Query(ge=0, le=40000)] = None,
+    max_age_days: Annotated[int | None, Query(ge=0, le=40000)] = None,
+    organisation: Annotated[Text, Query(description="Organisation of the evidence")] = None,
+    opened_from: Annotated[Text, Query(description="Opened on or after (date/dateTime)")] = None,
+    opened_to: Annotated[Text, Query(description="Opened on or before (date/dateTime)")] = None,
+    state: Annotated[
+        Literal["open", "acknowledged", "all", "closed"],
+        Query(description="all = every flag not yet closed"),
+    ] = "all",
+    sort: Annotated[
+        Literal["-priority", "priority", "opened", "-opened", "last_event", "-last_event"],
+        Query(description="-priority: high first, then the longest waiting"),
+    ] = "-priority",
+    count: Annotated[int, Query(alias="_count", ge=0, le=100, description="0: counts only")] = 20,
+    offset: Annotated[int, Query(alias="_offset", ge=0, le=1_000_000)] = 0,
+) -> WorklistQuery:
+    unknown = sorted(set(request.query_params) - WORKLIST_PARAMS)
+    if unknown:
+        raise FhirError.one(
+            400,
+            "not-supported",
+            f"Unknown worklist parameter {unknown[0]!r}; supported: "
+            f"{', '.join(sorted(WORKLIST_PARAMS))}.",
+            unknown[0],
+        )
+    return WorklistQuery(
+        rule=rule,
+        priority=priority,
+        age_band=age_band,
+        min_age_days=min_age_days,
+        max_age_days=max_age_days,
+        organisation=organisation,
+        opened_from=opened_from,
+        opened_to=opened_to,
+        state=state,
+        sort=sort,
+        count=count,
+        offset=offset,
+    )
+
+
+def review_input(raw: bytes) -> ReviewInput:
+    """The review body, or 400 with an expression for each thing wrong with it."""
+    try:
+        body = ReviewRequest.model_validate(load_json(raw))
+    except ValidationError as exc:
+        issues = [
+            Issue("invalid", e["msg"], ".".join(["body", *(str(p) for p in e["loc"])]))
+            for e in exc.errors()
+        ]
+        raise FhirError(400, issues) from None
+    return ReviewInput(action=body.action, outcome=body.outcome, note=body.note)

@@ -1,0 +1,115 @@
+"""The nurse API (JSON, not FHIR): the worklist of raised flags, one flag in detail, and
+reviewing a flag. Every read is audited with the children it disclosed."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from app.api.body import read_json
+from app.api.chronology_routes import router as chronology_router
+from app.api.fhir_routes import StateDep
+from app.api.nurse_params import Id, review_input, worklist_query
+from app.api.nurse_schemas import FlagDetail, FlagWithReviews, ReviewRequest, WorklistPage
+from app.api.openapi_docs import fhir_responses
+from app.api.security import PrincipalDep, require
+from app.auth.principal import Principal
+from app.runtime import AppState
+from app.services.audit import AuditNote
+from app.services.flag_view import flag_view
+from app.services.review import review_flag
+from app.services.worklist import WorklistQuery, worklist
+
+REVIEW_BODY_LIMIT = 16 * 1024  # a 4,000-character note in JSON, with room to spare
+
+router = APIRouter(prefix="/api")
+router.include_router(chronology_router)
+
+
+async def require_all(
+    state: AppState, who: Principal, note: AuditNote, *needs: tuple[str, str]
+) -> None:
+    for resource, interaction in needs:
+        await require(state, who, resource, interaction, note)
+
+
+@router.get(
+    "/worklist",
+    tags=["Nurse"],
+    summary="Worklist of raised flags: filter, sort, page, counts",
+    description="Flags not yet closed (state=all) by default, high priority first. `total` "
+    "and `counts` cover every matching flag, `items` one page, `next` the next page. "
+    "Needs Flag and Patient search scopes; audited with every child on the page.",
+    response_model=WorklistPage,
+    responses=fhir_responses(400, 401, 403, 429),
+)
+async def get_worklist(
+    request: Request,
+    state: StateDep,
+    who: PrincipalDep,
+    q: Annotated[WorklistQuery, Depends(worklist_query)],
+) -> dict[str, Any]:
+    note = AuditNote("search", "Flag", query=str(request.query_params))
+    await require_all(state, who, note, ("Flag", "search"), ("Patient", "search"))
+    now = state.clock()
+    view = await run_in_threadpool(
+        state.audited, who, note, lambda s: worklist(s, q, now), lambda v: v.references
+    )
+    return view.body
+
+
+@router.get(
+    "/flags/{flag_id}",
+    tags=["Nurse"],
+    summary="One raised flag with its reviews and the evidence in detail",
+    description="Needs Flag, Patient and Appointment read scopes; audited with the child "
+    "and every patient whose appointment is part of the evidence.",
+    response_model=FlagDetail,
+    responses=fhir_responses(400, 401, 403, 404, 429),
+)
+async def get_flag(flag_id: Id, state: StateDep, who: PrincipalDep) -> dict[str, Any]:
+    note = AuditNote("read", "Flag", [f"Flag/{flag_id}"])
+    needs = [("Flag", "read"), ("Patient", "read"), ("Appointment", "read")]
+    await require_all(state, who, note, *needs)
+    now = state.clock()
+    view = await run_in_threadpool(
+        state.audited, who, note, lambda s: flag_view(s, flag_id, now), lambda v: v.references
+    )
+    return view.body
+
+
+@router.post(
+    "/flags/{flag_id}/review",
+    tags=["Nurse"],
+    summary="Review a flag: acknowledge, note, record an outcome, close",
+    description="Appends a review (who, when, what, why) and, when the flag changed, writes "
+    "a new version of its FHIR Flag (closing: status inactive, period.end). "
+    "409 when the flag is already closed (a note may still be added) or acknowledged; "
+    "422 when the body breaks a rule (an outcome without action outcome or close, a note "
+    "action without a note). Needs Flag update and read and Patient read scopes; audited.",
+    response_model=FlagWithReviews,
+    responses=fhir_responses(400, 401, 403, 404, 409, 413, 415, 422, 429),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": ReviewRequest.model_json_schema()}},
+        }
+    },
+)
+async def post_review(
+    flag_id: Id, request: Request, state: StateDep, who: PrincipalDep
+) -> dict[str, Any]:
+    note = AuditNote("review", "Flag", [f"Flag/{flag_id}"])
+    await require_all(state, who, note, ("Flag", "update"), ("Flag", "read"), ("Patient", "read"))
+    given = review_input(await read_json(request, REVIEW_BODY_LIMIT))
+    ctx = state.write_context()
+    view = await run_in_threadpool(
+        state.audited,
+        who,
+        note,
+        lambda s: review_flag(s, flag_id, given, who, ctx),
+        lambda v: v.references,
+    )
+    return view.body

@@ -1,0 +1,111 @@
+"""Shapes of the nurse API (JSON, not FHIR): what the worklist, a flag and a review return."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.services.review import ReviewAction, ReviewOutcome
+
+
+class ChildSummary(BaseModel):
+    id: str = Field(description="Patient id")
+    name: str | None = Field(description="The child's official (else first) name")
+    birth_date: str | None = Field(description="Patient.birthDate as sent")
+    age_days: int | None = Field(description="Age in days today; null when not known")
+
+
+class FlagLinks(BaseModel):
+    flag: str = Field(description="The FHIR Flag (read, _history)")
+    chronology: str = Field(description="The child's chronology")
+
+
+class WorklistItem(BaseModel):
+    flag_id: str
+    rule_id: str
+    rule_version: int
+    priority: Literal["high", "medium", "low"]
+    state: Literal["open", "acknowledged", "closed"]
+    outcome: str | None = Field(description="What the last review decided, if anything yet")
+    description: str = Field(description="What the rule saw, in words")
+    child: ChildSummary
+    family_id: str
+    organisation: str | None = Field(description="Organisation of the child's latest evidence")
+    opened_at: datetime
+    last_event_at: datetime
+    closed_at: datetime | None
+    evidence: list[str] = Field(description='The outcomes behind the flag ("Appointment/id")')
+    links: FlagLinks
+
+
+class Counts(BaseModel):
+    by_priority: dict[str, int]
+    by_rule: dict[str, int]
+
+
+class WorklistPage(BaseModel):
+    total: int = Field(description="Flags matching the filters, across all pages")
+    counts: Counts = Field(description="The matching flags counted by priority and by rule")
+    items: list[WorklistItem]
+    next: str | None = Field(description="The next page, or null on the last")
+
+
+class Reviewer(BaseModel):
+    kind: Literal["client", "user"]
+    id: str
+
+
+class Review(BaseModel):
+    at: datetime
+    by: Reviewer
+    action: ReviewAction
+    outcome: ReviewOutcome | None
+    note: str | None
+    flag_version: int = Field(description="The FHIR Flag's version after this review")
+
+
+class Service(BaseModel):
+    system: str | None
+    code: str | None
+    display: str | None
+
+
+class Outcome(BaseModel):
+    system: str
+    code: str
+
+
+class EventFields(BaseModel):
+    at: datetime
+    resource: str = Field(description='The outcome as sent ("Appointment/id")')
+    patient_id: str = Field(description="Whose appointment it was")
+    category: str = Field(description="was-not-brought, did-not-attend, attended, ...")
+    status: str | None = Field(description="Appointment.status as sent, for an Appointment")
+    outcome: Outcome = Field(description="The code this service wrote for the outcome")
+    service: Service | None
+    organisation: str | None
+    source: str | None = Field(description="meta.source of the resource: the sending system")
+    age_days: int | None = Field(description="The patient's age in days on the day")
+    recorded_at: datetime
+
+
+class FlagWithReviews(WorklistItem):
+    reviews: list[Review] = Field(description="Every review, oldest first")
+
+
+class FlagDetail(FlagWithReviews):
+    evidence_details: list[EventFields]
+
+
+class ReviewRequest(BaseModel):
+    """One review of a flag. `outcome` goes with action outcome or close (close needs one
+    unless an earlier review recorded it); `note` is required for action note and for
+    outcome other."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: ReviewAction
+    outcome: ReviewOutcome | None = None
+    note: str | None = Field(default=None, max_length=4000, pattern=r"^[^\x00]*$")

@@ -1,0 +1,78 @@
+"""Chronologies: one child's, or a whole family's (every child and their carers), as one
+timeline of outcomes, safeguarding statuses, flags and reviews across services."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.fhir.errors import FhirError
+from app.services import chronology_items as items
+from app.services.family_carers import carers_of
+from app.services.worklist_item import View, child_summary, children
+from app.store import chronology_repo, family_repo, flags_repo, worklist_repo
+
+
+def child_chronology(session: Session, patient_id: str, now: datetime) -> View:
+    child = _known_patient(session, patient_id, now)
+    family_id = family_repo.families_of(session, [patient_id]).get(patient_id)
+    body = {
+        "child": child,
+        "family_id": family_id,
+        "items": _timeline(session, [patient_id], {}, now),
+    }
+    return View(body, [f"Patient/{patient_id}"])
+
+
+def family_chronology(session: Session, family_id: str, now: datetime) -> View:
+    if not chronology_repo.family_exists(session, family_id):
+        raise FhirError.one(404, "not-found", f"Family {family_id} is not known.", "family_id")
+    members = family_repo.members(session, [family_id])[family_id]
+    kids = children(session, members, now.date())
+    carers = carers_of(session, members)
+    # A carer who is also one of the family's patients is already on the timeline.
+    carer_patients = {
+        c["patient_id"]: c["key"] for c in carers if c["patient_id"] and c["patient_id"] not in kids
+    }
+    body = {
+        "family_id": family_id,
+        "children": [kids[m] for m in members],
+        "carers": carers,
+        "items": _timeline(session, members, carer_patients, now),
+    }
+    refs = {f"Patient/{p}" for p in [*members, *carer_patients]}
+    refs |= {ref for c in carers for ref in c["related_persons"]}
+    return View(body, sorted(refs))
+
+
+def family_chronology_of_child(session: Session, patient_id: str, now: datetime) -> View:
+    _known_patient(session, patient_id, now)
+    family_id = family_repo.families_of(session, [patient_id]).get(patient_id)
+    if family_id is None:  # every stored patient has a family; this one predates families
+        body = {"family_id": None, "children": [], "carers": [], "items": []}
+        return View(body, [f"Patient/{patient_id}"])
+    return family_chronology(session, family_id, now)
+
+
+def _known_patient(session: Session, patient_id: str, now: datetime) -> dict[str, Any]:
+    found = worklist_repo.patients(session, [patient_id]).get(patient_id)
+    if found is None:
+        raise FhirError.one(404, "not-found", f"Patient/{patient_id} is not known.", "patient_id")
+    return child_summary(patient_id, found, now.date())
+
+
+def _timeline(
+    session: Session, child_ids: Sequence[str], carers: dict[str, str], now: datetime
+) -> list[dict[str, Any]]:
+    flags = chronology_repo.flags_of(session, child_ids)
+    reviews = flags_repo.reviews_of(session, [f.pk for f in flags])
+    everything = [
+        *items.event_items(chronology_repo.events_of(session, [*child_ids, *carers]), carers),
+        *items.status_items(chronology_repo.statuses_of(session, child_ids), now),
+        *items.flag_items(flags),
+        *items.review_items(reviews, flags),
+    ]
+    return items.in_time_order(everything)

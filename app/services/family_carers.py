@@ -1,0 +1,79 @@
+"""A family's carers: the RelatedPerson resources of its children, one carer per person
+(grouped by NHS number, else by their first identifier), with the Patient record that
+carer has here when their identifier names one (so their own missed appointments count)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy.orm import Session
+
+from app.fhir.nhs_number import NHS_NUMBER_SYSTEM
+from app.services.worklist_item import person_name
+from app.store import chronology_repo
+
+
+def carer_key(rid: str, data: dict[str, Any]) -> tuple[str, dict[str, str] | None]:
+    """The key that makes two RelatedPersons one carer, and the identifier behind it."""
+    idents = [
+        {"system": str(i["system"]), "value": str(i["value"])}
+        for i in data.get("identifier") or []
+        if isinstance(i, dict) and i.get("system") and i.get("value")
+    ]
+    if not idents:
+        return f"RelatedPerson/{rid}", None
+    chosen = next((i for i in idents if i["system"] == NHS_NUMBER_SYSTEM), idents[0])
+    return f"{chosen['system']}|{chosen['value']}", chosen
+
+
+def relationships(data: dict[str, Any]) -> set[str]:
+    out: set[str] = set()
+    for concept in data.get("relationship") or []:
+        if not isinstance(concept, dict):
+            continue
+        codes = [c.get("code") for c in concept.get("coding") or [] if isinstance(c, dict)]
+        out.update(str(c) for c in codes if c)
+        if not codes and isinstance(concept.get("text"), str):
+            out.add(concept["text"])
+    return out
+
+
+def carers_of(session: Session, child_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """One entry per carer, in key order; `patient_id` is the carer's own Patient, if any."""
+    grouped: dict[str, dict[str, Any]] = {}
+    for rp in chronology_repo.related_persons_of(session, child_ids):
+        data = orjson.loads(rp.content)
+        key, ident = carer_key(rp.id, data)
+        carer = grouped.setdefault(
+            key,
+            {
+                "key": key,
+                "identifier": ident,
+                "name": None,
+                "relationships": set(),
+                "related_persons": [],
+                "children": set(),
+                "active": False,
+                "patient_id": None,
+            },
+        )
+        carer["name"] = carer["name"] or person_name(data)
+        carer["relationships"] |= relationships(data)
+        carer["related_persons"].append(f"RelatedPerson/{rp.id}")
+        carer["children"].add(rp.patient_id)
+        carer["active"] = carer["active"] or data.get("active") is not False
+    found = chronology_repo.patients_by_identifier(
+        session,
+        [
+            (c["identifier"]["system"], c["identifier"]["value"])
+            for c in grouped.values()
+            if c["identifier"]
+        ],
+    )
+    for key, carer in grouped.items():
+        carer["patient_id"] = found.get(key)
+        carer["relationships"] = sorted(carer["relationships"])
+        carer["children"] = sorted(c for c in carer["children"] if c)
+    return [grouped[k] for k in sorted(grouped)]

@@ -1,0 +1,29 @@
+"""One raised flag as a nurse sees it: the worklist item, its reviews and, in detail, the
+evidence events (when, which service, which outcome, whose: a family flag's evidence names
+the siblings' appointments too)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import orjson
+from sqlalchemy.orm import Session
+
+from app.fhir.errors import FhirError
+from app.services.worklist_item import View, event_view, flag_items, review_view
+from app.store import chronology_repo, flags_repo
+
+
+def flag_view(session: Session, flag_id: str, now: datetime, details: bool = True) -> View:
+    row = flags_repo.by_flag_id(session, flag_id)
+    if row is None:
+        raise FhirError.one(404, "not-found", f"Flag/{flag_id} is not known.", "flag_id")
+    [item] = flag_items(session, [row], now.date())
+    item["reviews"] = [review_view(r) for r in flags_repo.reviews_of(session, [row.pk])]
+    refs = {f"Flag/{row.flag_id}", f"Patient/{row.child_id}"}
+    if details:
+        events = chronology_repo.events_by_refs(session, orjson.loads(row.evidence_events))
+        item["evidence_details"] = [event_view(e) for e in events]
+        refs |= {f"Patient/{e.child_id}" for e in events}
+        refs |= {f"{e.resource_type}/{e.resource_id}" for e in events}
+    return View(item, sorted(refs))

@@ -1,0 +1,131 @@
+"""Reviewing a raised flag: acknowledge it, add a note, record what was decided, close it.
+Every review is a new flag_review row (who, when, what, why) and, when the flag changed,
+a new version of its FHIR Flag, so the history keeps every state it was ever in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, get_args
+
+import orjson
+from sqlalchemy.orm import Session
+
+from app.auth.principal import Principal
+from app.fhir.errors import FhirError
+from app.services.flag_view import flag_view
+from app.services.flags import flag_write, row_values
+from app.services.ingest import write_resources
+from app.services.worklist_item import View
+from app.services.writes import WriteContext
+from app.store import flags_repo, resources_repo
+from app.store.models import RaisedFlag
+
+ReviewAction = Literal["acknowledge", "note", "outcome", "close"]
+# What a nurse decided. A local list: the partnership may want its own words.
+ReviewOutcome = Literal[
+    "no-further-action",
+    "appointment-rebooked",
+    "discussed-with-health-visitor",
+    "discussed-with-school-nurse",
+    "discussed-with-gp",
+    "discussed-with-social-worker",
+    "referred-to-early-help",
+    "referred-to-childrens-social-care",
+    "referred-to-mash",
+    "other",
+]
+REVIEW_OUTCOMES: tuple[str, ...] = get_args(ReviewOutcome)
+
+
+@dataclass(frozen=True)
+class ReviewInput:
+    action: ReviewAction
+    outcome: ReviewOutcome | None = None
+    note: str | None = None
+
+
+def review_flag(
+    session: Session, flag_id: str, given: ReviewInput, who: Principal, ctx: WriteContext
+) -> View:
+    """Apply one review to the flag (locked until commit); the flag as it now stands."""
+    row = flags_repo.by_flag_id(session, flag_id, lock=True)
+    if row is None:
+        raise FhirError.one(404, "not-found", f"Flag/{flag_id} is not known.", "flag_id")
+    note = (given.note or "").strip() or None
+    _check(row, given, note)
+    changes: dict[str, Any] = {}
+    if given.action in ("acknowledge", "outcome") and row.state == "open":
+        changes["state"] = "acknowledged"
+    if given.outcome is not None:
+        changes["outcome"] = given.outcome
+    if given.action == "close":
+        changes.update(state="closed", is_open=False, closed_at=ctx.now)
+    if changes:
+        flags_repo.change(session, row.pk, changes)
+    current = {
+        "state": row.state,
+        "outcome": row.outcome,
+        "closed_at": row.closed_at,
+        **changes,
+    }
+    version = _write_flag(session, row, current, ctx)
+    flags_repo.add_review(
+        session,
+        {
+            "flag_pk": row.pk,
+            "at": ctx.now,
+            "by_kind": who.kind,
+            "by_id": who.id,
+            "action": given.action,
+            "outcome": given.outcome,
+            "note": note,
+            "flag_version": version,
+        },
+    )
+    return flag_view(session, flag_id, ctx.now, details=False)
+
+
+def _check(row: RaisedFlag, given: ReviewInput, note: str | None) -> None:
+    if given.action == "note" and note is None:
+        raise _rule("body.note", "A note review needs the note's text.")
+    if given.action == "outcome" and given.outcome is None:
+        raise _rule("body.outcome", f"Say which outcome: one of {', '.join(REVIEW_OUTCOMES)}.")
+    if given.action in ("acknowledge", "note") and given.outcome is not None:
+        raise _rule("body.outcome", "An outcome is recorded with action outcome or close.")
+    if given.outcome == "other" and note is None:
+        raise _rule("body.note", "Outcome 'other' needs a note saying what was decided.")
+    if row.state == "closed" and given.action != "note":
+        raise FhirError.one(
+            409, "conflict", "The flag is already closed; only a note can be added.", "flag_id"
+        )
+    if given.action == "acknowledge" and row.state == "acknowledged":
+        raise FhirError.one(409, "conflict", "The flag is already acknowledged.", "body.action")
+    if given.action == "close" and given.outcome is None and row.outcome is None:
+        raise _rule("body.outcome", "Record what was decided (an outcome) to close the flag.")
+
+
+def _rule(where: str, message: str) -> FhirError:
+    return FhirError.one(422, "business-rule", message, where)
+
+
+def _write_flag(
+    session: Session, row: RaisedFlag, current: dict[str, Any], ctx: WriteContext
+) -> int:
+    """Write the FHIR Flag as the review leaves it; its version (unchanged if nothing did)."""
+    stored = resources_repo.current(session, "Flag", row.flag_id)
+    coding = (orjson.loads(stored.content).get("code") or {}).get("coding") if stored else None
+    description = (coding or [{}])[0].get("display") or row.rule_id
+    request = flag_write(
+        ctx,
+        row.flag_id,
+        row.rule_id,
+        description,
+        row_values(row),
+        row.child_id,
+        row.opened_at,
+        current["closed_at"],
+        current["state"],
+        current["outcome"],
+    )
+    [written] = write_resources(session, [request], ctx, follow_on=False)
+    return written.version

@@ -1,0 +1,125 @@
+"""How one raised flag, its child and its reviews look to a nurse (plain JSON-ready dicts)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import orjson
+from sqlalchemy.orm import Session
+
+from app.fhir.dates import parse_date
+from app.store import family_repo, worklist_repo
+from app.store.models import CodedEvent, FlagReview, RaisedFlag, Resource
+
+
+@dataclass(frozen=True)
+class View:
+    """A nurse view and the records it disclosed, for the audit trail."""
+
+    body: dict[str, Any]
+    references: list[str] = field(default_factory=list)
+
+
+def person_name(data: dict[str, Any]) -> str | None:
+    """The official (else the first) HumanName as one line of text."""
+    names = [n for n in data.get("name") or [] if isinstance(n, dict)]
+    if not names:
+        return None
+    name = next((n for n in names if n.get("use") == "official"), names[0])
+    if isinstance(name.get("text"), str) and name["text"].strip():
+        return name["text"].strip()
+    given = [g for g in name.get("given") or [] if isinstance(g, str)]
+    family = name.get("family") if isinstance(name.get("family"), str) else None
+    return " ".join([*given, *([family] if family else [])]) or None
+
+
+def child_summary(child_id: str, patient: Resource | None, today: date) -> dict[str, Any]:
+    data = orjson.loads(patient.content) if patient else {}
+    raw_birth = data.get("birthDate") if isinstance(data.get("birthDate"), str) else None
+    birth = parse_date(raw_birth) if raw_birth else None
+    return {
+        "id": child_id,
+        "name": person_name(data),
+        "birth_date": raw_birth,
+        "age_days": (today - birth).days if birth else None,
+    }
+
+
+def children(session: Session, ids: Sequence[str], today: date) -> dict[str, dict[str, Any]]:
+    found = worklist_repo.patients(session, ids)
+    return {i: child_summary(i, found.get(i), today) for i in ids}
+
+
+def flag_item(row: RaisedFlag, child: dict[str, Any], family_id: str | None) -> dict[str, Any]:
+    """`family_id` is the child's family now (families merge and split as carers arrive)."""
+    return {
+        "flag_id": row.flag_id,
+        "rule_id": row.rule_id,
+        "rule_version": row.rule_version,
+        "priority": row.priority,
+        "state": row.state,
+        "outcome": row.outcome,
+        "description": row.description,
+        "child": child,
+        "family_id": family_id or row.family_id,
+        "organisation": row.organisation,
+        "opened_at": row.opened_at,
+        "last_event_at": row.last_event_at,
+        "closed_at": row.closed_at,
+        "evidence": orjson.loads(row.evidence_events),
+        "links": {
+            "flag": f"/fhir/Flag/{row.flag_id}",
+            "chronology": f"/api/children/{row.child_id}/chronology",
+        },
+    }
+
+
+def flag_items(session: Session, rows: Sequence[RaisedFlag], today: date) -> list[dict[str, Any]]:
+    ids = [r.child_id for r in rows]
+    kids = children(session, ids, today)
+    families = family_repo.families_of(session, ids)
+    return [flag_item(r, kids[r.child_id], families.get(r.child_id)) for r in rows]
+
+
+def review_view(r: FlagReview) -> dict[str, Any]:
+    return {
+        "at": r.at,
+        "by": {"kind": r.by_kind, "id": r.by_id},
+        "action": r.action,
+        "outcome": r.outcome,
+        "note": r.note,
+        "flag_version": r.flag_version,
+    }
+
+
+def event_view(e: CodedEvent) -> dict[str, Any]:
+    """A coded appointment outcome: what happened, where, as the source system said it."""
+    original = orjson.loads(e.original_codes)
+    status = next(
+        (
+            c.get("code")
+            for c in original
+            if c.get("system") == "http://hl7.org/fhir/appointmentstatus"
+        ),
+        None,
+    )
+    return {
+        "at": e.event_at,
+        "resource": f"{e.resource_type}/{e.resource_id}",
+        "patient_id": e.child_id,
+        "category": e.category,
+        "status": status or None,
+        "outcome": {"system": e.outcome_system, "code": e.outcome_code},
+        "service": (
+            {"system": e.service_system, "code": e.service_code, "display": e.service_display}
+            if e.service_code
+            else None
+        ),
+        "organisation": e.organisation,
+        "source": e.source_system,
+        "age_days": e.age_days,
+        "recorded_at": e.recorded_at,
+    }

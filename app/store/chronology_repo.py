@@ -1,0 +1,105 @@
+"""Queries behind a child's or a family's chronology: everything known about a set of
+patients, each through an index that starts with the patient."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
+from app.store.models import (
+    CodedEvent,
+    Family,
+    IdentityKey,
+    RaisedFlag,
+    Resource,
+    SafeguardingStatus,
+)
+
+
+def events_of(session: Session, patient_ids: Iterable[str]) -> Sequence[CodedEvent]:
+    """Every coded event of these patients, oldest first."""
+    wanted = sorted(set(patient_ids))
+    if not wanted:
+        return []
+    return session.scalars(
+        select(CodedEvent)
+        .where(CodedEvent.child_id.in_(wanted))
+        .order_by(CodedEvent.event_at, CodedEvent.pk)
+    ).all()
+
+
+def events_by_refs(session: Session, refs: Iterable[str]) -> Sequence[CodedEvent]:
+    """The coded events behind "Type/id" references, oldest first."""
+    pairs = sorted({(t, i) for t, _, i in (r.partition("/") for r in refs) if t and i})
+    if not pairs:
+        return []
+    return session.scalars(
+        select(CodedEvent)
+        .where(tuple_(CodedEvent.resource_type, CodedEvent.resource_id).in_(pairs))
+        .order_by(CodedEvent.event_at, CodedEvent.pk)
+    ).all()
+
+
+def statuses_of(
+    session: Session, child_ids: Iterable[str]
+) -> list[tuple[SafeguardingStatus, str, datetime]]:
+    """Each safeguarding status of these children with the "Type/id" of the resource that
+    carried it and when that resource was last updated."""
+    wanted = sorted(set(child_ids))
+    if not wanted:
+        return []
+    rows = session.execute(
+        select(SafeguardingStatus, Resource.type, Resource.id, Resource.last_updated)
+        .join(Resource, Resource.pk == SafeguardingStatus.resource_pk)
+        .where(SafeguardingStatus.child_id.in_(wanted))
+        .order_by(SafeguardingStatus.resource_pk)
+    )
+    return [(s, f"{t}/{i}", at) for s, t, i, at in rows]
+
+
+def flags_of(session: Session, child_ids: Iterable[str]) -> Sequence[RaisedFlag]:
+    """Every flag raised for these children, open or closed, oldest first."""
+    wanted = sorted(set(child_ids))
+    if not wanted:
+        return []
+    return session.scalars(
+        select(RaisedFlag)
+        .where(RaisedFlag.child_id.in_(wanted))
+        .order_by(RaisedFlag.opened_at, RaisedFlag.pk)
+    ).all()
+
+
+def related_persons_of(session: Session, child_ids: Iterable[str]) -> Sequence[Resource]:
+    """The current RelatedPerson resources (carers) of these children."""
+    wanted = sorted(set(child_ids))
+    if not wanted:
+        return []
+    return session.scalars(
+        select(Resource)
+        .where(Resource.type == "RelatedPerson", Resource.patient_id.in_(wanted))
+        .order_by(Resource.pk)
+    ).all()
+
+
+def patients_by_identifier(session: Session, keys: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """The Patient id holding each (system, value) identifier, keyed "system|value"."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(IdentityKey.system, IdentityKey.value, Resource.id)
+        .join(Resource, Resource.pk == IdentityKey.resource_pk)
+        .where(
+            IdentityKey.type == "Patient",
+            IdentityKey.scope == "",
+            tuple_(IdentityKey.system, IdentityKey.value).in_(wanted),
+        )
+    )
+    return {f"{system}|{value}": rid for system, value, rid in rows}
+
+
+def family_exists(session: Session, family_id: str) -> bool:
+    return session.get(Family, family_id) is not None

@@ -1,0 +1,92 @@
+"""Queries behind the nurse's worklist: raised flags filtered, sorted, paged and counted."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy.orm import Session
+
+from app.store.models import RaisedFlag, Resource
+
+PRIORITY_RANK = case({"high": 0, "medium": 1, "low": 2}, value=RaisedFlag.priority, else_=3)
+SORTS: dict[str, tuple[ColumnElement[object], ...]] = {
+    "-priority": (PRIORITY_RANK.asc(), RaisedFlag.opened_at.asc(), RaisedFlag.pk.asc()),
+    "priority": (PRIORITY_RANK.desc(), RaisedFlag.opened_at.asc(), RaisedFlag.pk.asc()),
+    "opened": (RaisedFlag.opened_at.asc(), RaisedFlag.pk.asc()),
+    "-opened": (RaisedFlag.opened_at.desc(), RaisedFlag.pk.desc()),
+    "last_event": (RaisedFlag.last_event_at.asc(), RaisedFlag.pk.asc()),
+    "-last_event": (RaisedFlag.last_event_at.desc(), RaisedFlag.pk.desc()),
+}
+
+
+@dataclass(frozen=True)
+class WorklistFilter:
+    """Which flags: every bound is optional; `born_*` compare with the child's birth date."""
+
+    states: tuple[str, ...]
+    rules: tuple[str, ...] = ()
+    priorities: tuple[str, ...] = ()
+    organisation: str | None = None
+    opened_from: datetime | None = None  # inclusive
+    opened_before: datetime | None = None  # exclusive
+    born_from: datetime | None = None  # inclusive
+    born_before: datetime | None = None  # exclusive
+
+    @property
+    def by_age(self) -> bool:
+        return self.born_from is not None or self.born_before is not None
+
+
+def _where(query: Select[tuple[object, ...]], f: WorklistFilter) -> Select[tuple[object, ...]]:
+    query = query.where(RaisedFlag.state.in_(f.states))
+    if f.rules:
+        query = query.where(RaisedFlag.rule_id.in_(f.rules))
+    if f.priorities:
+        query = query.where(RaisedFlag.priority.in_(f.priorities))
+    if f.organisation is not None:
+        query = query.where(RaisedFlag.organisation == f.organisation)
+    if f.opened_from is not None:
+        query = query.where(RaisedFlag.opened_at >= f.opened_from)
+    if f.opened_before is not None:
+        query = query.where(RaisedFlag.opened_at < f.opened_before)
+    if f.by_age:
+        # A child whose birth date is unknown has no age, so never falls in an age band.
+        query = query.join(
+            Resource, (Resource.type == "Patient") & (Resource.id == RaisedFlag.child_id)
+        ).where(Resource.sort_date.is_not(None))
+        if f.born_from is not None:
+            query = query.where(Resource.sort_date >= f.born_from)
+        if f.born_before is not None:
+            query = query.where(Resource.sort_date < f.born_before)
+    return query
+
+
+def worklist_page(
+    session: Session, f: WorklistFilter, sort: str, limit: int, offset: int
+) -> Sequence[RaisedFlag]:
+    """One page of the flags matching `f`, in the order `sort` names (a key of SORTS)."""
+    query = _where(select(RaisedFlag), f)  # type: ignore[arg-type]
+    return session.scalars(query.order_by(*SORTS[sort]).limit(limit).offset(offset)).all()
+
+
+def worklist_counts(session: Session, f: WorklistFilter) -> list[tuple[str, str, int]]:
+    """(priority, rule id, how many) over every flag matching `f`, not just one page."""
+    query = _where(
+        select(RaisedFlag.priority, RaisedFlag.rule_id, func.count()),  # type: ignore[arg-type]
+        f,
+    ).group_by(RaisedFlag.priority, RaisedFlag.rule_id)
+    return [(str(p), str(r), int(n)) for p, r, n in session.execute(query)]
+
+
+def patients(session: Session, ids: Iterable[str]) -> dict[str, Resource]:
+    """The current Patient resource of each id that has one."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = session.scalars(
+        select(Resource).where(Resource.type == "Patient", Resource.id.in_(wanted))
+    )
+    return {r.id: r for r in rows}

@@ -1,0 +1,245 @@
+"""GET /api/worklist: raised flags filtered, sorted, paged and counted; scoped and audited."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.runtime import AppState
+from tests.api.nurse_helpers import (
+    audited_for,
+    booked_by,
+    child,
+    flags_of,
+    noshow,
+    only_flag,
+    siblings,
+)
+from tests.conftest import FIXED_NOW
+
+APRIL = datetime(2026, 4, 1, 12, 0, tzinfo=UTC)
+
+
+def scenario(client: TestClient, state: AppState) -> dict[str, str]:
+    """Six flags. On 1 April, Ann (6) missed two dental appointments at ODS-A: repeat-wnb and
+    not-rebooked. On 15 June, baby Ben missed a health visit at ODS-B: infant-wnb (high);
+    siblings Cat (11) and Dan (8) each missed one: family-wnb for both, not-rebooked for Cat."""
+    state.clock = lambda: APRIL
+    ann = child(client, "2020-03-01", "Ann")
+    noshow(client, ann, "2026-01-10", **booked_by("ODS-A"))
+    noshow(client, ann, "2026-03-01", **booked_by("ODS-A"))
+    state.clock = lambda: FIXED_NOW
+    ben = child(client, "2026-01-01", "Ben")
+    noshow(client, ben, "2026-06-10", "health-visiting", **booked_by("ODS-B"))
+    cat, dan, _ = siblings(client)
+    return {"ann": ann, "ben": ben, "cat": cat, "dan": dan}
+
+
+def keys(items: list[dict]) -> list[tuple[str, str]]:
+    return [(i["child"]["name"].split()[0], i["rule_id"]) for i in items]
+
+
+def test_lists_open_flags_high_first_with_child_and_counts(
+    client: TestClient, state: AppState
+) -> None:
+    ids = scenario(client, state)
+    page = client.get("/api/worklist").json()
+    assert page["total"] == 6 and page["next"] is None
+    assert page["counts"] == {
+        "by_priority": {"high": 1, "medium": 5, "low": 0},
+        "by_rule": {"family-wnb": 2, "infant-wnb": 1, "not-rebooked": 2, "repeat-wnb": 1},
+    }
+    first = page["items"][0]
+    assert first["rule_id"] == "infant-wnb" and first["priority"] == "high"
+    assert first["child"] == {
+        "id": ids["ben"],
+        "name": "Ben Smith",
+        "birth_date": "2026-01-01",
+        "age_days": 165,
+    }
+    assert first["organisation"] == "ODS-B" and first["state"] == "open"
+    assert first["opened_at"] == "2026-06-15T12:00:00Z"
+    assert first["last_event_at"] == "2026-06-10T09:00:00Z"
+    assert len(first["evidence"]) == 1 and first["evidence"][0].startswith("Appointment/")
+    assert first["links"] == {
+        "flag": f"/fhir/Flag/{first['flag_id']}",
+        "chronology": f"/api/children/{ids['ben']}/chronology",
+    }
+    assert client.get(first["links"]["flag"]).json()["subject"]["reference"] == (
+        f"Patient/{ids['ben']}"
+    )
+    # Then medium, longest waiting first: Ann's flags were opened in April.
+    assert set(keys(page["items"][1:3])) == {("Ann", "repeat-wnb"), ("Ann", "not-rebooked")}
+    assert [i["priority"] for i in page["items"][1:]] == ["medium"] * 5
+    # Siblings' flags name the family they are in now, the same for both.
+    family = {only_flag(client, ids[k], "family-wnb")["family_id"] for k in ("cat", "dan")}
+    assert len(family) == 1 and family.pop().startswith("fam-")
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"rule": "repeat-wnb"}, {("Ann", "repeat-wnb")}),
+        (
+            {"rule": "infant-wnb,family-wnb"},
+            {("Ben", "infant-wnb"), ("Cat", "family-wnb"), ("Dan", "family-wnb")},
+        ),
+        ({"priority": "high"}, {("Ben", "infant-wnb")}),
+        ({"age_band": "0-1"}, {("Ben", "infant-wnb")}),
+        (
+            {"age_band": "5-11"},
+            {("Ann", "repeat-wnb"), ("Ann", "not-rebooked"), ("Dan", "family-wnb")},
+        ),
+        ({"age_band": "11-18"}, {("Cat", "not-rebooked"), ("Cat", "family-wnb")}),
+        (
+            {"min_age_days": "2297", "max_age_days": "2297"},  # Ann is 2,297 days old
+            {("Ann", "not-rebooked"), ("Ann", "repeat-wnb")},
+        ),
+        ({"min_age_days": "2298", "max_age_days": "3054"}, set()),  # Dan is 3,055
+        ({"max_age_days": "165"}, {("Ben", "infant-wnb")}),
+        ({"organisation": "ODS-A", "rule": "not-rebooked"}, {("Ann", "not-rebooked")}),
+        ({"opened_to": "2026-04-01"}, {("Ann", "repeat-wnb"), ("Ann", "not-rebooked")}),
+        ({"opened_from": "2026-04-02", "rule": "not-rebooked"}, {("Cat", "not-rebooked")}),
+        ({"opened_from": "2026-06-15T12:00:01Z"}, set()),
+    ],
+)
+def test_filters(
+    client: TestClient, state: AppState, params: dict[str, str], expected: set[tuple[str, str]]
+) -> None:
+    scenario(client, state)
+    page = client.get("/api/worklist", params={**params, "_count": "100"}).json()
+    got = set(keys(page["items"]))
+    assert got == expected
+    assert page["total"] == len(expected) == sum(page["counts"]["by_rule"].values())
+    assert sum(page["counts"]["by_priority"].values()) == page["total"]
+
+
+@pytest.mark.parametrize(
+    ("sort", "field", "descending"),
+    [
+        ("opened", "opened_at", False),
+        ("-opened", "opened_at", True),
+        ("last_event", "last_event_at", False),
+        ("-last_event", "last_event_at", True),
+    ],
+)
+def test_sort_by_time(
+    client: TestClient, state: AppState, sort: str, field: str, descending: bool
+) -> None:
+    scenario(client, state)
+    values = [i[field] for i in flags_of(client, sort=sort)]
+    assert len(values) == 6 and values[0] != values[-1]
+    assert values == sorted(values, reverse=descending)
+
+
+@pytest.mark.parametrize("sort", ["-priority", "priority"])
+def test_sort_by_priority_then_longest_waiting(
+    client: TestClient, state: AppState, sort: str
+) -> None:
+    scenario(client, state)
+    items = flags_of(client, sort=sort)
+    rank = {"high": 0, "medium": 1, "low": 2}
+    ranks = [rank[i["priority"]] for i in items]
+    assert ranks == sorted(ranks, reverse=sort == "priority") and len(set(ranks)) == 2
+    medium = [i["opened_at"] for i in items if i["priority"] == "medium"]
+    assert medium == sorted(medium) and medium[0] != medium[-1]
+
+
+def test_pages_follow_next_until_the_end(client: TestClient, state: AppState) -> None:
+    scenario(client, state)
+    seen: list[str] = []
+    url: str | None = "/api/worklist?_count=4&rule=infant-wnb,family-wnb,not-rebooked,repeat-wnb"
+    pages = 0
+    while url:
+        page = client.get(url).json()
+        assert page["total"] == 6 and page["counts"]["by_priority"]["high"] == 1
+        seen += [i["flag_id"] for i in page["items"]]
+        url, pages = page["next"], pages + 1
+        assert url is None or "rule=infant-wnb" in url
+    assert pages == 2 and len(seen) == len(set(seen)) == 6
+    assert seen == [i["flag_id"] for i in flags_of(client)]
+
+
+def test_count_zero_gives_counts_only(client: TestClient, state: AppState) -> None:
+    scenario(client, state)
+    page = client.get("/api/worklist", params={"_count": "0", "priority": "medium"}).json()
+    assert (page["total"], page["items"], page["next"]) == (5, [], None)
+    assert page["counts"]["by_priority"] == {"high": 0, "medium": 5, "low": 0}
+
+
+def test_state_filter_follows_reviews(client: TestClient, state: AppState) -> None:
+    ids = scenario(client, state)
+    ben = only_flag(client, ids["ben"], "infant-wnb")["flag_id"]
+    ann = only_flag(client, ids["ann"], "repeat-wnb")["flag_id"]
+    assert client.post(f"/api/flags/{ben}/review", json={"action": "acknowledge"}).is_success
+    body = {"action": "close", "outcome": "no-further-action"}
+    assert client.post(f"/api/flags/{ann}/review", json=body).is_success
+    by_state = {s: {i["flag_id"] for i in flags_of(client, state=s)} for s in STATES}
+    assert by_state["acknowledged"] == {ben}
+    assert by_state["closed"] == {ann}
+    assert len(by_state["open"]) == 4 and ben not in by_state["open"]
+    assert by_state["all"] == by_state["open"] | {ben}
+    assert {i["flag_id"] for i in flags_of(client)} == by_state["all"]
+
+
+STATES = ("open", "acknowledged", "closed", "all")
+
+
+@pytest.mark.parametrize(
+    ("params", "where"),
+    [
+        ({"priority": "urgent"}, "priority"),
+        ({"age_band": "2-3"}, "query.age_band"),
+        ({"state": "pending"}, "query.state"),
+        ({"sort": "name"}, "query.sort"),
+        ({"_count": "1000"}, "query._count"),
+        ({"_offset": "-1"}, "query._offset"),
+        ({"min_age_days": "x"}, "query.min_age_days"),
+        ({"min_age_days": "10", "max_age_days": "5"}, "min_age_days"),
+        ({"opened_from": "last week"}, "opened_from"),
+        ({"opened_to": "2026-13-01"}, "opened_to"),
+        ({"priorty": "high"}, "priorty"),
+        ({"rule": "a\x00b"}, "query.rule"),
+    ],
+)
+def test_bad_parameters_are_400_naming_them(
+    client: TestClient, params: dict[str, str], where: str
+) -> None:
+    r = client.get("/api/worklist", params=params)
+    assert r.status_code == 400, r.text
+    outcome = r.json()
+    assert outcome["resourceType"] == "OperationOutcome"
+    assert where in outcome["issue"][0]["expression"]
+
+
+@pytest.mark.parametrize("role", ["agency", "source"])
+def test_roles_without_search_scopes_are_refused(
+    anonymous: TestClient, role_tokens: dict[str, str], role: str
+) -> None:
+    r = anonymous.get("/api/worklist", headers={"Authorization": f"Bearer {role_tokens[role]}"})
+    assert r.status_code == 403
+    assert r.json()["issue"][0]["code"] == "forbidden"
+    assert anonymous.get("/api/worklist").status_code == 401
+
+
+def test_a_nurse_may_see_the_worklist(
+    client: TestClient, state: AppState, role_tokens: dict[str, str]
+) -> None:
+    scenario(client, state)
+    nurse = {"Authorization": f"Bearer {role_tokens['nurse']}"}
+    r = client.get("/api/worklist", headers=nurse)
+    assert r.status_code == 200 and r.json()["total"] == 6
+
+
+def test_each_child_shown_is_audited(client: TestClient, state: AppState) -> None:
+    ids = scenario(client, state)
+    assert client.get("/api/worklist", params={"rule": "infant-wnb"}).json()["total"] == 1
+    [seen] = [e for e in audited_for(client, ids["ben"]) if e["subtype"][0]["code"] == "search"]
+    refs = {x["what"]["reference"] for x in seen["entity"] if "what" in x}
+    flag = only_flag(client, ids["ben"], "infant-wnb")["flag_id"]
+    assert refs == {f"Patient/{ids['ben']}", f"Flag/{flag}"}
+    assert seen["outcome"] == "0" and seen["action"] == "E"
+    # Ann was on no page anyone saw: only the posts that created her record name her.
+    assert {e["subtype"][0]["code"] for e in audited_for(client, ids["ann"])} == {"create"}
