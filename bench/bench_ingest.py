@@ -1,0 +1,642 @@
+"""Ingest benchmark: the wnb service against a FLOOR app, side by side, in one run.
+
+See bench/README.md. Entry point: bench/ingest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import hashlib
+import os
+import platform
+import shlex
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import orjson
+import psycopg
+
+import loadgen
+import payloads
+from procs import (
+    BearerToken,
+    CpuMeter,
+    Postgres,
+    Profiler,
+    Server,
+    background_load,
+    connection_owner,
+    connection_split,
+    free_port,
+    register_client,
+    start_server,
+    summarise_profile,
+)
+
+BENCH_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = BENCH_DIR.parent
+HOST = "127.0.0.1"
+SCENARIOS = ("a", "b", "c")
+PREFILL_PER_CHILD = 20  # appointments per child in the prefill, over ~20 months
+# The floor app's one table (created here, before its two workers start).
+FLOOR_TABLE_DDL = (
+    "CREATE TABLE floor_appointment (pk bigserial PRIMARY KEY, content text NOT NULL)")
+
+
+@dataclass
+class Measure:
+    """One timed run against one server, with the CPU it took."""
+
+    label: str
+    server: str
+    result: loadgen.RunResult
+    items_per_request: int = 1
+    server_cores: float = 0.0
+    postgres_cores: float = 0.0
+    machine_cores: float = 0.0
+    split: list[int] = field(default_factory=list)  # connections held by each worker
+
+    @property
+    def item_rate(self) -> float:
+        return self.result.rate * self.items_per_request
+
+    @property
+    def loadgen_cores(self) -> float:
+        return self.result.cpu_loadgen / self.result.elapsed if self.result.elapsed else 0.0
+
+    @property
+    def other_cores(self) -> float:
+        """Busy CPU nobody in this benchmark used: other work on the shared machine."""
+        return max(0.0, self.machine_cores - self.server_cores - self.postgres_cores
+                   - self.loadgen_cores)
+
+
+@dataclass
+class Report:
+    command: str
+    args: argparse.Namespace
+    rows: list[tuple[str, ...]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    profiles: list[tuple[str, list[Path]]] = field(default_factory=list)
+    fingerprint: str = ""
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="bench/ingest",
+        description="Benchmark wnb ingest against a minimal validate+insert FLOOR app "
+                    "(PostgreSQL, 2 uvicorn workers each, loopback).")
+    p.add_argument("--requests", type=int, default=5000,
+                   help="timed single POSTs per server and run in (a) and (c) (default 5000)")
+    p.add_argument("--concurrency", type=int, default=16,
+                   help="open connections, each with one request in flight (default 16)")
+    p.add_argument("--warmup", type=int, default=500,
+                   help="untimed requests before each timed single-POST run (default 500)")
+    p.add_argument("--bundles", type=int, default=200,
+                   help="timed transaction Bundles in (b) (default 200)")
+    p.add_argument("--bundle-size", type=int, default=100,
+                   help="appointments per Bundle in (b) (default 100)")
+    p.add_argument("--bundle-concurrency", type=int, default=None,
+                   help="connections in (b) (default: --concurrency)")
+    p.add_argument("--prefill", type=int, default=1_000_000,
+                   help="appointments stored before (c) (default 1,000,000)")
+    p.add_argument("--skip-prefill", action="store_true",
+                   help="run (c) on whatever (a) and (b) stored, without prefilling")
+    p.add_argument("--prefill-bundle", type=int, default=1000,
+                   help="appointments per prefill transaction Bundle (default 1000)")
+    p.add_argument("--prefill-concurrency", type=int, default=4,
+                   help="connections used to prefill (default 4)")
+    p.add_argument("--prefill-statuses", default=",".join(["fulfilled"] * 9 + ["noshow"]),
+                   help="Appointment.status values cycled over the prefill (default: nine "
+                        "fulfilled, one noshow: one in ten not brought)")
+    p.add_argument("--timeout", type=float, default=1800.0,
+                   help="seconds to wait for one answer before counting it as failed "
+                        "(default 1800: a Bundle of 1000 can take minutes)")
+    p.add_argument("--statuses", default="noshow",
+                   help="Appointment.status values cycled over the appointments, e.g. "
+                        "fulfilled,fulfilled,fulfilled,noshow (default noshow: every one is a "
+                        "was-not-brought event the rules evaluate)")
+    p.add_argument("--patients", type=int, default=1000,
+                   help="patients created before (a); the prefill adds one per 20 appointments")
+    p.add_argument("--no-vacuum", action="store_true",
+                   help="do not VACUUM ANALYZE the service database after the prefill")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="repeat each single-POST comparison (service, floor alternately) and "
+                        "report medians (default 1)")
+    p.add_argument("--scenario", default="a,b,c",
+                   help="comma-separated subset of a,b,c (c implies a, its baseline)")
+    p.add_argument("--admin-dsn", default="host=127.0.0.1 port=5432 user=postgres dbname=test",
+                   help="libpq DSN of a database to CREATE/DROP the benchmark databases from")
+    p.add_argument("--keep-db", action="store_true", help="do not drop the databases at the end")
+    p.add_argument("--no-balance", action="store_true",
+                   help="keep the kernel's placement of connections on the two workers (often "
+                        "lopsided) instead of reconnecting until each holds its share")
+    p.add_argument("--keep-rate-limit", action="store_true",
+                   help="leave the service's per-client rate limit at its default")
+    p.add_argument("--py-spy", metavar="DIR", type=Path, default=None,
+                   help="record py-spy stacks of the workers during the timed (a), (b) and "
+                        "prefill runs into DIR, and print where the time goes (slows them)")
+    p.add_argument("--py-spy-mode", choices=("gil", "wall"), default="gil",
+                   help="gil: samples of threads holding the GIL (where Python CPU goes); "
+                        "wall: all non-idle threads, including those waiting on PostgreSQL")
+    args = p.parse_args(argv)
+    chosen = {s.strip() for s in args.scenario.split(",") if s.strip()}
+    if not chosen or chosen - set(SCENARIOS):
+        p.error(f"--scenario takes a comma-separated subset of {','.join(SCENARIOS)}")
+    if "c" in chosen:
+        chosen.add("a")
+    args.scenarios = chosen
+    payloads.STATUSES = tuple(x.strip() for x in args.statuses.split(",") if x.strip())
+    args.prefill_status_list = tuple(
+        x.strip() for x in args.prefill_statuses.split(",") if x.strip())
+    if args.bundle_concurrency is None:
+        args.bundle_concurrency = args.concurrency
+    if min(args.requests, args.concurrency, args.bundles, args.bundle_size, args.prefill_bundle,
+           args.prefill_concurrency, args.patients, args.rounds) < 1 or args.prefill < 0:
+        p.error("counts must be positive")
+    return args
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# --- checks -------------------------------------------------------------------------------------
+
+def expect_created(_: int, status: int, body: bytes) -> str | None:
+    if status != 201:
+        return f"expected 201, got {status}"
+    if b'"id"' not in body[:200] and b'"resourceType"' not in body[:200]:
+        return "201 without a resource in the body"
+    return None
+
+
+def expect_bundle(size: int, on_ok: Callable[[int, bytes], None] | None = None) -> loadgen.Check:
+    def check(index: int, status: int, body: bytes) -> str | None:
+        if status != 200:
+            return f"expected 200 for a transaction Bundle, got {status}"
+        created = body.count(b'"status":"201 Created"')
+        if created != size:
+            return f"expected {size} entries '201 Created' in the response, found {created}"
+        if on_ok is not None:
+            on_ok(index, body)
+        return None
+    return check
+
+
+# --- phases -------------------------------------------------------------------------------------
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, report: Report) -> None:
+        self.args = args
+        self.report = report
+        self.pg = Postgres(args.admin_dsn)
+        self.run_id = f"{os.getpid()}_{int(time.time())}"
+        self.service_db = f"wnb_bench_{self.run_id}"
+        self.floor_db = f"wnb_floor_{self.run_id}"
+        self.log_dir = Path(tempfile.mkdtemp(prefix="wnb-bench-"))
+        self.servers: dict[str, Server] = {}
+        self.patients_created = 0
+        self.prefilled_children: list[str] = []
+        self.nhs = payloads.nhs_numbers()
+        self.token: BearerToken | None = None
+        self.service_env: dict[str, str] = {}
+
+    # setup / teardown
+    def start(self) -> None:
+        self.report.fingerprint = service_fingerprint()
+        busy = background_load()
+        self.report.notes.append(
+            f"background load before the run (nothing of this benchmark running): {busy:.2f} "
+            f"of {os.cpu_count()} cores busy.")
+        log(f"background load: {busy:.2f} cores busy")
+        if self.args.py_spy is not None:
+            self.args.py_spy.mkdir(parents=True, exist_ok=True)
+        log(f"creating databases {self.service_db}, {self.floor_db}; logs in {self.log_dir}")
+        self.pg.create(self.service_db)
+        self.pg.create(self.floor_db)
+        self.pg.execute(self.floor_db, FLOOR_TABLE_DDL)
+        bin_dir = Path(sys.executable).parent
+        base_env = {**os.environ, "WNB_LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1"}
+        service_env = {**base_env, "WNB_DATABASE_URL": self.pg.url(self.service_db),
+                       "WNB_RUN_WORKER": "false", "WNB_TOKEN_TTL_SECONDS": "3600"}
+        if not self.args.keep_rate_limit:
+            service_env |= {"WNB_RATE_LIMIT_PER_SECOND": "1000000",
+                            "WNB_RATE_LIMIT_BURST": "1000000"}
+        self.service_env = service_env
+        floor_env = {**base_env, "FLOOR_DATABASE_URL": self.pg.url(self.floor_db)}
+        sport, fport = free_port(), free_port()
+        self.servers["service"] = start_server(
+            "service", [str(bin_dir / "wnb"), "serve", "--host", HOST, "--port", str(sport),
+                        "--workers", "2"], service_env, sport, self.log_dir)
+        self.servers["floor"] = start_server(
+            "floor", [sys.executable, "-m", "uvicorn", "--app-dir", str(BENCH_DIR),
+                      "floor_app:app", "--host", HOST, "--port", str(fport), "--workers", "2",
+                      "--log-level", "warning", "--no-access-log"], floor_env, fport,
+            self.log_dir)
+        self.servers["service"].wait_ready("/health")
+        self.servers["floor"].wait_ready("/fhir/Appointment")  # 405 on GET: it answers
+        time.sleep(3)  # let the second worker of each finish importing
+        creds = register_client(str(bin_dir / "wnb"), service_env)
+        if creds is None:
+            self.report.notes.append("the service has no `wnb client` command: no auth used.")
+        else:
+            self.token = BearerToken(f"http://{HOST}:{sport}/auth/token", *creds)
+            self.token.header()
+            self.report.notes.append(
+                "auth: a `wnb client add --role source` client; each service request carries "
+                "a bearer token (client_credentials, WNB_TOKEN_TTL_SECONDS=3600, refreshed "
+                "before expiry)" + ("." if self.args.keep_rate_limit else
+                                    "; the per-client rate limit is raised "
+                                    "(WNB_RATE_LIMIT_PER_SECOND/BURST=1000000) so it does not "
+                                    "cap the benchmark."))
+        log(f"service on :{sport} (pids {self.servers['service'].pids()}), "
+            f"floor on :{fport} (pids {self.servers['floor'].pids()})")
+
+    def stop(self) -> None:
+        for server in self.servers.values():
+            try:
+                server.stop()
+            except Exception as exc:  # keep tearing down
+                log(f"stopping {server.name}: {exc}")
+        if self.args.keep_db:
+            log(f"kept databases {self.service_db}, {self.floor_db}")
+        else:
+            self.pg.drop_all()
+            log("dropped the benchmark databases")
+
+    # helpers
+    def _load(self, server: str, requests: Iterable[bytes], concurrency: int,
+              check: loadgen.Check, on_start: Callable[[], None] | None = None
+              ) -> loadgen.RunResult:
+        target = self.servers[server]
+        headers = self.token.header if server == "service" and self.token else None
+        workers = target.worker_pids()
+        place: loadgen.Placement | None = None
+        if not self.args.no_balance:
+            place = functools.partial(connection_owner, target.port, pids=workers)
+        return loadgen.run(HOST, target.port, requests, concurrency, check, headers=headers,
+                           place=place, workers=len(workers), on_start=on_start,
+                           timeout=self.args.timeout)
+
+    def _run(self, server: str, requests: Iterator[bytes] | list[bytes], concurrency: int,
+             check: loadgen.Check, label: str, items: int = 1) -> Measure:
+        target = self.servers[server]
+        profile = self.args.py_spy is not None and label in ("(a)", "(b)", "prefill")
+        cpu = CpuMeter(target.pids())
+        split: list[int] = []
+
+        def on_start() -> None:
+            split.extend(connection_split(target.port, target.worker_pids()))
+            cpu.start()
+
+        with contextlib.ExitStack() as stack:
+            if profile:
+                prefix = self.args.py_spy / f"{server}{label.strip('()')}"
+                profiler = stack.enter_context(Profiler(
+                    str(Path(sys.executable).parent / "py-spy"), target.worker_pids(), prefix,
+                    gil=self.args.py_spy_mode == "gil"))
+            result = self._load(server, requests, concurrency, check, on_start)
+            cpu.stop()
+        if profile:
+            self.report.profiles.append((f"{label} {server}", profiler.outputs))
+        measure = Measure(label, server, result, items, cpu.server, cpu.postgres, cpu.machine,
+                          split)
+        if result.failures:
+            self.report.problems.append(
+                f"{label} / {server}: {result.failures} of {result.count} answers were wrong "
+                f"(statuses {dict(result.statuses)}); first ones:\n  "
+                + "\n  ".join(result.samples))
+        if target.proc.poll() is not None:
+            raise RuntimeError(f"{server} died during {label}:\n{target.tail()}")
+        log(f"{label} / {server}: {result.ok}/{result.count} ok in {result.elapsed:.1f}s, "
+            f"{measure.item_rate:,.0f}/s, p50 {result.percentile(0.5) * 1e3:.1f} ms, "
+            f"p99 {result.percentile(0.99) * 1e3:.1f} ms, cpu server {cpu.server:.2f} "
+            f"pg {cpu.postgres:.2f} loadgen {measure.loadgen_cores:.2f} "
+            f"other {measure.other_cores:.2f} cores ({cpu.describe_others()}), "
+            f"connections per worker {split}")
+        return measure
+
+    def create_patients(self, count: int, concurrency: int = 2, per_bundle: int = 500
+                        ) -> list[str]:
+        """`count` new Patients (untimed), created through transaction Bundles; their ids."""
+        t0 = time.perf_counter()
+        first = self.patients_created
+        self.patients_created += count
+        sizes = [min(per_bundle, count - s) for s in range(0, count, per_bundle)]
+        bodies = [loadgen.http_request(HOST, self.servers["service"].port, "/fhir",
+                                       payloads.transaction([
+                                           payloads.patient(next(self.nhs), first + start + j)
+                                           for j in range(size)]))
+                  for start, size in zip(range(0, count, per_bundle), sizes, strict=True)]
+        found: dict[int, list[str]] = {}
+
+        def keep(index: int, body: bytes) -> None:
+            found[index] = [e["resource"]["id"] for e in orjson.loads(body)["entry"]]
+
+        result = self._load("service", bodies, concurrency,
+                            lambda i, st, b: expect_bundle(sizes[i], keep)(i, st, b))
+        if result.failures:
+            raise RuntimeError("creating patients failed:\n  " + "\n  ".join(result.samples))
+        ids = [pid for index in sorted(found) for pid in found[index]]
+        log(f"created {count:,} patients in {time.perf_counter() - t0:.1f}s")
+        return ids
+
+    def single_requests(self, server: str, tag: str, count: int,
+                        patient_ids: list[str]) -> list[bytes]:
+        port = self.servers[server].port
+        return [loadgen.http_request(HOST, port, "/fhir/Appointment",
+                                     payloads.appointment_json(tag, i, patient_ids))
+                for i in range(count)]
+
+    def compare_single(self, label: str, tag: str) -> dict[str, list[Measure]]:
+        """(a)/(c): the same single-Appointment POSTs against service and floor. Each round
+        posts for `--patients` new children, so every round starts from the same per-child
+        history (none) and only what else the database holds differs."""
+        a = self.args
+        out: dict[str, list[Measure]] = {"service": [], "floor": []}
+        for round_no in range(a.rounds):
+            children = self.create_patients(a.patients)
+            for server in ("service", "floor"):
+                rtag = f"{tag}{round_no}{server[0]}"
+                warm = self.single_requests(server, f"{rtag}w", a.warmup, children)
+                self._load(server, warm, a.concurrency, expect_created)
+                timed = self.single_requests(server, rtag, a.requests, children)
+                out[server].append(self._run(server, timed, a.concurrency, expect_created,
+                                             label))
+        return out
+
+    def with_history(self, label: str) -> Measure:
+        """(a)'s POSTs for the prefilled children: each already has a long history."""
+        a = self.args
+        warm = self.single_requests("service", "hw", a.warmup, self.prefilled_children)
+        self._load("service", warm, a.concurrency, expect_created)
+        timed = self.single_requests("service", "h", a.requests, self.prefilled_children)
+        return self._run("service", timed, a.concurrency, expect_created, label)
+
+    def bundles(self) -> Measure:
+        """(b): transaction Bundles, for new children (about five appointments each)."""
+        a = self.args
+        port = self.servers["service"].port
+        size = a.bundle_size
+        children = self.create_patients(max(a.patients, (a.bundles + 4) * size // 5))
+
+        def make(tag: str, n: int) -> list[bytes]:
+            return [loadgen.http_request(HOST, port, "/fhir", payloads.appointment_bundle(
+                tag, k * size, size, children)) for k in range(n)]
+
+        self._load("service", make("bw", 4), a.bundle_concurrency, expect_bundle(size))
+        return self._run("service", make("b", a.bundles), a.bundle_concurrency,
+                         expect_bundle(size), "(b)", items=size)
+
+    def prefill(self) -> tuple[Measure, int]:
+        """Store args.prefill appointments through transaction Bundles, for their own children
+        (PREFILL_PER_CHILD each); (measure, stored)."""
+        a = self.args
+        n, per = a.prefill, a.prefill_bundle
+        self.prefilled_children = self.create_patients(
+            max(1, n // PREFILL_PER_CHILD), a.prefill_concurrency, 1000)
+        port = self.servers["service"].port
+        chunks = [(s, min(per, n - s)) for s in range(0, n, per)]
+        children = self.prefilled_children
+        progress = {"done": 0, "stored": 0, "every": max(1, len(chunks) // 10)}
+        t0 = time.perf_counter()
+
+        def requests() -> Iterator[bytes]:
+            for first, size in chunks:
+                yield loadgen.http_request(HOST, port, "/fhir", payloads.appointment_bundle(
+                    "p", first, size, children, a.prefill_status_list))
+
+        def check(index: int, status: int, body: bytes) -> str | None:
+            problem = expect_bundle(chunks[index][1])(index, status, body)
+            progress["done"] += 1
+            if problem is None:
+                progress["stored"] += chunks[index][1]
+            if progress["done"] % progress["every"] == 0:
+                done = progress["stored"]
+                log(f"prefill: {done:,}/{n:,} appointments, "
+                    f"{done / (time.perf_counter() - t0):,.0f}/s")
+            return problem
+
+        log(f"prefill: {n:,} appointments in {len(chunks)} Bundles of {per} "
+            f"over {a.prefill_concurrency} connections")
+        before = self.count_appointments()
+        measure = self._run("service", requests(), a.prefill_concurrency, check, "prefill",
+                            items=per)
+        return measure, self.count_appointments() - before  # wrong answers may still store
+
+    def vacuum(self) -> float:
+        t0 = time.perf_counter()
+        self.pg.execute(self.service_db, "VACUUM (ANALYZE)")
+        return time.perf_counter() - t0
+
+    def database_size(self) -> str:
+        return str(self.pg.scalar(self.service_db,
+                                  "SELECT pg_size_pretty(pg_database_size(current_database()))"))
+
+    def resource_counts(self) -> str:
+        with psycopg.connect(self.pg.dsn(self.service_db), autocommit=True) as conn:
+            rows = conn.execute("SELECT type, count(*) FROM resource GROUP BY type ORDER BY 1")
+            return ", ".join(f"{n:,} {t}" for t, n in rows)
+
+    def count_appointments(self) -> int:
+        return int(self.pg.scalar(  # type: ignore[call-overload]
+            self.service_db, "SELECT count(*) FROM resource WHERE type = 'Appointment'"))
+
+
+# --- report -------------------------------------------------------------------------------------
+
+def status_mix(statuses: tuple[str, ...]) -> str:
+    counts = Counter(statuses)
+    return " : ".join(f"{n} {s}" for s, n in counts.items()) if len(counts) > 1 else statuses[0]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.1f}"
+
+
+def median_measure(measures: list[Measure]) -> tuple[float, float, float, Measure]:
+    """Median rate, p50, p99 over rounds; and the measure with the median rate."""
+    rates = [m.item_rate for m in measures]
+    mid = sorted(measures, key=lambda m: m.item_rate)[len(measures) // 2]
+    return (statistics.median(rates),
+            statistics.median(m.result.percentile(0.5) for m in measures),
+            statistics.median(m.result.percentile(0.99) for m in measures), mid)
+
+
+def cpu_cell(m: Measure) -> str:
+    return (f"{m.server_cores:.2f} / {m.postgres_cores:.2f} / {m.loadgen_cores:.2f} / "
+            f"{m.other_cores:.2f}")
+
+
+def split_cell(m: Measure) -> str:
+    return "+".join(map(str, m.split)) if m.split else "?"
+
+
+def verdict(value: float, target: float) -> str:
+    return "yes" if value >= target else "**no**"
+
+
+def row(scenario: str, server: str, load: str, m: list[Measure], unit: str, ratio: str,
+        target: str, met: str) -> tuple[str, ...]:
+    rate, p50, p99, mid = median_measure(m)
+    fails = sum(x.result.failures for x in m)
+    ok = f"{rate:,.0f} {unit}" + (f" ({fails} wrong)" if fails else "")
+    return (scenario, server, load, ok, ms(p50), ms(p99), ratio, target, met, cpu_cell(mid),
+            split_cell(mid))
+
+
+def render(report: Report) -> str:
+    a = report.args
+    versions = ", ".join(f"{name} {_version(name)}" for name in (
+        "fastapi", "uvicorn", "pydantic", "fhir.resources", "sqlalchemy", "psycopg"))
+    lines = [
+        f"### Ingest benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        "",
+        f"Command: `{report.command}`",
+        "",
+        f"Service code: {report.fingerprint or '?'}.",
+        "",
+        f"Machine: {os.cpu_count()} cores shared by the servers, PostgreSQL and the load "
+        f"generator (one asyncio process); Python {platform.python_version()}, {versions}. "
+        f"Service: `wnb serve --workers 2` (WNB_RUN_WORKER=false); floor: bench/floor_app.py, "
+        f"uvicorn --workers 2. Appointment status in (a), (b), (c): "
+        f"{status_mix(payloads.STATUSES)}. Each single-POST run: "
+        f"{a.warmup} warm-up requests (excluded), then {a.requests} timed, {a.concurrency} "
+        f"connections"
+        + ("" if a.no_balance else " (spread evenly over the two workers)")
+        + (f", median of {a.rounds} rounds." if a.rounds > 1 else "."),
+        "",
+        "| scenario | server | load | throughput | p50 ms | p99 ms | ratio | target | met "
+        "| CPU cores: server / postgres / loadgen / other | conn. per worker |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    lines += ["| " + " | ".join(r) + " |" for r in report.rows]
+    if report.notes:
+        lines += [""] + [f"- {n}" for n in report.notes]
+    for name, files in report.profiles:
+        lines += ["", f"py-spy --{a.py_spy_mode} mode, {name} (share of samples; "
+                  f"raw stacks in {files[0].parent if files else '?'}):", "", "```"]
+        lines += summarise_profile(files)
+        lines.append("```")
+    return "\n".join(lines)
+
+
+def service_fingerprint() -> str:
+    """sha256 of the service's code (app/**/*.py) and the newest change to it: the service is
+    edited while benchmarks run, so say which code was measured."""
+    digest = hashlib.sha256()
+    newest = 0.0
+    for path in sorted((PROJECT_DIR / "app").rglob("*.py")):
+        digest.update(path.relative_to(PROJECT_DIR).as_posix().encode())
+        digest.update(path.read_bytes())
+        newest = max(newest, path.stat().st_mtime)
+    stamp = datetime.fromtimestamp(newest, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return f"app/ sha256 {digest.hexdigest()[:12]}, last changed {stamp} UTC"
+
+
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "?"
+
+
+# --- main ---------------------------------------------------------------------------------------
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: Sequence[str] | None = None, command: str | None = None) -> int:
+    args = parse_args(argv)
+    # Clean up (servers, databases) on SIGTERM, and on SIGINT even when started in the
+    # background by a shell that ignores it.
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
+    report = Report(command or "bench/ingest " + shlex.join(argv or sys.argv[1:]), args)
+    bench = Bench(args, report)
+    conc = args.concurrency
+    single_load = f"{args.requests} POSTs, {conc} conn."
+    try:
+        bench.start()
+        base: dict[str, list[Measure]] = {}
+        if "a" in args.scenarios:
+            base = bench.compare_single("(a)", "a")
+            svc, flo = median_measure(base["service"])[0], median_measure(base["floor"])[0]
+            report.rows.append(row("(a) POST Appointment, empty DB", "service", single_load,
+                                   base["service"], "req/s", f"{svc / flo:.2f} service/floor",
+                                   ">= 0.8", verdict(svc / flo, 0.8)))
+            report.rows.append(row("(a)", "floor", single_load, base["floor"], "req/s", "", "",
+                                   "", ))
+        if "b" in args.scenarios:
+            m = bench.bundles()
+            report.rows.append(row(
+                f"(b) transaction Bundles of {args.bundle_size}", "service",
+                f"{args.bundles} Bundles, {args.bundle_concurrency} conn.", [m], "appts/s",
+                f"{m.item_rate / 5000:.2f} x target ({m.result.rate:,.1f} Bundles/s)",
+                ">= 5,000 appts/s", verdict(m.item_rate, 5000)))
+        if "c" in args.scenarios:
+            if args.skip_prefill or args.prefill == 0:
+                report.notes.append("prefill skipped (--skip-prefill): (c) ran on what (a) "
+                                    "and (b) stored.")
+            else:
+                m, n = bench.prefill()
+                seconds = m.result.elapsed
+                report.rows.append((
+                    "prefill", "service",
+                    f"{n:,} appts ({status_mix(args.prefill_status_list)}), Bundles of "
+                    f"{args.prefill_bundle}, {args.prefill_concurrency} conn.",
+                    f"{n / seconds:,.0f} appts/s", ms(m.result.percentile(0.5)),
+                    ms(m.result.percentile(0.99)), f"{seconds:,.0f} s in all", "", "",
+                    cpu_cell(m), split_cell(m)))
+                if not args.no_vacuum:
+                    took = bench.vacuum()
+                    report.notes.append(f"after the prefill: VACUUM (ANALYZE) took {took:.0f} s "
+                                        "(so (c) is not measured during autovacuum).")
+            count = bench.count_appointments()
+            report.notes.append(f"before (c) the service held {bench.resource_counts()}; "
+                                f"database size {bench.database_size()}.")
+            full = bench.compare_single("(c)", "c")
+            svc_c, flo_c = median_measure(full["service"])[0], median_measure(full["floor"])[0]
+            svc_a, flo_a = median_measure(base["service"])[0], median_measure(base["floor"])[0]
+            report.rows.append(row(
+                f"(c) POST Appointment, {count:,} stored", "service", single_load,
+                full["service"], "req/s",
+                f"{svc_c / svc_a:.2f} vs (a) ({svc_c / svc_a / (flo_c / flo_a):.2f} after the "
+                f"floor's drift); {svc_c / flo_c:.2f} service/floor", ">= 0.9",
+                verdict(svc_c / svc_a, 0.9)))
+            report.rows.append(row("(c)", "floor (noise control)", single_load, full["floor"],
+                                   "req/s", f"{flo_c / flo_a:.2f} vs (a)", "", ""))
+            if bench.prefilled_children:
+                hist = bench.with_history("(c) history")
+                report.rows.append(row(
+                    f"(c) same, for the prefilled children ({PREFILL_PER_CHILD} appts each "
+                    "already)", "service", single_load, [hist], "req/s",
+                    f"{hist.item_rate / svc_a:.2f} vs (a)", "(info)", ""))
+        report.notes.append(f"the service held at the end: {bench.resource_counts()} "
+                            "(Flags are raised by the service's rules).")
+    except KeyboardInterrupt:
+        report.problems.append("interrupted")
+    except Exception as exc:
+        report.problems.append(f"benchmark aborted: {type(exc).__name__}: {exc}")
+    finally:
+        bench.stop()
+    print(render(report))
+    if report.problems:
+        print("\nProblems:\n")
+        for problem in report.problems:
+            print(f"- {problem}")
+    return 1 if report.problems else 0
