@@ -5,13 +5,12 @@ from __future__ import annotations
 from fastapi import Request
 
 from app.fhir.errors import FhirError
-from app.fhir.parse import load_json
 
 JSON_TYPES = ("application/fhir+json", "application/json", "application/json+fhir")
 
 
 async def read_json(request: Request, limit: int) -> bytes:
-    """The body, checked to be one JSON object; 415 for non-JSON, 413 past `limit`
+    """The raw body; 415 for a non-JSON content type, 413 past `limit`
     (checked while streaming, so an oversized body is never held whole)."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in JSON_TYPES:
@@ -30,9 +29,8 @@ async def read_json(request: Request, limit: int) -> bytes:
         if size > limit:
             raise _too_large(limit)
         chunks.append(chunk)
-    body = b"".join(chunks)
-    load_json(body)
-    return body
+    # Parsed once, by the use case in its worker thread, not here on the event loop.
+    return b"".join(chunks)
 
 
 def _too_large(limit: int) -> FhirError:

@@ -68,6 +68,8 @@ def raise_flags(
         row = existing.get(key)
         events = m.events | set(orjson.loads(row.evidence_events)) if row else m.events
         children = m.children | set(orjson.loads(row.family_children)) if row else m.children
+        if row is not None and _nothing_new(row, events, children, m):
+            continue  # the same evidence again: no new Flag version, no change of state
         own = sorted(
             (facts[e] for e in events if e in facts and facts[e].child_id == m.child_id),
             key=lambda f: f.event_at,
@@ -168,3 +170,12 @@ def row_values(row: RaisedFlag) -> dict[str, Any]:
         "evidence_events": row.evidence_events,
         "family_children": row.family_children,
     }
+
+
+def _nothing_new(row: RaisedFlag, events: set[str], children: set[str], m: Merged) -> bool:
+    return (
+        len(events) == len(orjson.loads(row.evidence_events))
+        and len(children) == len(orjson.loads(row.family_children))
+        and row.rule_version == m.rule_version
+        and row.description == m.description[:500]
+    )

@@ -237,11 +237,11 @@ def _content(p: Planned, outcome: Outcome | None, ctx: WriteContext) -> str:
 
 
 def _write(session: Session, plans: list[Planned], ctx: WriteContext) -> None:
+    updated = [p for p in plans if p.existing_pk is not None]  # before new rows get their keys
     new = [p for p in plans if p.existing_pk is None]
     rows = [_resource_row(p, ctx) for p in new]
     for p, pk in zip(new, resources_repo.insert_resources(session, rows), strict=True):
         p.existing_pk = pk
-    updated = [p for p in plans if p not in new]
     resources_repo.update_resources(
         session, [{"pk": p.existing_pk, **_resource_row(p, ctx)} for p in updated]
     )

@@ -49,7 +49,7 @@ class WriteContext:
     rules: RuleSet | None = None  # None: store and code, raise nothing
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: field-by-field equality is never wanted here
 class Planned:
     """A request once its target, id and version are decided."""
 

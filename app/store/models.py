@@ -136,6 +136,8 @@ class CodedEvent(Base):
         Index("ix_event_family_at", "family_id", "event_at"),
         Index("ix_event_service_at", "service_code", "event_at"),
         Index("ix_event_category_at", "category", "event_at"),
+        # Flags name their evidence as "Appointment/id": looked up on every flag raised.
+        Index("ix_event_resource", "resource_id", "resource_type"),
     )
 
 
