@@ -220,6 +220,8 @@ def backtest(config: Config) -> None:
         load = os.getloadavg()[0]
         run = _timed([srv.WNB, "rules", "backtest", *argv], env)
         head = run.out.splitlines()[0]
+        listed = next(line for line in run.out.splitlines() if line.startswith("would flag"))
+        head += f"; {listed.split(' of ')[1].split(' firings')[0]} firings"
         print(
             f"  {label}: {run.seconds:.1f} s wall, {run.cpu:.1f} s CPU "
             f"({run.cpu / run.seconds:.0%} of a core), peak RSS {run.peak_kib / 1024:.0f} MiB, "

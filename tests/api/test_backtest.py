@@ -252,6 +252,28 @@ def test_service_run_agrees_and_since_reads_only_the_reach(
     report = state.read(lambda s: backtest.run(s, tightened, in_force, None, FIXED_NOW))
     assert report.diff.removed == (("repeat-wnb", history["c"]),)
     assert report.diff.added == ()
+    # Switched off: every pair the rule in force flags is removed.
+    off = backtest.load_posted(
+        TIGHTENED_ONLY.replace("version: 2", "version: 2\n    enabled: false")
+    )
+    report = state.read(lambda s: backtest.run(s, off, in_force, None, FIXED_NOW))
+    assert report.diff.removed == tuple(sorted(("repeat-wnb", history[k]) for k in ("b", "c")))
+    assert (report.counts[0].enabled, report.counts[0].firings, report.firings_total) == (
+        False,
+        0,
+        0,
+    )
+    # Only the wording and version changed: replayed once, the same pairs, all kept.
+    reworded = backtest.load_posted(
+        TIGHTENED_ONLY.replace("threshold: 3", "threshold: 2").replace("three or more", "2+")
+    )
+    report = state.read(lambda s: backtest.run(s, reworded, in_force, None, FIXED_NOW))
+    assert (report.diff.added, report.diff.removed, report.kept) == ((), (), 2)
+    assert (report.same_pairs, report.diff.kept) == (2, ())  # not compared: the same rule
+    [count] = report.counts
+    assert (count.version, count.in_force_version) == (2, 1)
+    assert (count.firings, count.children) == (count.in_force_firings, count.in_force_children)
+    assert (count.firings, count.children) == (3, 2)
     # With nothing in force every pair is new.
     alone = state.read(lambda s: backtest.run(s, tightened, None, None, FIXED_NOW))
     assert alone.diff.added == (("repeat-wnb", history["b"]),)
