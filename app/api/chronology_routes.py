@@ -12,7 +12,7 @@ from app.api.chronology_schemas import ChildChronology, FamilyChronology
 from app.api.fhir_routes import StateDep
 from app.api.nurse_params import Id
 from app.api.openapi_docs import fhir_responses
-from app.api.security import PrincipalDep, require
+from app.api.security import PrincipalDep, require_all
 from app.services.audit import AuditNote
 from app.services.chronology import (
     child_chronology,
@@ -39,8 +39,7 @@ async def get_child_chronology(
     patient_id: Id, state: StateDep, who: PrincipalDep
 ) -> dict[str, Any]:
     note = AuditNote("read", "Patient", [f"Patient/{patient_id}"])
-    for resource, interaction in CHILD_NEEDS:
-        await require(state, who, resource, interaction, note)
+    await require_all(state, who, note, *CHILD_NEEDS)
     now = state.clock()
     view = await run_in_threadpool(
         state.audited,
@@ -67,8 +66,7 @@ async def get_family_chronology(
     family_id: Id, state: StateDep, who: PrincipalDep
 ) -> dict[str, Any]:
     note = AuditNote("read", "Patient")
-    for resource, interaction in FAMILY_NEEDS:
-        await require(state, who, resource, interaction, note)
+    await require_all(state, who, note, *FAMILY_NEEDS)
     now = state.clock()
     view = await run_in_threadpool(
         state.audited,
@@ -92,8 +90,7 @@ async def get_family_chronology_of_child(
     patient_id: Id, state: StateDep, who: PrincipalDep
 ) -> dict[str, Any]:
     note = AuditNote("read", "Patient", [f"Patient/{patient_id}"])
-    for resource, interaction in FAMILY_NEEDS:
-        await require(state, who, resource, interaction, note)
+    await require_all(state, who, note, *FAMILY_NEEDS)
     now = state.clock()
     view = await run_in_threadpool(
         state.audited,

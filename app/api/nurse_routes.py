@@ -14,9 +14,7 @@ from app.api.fhir_routes import StateDep
 from app.api.nurse_params import Id, review_input, worklist_query
 from app.api.nurse_schemas import FlagDetail, FlagWithReviews, ReviewRequest, WorklistPage
 from app.api.openapi_docs import fhir_responses
-from app.api.security import PrincipalDep, require
-from app.auth.principal import Principal
-from app.runtime import AppState
+from app.api.security import PrincipalDep, require_all
 from app.services.audit import AuditNote
 from app.services.flag_view import flag_view
 from app.services.review import review_flag
@@ -26,13 +24,6 @@ REVIEW_BODY_LIMIT = 16 * 1024  # a 4,000-character note in JSON, with room to sp
 
 router = APIRouter(prefix="/api")
 router.include_router(chronology_router)
-
-
-async def require_all(
-    state: AppState, who: Principal, note: AuditNote, *needs: tuple[str, str]
-) -> None:
-    for resource, interaction in needs:
-        await require(state, who, resource, interaction, note)
 
 
 @router.get(

@@ -90,3 +90,11 @@ async def require(
     exc = FhirError.one(403, "forbidden", f"Your scopes do not allow {interaction} of {resource}.")
     await run_in_threadpool(state.refused, who, note, exc)
     raise exc
+
+
+async def require_all(
+    state: AppState, who: Principal, note: AuditNote, *needs: tuple[str, str]
+) -> None:
+    """`require` for each (resource, interaction) a view needs."""
+    for resource, interaction in needs:
+        await require(state, who, resource, interaction, note)
