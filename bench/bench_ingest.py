@@ -16,6 +16,7 @@ import signal
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -129,7 +130,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         "fulfilled,fulfilled,fulfilled,noshow (default noshow: every one is a "
                         "was-not-brought event the rules evaluate)")
     p.add_argument("--patients", type=int, default=1000,
-                   help="patients created before (a); the prefill adds one per 20 appointments")
+                   help="new children per (a)/(c) round (default 1000); (b) and the prefill "
+                        "create their own")
+    p.add_argument("--analyze", choices=("auto", "on", "off"), default="auto",
+                   help="run ANALYZE on the service database before each timed phase and "
+                        "every 10%% of the prefill, standing in for autovacuum; auto: only "
+                        "when the server has autovacuum off (default auto)")
     p.add_argument("--no-vacuum", action="store_true",
                    help="do not VACUUM ANALYZE the service database after the prefill")
     p.add_argument("--rounds", type=int, default=1,
@@ -210,6 +216,9 @@ class Bench:
         self.servers: dict[str, Server] = {}
         self.patients_created = 0
         self.prefilled_children: list[str] = []
+        self.analyze_on = False
+        self.analyzes: list[float] = []  # seconds each stand-in ANALYZE took
+        self.analyzer: threading.Thread | None = None
         self.nhs = payloads.nhs_numbers()
         self.token: BearerToken | None = None
         self.service_env: dict[str, str] = {}
@@ -226,6 +235,14 @@ class Bench:
             self.args.py_spy.mkdir(parents=True, exist_ok=True)
         log(f"creating databases {self.service_db}, {self.floor_db}; logs in {self.log_dir}")
         self.pg.create(self.service_db)
+        autovacuum = str(self.pg.scalar(self.service_db, "SHOW autovacuum"))
+        self.analyze_on = self.args.analyze == "on" or (
+            self.args.analyze == "auto" and autovacuum != "on")
+        if self.analyze_on:
+            self.report.notes.append(
+                f"PostgreSQL has autovacuum={autovacuum}: without it no table is ever analyzed "
+                "and plans go wrong as tables grow, so the benchmark runs ANALYZE itself before "
+                "each timed phase and every 10% of the prefill (in the background).")
         self.pg.create(self.floor_db)
         self.pg.execute(self.floor_db, FLOOR_TABLE_DDL)
         bin_dir = Path(sys.executable).parent
@@ -294,6 +311,8 @@ class Bench:
     def _run(self, server: str, requests: Iterator[bytes] | list[bytes], concurrency: int,
              check: loadgen.Check, label: str, items: int = 1) -> Measure:
         target = self.servers[server]
+        if server == "service":
+            self.analyze()
         profile = self.args.py_spy is not None and label in ("(a)", "(b)", "prefill")
         cpu = CpuMeter(target.pids())
         split: list[int] = []
@@ -425,6 +444,7 @@ class Bench:
             if problem is None:
                 progress["stored"] += chunks[index][1]
             if progress["done"] % progress["every"] == 0:
+                self.analyze(background=True)
                 done = progress["stored"]
                 log(f"prefill: {done:,}/{n:,} appointments, "
                     f"{done / (time.perf_counter() - t0):,.0f}/s")
@@ -436,6 +456,22 @@ class Bench:
         measure = self._run("service", requests(), a.prefill_concurrency, check, "prefill",
                             items=per)
         return measure, self.count_appointments() - before  # wrong answers may still store
+
+    def analyze(self, background: bool = False) -> None:
+        """ANALYZE the service database, standing in for autovacuum (when it is off)."""
+        if not self.analyze_on:
+            return
+
+        def work() -> None:
+            t0 = time.perf_counter()
+            self.pg.execute(self.service_db, "ANALYZE")
+            self.analyzes.append(time.perf_counter() - t0)
+
+        if not background:
+            work()
+        elif self.analyzer is None or not self.analyzer.is_alive():
+            self.analyzer = threading.Thread(target=work, daemon=True)
+            self.analyzer.start()
 
     def vacuum(self) -> float:
         t0 = time.perf_counter()
@@ -626,6 +662,9 @@ def main(argv: Sequence[str] | None = None, command: str | None = None) -> int:
                     f"(c) same, for the prefilled children ({PREFILL_PER_CHILD} appts each "
                     "already)", "service", single_load, [hist], "req/s",
                     f"{hist.item_rate / svc_a:.2f} vs (a)", "(info)", ""))
+        if bench.analyzes:
+            report.notes.append(f"stand-in ANALYZE runs: {len(bench.analyzes)}, "
+                                f"{sum(bench.analyzes):.0f} s in all.")
         report.notes.append(f"the service held at the end: {bench.resource_counts()} "
                             "(Flags are raised by the service's rules).")
     except KeyboardInterrupt:
