@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth.principal import Principal
@@ -18,6 +18,7 @@ from app.fhir.terminology import Terminology, load_terminology
 from app.rules import RuleSet, load_rules
 from app.services import audit
 from app.services.authenticate import Authenticator
+from app.services.reconcile import settle
 from app.services.writes import WriteContext
 from app.settings import Settings
 from app.store.db import make_engine, make_session_factory
@@ -52,16 +53,20 @@ class AppState:
         )
 
     def write(self, use_case: Callable[[Session], T]) -> T:
-        """Run a use case in one transaction and commit it here, at the edge. A unique-key
-        race with a concurrent request is retried: the second attempt sees the first's row."""
+        """Run a use case in one transaction, reconcile the families it touched, and commit
+        here, at the edge. A unique-key race or a deadlock with a concurrent request is
+        retried: the second attempt sees the first's rows."""
         for attempt in range(WRITE_ATTEMPTS):
             with self.writer() as session:
                 try:
                     result = use_case(session)
+                    settle(session, self.write_context(), self.settings.reconcile_inline)
                     session.commit()
                     return result
-                except IntegrityError as exc:
+                except (IntegrityError, OperationalError) as exc:
                     session.rollback()
+                    if isinstance(exc, OperationalError) and not _is_race(exc):
+                        raise
                     if attempt == WRITE_ATTEMPTS - 1:
                         raise FhirError.one(
                             409,
@@ -105,6 +110,11 @@ class AppState:
     def read(self, use_case: Callable[[Session], T]) -> T:
         with self.reader() as session:
             return use_case(session)
+
+
+def _is_race(exc: OperationalError) -> bool:
+    """A deadlock or serialization failure: PostgreSQL aborted one of two racing writers."""
+    return getattr(exc.orig, "sqlstate", None) in ("40P01", "40001")
 
 
 def build_state(settings: Settings) -> AppState:

@@ -27,7 +27,15 @@ class Settings(BaseSettings):
         default=True, description="Evaluate trigger rules at ingest and in the worker."
     )
     due_check_seconds: int = Field(
-        default=60, ge=1, description="How often the worker decides time-based rules."
+        default=5,
+        ge=1,
+        description="How often the worker reconciles families that are due: a time-based "
+        "rule's window closed, a new rules version, or a write whose reconciliation failed.",
+    )
+    reconcile_inline: bool = Field(
+        default=True,
+        description="Reconcile flags before a write's response (read your writes). False "
+        "leaves every reconciliation to the worker (bulk loads; flags lag by seconds).",
     )
     max_body_bytes: int = Field(default=10 * 1024 * 1024, description="Largest request body.")
     base_url: str = Field(

@@ -18,12 +18,14 @@ class Status:
     status: str
     start: datetime | None
     end: datetime | None
+    inactive: bool = False  # the source made it inactive; `end` None: it did not say when
 
 
 def status_of(flag: dict[str, Any], terms: Terminology, recorded_at: datetime) -> Status | None:
     """The status a Flag about a Patient states, or None (not a status, or entered in error).
 
-    An inactive Flag without an end date ends the status when it was recorded as inactive.
+    An inactive Flag without an end date has `inactive` set and no end: the caller ends it
+    when it first stored it as inactive (`recorded_at` for a first inactive version).
     """
     if flag.get("status") == "entered-in-error":
         return None
@@ -43,9 +45,8 @@ def status_of(flag: dict[str, Any], terms: Terminology, recorded_at: datetime) -
     period = flag.get("period") or {}
     start = parse_range(period["start"])[0] if _is_date(period.get("start")) else None
     end = parse_range(period["end"])[1] if _is_date(period.get("end")) else None
-    if flag.get("status") == "inactive" and end is None:
-        end = recorded_at
-    return Status(local[1], status, start, end)
+    inactive = flag.get("status") == "inactive"
+    return Status(local[1], status, start, end, inactive)
 
 
 def _is_date(value: Any) -> bool:

@@ -37,7 +37,7 @@ from app.rules import (
     diff,
     load_rules,
 )
-from app.store import backtest_repo
+from app.store import backtest_repo, reconcile_repo
 
 Pair = tuple[str, str]  # (rule id, child id)
 # Fields that change what a firing says, never which (rule, child) pairs it flags.
@@ -165,15 +165,19 @@ def run(
     # its window plus its follow-up period (a day's margin for instants within the day).
     reach = timedelta(days=max(new_rules.lookback_days(), changed.lookback_days()) + 1)
     read_from = None if since is None else since - reach
+    # Merged records count as their surviving record, as in live reconciliation.
+    merged = reconcile_repo.all_aliases(session)
     statuses = {
-        family: [StatusView(s.child_id, s.status, s.start, s.end) for s in rows]
+        family: [
+            StatusView(merged.get(s.child_id, s.child_id), s.status, s.start, s.end) for s in rows
+        ]
         for family, rows in backtest_repo.statuses_by_family(session).items()
     }
     found: list[TimedFiring] = []
     old: list[TimedFiring] = []
     families = events = 0
     for family_id, rows in backtest_repo.child_events_by_family(session, read_from):
-        views = {family_id: [_view(row) for row in rows]}
+        views = {family_id: [_view(row, merged) for row in rows]}
         held = {family_id: statuses.get(family_id, [])}
         families += 1
         events += len(views[family_id])
@@ -205,8 +209,9 @@ def _same_effect(a: Rule, b: Rule) -> bool:
     return a.model_dump(exclude=WORDING) == b.model_dump(exclude=WORDING)
 
 
-def _view(row: Row[Any]) -> EventView:
+def _view(row: Row[Any], merged: dict[str, str]) -> EventView:
     _, resource_type, resource_id, child_id, at, category, service_code, age_days = row
+    child_id = merged.get(child_id, child_id)
     if at.tzinfo is None:  # SQLite
         at = at.replace(tzinfo=UTC)
     return EventView(
@@ -282,6 +287,9 @@ def as_json(report: BacktestReport, limit: int | None = None) -> dict[str, Any]:
     return {
         "since": fhir_instant(report.since) if report.since else None,
         "now": fhir_instant(report.now),
+        # Like live reconciliation, the replay judges every event with the statuses, family
+        # links and merged records known today, not those known when the event arrived.
+        "judged_with": "current-facts",
         "families": report.families,
         "events": report.events,
         "rules": [
@@ -331,6 +339,8 @@ def as_text(report: BacktestReport, source: str, limit: int | None) -> str:
         f"backtest of {source}: {report.events:,} children's events in {report.families:,} "
         f"families, firings {window}up to {fhir_instant(report.now)} "
         f"({report.seconds:.1f} s; nothing was raised or written)",
+        "judged with today's knowledge of statuses, families and merged records, as live "
+        "reconciliation judges them",
         "",
         f"{'rule':<24}{'version':>8}{'firings':>10}{'children':>10}   in force:"
         f"{'version':>8}{'firings':>10}{'children':>10}",

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.fhir.dates import parse_range
 from app.fhir.references import split_local
 from app.store import family_repo
 
@@ -24,11 +25,20 @@ def add_patients(session: Session, patient_ids: Iterable[str], now: datetime) ->
     family_repo.add_families(session, [(new_family_id(), p) for p in sorted(set(patient_ids))], now)
 
 
-def links_of(type_name: str, rid: str, data: dict[str, Any]) -> list[tuple[str, str]]:
-    """(link key, patient id) pairs a RelatedPerson or Group asserts."""
+def links_of(
+    type_name: str, rid: str, data: dict[str, Any], now: datetime
+) -> list[tuple[str, str]]:
+    """(link key, patient id) pairs a RelatedPerson, Group or Patient asserts at `now`.
+
+    An inactive carer or membership, or one whose period has ended, links no one. A Patient
+    merged into another (`link` replaced-by / replaces) is linked to it, so the two records
+    are always one family.
+    """
     if type_name == "RelatedPerson":
         child = split_local((data.get("patient") or {}).get("reference") or "")
         if child is None or child[0] != "Patient" or data.get("active") is False:
+            return []
+        if _ended(data.get("period"), now):
             return []
         return [
             (f"carer:{i['system']}|{i['value']}"[:300], child[1])
@@ -39,34 +49,72 @@ def links_of(type_name: str, rid: str, data: dict[str, Any]) -> list[tuple[str, 
         members = [
             split_local((m.get("entity") or {}).get("reference") or "")
             for m in data.get("member", [])
-            if not m.get("inactive")
+            if isinstance(m, dict) and not m.get("inactive") and not _ended(m.get("period"), now)
         ]
         return [(f"group:{rid}", m[1]) for m in members if m and m[0] == "Patient"]
+    if type_name == "Patient":
+        return [(f"same:{a}|{b}"[:300], p) for a, b in merges_of(rid, data) for p in (a, b)]
     return []
+
+
+def merges_of(rid: str, data: dict[str, Any]) -> list[tuple[str, str]]:
+    """(merged record, surviving record) pairs a Patient states through `link`."""
+    found: list[tuple[str, str]] = []
+    for link in data.get("link") or []:
+        if not isinstance(link, dict):
+            continue
+        other = split_local((link.get("other") or {}).get("reference") or "")
+        if other is None or other[0] != "Patient" or other[1] == rid:
+            continue
+        if link.get("type") == "replaced-by":
+            found.append((rid, other[1]))
+        elif link.get("type") == "replaces":
+            found.append((other[1], rid))
+    return found
+
+
+def _ended(period: Any, now: datetime) -> bool:
+    if not isinstance(period, dict) or not isinstance(period.get("end"), str):
+        return False
+    bounds = parse_range(period["end"])
+    return bounds is not None and bounds[1] <= now
 
 
 def update_links(
     session: Session, source: str, links: list[tuple[str, str]], now: datetime
-) -> None:
+) -> set[str]:
+    """Record the links `source` asserts; the patients whose families were looked at again."""
     changed = family_repo.replace_links(session, source, links)
-    if changed:
-        regroup(session, changed, now)
+    return regroup(session, changed, now) if changed else set()
 
 
-def regroup(session: Session, patient_ids: list[str], now: datetime) -> None:
-    """Make each connected group of patients around `patient_ids` exactly one family."""
-    components = _components(session, patient_ids)
-    current = family_repo.families_of(session, [p for c in components for p in c])
+def regroup(session: Session, patient_ids: list[str], now: datetime) -> set[str]:
+    """Make each connected group of patients exactly one family, looking at `patient_ids`
+    and every member of their current families (a carer moved away may split a family whose
+    other members were not named). Returns every patient looked at: all of their families'
+    flags must be judged again. Families left empty are deleted."""
+    before = family_repo.families_of(session, patient_ids)
+    family_repo.lock(session, before.values())
+    everyone = set(patient_ids) | {
+        p for group in family_repo.members(session, before.values()).values() for p in group
+    }
+    components = _components(session, sorted(everyone))
+    involved = {p for c in components for p in c}
+    current = family_repo.families_of(session, involved)
+    family_repo.lock(session, set(current.values()) - set(before.values()))
     taken: set[str] = set()
-    for component in components:
+    for component in sorted(components, key=min):
         ids = sorted({current[p] for p in component if p in current} - taken)
         target = ids[0] if ids else new_family_id()  # a split-off part gets a new family
         taken.add(target)
-        movers = sorted(p for p in component if current.get(p) != target)
-        if target not in current.values():
-            family_repo.add_families(session, [(target, movers[0])], now)
-            movers = movers[1:]
-        family_repo.move(session, movers, target)
+        if not ids:
+            family_repo.add_empty_families(session, [target], now)
+        family_repo.add_members(session, sorted(p for p in component if p not in current), target)
+        family_repo.move(
+            session, sorted(p for p in component if p in current and current[p] != target), target
+        )
+    family_repo.delete_families(session, set(current.values()) - taken)
+    return involved
 
 
 def _components(session: Session, start: list[str]) -> list[set[str]]:

@@ -1,130 +1,198 @@
-"""Raising flags from rule firings: one open flag per rule and child; new evidence updates it."""
+"""Bringing raised flags in line with the flags a family's facts call for.
+
+Compared per (rule, child): a new pair raises a Flag; new evidence makes a new version (and
+puts it back in front of a nurse); nothing changed writes nothing. A flag whose rule no
+longer holds is never deleted: unreviewed, it is withdrawn (closed by the service, with the
+reason as a system review); once a nurse has looked at it, it stays open marked
+`evidence-changed` for a nurse to close. A closed flag reopens only on evidence it did not
+have; a withdrawn one whenever its rule holds again.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy.orm import Session
 
 from app.fhir.raised_flag import raised_flag
-from app.rules import Firing
+from app.rules.desired import DesiredFlag, Pair
 from app.services.writes import WriteContext, WriteRequest
-from app.store import family_repo, flags_repo, rules_repo
-from app.store.models import RaisedFlag
+from app.store.models import FlagReview, RaisedFlag
+
+SYSTEM = "wnb"  # who a system review is by
+OPEN_STATES = frozenset({"open", "acknowledged", "evidence-changed"})
 
 
 @dataclass
-class Merged:
-    """Every firing of one rule for one child in this unit of work."""
+class Change:
+    """One flag to write: its row values (`pk` None: a new row) and a system review."""
 
+    pk: int | None
+    flag_id: str
     rule_id: str
-    rule_version: int
     child_id: str
-    priority: str
-    description: str
-    agencies: set[str] = field(default_factory=set)
-    events: set[str] = field(default_factory=set)
-    children: set[str] = field(default_factory=set)
+    values: dict[str, Any]
+    review: tuple[str, str] | None = None  # (action, note)
+    kind: str = "updated"  # raised | updated | evidence-changed | withdrawn | reopened
 
 
-def merge(firings: Iterable[Firing]) -> dict[tuple[str, str], Merged]:
-    out: dict[tuple[str, str], Merged] = {}
-    for f in firings:
-        for child in f.child_ids:
-            m = out.setdefault(
-                (f.rule_id, child),
-                Merged(f.rule_id, f.rule_version, child, f.priority, f.description),
-            )
-            m.events.update(f.evidence_event_ids)
-            m.children.update(f.child_ids)
-            m.agencies.update(f.agencies)
-            m.description = f.description  # the latest wording counts the most evidence
-    return out
+@dataclass(frozen=True)
+class Judged:
+    """What is known of the flags already raised for the children being reconciled."""
+
+    current: Mapping[Pair, RaisedFlag]  # the open flag, else the latest closed one
+    nurse_reviewed: Collection[int]  # flag pks a person has reviewed
+    system_noted: Collection[tuple[int, str]]  # (flag pk, action) of system reviews
 
 
-def raise_flags(
-    session: Session, firings: list[Firing], families: dict[str, str], ctx: WriteContext
-) -> list[WriteRequest]:
-    merged = merge(firings)
-    if not merged or ctx.rules is None:
-        return []
-    existing = flags_repo.open_flags(session, merged)
-    # The family of every child to flag, siblings included, not only of the triggers' children.
-    families = {
-        **families,
-        **family_repo.families_of(session, {m.child_id for m in merged.values()} - set(families)),
-    }
-    facts = rules_repo.event_facts(session, {e for m in merged.values() for e in m.events})
-    writes: list[WriteRequest] = []
-    added: list[dict[str, Any]] = []
-    changed: list[dict[str, Any]] = []
-    for key, m in sorted(merged.items()):
-        rule = ctx.rules.rule(m.rule_id)
-        row = existing.get(key)
-        events = m.events | set(orjson.loads(row.evidence_events)) if row else m.events
-        children = m.children | set(orjson.loads(row.family_children)) if row else m.children
-        if row is not None and _nothing_new(row, events, children, m):
-            continue  # the same evidence again: no new Flag version, no change of state
-        own = sorted(
-            (facts[e] for e in events if e in facts and facts[e].child_id == m.child_id),
-            key=lambda f: f.event_at,
-        )
-        times = [facts[e].event_at for e in events if e in facts] or [ctx.now]
-        values: dict[str, Any] = {
-            "rule_version": m.rule_version,
-            "priority": m.priority,
-            "description": m.description[:500],
-            "agencies": " ".join(sorted(m.agencies)),
-            "evidence_events": orjson.dumps(sorted(events)).decode(),
-            "family_children": orjson.dumps(sorted(children)).decode(),
-            "first_event_at": min(times),
-            "last_event_at": max(times),
-            "updated_at": ctx.now,
-        }
-        if row is None:
-            flag_id = str(uuid.uuid4())
-            added.append(
-                {
-                    **values,
-                    "flag_id": flag_id,
-                    "rule_id": m.rule_id,
-                    "child_id": m.child_id,
-                    "family_id": families.get(m.child_id, m.child_id),
-                    "state": "open",
-                    "is_open": True,
-                    "opened_at": ctx.now,
-                    "organisation": own[-1].organisation if own else None,
-                    "age_days": own[-1].age_days if own else None,
-                }
-            )
-            opened, state, outcome = ctx.now, "open", None
+def judged(rows: Iterable[RaisedFlag], reviews: Iterable[FlagReview]) -> Judged:
+    current: dict[Pair, RaisedFlag] = {}
+    for row in sorted(rows, key=lambda r: (r.is_open, r.pk)):
+        current[(row.rule_id, row.child_id)] = row  # open last, so it wins
+    people = {r.flag_pk for r in reviews if r.by_kind != "system"}
+    noted = {(r.flag_pk, r.action) for r in reviews if r.by_kind == "system"}
+    return Judged(current, people, noted)
+
+
+def compare(
+    desired: Mapping[Pair, DesiredFlag],
+    known: Judged,
+    family_of: Mapping[str, str],
+    deaths: Mapping[str, datetime],
+    explain: Mapping[Pair, str],
+    now: datetime,
+) -> list[Change]:
+    """The changes that make the raised flags match `desired` for the children judged.
+
+    `explain` says, per pair whose evidence shrank or vanished, why (for the system review).
+    """
+    changes: list[Change] = []
+    for pair in sorted(set(desired) | set(known.current)):
+        want, row = desired.get(pair), known.current.get(pair)
+        died = deaths.get(pair[1])
+        if want is not None:
+            change = _hold(want, row, known, family_of, now)
+        elif row is not None and row.is_open and died is None:
+            change = _let_go(row, known, explain.get(pair, ""), now)
         else:
-            # New evidence on an acknowledged flag puts it back in front of a nurse.
-            state, outcome = "open", row.outcome
-            changed.append({"pk": row.pk, **values, "state": state})
-            flag_id, opened = row.flag_id, row.opened_at
-        writes.append(
-            flag_write(
-                ctx,
-                flag_id,
-                m.rule_id,
-                rule.description,
-                values,
-                m.child_id,
-                opened,
-                None,
-                state,
-                outcome,
-            )
+            change = None
+        if change is None and row is not None and row.is_open and died is not None:
+            # A deceased child's flags are never closed by the service: a nurse decides.
+            change = _deceased(row, known, died, now)
+        if change is not None:
+            changes.append(change)
+    return changes
+
+
+def _values(want: DesiredFlag, family_id: str, now: datetime) -> dict[str, Any]:
+    return {
+        "rule_version": want.rule_version,
+        "priority": want.priority,
+        "description": want.description[:500],
+        "agencies": " ".join(sorted(want.agencies)),
+        "evidence_events": orjson.dumps(sorted(want.events)).decode(),
+        "family_children": orjson.dumps(sorted(want.children)).decode(),
+        "family_id": family_id,
+        "updated_at": now,
+    }
+
+
+def _hold(
+    want: DesiredFlag,
+    row: RaisedFlag | None,
+    known: Judged,
+    family_of: Mapping[str, str],
+    now: datetime,
+) -> Change | None:
+    family_id = family_of.get(want.child_id, want.child_id)
+    values = _values(want, family_id, now)
+    if row is None:
+        return Change(None, str(uuid.uuid4()), want.rule_id, want.child_id, values, kind="raised")
+    had = set(orjson.loads(row.evidence_events))
+    added, removed = want.events - had, had - want.events
+    if not row.is_open:
+        if row.state != "withdrawn" and not added:
+            return None  # a nurse closed it; a re-send of the evidence it had does not reopen
+        reason = f"new evidence: {', '.join(sorted(added))}" if added else "the rule holds again"
+        reopened = {**values, "state": "open", "is_open": True, "closed_at": None, "outcome": None}
+        return Change(
+            row.pk,
+            row.flag_id,
+            row.rule_id,
+            row.child_id,
+            reopened,
+            ("reopen", f"Reopened: {reason}."),
+            "reopened",
         )
-    flags_repo.add_many(session, added)
-    flags_repo.change_many(session, changed)
-    return writes
+    if _unchanged(row, values):
+        return None
+    if added:
+        # New evidence puts a reviewed flag back in front of a nurse.
+        return Change(row.pk, row.flag_id, row.rule_id, row.child_id, {**values, "state": "open"})
+    if removed:
+        note = f"Evidence withdrawn: {', '.join(sorted(removed))}; the rule still holds."
+        if row.pk in known.nurse_reviewed:
+            values["state"] = "evidence-changed"
+        return Change(
+            row.pk,
+            row.flag_id,
+            row.rule_id,
+            row.child_id,
+            values,
+            ("evidence-changed", note),
+            "evidence-changed",
+        )
+    return Change(row.pk, row.flag_id, row.rule_id, row.child_id, values)
+
+
+def _let_go(row: RaisedFlag, known: Judged, why: str, now: datetime) -> Change | None:
+    reason = why or "the rule no longer holds on the current facts"
+    if row.pk in known.nurse_reviewed:
+        if row.state == "evidence-changed":
+            return None
+        note = f"Evidence changed: {reason}. A nurse should decide whether to close it."
+        return Change(
+            row.pk,
+            row.flag_id,
+            row.rule_id,
+            row.child_id,
+            {"state": "evidence-changed", "updated_at": now},
+            ("evidence-changed", note),
+            "evidence-changed",
+        )
+    values = {"state": "withdrawn", "is_open": False, "closed_at": now, "updated_at": now}
+    return Change(
+        row.pk,
+        row.flag_id,
+        row.rule_id,
+        row.child_id,
+        values,
+        ("withdraw", f"Withdrawn: {reason}."),
+        "withdrawn",
+    )
+
+
+def _deceased(row: RaisedFlag, known: Judged, died: datetime, now: datetime) -> Change | None:
+    if (row.pk, "deceased") in known.system_noted:
+        return None  # marked once; a nurse decides what happens next
+    note = f"The child is recorded as deceased ({died.date().isoformat()}): review this flag."
+    return Change(
+        row.pk,
+        row.flag_id,
+        row.rule_id,
+        row.child_id,
+        {"state": "evidence-changed", "updated_at": now},
+        ("deceased", note),
+        "evidence-changed",
+    )
+
+
+def _unchanged(row: RaisedFlag, values: dict[str, Any]) -> bool:
+    return all(getattr(row, k) == v for k, v in values.items() if k != "updated_at")
 
 
 def flag_write(
@@ -170,12 +238,3 @@ def row_values(row: RaisedFlag) -> dict[str, Any]:
         "evidence_events": row.evidence_events,
         "family_children": row.family_children,
     }
-
-
-def _nothing_new(row: RaisedFlag, events: set[str], children: set[str], m: Merged) -> bool:
-    return (
-        len(events) == len(orjson.loads(row.evidence_events))
-        and len(children) == len(orjson.loads(row.family_children))
-        and row.rule_version == m.rule_version
-        and row.description == m.description[:500]
-    )

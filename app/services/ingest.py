@@ -59,12 +59,12 @@ def write_resources(
         _plan_group(session, group, ids, seen_keys, ctx)
         _finish_group(session, group, ids, birth, ctx)
     written = [p for p in plans if p.result is None]
-    _write(session, written, ctx)
+    removed_events_of = _write(session, written, ctx)
     if follow_on:
-        # Flags the rules raise are written once more through this path, with nothing after.
-        raised = after_write(session, written, ctx)
-        if raised:
-            write_resources(session, raised, ctx, follow_on=False)
+        # Families, statuses and codes follow; the families touched are reconciled before
+        # the unit of work commits (`reconcile.settle`). The service's own Flags, written
+        # by reconciliation, pass with follow_on=False.
+        after_write(session, written, removed_events_of, ctx)
     return [p.result for p in plans]  # type: ignore[misc]
 
 
@@ -236,7 +236,8 @@ def _content(p: Planned, outcome: Outcome | None, ctx: WriteContext) -> str:
     return orjson.dumps({"resourceType": p.request.type, "id": p.id, "meta": meta, **body}).decode()
 
 
-def _write(session: Session, plans: list[Planned], ctx: WriteContext) -> None:
+def _write(session: Session, plans: list[Planned], ctx: WriteContext) -> set[str]:
+    """Write the plans' rows; returns the children whose earlier coded events were replaced."""
     updated = [p for p in plans if p.existing_pk is not None]  # before new rows get their keys
     new = [p for p in plans if p.existing_pk is None]
     rows = [_resource_row(p, ctx) for p in new]
@@ -275,7 +276,11 @@ def _write(session: Session, plans: list[Planned], ctx: WriteContext) -> None:
             event_rows.append(_event_row(p, p.outcome, ctx))
             coded.append(p)
     resources_repo.replace_index(session, [p.existing_pk for p in updated], index_rows, key_rows)  # type: ignore[misc]
-    event_pks = events_repo.replace_events(session, [p.existing_pk for p in updated], event_rows)  # type: ignore[misc]
+    event_pks, removed = events_repo.replace_events(
+        session,
+        [p.existing_pk for p in updated],  # type: ignore[misc]
+        event_rows,
+    )
     for p, pk in zip(coded, event_pks, strict=True):
         p.event_pk = pk
     for p in plans:
@@ -288,6 +293,7 @@ def _write(session: Session, plans: list[Planned], ctx: WriteContext) -> None:
             p.content,
             _patient_of(p.request.data, p.id),
         )
+    return removed
 
 
 def _resource_row(p: Planned, ctx: WriteContext) -> dict[str, Any]:
@@ -309,7 +315,6 @@ def _event_row(p: Planned, o: Outcome, ctx: WriteContext) -> dict[str, Any]:
         "resource_type": p.request.type,
         "resource_id": p.id,
         "child_id": o.child_id,
-        "family_id": None,
         "event_at": o.event_at,
         "category": o.category,
         "outcome_system": o.outcome_system,

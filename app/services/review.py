@@ -94,7 +94,7 @@ def _check(row: RaisedFlag, given: ReviewInput, note: str | None) -> None:
         raise _rule("body.outcome", "An outcome is recorded with action outcome or close.")
     if given.outcome == "other" and note is None:
         raise _rule("body.note", "Outcome 'other' needs a note saying what was decided.")
-    if row.state == "closed" and given.action != "note":
+    if not row.is_open and given.action != "note":
         raise FhirError.one(
             409, "conflict", "The flag is already closed; only a note can be added.", "flag_id"
         )

@@ -2,56 +2,59 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Row, delete, insert, select
 from sqlalchemy.orm import Session
 
-from app.store.models import CodedEvent, FamilyMember
+from app.store.bulk import update_rows
+from app.store.models import CodedEvent
 
 
 def replace_events(
     session: Session, resource_pks: list[int], rows: list[dict[str, Any]]
-) -> list[int]:
-    """The coded events of these resources become `rows` (an update recodes its event);
-    the new rows' primary keys in the order given."""
+) -> tuple[list[int], set[str]]:
+    """The coded events of these resources become `rows` (an update recodes its event).
+    Returns the new rows' primary keys in the order given, and the children whose events
+    were removed (their families' flags must be judged again)."""
+    removed: set[str] = set()
     if resource_pks:
-        session.execute(delete(CodedEvent).where(CodedEvent.resource_pk.in_(resource_pks)))
+        removed = {
+            child
+            for (child,) in session.execute(
+                delete(CodedEvent)
+                .where(CodedEvent.resource_pk.in_(resource_pks))
+                .returning(CodedEvent.child_id)
+            )
+        }
     if not rows:
-        return []
+        return [], removed
     result = session.execute(
         insert(CodedEvent).returning(CodedEvent.pk, sort_by_parameter_order=True), rows
     )
-    return [pk for (pk,) in result]
+    return [pk for (pk,) in result], removed
 
 
-def stamp_families(session: Session, event_pks: list[int]) -> None:
-    """Set each event's family_id to its child's current family, in one statement."""
-    if event_pks:
-        family = (
-            select(FamilyMember.family_id)
-            .where(FamilyMember.patient_id == CodedEvent.child_id)
-            .scalar_subquery()
-        )
-        session.execute(
-            update(CodedEvent).where(CodedEvent.pk.in_(event_pks)).values(family_id=family)
-        )
+
+def events_of_patients(session: Session, patient_ids: Iterable[str]) -> Sequence[Row[Any]]:
+    """(pk, child_id, event_at, category, is_child, age_days) of every event of these
+    patients, children and adults alike (for coding them again)."""
+    wanted = sorted(set(patient_ids))
+    if not wanted:
+        return []
+    return session.execute(
+        select(
+            CodedEvent.pk,
+            CodedEvent.child_id,
+            CodedEvent.event_at,
+            CodedEvent.category,
+            CodedEvent.is_child,
+            CodedEvent.age_days,
+        ).where(CodedEvent.child_id.in_(wanted))
+    ).all()
 
 
-def events_of_child(
-    session: Session, child_id: str, since: datetime | None = None
-) -> Sequence[CodedEvent]:
-    query = select(CodedEvent).where(CodedEvent.child_id == child_id)
-    if since is not None:
-        query = query.where(CodedEvent.event_at >= since)
-    return session.scalars(query.order_by(CodedEvent.event_at, CodedEvent.pk)).all()
-
-
-def event_of_resource(session: Session, resource_type: str, rid: str) -> CodedEvent | None:
-    return session.scalar(
-        select(CodedEvent).where(
-            CodedEvent.resource_type == resource_type, CodedEvent.resource_id == rid
-        )
-    )
+def update_events(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Each row: `pk` and the same columns to set."""
+    update_rows(session, CodedEvent.__table__, rows)

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from app.store.models import CodedEvent, Family, FamilyLink, FamilyMember
+from app.store.models import Family, FamilyLink, FamilyMember
 
 
 def families_of(session: Session, patient_ids: Iterable[str]) -> dict[str, str]:
@@ -51,10 +51,31 @@ def lock(session: Session, family_ids: Iterable[str]) -> None:
 
 
 def add_families(session: Session, rows: list[tuple[str, str]], now: datetime) -> None:
-    """New families of one patient each: (family_id, patient_id)."""
+    """New families of one new patient each: (family_id, patient_id)."""
     if rows:
         session.execute(insert(Family), [{"family_id": f, "created_at": now} for f, _ in rows])
         session.execute(insert(FamilyMember), [{"family_id": f, "patient_id": p} for f, p in rows])
+
+
+def add_empty_families(session: Session, family_ids: list[str], now: datetime) -> None:
+    """New family rows with no members yet (a part split off an existing family)."""
+    if family_ids:
+        session.execute(insert(Family), [{"family_id": f, "created_at": now} for f in family_ids])
+
+
+def add_members(session: Session, patient_ids: list[str], family_id: str) -> None:
+    """Patients that had no family row yet join `family_id`."""
+    if patient_ids:
+        session.execute(
+            insert(FamilyMember), [{"family_id": family_id, "patient_id": p} for p in patient_ids]
+        )
+
+
+def delete_families(session: Session, family_ids: Iterable[str]) -> None:
+    """Families left with no members after a merge: no empty rows stay behind."""
+    wanted = sorted(set(family_ids))
+    if wanted:
+        session.execute(delete(Family).where(Family.family_id.in_(wanted)))
 
 
 def move(session: Session, patient_ids: list[str], family_id: str) -> None:
@@ -62,11 +83,6 @@ def move(session: Session, patient_ids: list[str], family_id: str) -> None:
         session.execute(
             update(FamilyMember)
             .where(FamilyMember.patient_id.in_(patient_ids))
-            .values(family_id=family_id)
-        )
-        session.execute(
-            update(CodedEvent)
-            .where(CodedEvent.child_id.in_(patient_ids))
             .values(family_id=family_id)
         )
 

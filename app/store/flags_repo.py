@@ -5,27 +5,34 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from app.store.bulk import insert_rows, update_rows
 from app.store.models import FlagReview, RaisedFlag
 
 
-def open_flags(
-    session: Session, pairs: Iterable[tuple[str, str]]
-) -> dict[tuple[str, str], RaisedFlag]:
-    """The open flag for each (rule id, child id), locked until commit."""
-    wanted = sorted(set(pairs))
+def flags_of_children(session: Session, child_ids: Iterable[str]) -> Sequence[RaisedFlag]:
+    """Every flag (open and closed) of these children, locked until commit."""
+    wanted = sorted(set(child_ids))
     if not wanted:
-        return {}
-    rows = session.scalars(
+        return []
+    return session.scalars(
         select(RaisedFlag)
-        .where(RaisedFlag.is_open, tuple_(RaisedFlag.rule_id, RaisedFlag.child_id).in_(wanted))
+        .where(RaisedFlag.child_id.in_(wanted))
         .order_by(RaisedFlag.pk)
         .with_for_update()
+    ).all()
+
+
+def pks_of(session: Session, flag_ids: Iterable[str]) -> dict[str, int]:
+    wanted = sorted(set(flag_ids))
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(RaisedFlag.flag_id, RaisedFlag.pk).where(RaisedFlag.flag_id.in_(wanted))
     )
-    return {(r.rule_id, r.child_id): r for r in rows}
+    return {f: pk for f, pk in rows}
 
 
 def add_many(session: Session, rows: list[dict[str, Any]]) -> None:

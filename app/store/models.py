@@ -116,7 +116,6 @@ class CodedEvent(Base):
     resource_type: Mapped[str] = mapped_column(String(40))
     resource_id: Mapped[str] = mapped_column(String(64))
     child_id: Mapped[str] = mapped_column(String(64))
-    family_id: Mapped[str | None] = mapped_column(String(64))
     event_at: Mapped[datetime] = mapped_column(UtcDateTime())
     category: Mapped[str] = mapped_column(String(32))
     outcome_system: Mapped[str] = mapped_column(String(255))
@@ -133,7 +132,6 @@ class CodedEvent(Base):
 
     __table_args__ = (
         Index("ix_event_child_at", "child_id", "event_at"),
-        Index("ix_event_family_at", "family_id", "event_at"),
         Index("ix_event_service_at", "service_code", "event_at"),
         Index("ix_event_category_at", "category", "event_at"),
         # Flags name their evidence as "Appointment/id": looked up on every flag raised.
@@ -300,7 +298,8 @@ class RaisedFlag(Base):
     child_id: Mapped[str] = mapped_column(String(64))
     family_id: Mapped[str] = mapped_column(String(64))
     priority: Mapped[str] = mapped_column(String(16))
-    state: Mapped[str] = mapped_column(String(16))  # open | acknowledged | closed
+    # open | acknowledged | evidence-changed (still open) | closed | withdrawn (by the service)
+    state: Mapped[str] = mapped_column(String(16))
     is_open: Mapped[bool] = mapped_column(Boolean)
     description: Mapped[str] = mapped_column(String(500))
     agencies: Mapped[str] = mapped_column(String(255))
@@ -346,13 +345,29 @@ class FlagReview(Base):
     flag_version: Mapped[int] = mapped_column(Integer)
 
 
-class DueCheck(Base):
-    """A time-based rule to decide for an event once its window closes (the worker does it)."""
+class ReconcileDue(Base):
+    """A patient whose family's flags must be brought in line with its facts: now (a fact
+    changed and its reconciliation has not committed yet) or at `due_at` (a time-based rule's
+    window closes). Written in the transaction that changed the facts, so nothing is lost if
+    the process dies before the flags are reconciled; the worker completes what is left."""
 
-    __tablename__ = "due_check"
-    pk: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
-    event_pk: Mapped[int] = mapped_column(ForeignKey("coded_event.pk", ondelete="CASCADE"))
-    rule_id: Mapped[str] = mapped_column(String(64))
+    __tablename__ = "reconcile_due"
+    patient_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     due_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
 
-    __table_args__ = (UniqueConstraint("event_pk", "rule_id", name="uq_due_check"),)
+
+class PatientAlias(Base):
+    """A merged record (`Patient.link` replaced-by / replaces): its events count as the
+    surviving record's, and flags are raised on the surviving record only."""
+
+    __tablename__ = "patient_alias"
+    patient_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    canonical_id: Mapped[str] = mapped_column(String(64), index=True)
+
+
+class ServiceState(Base):
+    """Small facts about the store itself, e.g. the fingerprint of the rules last applied."""
+
+    __tablename__ = "service_state"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))

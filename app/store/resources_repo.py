@@ -154,3 +154,16 @@ def replace_index(
         insert_rows(session, SearchIndex.__table__, index_rows)
     if key_rows:
         insert_rows(session, IdentityKey.__table__, key_rows)
+
+
+def patient_contents(session: Session, patient_ids: Iterable[str]) -> dict[str, str]:
+    """The stored JSON of each Patient asked for that exists."""
+    wanted = sorted(set(patient_ids))
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Resource.id, Resource.content).where(
+            Resource.type == "Patient", Resource.id.in_(wanted)
+        )
+    )
+    return {rid: content for rid, content in rows}

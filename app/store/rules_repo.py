@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Row, delete, insert, select
 from sqlalchemy.orm import Session
 
-from app.store.models import CodedEvent, DueCheck, SafeguardingStatus
+from app.store.models import CodedEvent, SafeguardingStatus
 
 EVENT_COLUMNS = (
     CodedEvent.pk,
@@ -24,21 +24,14 @@ EVENT_COLUMNS = (
 )
 
 
-def events_between(
-    session: Session, child_ids: list[str], start: datetime, end: datetime
-) -> Sequence[Row[Any]]:
-    """Children's events in [start, end] as plain rows (EVENT_COLUMNS): the hot path builds
-    value objects from them, so no ORM instances are made."""
+def events_of_children(session: Session, child_ids: list[str]) -> Sequence[Row[Any]]:
+    """Every child's event of these patients (EVENT_COLUMNS), through (child_id, event_at):
+    a family's whole history, which is what its flags are judged on."""
     if not child_ids:
         return []
     return session.execute(
         select(*EVENT_COLUMNS)
-        .where(
-            CodedEvent.child_id.in_(child_ids),
-            CodedEvent.event_at >= start,
-            CodedEvent.event_at <= end,
-            CodedEvent.is_child,
-        )
+        .where(CodedEvent.child_id.in_(child_ids), CodedEvent.is_child)
         .order_by(CodedEvent.event_at, CodedEvent.pk)
     ).all()
 
@@ -51,34 +44,18 @@ def statuses_of(session: Session, child_ids: list[str]) -> Sequence[Safeguarding
     ).all()
 
 
-def replace_status(session: Session, resource_pk: int, row: dict[str, Any] | None) -> None:
-    session.execute(delete(SafeguardingStatus).where(SafeguardingStatus.resource_pk == resource_pk))
-    if row is not None:
-        session.execute(insert(SafeguardingStatus), [{"resource_pk": resource_pk, **row}])
+def delete_status(session: Session, resource_pk: int) -> list[tuple[str, datetime | None]]:
+    """Forget the status this Flag stated; (child, end) of what it stated."""
+    rows = session.execute(
+        delete(SafeguardingStatus)
+        .where(SafeguardingStatus.resource_pk == resource_pk)
+        .returning(SafeguardingStatus.child_id, SafeguardingStatus.end)
+    ).all()
+    return [(child, end) for child, end in rows]
 
 
-def schedule(session: Session, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        session.execute(insert(DueCheck), rows)
-
-
-def claim_due(session: Session, now: datetime, limit: int) -> Sequence[Row[Any]]:
-    """Due checks whose time has come (DueCheck.pk, rule_id, then EVENT_COLUMNS), locked so
-    several workers share them out (PostgreSQL SKIP LOCKED; SQLite has one writer anyway)."""
-    query = (
-        select(DueCheck.pk.label("check_pk"), DueCheck.rule_id, *EVENT_COLUMNS)
-        .join(CodedEvent, CodedEvent.pk == DueCheck.event_pk)
-        .where(DueCheck.due_at <= now)
-        .order_by(DueCheck.due_at, DueCheck.pk)
-        .limit(limit)
-        .with_for_update(skip_locked=True, of=DueCheck)
-    )
-    return session.execute(query).all()
-
-
-def done(session: Session, pks: list[int]) -> None:
-    if pks:
-        session.execute(delete(DueCheck).where(DueCheck.pk.in_(pks)))
+def add_status(session: Session, resource_pk: int, row: dict[str, Any]) -> None:
+    session.execute(insert(SafeguardingStatus), [{"resource_pk": resource_pk, **row}])
 
 
 def event_facts(session: Session, refs: set[str]) -> dict[str, CodedEvent]:

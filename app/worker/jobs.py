@@ -5,12 +5,9 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy import text
-from sqlalchemy.orm import Session
 
 from app.runtime import AppState
-from app.services.evaluate import evaluate_due
-from app.services.ingest import write_resources
-from app.services.writes import WriteContext
+from app.services.reconcile import note_rules_version, reconcile_due
 from app.store import auth_repo
 
 log = logging.getLogger("wnb.worker")
@@ -24,25 +21,24 @@ def checkpoint_sqlite(state: AppState) -> None:
         conn.execute(text("PRAGMA optimize"))
 
 
-def run_due_checks(state: AppState) -> int:
-    """Decide time-based rules whose window has closed (e.g. not rebooked within 14 days),
-    a batch per transaction until none is due. Returns how many checks were decided."""
+def run_reconcile(state: AppState) -> int:
+    """Reconcile the families that are due: every family again after a new rules version,
+    those whose time-based window has closed (e.g. not rebooked within 14 days), and those
+    whose write committed without its reconciliation (a crash, a failure). A batch per
+    transaction until none is due. Returns how many patients' marks were taken."""
+    marked = state.write(lambda s: note_rules_version(s, state.rules, state.clock()))
+    if marked:
+        log.info("rules changed: %d children's families to judge again", marked)
     total = 0
     while True:
-        count = state.write(lambda session: _decide_batch(session, state.write_context()))
+        count = state.write(lambda s: reconcile_due(s, state.write_context(), DUE_BATCH))
         total += count
         if count < DUE_BATCH:
             break
+        log.info("reconciled the families of %d patients so far", total)
     if total:
-        log.info("decided %d due rule checks", total)
+        log.info("reconciled the families of %d patients", total)
     return total
-
-
-def _decide_batch(session: Session, ctx: WriteContext) -> int:
-    count, raised = evaluate_due(session, ctx, DUE_BATCH)
-    if raised:
-        write_resources(session, raised, ctx, follow_on=False)
-    return count
 
 
 def housekeeping(state: AppState) -> None:

@@ -18,7 +18,7 @@ log = logging.getLogger("wnb.worker")
 def add_jobs(scheduler: BaseScheduler, state: AppState) -> None:
     """Every job runs alone (max_instances=1) and a missed run is not repeated (coalesce)."""
     every: list[tuple[Callable[[AppState], object], str, int]] = [
-        (jobs.run_due_checks, "due-checks", state.settings.due_check_seconds),
+        (jobs.run_reconcile, "reconcile", state.settings.due_check_seconds),
         (jobs.housekeeping, "housekeeping", 600),
     ]
     if state.settings.is_sqlite:

@@ -19,8 +19,8 @@ from app.services import backtest
 from app.store.models import (
     AuditRecord,
     CodedEvent,
-    DueCheck,
     RaisedFlag,
+    ReconcileDue,
     Resource,
     ResourceVersion,
     SafeguardingStatus,
@@ -148,7 +148,7 @@ def pairs(items: list[dict[str, str]]) -> list[tuple[str, str]]:
 
 
 def table_counts(state: AppState) -> dict[str, int]:
-    tables = (Resource, ResourceVersion, CodedEvent, RaisedFlag, DueCheck, SafeguardingStatus)
+    tables = (Resource, ResourceVersion, CodedEvent, RaisedFlag, ReconcileDue, SafeguardingStatus)
     return {
         t.__tablename__: state.read(lambda s, t=t: s.scalar(select(func.count()).select_from(t)))
         for t in (*tables, AuditRecord)

@@ -107,12 +107,13 @@ def test_acknowledging_twice_is_409(client: TestClient) -> None:
     assert review(client, flag, action="acknowledge").status_code == 409
 
 
-def test_new_evidence_after_closing_opens_a_new_flag(client: TestClient) -> None:
+def test_new_evidence_after_closing_reopens_the_flag(client: TestClient) -> None:
     ann, flag = repeat_flag(client)
     assert review(client, flag, action="close", outcome="no-further-action").status_code == 200
     noshow(client, ann, "2026-06-10")
     fresh = only_flag(client, ann, "repeat-wnb")
-    assert fresh["flag_id"] != flag and fresh["state"] == "open"
+    assert fresh["flag_id"] == flag and fresh["state"] == "open"
+    assert fresh["outcome"] is None  # the decision stays in the history, for the old evidence
     assert len(fresh["evidence"]) == 3
 
 

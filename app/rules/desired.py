@@ -1,0 +1,96 @@
+"""The flags a family should have now: one pure function of its current facts and the rules.
+
+Live reconciliation and `backtest` both stand on `replay_family`, so what is raised live is
+what a backtest of the same facts reports, whatever order the facts arrived in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from app.rules.backtest import replay_family
+from app.rules.model import EventView, StatusView, TimedFiring
+from app.rules.ruleset import RuleSet
+
+Pair = tuple[str, str]  # (rule id, child id)
+
+
+@dataclass(frozen=True)
+class FamilyFacts:
+    """What the rules may read of one family, as known now.
+
+    `events` are the children's coded events (merged records already folded into the
+    surviving child's id); `statuses` their safeguarding statuses; `deaths` the date of death
+    of each child recorded as deceased (no flag is raised for what happens after it).
+    """
+
+    events: Sequence[EventView]
+    statuses: Sequence[StatusView] = ()
+    deaths: Mapping[str, datetime] = field(default_factory=dict)
+
+
+@dataclass
+class DesiredFlag:
+    """Every firing of one rule for one child, merged: the flag that child should carry."""
+
+    rule_id: str
+    rule_version: int
+    child_id: str
+    priority: str
+    description: str
+    agencies: set[str] = field(default_factory=set)
+    events: set[str] = field(default_factory=set)
+    children: set[str] = field(default_factory=set)
+    first_at: datetime | None = None  # when the rule first held
+    last_at: datetime | None = None
+
+
+def desired_flags(rules: RuleSet, facts: FamilyFacts, now: datetime) -> dict[Pair, DesiredFlag]:
+    """The flags the family's facts call for at `now`, keyed by (rule id, child id).
+
+    Every firing of the replay counts (a pattern that held once stays a concern until a nurse
+    closes it), and its evidence is the union of the evidence of all its firings.
+    """
+    found = replay_family(rules.plans, facts.events, facts.statuses, since=None, now=now)
+    return merge_firings(found, facts.deaths)
+
+
+def merge_firings(
+    found: Sequence[TimedFiring], deaths: Mapping[str, datetime] | None = None
+) -> dict[Pair, DesiredFlag]:
+    """Firings merged per (rule, child); a child's firings after its death are dropped."""
+    deaths = deaths or {}
+    out: dict[Pair, DesiredFlag] = {}
+    for timed in sorted(found, key=lambda t: (t.at, t.trigger_at, t.firing.trigger_event_id)):
+        f = timed.firing
+        for child in f.child_ids:
+            died = deaths.get(child)
+            if died is not None and timed.at > died:
+                continue
+            flag = out.get((f.rule_id, child))
+            if flag is None:
+                flag = out[(f.rule_id, child)] = DesiredFlag(
+                    f.rule_id, f.rule_version, child, f.priority, f.description
+                )
+                flag.first_at = timed.at
+            flag.events.update(f.evidence_event_ids)
+            flag.children.update(f.child_ids)
+            flag.agencies.update(f.agencies)
+            flag.description = f.description  # the latest wording counts the most evidence
+            flag.last_at = timed.at
+    return out
+
+
+def next_due(rules: RuleSet, events: Sequence[EventView], now: datetime) -> datetime | None:
+    """The earliest moment after `now` at which a time-based rule's window closes for one of
+    `events`: the family must be reconciled again then, even if no fact changes."""
+    due = [
+        at
+        for plan in rules.plans
+        if plan.follow_up is not None
+        for event in events
+        if event.category in plan.categories and (at := event.at + plan.follow_up) > now
+    ]
+    return min(due, default=None)

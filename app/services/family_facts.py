@@ -1,0 +1,93 @@
+"""Loading what the rules may read of families: their children's events (merged records
+folded into the surviving record), safeguarding statuses and dates of death. One query per
+kind of fact for the whole batch of families, through indexes on the patients."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy.orm import Session
+
+from app.fhir.dates import parse_range
+from app.rules import EventView, StatusView
+from app.rules.desired import FamilyFacts
+from app.store import reconcile_repo, resources_repo, rules_repo
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """Each family's facts, and which surviving record each merged record counts as."""
+
+    facts: dict[str, FamilyFacts]
+    canonical: dict[str, str]  # every member -> the record its events count as
+
+
+def canonical_map(session: Session, patient_ids: Iterable[str]) -> dict[str, str]:
+    """Each patient -> its surviving record, following chains of merges (A -> B -> C)."""
+    wanted = set(patient_ids)
+    direct = reconcile_repo.canonical_ids(session, wanted)
+    out: dict[str, str] = {}
+    for patient in wanted:
+        seen, current = {patient}, patient
+        while current in direct and direct[current] not in seen:
+            current = direct[current]
+            seen.add(current)
+        out[patient] = current
+    return out
+
+
+def load(session: Session, members: Mapping[str, list[str]], uses_statuses: bool) -> Loaded:
+    """The facts of each family in `members` (family id -> patient ids)."""
+    everyone = sorted({p for group in members.values() for p in group})
+    canonical = canonical_map(session, everyone)
+    rows = rules_repo.events_of_children(session, everyone)
+    by_child: dict[str, list[EventView]] = defaultdict(list)
+    for row in rows:
+        child = canonical.get(row.child_id, row.child_id)
+        by_child[child].append(
+            EventView(
+                event_id=f"{row.resource_type}/{row.resource_id}",
+                child_id=child,
+                at=row.event_at,
+                category=row.category,
+                service_code=row.service_code,
+                age_days=row.age_days,
+            )
+        )
+    statuses: dict[str, list[StatusView]] = defaultdict(list)
+    if uses_statuses:
+        for s in rules_repo.statuses_of(session, everyone):
+            child = canonical.get(s.child_id, s.child_id)
+            statuses[child].append(StatusView(child, s.status, s.start, s.end))
+    deaths = {
+        canonical.get(p, p): died
+        for p, content in resources_repo.patient_contents(session, everyone).items()
+        if (died := deceased_at(orjson.loads(content))) is not None
+    }
+    facts = {}
+    for family_id, group in members.items():
+        kids = sorted({canonical.get(p, p) for p in group})
+        facts[family_id] = FamilyFacts(
+            events=[e for k in kids for e in by_child.get(k, ())],
+            statuses=[s for k in kids for s in statuses.get(k, ())],
+            deaths={k: deaths[k] for k in kids if k in deaths},
+        )
+    return Loaded(facts, canonical)
+
+
+def deceased_at(patient: dict[str, Any]) -> datetime | None:
+    """When a Patient died: its deceasedDateTime, or for `deceasedBoolean` true with no date
+    the time this version was stored (the first moment the service knew of the death)."""
+    when = patient.get("deceasedDateTime")
+    if isinstance(when, str) and (bounds := parse_range(when)) is not None:
+        return bounds[1]  # the end of the day (or instant) given: the death is within it
+    if patient.get("deceasedBoolean") is True:
+        stored = (patient.get("meta") or {}).get("lastUpdated")
+        bounds = parse_range(stored) if isinstance(stored, str) else None
+        return bounds[0] if bounds else datetime.now(UTC)
+    return None

@@ -1,0 +1,143 @@
+"""Durable reconcile marks, merged patient records and the rules fingerprint: what makes
+"flags follow the facts" survive a crash and reach every family a fact touches."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from app.store.models import CodedEvent, PatientAlias, ReconcileDue, ServiceState
+
+
+def _insert(session: Session, table: Any) -> Any:
+    dialect = session.connection().dialect.name
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
+
+
+def mark(session: Session, patient_ids: Iterable[str], due_at: datetime) -> None:
+    """Ask for these patients' families to be reconciled at `due_at` (an earlier mark wins)."""
+    rows = [{"patient_id": p, "due_at": due_at} for p in sorted(set(patient_ids))]
+    if not rows:
+        return
+    statement = _insert(session, ReconcileDue)
+    earlier = func.least if session.connection().dialect.name == "postgresql" else func.min
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["patient_id"],
+            set_={"due_at": earlier(ReconcileDue.due_at, statement.excluded.due_at)},
+        ),
+        rows,
+    )
+
+
+def clear(session: Session, patient_ids: Iterable[str]) -> None:
+    wanted = sorted(set(patient_ids))
+    if wanted:
+        session.execute(delete(ReconcileDue).where(ReconcileDue.patient_id.in_(wanted)))
+
+
+def claim_due(session: Session, now: datetime, limit: int) -> list[str]:
+    """Patients whose reconciliation is due, locked so several workers share them out
+    (PostgreSQL SKIP LOCKED; SQLite has one writer anyway)."""
+    rows = session.execute(
+        select(ReconcileDue.patient_id)
+        .where(ReconcileDue.due_at <= now)
+        .order_by(ReconcileDue.due_at, ReconcileDue.patient_id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return [p for (p,) in rows]
+
+
+def due_count(session: Session, now: datetime) -> int:
+    return (
+        session.scalar(
+            select(func.count()).select_from(ReconcileDue).where(ReconcileDue.due_at <= now)
+        )
+        or 0
+    )
+
+
+def mark_every_child(session: Session, now: datetime) -> int:
+    """Mark every patient with a child's event (a new rules version). Returns how many."""
+    children = select(CodedEvent.child_id).where(CodedEvent.is_child).distinct()
+    ids = [p for (p,) in session.execute(children)]
+    for start in range(0, len(ids), 5000):
+        mark(session, ids[start : start + 5000], now)
+    return len(ids)
+
+
+def canonical_ids(session: Session, patient_ids: Iterable[str]) -> dict[str, str]:
+    """The surviving record of each merged patient given (others are left out)."""
+    wanted = sorted(set(patient_ids))
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(PatientAlias.patient_id, PatientAlias.canonical_id).where(
+            PatientAlias.patient_id.in_(wanted)
+        )
+    )
+    return {p: c for p, c in rows}
+
+
+def aliases_of(session: Session, canonical: Iterable[str]) -> Sequence[tuple[str, str]]:
+    """(merged record, surviving record) pairs for these surviving records."""
+    wanted = sorted(set(canonical))
+    if not wanted:
+        return []
+    return [
+        (p, c)
+        for p, c in session.execute(
+            select(PatientAlias.patient_id, PatientAlias.canonical_id).where(
+                PatientAlias.canonical_id.in_(wanted)
+            )
+        )
+    ]
+
+
+def set_aliases(
+    session: Session, patient_ids: Sequence[str], pairs: Sequence[tuple[str, str]]
+) -> None:
+    """The aliases stated by these patients' records become `pairs` (merged, surviving)."""
+    involved = sorted(set(patient_ids) | {p for p, _ in pairs})
+    if involved:
+        session.execute(delete(PatientAlias).where(PatientAlias.patient_id.in_(involved)))
+    if pairs:
+        session.execute(
+            _insert(session, PatientAlias).on_conflict_do_nothing(),
+            [{"patient_id": p, "canonical_id": c} for p, c in sorted(set(pairs))],
+        )
+
+
+def state_value(session: Session, key: str) -> str | None:
+    return session.scalar(select(ServiceState.value).where(ServiceState.key == key))
+
+
+def set_state_value(session: Session, key: str, value: str) -> None:
+    statement = _insert(session, ServiceState)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["key"], set_={"value": statement.excluded.value}
+        ),
+        [{"key": key, "value": value}],
+    )
+
+
+def all_aliases(session: Session) -> dict[str, str]:
+    """Every merged record -> its surviving record, chains followed (for the backtest)."""
+    direct = {
+        p: c for p, c in session.execute(select(PatientAlias.patient_id, PatientAlias.canonical_id))
+    }
+    out: dict[str, str] = {}
+    for patient in direct:
+        seen, current = {patient}, patient
+        while current in direct and direct[current] not in seen:
+            current = direct[current]
+            seen.add(current)
+        out[patient] = current
+    return out
