@@ -44,3 +44,74 @@ def test_simultaneous_sibling_events(
             if x["url"] == "family-member"
         }
         assert members == {f"Patient/{k}" for k in kids if k != pid}
+
+
+def _race(state: AppState, token: str, posts: list[tuple[str, dict[str, object]]]) -> list[int]:
+    headers = {**FHIR_JSON, "Authorization": f"Bearer {token}"}
+    start = threading.Barrier(len(posts))
+
+    def send(item: tuple[str, dict[str, object]]) -> int:
+        with httpx.Client(base_url=base, headers=headers) as http:
+            start.wait()
+            return http.post(f"/fhir/{item[0]}", json=item[1]).status_code
+
+    with serve(state) as base, ThreadPoolExecutor(len(posts)) as pool:
+        return list(pool.map(send, posts))
+
+
+def test_a_sibling_link_racing_a_miss(
+    client: TestClient, state: AppState, role_tokens: dict[str, str]
+) -> None:
+    """Whichever commits second sees the first: the family rule holds for both children."""
+    for _ in range(5):
+        carer = nhs_number()
+        a, b = child(client), child(client)
+        client.post(
+            "/fhir/RelatedPerson", json=related_person(f"Patient/{a}", carer), headers=FHIR_JSON
+        )
+        client.post(
+            "/fhir/Appointment",
+            json=appointment(f"Patient/{a}", "noshow", "2026-06-05T09:00:00Z"),
+            headers=FHIR_JSON,
+        )
+        statuses = _race(
+            state,
+            role_tokens["source"],
+            [
+                ("RelatedPerson", related_person(f"Patient/{b}", carer)),
+                ("Appointment", appointment(f"Patient/{b}", "noshow", "2026-06-07T09:00:00Z")),
+            ],
+        )
+        assert statuses == [201, 201]
+        assert "family-wnb" in flags(client, a) and "family-wnb" in flags(client, b)
+
+
+def test_a_status_racing_a_miss(
+    client: TestClient, state: AppState, role_tokens: dict[str, str]
+) -> None:
+    for _ in range(5):
+        pid = child(client)
+        plan = {
+            "resourceType": "Flag",
+            "status": "active",
+            "subject": {"reference": f"Patient/{pid}"},
+            "period": {"start": "2026-01-01"},
+            "code": {
+                "coding": [
+                    {
+                        "system": "https://wnb.dev/fhir/CodeSystem/safeguarding-status",
+                        "code": "cp-plan",
+                    }
+                ]
+            },
+        }
+        statuses = _race(
+            state,
+            role_tokens["source"],
+            [
+                ("Flag", plan),
+                ("Appointment", appointment(f"Patient/{pid}", "noshow", "2026-06-10T09:00:00Z")),
+            ],
+        )
+        assert statuses == [201, 201]
+        assert "protected-child" in flags(client, pid)
