@@ -37,8 +37,12 @@ def worklist_query(
     opened_from: Annotated[Text, Query(description="Opened on or after (date/dateTime)")] = None,
     opened_to: Annotated[Text, Query(description="Opened on or before (date/dateTime)")] = None,
     state: Annotated[
-        Literal["open", "acknowledged", "all", "closed"],
-        Query(description="all = every flag not yet closed"),
+        Literal["open", "acknowledged", "evidence-changed", "all", "closed", "withdrawn"],
+        Query(
+            description="all = every flag not yet closed; evidence-changed = reviewed, then "
+            "its evidence changed; withdrawn = closed by the service when its rule stopped "
+            "holding before anyone reviewed it"
+        ),
     ] = "all",
     sort: Annotated[
         Literal["-priority", "priority", "opened", "-opened", "last_event", "-last_event"],

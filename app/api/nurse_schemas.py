@@ -27,7 +27,7 @@ class WorklistItem(BaseModel):
     rule_id: str
     rule_version: int
     priority: Literal["high", "medium", "low"]
-    state: Literal["open", "acknowledged", "closed"]
+    state: Literal["open", "acknowledged", "evidence-changed", "closed", "withdrawn"]
     outcome: str | None = Field(description="What the last review decided, if anything yet")
     description: str = Field(description="What the rule saw, in words")
     child: ChildSummary
@@ -53,14 +53,20 @@ class WorklistPage(BaseModel):
 
 
 class Reviewer(BaseModel):
-    kind: Literal["client", "user"]
+    kind: Literal["client", "user", "system"] = Field(
+        description="system: the service itself, when a flag's facts changed"
+    )
     id: str
+
+
+# What the service itself records when the facts under a flag change.
+SystemAction = Literal["withdraw", "evidence-changed", "reopen", "deceased"]
 
 
 class Review(BaseModel):
     at: datetime
     by: Reviewer
-    action: ReviewAction
+    action: ReviewAction | SystemAction
     outcome: ReviewOutcome | None
     note: str | None
     flag_version: int = Field(description="The FHIR Flag's version after this review")

@@ -4,7 +4,7 @@ history, against the rules in force. Admin only; read-only apart from its audit 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from fastapi import APIRouter, Request
@@ -79,6 +79,11 @@ class DiffOut(BaseModel):
 class BacktestOut(BaseModel):
     since: str | None
     now: str
+    judged_with: Literal["current-facts"] = Field(
+        description="Every event is judged with the statuses, family links and merged "
+        "records known today (as live reconciliation judges them), not those known when "
+        "the event arrived."
+    )
     families: int
     events: int
     rules: list[RuleCountOut]

@@ -21,8 +21,11 @@ AGE_BANDS = {"0-1": (0, 1), "1-5": (1, 5), "5-11": (5, 11), "11-18": (11, 18)}
 STATES = {
     "open": ("open",),
     "acknowledged": ("acknowledged",),
-    "all": ("open", "acknowledged"),  # every flag still open, reviewed or not
+    # Still open: a nurse reviewed it, then its evidence was corrected or withdrawn.
+    "evidence-changed": ("evidence-changed",),
+    "all": ("open", "acknowledged", "evidence-changed"),  # every flag still open
     "closed": ("closed",),
+    "withdrawn": ("withdrawn",),  # closed by the service: its rule no longer held
 }
 PATH = "/api/worklist"
 FILTER_PARAMS = (

@@ -266,3 +266,23 @@ def test_a_deceased_childs_open_flags_go_to_a_nurse(client: TestClient, state: A
     assert [a for a, _ in system_reviews(state, flag_id)] == ["deceased"]
     missed(client, pid, "2026-06-14")  # after the death: no new flag, no new evidence
     assert len(evidence(flags(client, pid)["repeat-wnb"])) == 2
+
+
+def test_the_flag_detail_and_worklist_show_system_reviews(client: TestClient) -> None:
+    pid = child(client)
+    missed(client, pid, "2026-06-10", ident="G-1")
+    missed(client, pid, "2026-06-12", ident="G-2")
+    flag_id = flags(client, pid)["repeat-wnb"]["id"]
+    assert client.post(f"/api/flags/{flag_id}/review", json={"action": "acknowledge"}).is_success
+    appointment_again(client, pid, "2026-06-12", "G-2", "fulfilled")
+    detail = client.get(f"/api/flags/{flag_id}")
+    assert detail.status_code == 200, detail.text
+    body = detail.json()
+    assert body["state"] == "evidence-changed"
+    assert [(r["by"]["kind"], r["action"]) for r in body["reviews"]] == [
+        ("client", "acknowledge"),
+        ("system", "evidence-changed"),
+    ]
+    listed = client.get("/api/worklist", params={"state": "evidence-changed"}).json()
+    assert flag_id in {item["flag_id"] for item in listed["items"]}
+    assert flag_id in {i["flag_id"] for i in client.get("/api/worklist").json()["items"]}
