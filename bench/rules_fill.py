@@ -24,6 +24,7 @@ import rules_http as http
 import rules_server as srv
 from app.fhir.coding import code_outcome
 from app.fhir.dates import fhir_instant
+from app.fhir.nhs_number import NHS_NUMBER_SYSTEM
 from app.fhir.terminology import Terminology, load_terminology
 
 STATUS_SYSTEM = "https://wnb.dev/fhir/CodeSystem/safeguarding-status"
@@ -121,7 +122,7 @@ def by_copy(
                     copy.write_row(row)
             with cur.copy(
                 "COPY coded_event (resource_pk, resource_type, resource_id, child_id, "
-                "family_id, event_at, category, outcome_system, outcome_code, is_child, "
+                "event_at, category, outcome_system, outcome_code, is_child, "
                 "age_days, service_system, service_code, service_display, organisation, "
                 "source_system, original_codes, recorded_at) FROM STDIN"
             ) as copy:
@@ -147,6 +148,12 @@ def _copy_families(cur: psycopg.Cursor[Any], families: data.Families, at: dateti
         for f, kids in enumerate(families.children):
             for kid in kids:
                 copy.write_row((kid, f"fam-{f}"))
+    # What makes them a family: the shared carer (ingest keeps families from these links).
+    with cur.copy("COPY family_link (link_key, patient_id, source) FROM STDIN") as copy:
+        for f, kids in enumerate(families.children):
+            for kid in kids:
+                key = f"carer:{NHS_NUMBER_SYSTEM}|{families.carers[f]}"
+                copy.write_row((key, kid, f"RelatedPerson/carer-{kid}"))
 
 
 def _resource_row(
@@ -181,7 +188,6 @@ def _event_row(
         "Appointment",
         appointment["id"],
         o.child_id,
-        family_of(kid),
         o.event_at,
         o.category,
         o.outcome_system,
