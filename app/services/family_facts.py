@@ -5,18 +5,19 @@ kind of fact for the whole batch of families, through indexes on the patients.""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from app.fhir.dates import parse_range
 from app.rules import EventView, StatusView
 from app.rules.desired import FamilyFacts
-from app.store import reconcile_repo, resources_repo, rules_repo
+from app.store import rules_repo
 
 
 @dataclass(frozen=True)
@@ -27,12 +28,10 @@ class Loaded:
     canonical: dict[str, str]  # every member -> the record its events count as
 
 
-def canonical_map(session: Session, patient_ids: Iterable[str]) -> dict[str, str]:
+def canonical_map(direct: Mapping[str, str], patient_ids: Iterable[str]) -> dict[str, str]:
     """Each patient -> its surviving record, following chains of merges (A -> B -> C)."""
-    wanted = set(patient_ids)
-    direct = reconcile_repo.canonical_ids(session, wanted)
     out: dict[str, str] = {}
-    for patient in wanted:
+    for patient in patient_ids:
         seen, current = {patient}, patient
         while current in direct and direct[current] not in seen:
             current = direct[current]
@@ -41,13 +40,24 @@ def canonical_map(session: Session, patient_ids: Iterable[str]) -> dict[str, str
     return out
 
 
-def load(session: Session, members: Mapping[str, list[str]], uses_statuses: bool) -> Loaded:
-    """The facts of each family in `members` (family id -> patient ids)."""
-    everyone = sorted({p for group in members.values() for p in group})
-    canonical = canonical_map(session, everyone)
-    rows = rules_repo.events_of_children(session, everyone)
+def load(
+    session: Session, members: Sequence[Row[Any]], uses_statuses: bool
+) -> tuple[dict[str, list[str]], Loaded]:
+    """The facts of each family from its members' rows (`family_repo.members_with_records`):
+    family id -> patient ids, and the facts."""
+    groups: dict[str, list[str]] = defaultdict(list)
+    direct: dict[str, str] = {}
+    deaths_of: dict[str, datetime] = {}
+    for family_id, patient_id, canonical_id, content in members:
+        groups[family_id].append(patient_id)
+        if canonical_id:
+            direct[patient_id] = canonical_id
+        if content and '"deceased' in content and (died := deceased_at(orjson.loads(content))):
+            deaths_of[patient_id] = died
+    everyone = sorted({p for group in groups.values() for p in group})
+    canonical = canonical_map(direct, everyone)
     by_child: dict[str, list[EventView]] = defaultdict(list)
-    for row in rows:
+    for row in rules_repo.events_of_children(session, everyone):
         child = canonical.get(row.child_id, row.child_id)
         by_child[child].append(
             EventView(
@@ -64,20 +74,16 @@ def load(session: Session, members: Mapping[str, list[str]], uses_statuses: bool
         for s in rules_repo.statuses_of(session, everyone):
             child = canonical.get(s.child_id, s.child_id)
             statuses[child].append(StatusView(child, s.status, s.start, s.end))
-    deaths = {
-        canonical.get(p, p): died
-        for p, content in resources_repo.patient_contents(session, everyone).items()
-        if (died := deceased_at(orjson.loads(content))) is not None
-    }
+    deaths = {canonical.get(p, p): died for p, died in deaths_of.items()}
     facts = {}
-    for family_id, group in members.items():
+    for family_id, group in groups.items():
         kids = sorted({canonical.get(p, p) for p in group})
         facts[family_id] = FamilyFacts(
             events=[e for k in kids for e in by_child.get(k, ())],
             statuses=[s for k in kids for s in statuses.get(k, ())],
             deaths={k: deaths[k] for k in kids if k in deaths},
         )
-    return Loaded(facts, canonical)
+    return dict(groups), Loaded(facts, canonical)
 
 
 def deceased_at(patient: dict[str, Any]) -> datetime | None:

@@ -46,14 +46,14 @@ class Judged:
 
     current: Mapping[Pair, RaisedFlag]  # the open flag, else the latest closed one
     nurse_reviewed: Collection[int]  # flag pks a person has reviewed
-    system_noted: Collection[tuple[int, str]]  # (flag pk, action) of system reviews
+    system_noted: Collection[tuple[int, str]]  # (flag pk, action) of the reviews given
 
 
 def judged(rows: Iterable[RaisedFlag], reviews: Iterable[FlagReview]) -> Judged:
     current: dict[Pair, RaisedFlag] = {}
     for row in sorted(rows, key=lambda r: (r.is_open, r.pk)):
         current[(row.rule_id, row.child_id)] = row  # open last, so it wins
-    people = {r.flag_pk for r in reviews if r.by_kind != "system"}
+    people = {r.pk for r in current.values() if r.reviewed}
     noted = {(r.flag_pk, r.action) for r in reviews if r.by_kind == "system"}
     return Judged(current, people, noted)
 

@@ -23,7 +23,7 @@ from app.rules import RuleSet
 from app.rules.desired import DesiredFlag, Pair, desired_flags, next_due
 from app.services import family_facts, flags
 from app.services.consequences import take_touched
-from app.services.ingest import write_resources
+from app.services.flag_store import store_flags
 from app.services.writes import WriteContext
 from app.store import family_repo, flags_repo, reconcile_repo, rules_repo
 
@@ -38,30 +38,33 @@ def reconcile(session: Session, patient_ids: Iterable[str], ctx: WriteContext) -
     rules, wanted = ctx.rules, set(patient_ids)
     if rules is None or not wanted:
         return 0
-    members = _locked_families(session, wanted)
+    members, loaded = family_facts.load(
+        session, _locked_members(session, wanted), rules.uses_statuses()
+    )
     everyone = wanted | {p for group in members.values() for p in group}
-    loaded = family_facts.load(session, members, rules.uses_statuses())
-    reconcile_repo.clear(session, everyone)
     desired: dict[Pair, DesiredFlag] = {}
     family_of: dict[str, str] = {}
     deaths: dict[str, datetime] = {}
     due: dict[datetime, list[str]] = defaultdict(list)
+    views: dict[str, datetime] = {}
     for family_id, facts in loaded.facts.items():
         desired.update(desired_flags(rules, facts, ctx.now))
         deaths.update(facts.deaths)
+        views.update((e.event_id, e.at) for e in facts.events)
         for p in members[family_id]:
             family_of[p] = family_of[loaded.canonical.get(p, p)] = family_id
         at = next_due(rules, facts.events, ctx.now)
-        if at is not None and members[family_id]:
+        if at is not None:
             due[at].append(members[family_id][0])
-    for at, patients in due.items():
-        reconcile_repo.mark(session, patients, at)
+    # A stale later mark (a window that no longer matters) only costs the worker a look.
+    reconcile_repo.set_marks(session, due)
     rows = flags_repo.flags_of_children(session, everyone)
-    known = flags.judged(rows, flags_repo.reviews_of(session, [r.pk for r in rows]))
+    dying = {r.pk for r in rows if r.is_open and r.child_id in deaths}
+    known = flags.judged(rows, flags_repo.reviews_of(session, sorted(dying)))
     explain = _explain(session, desired, known, loaded.canonical)
     changes = flags.compare(desired, known, family_of, deaths, explain, ctx.now)
     if changes:
-        _apply(session, changes, known, rules, ctx)
+        _apply(session, changes, known, rules, views, ctx)
     return len(members)
 
 
@@ -98,6 +101,7 @@ def reconcile_due(session: Session, ctx: WriteContext, limit: int) -> int:
     claimed = reconcile_repo.claim_due(session, ctx.now, limit)
     if claimed:
         reconcile(session, claimed, ctx)
+        reconcile_repo.clear_done(session, claimed, ctx.now)
     return len(claimed)
 
 
@@ -119,15 +123,18 @@ def note_rules_version(session: Session, rules: RuleSet | None, now: datetime) -
     return marked
 
 
-def _locked_families(session: Session, wanted: set[str]) -> dict[str, list[str]]:
-    families = family_repo.families_of(session, wanted)
+def _locked_members(session: Session, wanted: set[str]) -> Any:
+    """The members of the families of `wanted`, those families locked; membership is read
+    again under the lock, so a concurrent link or split is never judged blind."""
+    families = family_repo.lock_families_of(session, wanted)
     for _ in range(LOCK_ROUNDS):
-        family_repo.lock(session, families.values())
-        again = family_repo.families_of(session, wanted)
-        if again == families:
-            break
-        families = again  # a concurrent link or split moved someone: lock where they are now
-    return family_repo.members(session, families.values())
+        rows = family_repo.members_with_records(session, families.values())
+        now = {p: f for f, p, *_ in rows if p in wanted}
+        # A family merged away while we waited for its lock drops out of the locked rows.
+        if now == families and len(families) == len(wanted):
+            return rows
+        families = family_repo.lock_families_of(session, wanted)  # someone moved: lock again
+    return family_repo.members_with_records(session, families.values())
 
 
 def _explain(
@@ -164,9 +171,16 @@ def _apply(
     changes: list[flags.Change],
     known: flags.Judged,
     rules: RuleSet,
+    views: dict[str, datetime],
     ctx: WriteContext,
 ) -> None:
-    refs = {e for c in changes for e in orjson.loads(c.values.get("evidence_events", "[]"))}
+    # Where new flags' latest evidence happened (organisation, age): one query, new flags only.
+    refs = {
+        e
+        for c in changes
+        if c.pk is None
+        for e in orjson.loads(c.values["evidence_events"])
+    }
     facts = rules_repo.event_facts(session, refs)
     added: list[dict[str, Any]] = []
     updated: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
@@ -204,8 +218,7 @@ def _apply(
     flags_repo.add_many(session, added)
     for group in updated.values():
         flags_repo.change_many(session, group)
-    results = write_resources(session, writes, ctx, follow_on=False)
-    version = {r.id: r.version for r in results}
+    version = store_flags(session, writes, ctx)
     pks = flags_repo.pks_of(session, [c.flag_id for c in changes if c.review])
     for c in changes:
         if c.review is not None:

@@ -53,7 +53,7 @@ def review_flag(
         raise FhirError.one(404, "not-found", f"Flag/{flag_id} is not known.", "flag_id")
     note = (given.note or "").strip() or None
     _check(row, given, note)
-    changes: dict[str, Any] = {}
+    changes: dict[str, Any] = {} if row.reviewed else {"reviewed": True}
     if given.action in ("acknowledge", "outcome") and row.state == "open":
         changes["state"] = "acknowledged"
     if given.outcome is not None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from app.store.models import Family, FamilyLink, FamilyMember
+from app.store.models import Family, FamilyLink, FamilyMember, PatientAlias, Resource
 
 
 def families_of(session: Session, patient_ids: Iterable[str]) -> dict[str, str]:
@@ -35,6 +36,44 @@ def members(session: Session, family_ids: Iterable[str]) -> dict[str, list[str]]
         for family_id, patient_id in rows:
             out[family_id].append(patient_id)
     return out
+
+
+def lock_families_of(session: Session, patient_ids: Iterable[str]) -> dict[str, str]:
+    """Each patient's family, the families locked until commit (PostgreSQL; in one order, so
+    two transactions never wait on each other crosswise), in one round trip."""
+    wanted = sorted(set(patient_ids))
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(FamilyMember.patient_id, FamilyMember.family_id)
+        .join(Family, Family.family_id == FamilyMember.family_id)
+        .where(FamilyMember.patient_id.in_(wanted))
+        .order_by(Family.family_id)
+        .with_for_update(of=Family)
+    )
+    return {p: f for p, f in rows}
+
+
+def members_with_records(session: Session, family_ids: Iterable[str]) -> Sequence[Row[Any]]:
+    """(family_id, patient_id, canonical_id, content) for every member of these families:
+    the surviving record of a merged one (else None) and the stored Patient JSON (else None)."""
+    wanted = sorted(set(family_ids))
+    if not wanted:
+        return []
+    return session.execute(
+        select(
+            FamilyMember.family_id,
+            FamilyMember.patient_id,
+            PatientAlias.canonical_id,
+            Resource.content,
+        )
+        .outerjoin(PatientAlias, PatientAlias.patient_id == FamilyMember.patient_id)
+        .outerjoin(
+            Resource, (Resource.type == "Patient") & (Resource.id == FamilyMember.patient_id)
+        )
+        .where(FamilyMember.family_id.in_(wanted))
+        .order_by(FamilyMember.family_id, FamilyMember.patient_id)
+    ).all()
 
 
 def lock(session: Session, family_ids: Iterable[str]) -> None:

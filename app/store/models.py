@@ -313,6 +313,9 @@ class RaisedFlag(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     outcome: Mapped[str | None] = mapped_column(String(64))
+    # A person has reviewed it: when its rule stops holding it waits for a nurse, never
+    # withdrawn by the service.
+    reviewed: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
 
     __table_args__ = (
         # At most one open flag per rule and child: new evidence updates it.

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -35,10 +35,29 @@ def mark(session: Session, patient_ids: Iterable[str], due_at: datetime) -> None
     )
 
 
-def clear(session: Session, patient_ids: Iterable[str]) -> None:
+def set_marks(session: Session, due: Mapping[datetime, Iterable[str]]) -> None:
+    """Families' next deadlines, in one statement: each patient's mark becomes its time."""
+    rows = [{"patient_id": p, "due_at": at} for at, ps in due.items() for p in sorted(set(ps))]
+    if rows:
+        statement = _insert(session, ReconcileDue)
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["patient_id"], set_={"due_at": statement.excluded.due_at}
+            ),
+            rows,
+        )
+
+
+def clear_done(session: Session, patient_ids: Iterable[str], now: datetime) -> None:
+    """Forget the marks of these patients that were due by `now` (those just reconciled;
+    a mark moved to a later deadline stays)."""
     wanted = sorted(set(patient_ids))
     if wanted:
-        session.execute(delete(ReconcileDue).where(ReconcileDue.patient_id.in_(wanted)))
+        session.execute(
+            delete(ReconcileDue).where(
+                ReconcileDue.patient_id.in_(wanted), ReconcileDue.due_at <= now
+            )
+        )
 
 
 def claim_due(session: Session, now: datetime, limit: int) -> list[str]:

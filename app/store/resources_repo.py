@@ -167,3 +167,26 @@ def patient_contents(session: Session, patient_ids: Iterable[str]) -> dict[str, 
         )
     )
     return {rid: content for rid, content in rows}
+
+
+def versions_of(session: Session, type_name: str, ids: Iterable[str]) -> dict[str, tuple[int, int]]:
+    """id -> (pk, current version) of the resources of this type that exist."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Resource.id, Resource.pk, Resource.version).where(
+            Resource.type == type_name, Resource.id.in_(wanted)
+        )
+    )
+    return {rid: (pk, version) for rid, pk, version in rows}
+
+
+def replace_search_values(
+    session: Session, replaced_pks: list[int], index_rows: list[dict[str, Any]]
+) -> None:
+    """Drop the search values of updated resources and add the new ones (identity keys kept)."""
+    if replaced_pks:
+        session.execute(delete(SearchIndex).where(SearchIndex.resource_pk.in_(replaced_pks)))
+    if index_rows:
+        insert_rows(session, SearchIndex.__table__, index_rows)

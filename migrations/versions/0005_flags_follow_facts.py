@@ -50,6 +50,14 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_patient_alias_canonical_id"), ["canonical_id"], unique=False
         )
+    with op.batch_alter_table("raised_flag", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("reviewed", sa.Boolean(), server_default=sa.text("false"), nullable=False)
+        )
+    op.execute(
+        "UPDATE raised_flag SET reviewed = true WHERE pk IN "
+        "(SELECT flag_pk FROM flag_review WHERE by_kind <> 'system')"
+    )
     op.create_table(
         "service_state",
         sa.Column("key", sa.String(length=64), nullable=False),
@@ -60,6 +68,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("service_state")
+    with op.batch_alter_table("raised_flag", schema=None) as batch_op:
+        batch_op.drop_column("reviewed")
     with op.batch_alter_table("patient_alias", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_patient_alias_canonical_id"))
     op.drop_table("patient_alias")
