@@ -15,6 +15,8 @@ from app.services.family_carers import carers_of
 from app.services.worklist_item import View, child_summary, children
 from app.store import chronology_repo, family_repo, flags_repo, worklist_repo
 
+ADULT = 18  # years: a household member this old is a carer (matches terminology's adult age)
+
 
 def child_chronology(session: Session, patient_id: str, now: datetime) -> View:
     child = _known_patient(session, patient_id, now)
@@ -31,21 +33,48 @@ def family_chronology(session: Session, family_id: str, now: datetime) -> View:
     if not chronology_repo.family_exists(session, family_id):
         raise FhirError.one(404, "not-found", f"Family {family_id} is not known.", "family_id")
     members = family_repo.members(session, [family_id])[family_id]
-    kids = children(session, members, now.date())
-    carers = carers_of(session, members)
+    everyone = children(session, members, now.date())
+    # An adult in a household Group is a carer in every view, never one of the children.
+    adults = [m for m in members if _is_adult(everyone[m], now)]
+    kids = [m for m in members if m not in adults]
+    carers = carers_of(session, kids)
+    listed = {c["patient_id"] for c in carers}
+    carers += [_household_adult(everyone[a], kids) for a in adults if a not in listed]
     # A carer who is also one of the family's patients is already on the timeline.
     carer_patients = {
         c["patient_id"]: c["key"] for c in carers if c["patient_id"] and c["patient_id"] not in kids
     }
     body = {
         "family_id": family_id,
-        "children": [kids[m] for m in members],
+        "children": [everyone[m] for m in kids],
         "carers": carers,
-        "items": _timeline(session, members, carer_patients, now),
+        "items": _timeline(session, kids, carer_patients, now),
     }
     refs = {f"Patient/{p}" for p in [*members, *carer_patients]}
     refs |= {ref for c in carers for ref in c["related_persons"]}
     return View(body, sorted(refs))
+
+
+def _is_adult(person: dict[str, Any], now: datetime) -> bool:
+    birth = person.get("birth_date")
+    if not isinstance(birth, str) or len(birth) < 10:
+        return False  # unknown or partial: counted as a child (a missed flag is the danger)
+    born = datetime.fromisoformat(birth[:10]).date()
+    today = now.date()
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day)) >= ADULT
+
+
+def _household_adult(person: dict[str, Any], kids: list[str]) -> dict[str, Any]:
+    return {
+        "key": f"Patient/{person['id']}",
+        "identifier": None,
+        "name": person["name"],
+        "relationships": [],
+        "related_persons": [],
+        "children": sorted(kids),
+        "active": True,
+        "patient_id": person["id"],
+    }
 
 
 def family_chronology_of_child(session: Session, patient_id: str, now: datetime) -> View:

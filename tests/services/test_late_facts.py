@@ -286,3 +286,16 @@ def test_the_flag_detail_and_worklist_show_system_reviews(client: TestClient) ->
     listed = client.get("/api/worklist", params={"state": "evidence-changed"}).json()
     assert flag_id in {item["flag_id"] for item in listed["items"]}
     assert flag_id in {i["flag_id"] for i in client.get("/api/worklist").json()["items"]}
+
+
+def test_an_adult_in_a_household_is_a_carer_not_a_child(client: TestClient) -> None:
+    kid = child(client)
+    mother = child(client, birth="1990-02-01")
+    gid = post(client, "Group", household(kid, mother)).json()["id"]
+    assert gid
+    missed(client, mother, "2026-06-05")  # her own DNA: not a child's miss
+    missed(client, kid, "2026-06-07")
+    assert "family-wnb" not in flags(client, kid)
+    body = client.get(f"/api/children/{kid}/family-chronology").json()
+    assert [c["id"] for c in body["children"]] == [kid]
+    assert mother in {c["patient_id"] for c in body["carers"]}
