@@ -16,6 +16,8 @@ from app.api.errors import install_error_handlers
 from app.api.fhir_routes import VERSION, build_router
 from app.api.headers import SecurityHeaders
 from app.api.health import router as health_router
+from app.api.metrics import Metrics, MetricsMiddleware, count_statements
+from app.api.metrics import router as metrics_router
 from app.api.nurse_routes import router as nurse_router
 from app.api.openapi_docs import add_security
 from app.api.rules_routes import router as rules_router
@@ -45,7 +47,11 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     install_error_handlers(app)
     app.add_middleware(SecurityHeaders, hsts=not settings.is_development)
     app.add_middleware(AccessLog)
+    app.state.metrics = Metrics()
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    count_statements(app.state.wnb.engine)
     app.include_router(health_router)
+    app.include_router(metrics_router)
     app.include_router(auth_router)
     app.include_router(audit_router)
     app.include_router(build_router())

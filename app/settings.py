@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     run_worker: bool = Field(
         default=True, description="Run the scheduler inside `wnb serve` (embedded default)."
     )
+    metrics_public: bool = Field(
+        default=False,
+        description="Serve GET /metrics to any caller (default: loopback callers only).",
+    )
     db_pool_size: int = Field(default=20, description="Connections per API process.")
     default_page_size: int = Field(default=50, description="Search page size without _count.")
     max_page_size: int = Field(default=1000, description="Largest _count honoured.")

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -73,13 +73,14 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[str]:
     return [p for (p,) in rows]
 
 
-def due_count(session: Session, now: datetime) -> int:
-    return (
-        session.scalar(
-            select(func.count()).select_from(ReconcileDue).where(ReconcileDue.due_at <= now)
-        )
-        or 0
-    )
+def due_summary(session: Session, now: datetime) -> tuple[int, datetime | None]:
+    """(how many marks are due by `now`, the oldest due time)."""
+    count, oldest = session.execute(
+        select(func.count(), func.min(ReconcileDue.due_at)).where(ReconcileDue.due_at <= now)
+    ).one()
+    if oldest is not None and oldest.tzinfo is None:  # SQLite keeps no zone
+        oldest = oldest.replace(tzinfo=UTC)
+    return count or 0, oldest
 
 
 def mark_every_child(session: Session, now: datetime) -> int:
@@ -89,34 +90,6 @@ def mark_every_child(session: Session, now: datetime) -> int:
     for start in range(0, len(ids), 5000):
         mark(session, ids[start : start + 5000], now)
     return len(ids)
-
-
-def canonical_ids(session: Session, patient_ids: Iterable[str]) -> dict[str, str]:
-    """The surviving record of each merged patient given (others are left out)."""
-    wanted = sorted(set(patient_ids))
-    if not wanted:
-        return {}
-    rows = session.execute(
-        select(PatientAlias.patient_id, PatientAlias.canonical_id).where(
-            PatientAlias.patient_id.in_(wanted)
-        )
-    )
-    return {p: c for p, c in rows}
-
-
-def aliases_of(session: Session, canonical: Iterable[str]) -> Sequence[tuple[str, str]]:
-    """(merged record, surviving record) pairs for these surviving records."""
-    wanted = sorted(set(canonical))
-    if not wanted:
-        return []
-    return [
-        (p, c)
-        for p, c in session.execute(
-            select(PatientAlias.patient_id, PatientAlias.canonical_id).where(
-                PatientAlias.canonical_id.in_(wanted)
-            )
-        )
-    ]
 
 
 def set_aliases(

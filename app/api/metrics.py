@@ -1,0 +1,122 @@
+"""`GET /metrics` in Prometheus text format: requests by route and status, ingest latency,
+statements per request, the reconciliation backlog and lag, database pool use.
+
+Per process (each API process and the worker answer for themselves). Open without a token
+only to loopback callers or with `WNB_METRICS_PUBLIC=true` (a scraper inside the cluster);
+anyone else gets 403. Labels carry route templates, never ids or query strings.
+"""
+
+from __future__ import annotations
+
+import time
+from contextvars import ContextVar
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from sqlalchemy import Engine, event
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.api.state import get_state
+from app.fhir.errors import FhirError
+from app.runtime import AppState
+from app.services.operations import reconcile_backlog
+
+_statements: ContextVar[list[int] | None] = ContextVar("wnb_statements", default=None)
+LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
+class Metrics:
+    """The process's instruments, on a registry of their own (one per app)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter(
+            "wnb_requests", "Requests answered", ["method", "route", "status"], registry=r
+        )
+        self.latency = Histogram(
+            "wnb_request_seconds",
+            "Time to answer, by route",
+            ["method", "route"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=r,
+        )
+        self.statements = Histogram(
+            "wnb_request_statements",
+            "SQL statements per request",
+            ["method", "route"],
+            buckets=(1, 2, 5, 10, 15, 20, 30, 50, 100, 250, 1000),
+            registry=r,
+        )
+        self.backlog = Gauge(
+            "wnb_reconcile_backlog", "Patients whose family is due for reconciliation", registry=r
+        )
+        self.lag = Gauge(
+            "wnb_reconcile_lag_seconds", "Age of the oldest due reconciliation", registry=r
+        )
+        self.pool = Gauge("wnb_db_pool_checked_out", "Database connections in use", registry=r)
+
+
+class MetricsMiddleware:
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started, status, counter = time.perf_counter(), 500, [0]
+        token = _statements.set(counter)
+
+        async def record_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record_status)
+        finally:
+            _statements.reset(token)
+            route = getattr(scope.get("route"), "path", None) or "(no route)"
+            method = scope["method"]
+            self.metrics.requests.labels(method, route, str(status)).inc()
+            self.metrics.latency.labels(method, route).observe(time.perf_counter() - started)
+            self.metrics.statements.labels(method, route).observe(counter[0])
+
+
+def _count_statement(*_args: Any) -> None:
+    counter = _statements.get()
+    if counter is not None:
+        counter[0] += 1
+
+
+def count_statements(engine: Engine) -> None:
+    """Count the engine's statements against the request running them (once per engine)."""
+    if not event.contains(engine, "before_cursor_execute", _count_statement):
+        event.listen(engine, "before_cursor_execute", _count_statement)
+
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics of this process (loopback or WNB_METRICS_PUBLIC only)",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}, 403: {"description": "Not allowed"}},
+)
+def metrics(request: Request, state: Annotated[AppState, Depends(get_state)]) -> Response:
+    host = request.client.host if request.client else ""
+    if not (state.settings.metrics_public or host in LOOPBACK):
+        raise FhirError.one(403, "forbidden", "Metrics are open to loopback callers only.")
+    found: Metrics = request.app.state.metrics
+    due, oldest = state.read(lambda s: reconcile_backlog(s, state.clock()))
+    found.backlog.set(due)
+    found.lag.set(oldest)
+    checked_out = getattr(state.engine.pool, "checkedout", None)
+    found.pool.set(checked_out() if callable(checked_out) else 0)
+    return Response(generate_latest(found.registry), media_type=CONTENT_TYPE_LATEST)
