@@ -299,3 +299,36 @@ def test_an_adult_in_a_household_is_a_carer_not_a_child(client: TestClient) -> N
     body = client.get(f"/api/children/{kid}/family-chronology").json()
     assert [c["id"] for c in body["children"]] == [kid]
     assert mother in {c["patient_id"] for c in body["carers"]}
+
+
+def test_an_ended_carer_links_no_one(client: TestClient, state: AppState) -> None:
+    carer = nhs_number()
+    a, b = child(client), child(client)
+    post(client, "RelatedPerson", related_person(f"Patient/{a}", carer))
+    ended = {**related_person(f"Patient/{b}", carer), "period": {"end": "2026-05-01"}}
+    post(client, "RelatedPerson", ended)
+    families = state.read(lambda s: family_repo.families_of(s, [a, b]))
+    assert families[a] != families[b]
+
+
+def test_an_inactive_status_ends_when_first_stored_inactive(
+    client: TestClient, state: AppState
+) -> None:
+    from datetime import timedelta
+
+    from app.store.models import SafeguardingStatus
+    from tests.conftest import FIXED_NOW
+
+    pid = child(client)
+    sid = post(client, "Flag", status_flag(pid, {"start": "2026-01-01"})).json()["id"]
+    put(client, "Flag", sid, status_flag(pid, {"start": "2026-01-01"}, "inactive"))
+    state.clock = lambda: FIXED_NOW + timedelta(minutes=2)  # within the token's life
+    try:
+        body = {**status_flag(pid, {"start": "2026-01-01"}, "inactive"), "author": {"display": "x"}}
+        assert put(client, "Flag", sid, body)["meta"]["versionId"] == "3"  # a real re-send
+    finally:
+        state.clock = lambda: FIXED_NOW
+    ends = state.read(lambda s: list(s.scalars(select(SafeguardingStatus.end))))
+    assert ends == [FIXED_NOW]  # the later re-send did not move it
+    missed(client, pid, "2026-06-16")  # after the plan ended: not a protected child's miss
+    assert "protected-child" not in flags(client, pid)
