@@ -4,15 +4,26 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint openapi fuzz bench clean
+.PHONY: run test lint openapi fuzz bench clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet -e '.[dev]'
+# Installs are reproducible: exact versions from the committed lock, then the project itself.
+$(STAMP): $(BIN)/python pyproject.toml requirements.lock
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+## make lock: refresh requirements.lock on purpose (newest versions pyproject.toml allows)
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet --upgrade pip
+	.lock-venv/bin/pip install --quiet -e '.[dev]'
+	.lock-venv/bin/pip freeze --exclude-editable | sed '/^-e /d' > requirements.lock
+	rm -rf .lock-venv
 
 ## make run: install, migrate and serve on http://127.0.0.1:8000 (SQLite ./wnb.db, worker included)
 run: $(STAMP)

@@ -37,6 +37,7 @@ from app.rules import (
     diff,
     load_rules,
 )
+from app.services.family_facts import canonical_map
 from app.store import backtest_repo, reconcile_repo
 
 Pair = tuple[str, str]  # (rule id, child id)
@@ -166,7 +167,8 @@ def run(
     reach = timedelta(days=max(new_rules.lookback_days(), changed.lookback_days()) + 1)
     read_from = None if since is None else since - reach
     # Merged records count as their surviving record, as in live reconciliation.
-    merged = reconcile_repo.all_aliases(session)
+    direct = reconcile_repo.all_aliases(session)
+    merged = canonical_map(direct, direct)
     statuses = {
         family: [
             StatusView(merged.get(s.child_id, s.child_id), s.status, s.start, s.end) for s in rows

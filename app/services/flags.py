@@ -119,11 +119,8 @@ def _hold(
             return None  # a nurse closed it; a re-send of the evidence it had does not reopen
         reason = f"new evidence: {', '.join(sorted(added))}" if added else "the rule holds again"
         reopened = {**values, "state": "open", "is_open": True, "closed_at": None, "outcome": None}
-        return Change(
-            row.pk,
-            row.flag_id,
-            row.rule_id,
-            row.child_id,
+        return _of(
+            row,
             reopened,
             ("reopen", f"Reopened: {reason}."),
             "reopened",
@@ -132,21 +129,18 @@ def _hold(
         return None
     if added:
         # New evidence puts a reviewed flag back in front of a nurse.
-        return Change(row.pk, row.flag_id, row.rule_id, row.child_id, {**values, "state": "open"})
+        return _of(row, {**values, "state": "open"})
     if removed:
         note = f"Evidence withdrawn: {', '.join(sorted(removed))}; the rule still holds."
         if row.pk in known.nurse_reviewed:
             values["state"] = "evidence-changed"
-        return Change(
-            row.pk,
-            row.flag_id,
-            row.rule_id,
-            row.child_id,
+        return _of(
+            row,
             values,
             ("evidence-changed", note),
             "evidence-changed",
         )
-    return Change(row.pk, row.flag_id, row.rule_id, row.child_id, values)
+    return _of(row, values)
 
 
 def _let_go(row: RaisedFlag, known: Judged, why: str, now: datetime) -> Change | None:
@@ -155,21 +149,15 @@ def _let_go(row: RaisedFlag, known: Judged, why: str, now: datetime) -> Change |
         if row.state == "evidence-changed":
             return None
         note = f"Evidence changed: {reason}. A nurse should decide whether to close it."
-        return Change(
-            row.pk,
-            row.flag_id,
-            row.rule_id,
-            row.child_id,
+        return _of(
+            row,
             {"state": "evidence-changed", "updated_at": now},
             ("evidence-changed", note),
             "evidence-changed",
         )
     values = {"state": "withdrawn", "is_open": False, "closed_at": now, "updated_at": now}
-    return Change(
-        row.pk,
-        row.flag_id,
-        row.rule_id,
-        row.child_id,
+    return _of(
+        row,
         values,
         ("withdraw", f"Withdrawn: {reason}."),
         "withdrawn",
@@ -180,15 +168,22 @@ def _deceased(row: RaisedFlag, known: Judged, died: datetime, now: datetime) -> 
     if (row.pk, "deceased") in known.system_noted:
         return None  # marked once; a nurse decides what happens next
     note = f"The child is recorded as deceased ({died.date().isoformat()}): review this flag."
-    return Change(
-        row.pk,
-        row.flag_id,
-        row.rule_id,
-        row.child_id,
+    return _of(
+        row,
         {"state": "evidence-changed", "updated_at": now},
         ("deceased", note),
         "evidence-changed",
     )
+
+
+def _of(
+    row: RaisedFlag,
+    values: dict[str, Any],
+    review: tuple[str, str] | None = None,
+    kind: str = "updated",
+) -> Change:
+    """A change to an existing flag."""
+    return Change(row.pk, row.flag_id, row.rule_id, row.child_id, values, review, kind)
 
 
 def _unchanged(row: RaisedFlag, values: dict[str, Any]) -> bool:

@@ -121,15 +121,6 @@ def set_state_value(session: Session, key: str, value: str) -> None:
 
 
 def all_aliases(session: Session) -> dict[str, str]:
-    """Every merged record -> its surviving record, chains followed (for the backtest)."""
-    direct = {
-        p: c for p, c in session.execute(select(PatientAlias.patient_id, PatientAlias.canonical_id))
-    }
-    out: dict[str, str] = {}
-    for patient in direct:
-        seen, current = {patient}, patient
-        while current in direct and direct[current] not in seen:
-            current = direct[current]
-            seen.add(current)
-        out[patient] = current
-    return out
+    """Every merged record -> the record it names as its replacement (for the backtest)."""
+    rows = session.execute(select(PatientAlias.patient_id, PatientAlias.canonical_id))
+    return {p: c for p, c in rows}
