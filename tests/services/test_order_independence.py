@@ -16,7 +16,11 @@ import orjson
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from hypothesis.database import DirectoryBasedExampleDatabase
+from hypothesis.database import (
+    DirectoryBasedExampleDatabase,
+    MultiplexedDatabase,
+    ReadOnlyDatabase,
+)
 from sqlalchemy import select
 
 from app.rules import EventView, StatusView
@@ -28,7 +32,14 @@ from tests.conftest import FIXED_NOW
 from tests.factories import FHIR_JSON, nhs_number
 from tests.services.test_late_facts import STATUS_SYSTEM
 
-EXAMPLES = DirectoryBasedExampleDatabase(str(Path(__file__).parent / "hypothesis-examples"))
+# Examples kept in the repo replay on every run (read-only, so runs do not churn it); new
+# ones go to the local .hypothesis/ folder: copy a failing one into hypothesis-examples/.
+EXAMPLES = MultiplexedDatabase(
+    ReadOnlyDatabase(
+        DirectoryBasedExampleDatabase(str(Path(__file__).parent / "hypothesis-examples"))
+    ),
+    DirectoryBasedExampleDatabase(".hypothesis/examples"),
+)
 BIRTHS = [date(2025, 12, 1), date(2019, 5, 1), date(2012, 1, 1)]
 STATUS = {"noshow": "was-not-brought", "fulfilled": "attended", "booked": "booked"}
 
