@@ -130,9 +130,12 @@ def _locked_members(session: Session, wanted: set[str]) -> Any:
     for _ in range(LOCK_ROUNDS):
         rows = family_repo.members_with_records(session, families.values())
         now = {p: f for f, p, *_ in rows if p in wanted}
-        # A family merged away while we waited for its lock drops out of the locked rows.
-        if now == families and len(families) == len(wanted):
-            return rows
+        if now == families:
+            # A family merged away while we waited for its lock drops out of the locked
+            # rows: look again unless the patients missing truly have no family.
+            missing = wanted - set(families)
+            if not missing or not family_repo.families_of(session, missing):
+                return rows
         families = family_repo.lock_families_of(session, wanted)  # someone moved: lock again
     return family_repo.members_with_records(session, families.values())
 
