@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from email.utils import format_datetime
 
+import orjson
 from fastapi.responses import Response
 
+from app.fhir.errors import operation_outcome
 from app.services.writes import WriteResult
 
 FHIR_JSON = "application/fhir+json"
@@ -35,6 +37,18 @@ def resource_response(
 
 
 def write_response(result: WriteResult, base: str) -> FhirResponse:
+    if result.warning is not None:
+        # The write was kept but did not do what was asked: say so instead of the resource
+        # (as FHIR's Prefer: return=OperationOutcome does); the headers name the current one.
+        return resource_response(
+            orjson.dumps(operation_outcome([result.warning])).decode(),
+            result.type,
+            result.id,
+            result.version,
+            result.last_updated,
+            result.status,
+            base,
+        )
     return resource_response(
         result.content,
         result.type,

@@ -8,6 +8,10 @@ from typing import Any
 
 from app.fhir.errors import FhirError, Issue
 from app.fhir.nhs_number import NHS_NUMBER_SYSTEM, is_valid
+from app.fhir.plausible_times import implausible_times
+from app.fhir.walk import walk
+
+__all__ = ["check_resource", "walk"]
 
 # Required bindings (R4 4.0.1) of the elements the service relies on.
 APPOINTMENT_STATUS = frozenset(
@@ -52,24 +56,6 @@ VALUE_SETS: dict[str, list[tuple[str, frozenset[str]]]] = {
 }
 
 
-def walk(data: Any, path: str, where: str) -> Iterator[tuple[Any, str]]:
-    """Yield (value, FHIRPath) for a dotted path whose `[]` steps fan out over lists."""
-    if not path:
-        yield data, where
-        return
-    head, _, rest = path.partition(".")
-    many = head.endswith("[]")
-    key = head[:-2] if many else head
-    if not isinstance(data, dict) or key not in data:
-        return
-    value = data[key]
-    if many and isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from walk(item, rest, f"{where}.{key}[{i}]")
-    else:
-        yield from walk(value, rest, f"{where}.{key}")
-
-
 def check_resource(data: dict[str, Any], today: date) -> None:
     """Raise 400 for codes outside required value sets, 422 for business-rule failures."""
     type_name = data["resourceType"]
@@ -83,7 +69,7 @@ def check_resource(data: dict[str, Any], today: date) -> None:
         bad += _appointment_invariants(data)
     if bad:
         raise FhirError(400, bad)
-    rules = _nhs_numbers(data, type_name)
+    rules = _nhs_numbers(data, type_name) + implausible_times(data, today)
     if type_name == "Appointment" and not _has_patient_participant(data):
         rules.append(
             Issue(

@@ -31,6 +31,8 @@ OUTCOME_DEFINITIONS = {
     "carer-cancelled": "The appointment was cancelled by the patient or their carer.",
     "provider-cancelled": "The appointment was cancelled by the provider, or for a reason "
     "that is not the patient's or carer's.",
+    "cancelled-unknown": "The appointment was cancelled and the source did not say by whom: "
+    "neither the carer's nor the provider's cancellation can be assumed.",
     "attended": "The patient attended (arrived, was checked in, or the appointment was fulfilled).",
     "booked": "An appointment is booked (or pending) for the patient.",
 }

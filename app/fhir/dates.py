@@ -1,9 +1,15 @@
-"""FHIR date/dateTime/instant strings as UTC ranges (a partial date covers its whole span)."""
+"""FHIR date/dateTime/instant strings as UTC ranges (a partial date covers its whole span), and
+the UK calendar the service counts ages and days in."""
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+# UK practice counts a child's age and "within N days" on the local calendar: 00:30 BST on an
+# 18th birthday is already the birthday, whatever the UTC date says.
+LONDON = ZoneInfo("Europe/London")
 
 _PARTIAL = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 _DATETIME = re.compile(
@@ -61,13 +67,50 @@ def parse_date(value: str) -> date | None:
     return rng[0].date() if rng else None
 
 
+def local_date(at: datetime) -> date:
+    """The Europe/London calendar date of an aware instant."""
+    return at.astimezone(LONDON).date()
+
+
+def local_midnight(day: date) -> datetime:
+    """The UTC instant at which a Europe/London calendar day starts."""
+    return datetime(day.year, day.month, day.day, tzinfo=LONDON).astimezone(UTC)
+
+
+def birth_range(value: str) -> tuple[date, date] | None:
+    """(earliest, latest) possible birth date of a FHIR date; both equal for a full date."""
+    rng = parse_range(value)
+    if rng is None:
+        return None
+    return rng[0].date(), (rng[1] - timedelta(days=1)).date()
+
+
+def anniversary(birth: date, years: int = 0, months: int = 0, days: int = 0) -> date:
+    """The day a person born on `birth` reaches the age years/months/days.
+
+    A date that does not exist in the target month (29 February in a common year, 31st in a
+    30-day month) moves to the 1st of the next month: the convention for a 29 February
+    birthday in England and Wales is 1 March.
+    """
+    month_index = birth.month - 1 + months
+    year = birth.year + years + month_index // 12
+    month = month_index % 12 + 1
+    try:
+        reached = date(year, month, birth.day)
+    except ValueError:
+        reached = date(year + month // 12, month % 12 + 1, 1)
+    return reached + timedelta(days=days)
+
+
 def age_in_days(birth: date, at: datetime) -> int:
-    return (at.date() - birth).days
+    """Whole days from birth to the Europe/London date of `at`."""
+    return (local_date(at) - birth).days
 
 
 def age_in_years(birth: date, on: date) -> int:
+    """Completed years on the calendar date `on` (a 29 February birthday counts on 1 March)."""
     years = on.year - birth.year
-    if (on.month, on.day) < (birth.month, birth.day):
+    if on < anniversary(birth, years):
         years -= 1
     return years
 

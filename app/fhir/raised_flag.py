@@ -36,15 +36,19 @@ def raised_flag(
     agencies: list[str],
     state: str = "open",
     outcome: str | None = None,
+    age_uncertain: bool = False,
 ) -> dict[str, Any]:
     """`events` are "Appointment/id" references; `family` the other children involved;
-    `state` and `outcome` where the nurses' review has got to."""
+    `state` and `outcome` where the nurses' review has got to; `age_uncertain` when the
+    child's birth date is partial and the age was decided on the side of the child (the
+    firing's `age_uncertain_child_ids`)."""
     evidence: list[dict[str, Any]] = [
         {"url": "rule-version", "valueInteger": rule_version},
         {"url": "priority", "valueCode": priority},
         {"url": "summary", "valueString": summary},
         {"url": "review-state", "valueCode": state},
         *([{"url": "outcome", "valueCode": outcome}] if outcome else []),
+        *([{"url": "age-uncertain", "valueBoolean": True}] if age_uncertain else []),
         *({"url": "agency", "valueCode": a} for a in agencies),
         *({"url": "event", "valueReference": {"reference": ref}} for ref in events),
         *(

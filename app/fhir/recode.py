@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from app.fhir.dates import age_in_days, age_in_years
+from app.fhir.coding import BirthSpan, code_for_age
 from app.fhir.terminology import Terminology
 
 
@@ -17,25 +17,23 @@ class Recoded:
     outcome_code: str
     is_child: bool
     age_days: int | None
+    age_uncertain_days: int = 0
 
 
 def recode(
-    category: str, event_at: datetime, birth_date: date | None, terms: Terminology
+    category: str, event_at: datetime, birth: date | BirthSpan | None, terms: Terminology
 ) -> Recoded:
-    """The coding of an event of `category` at `event_at` for a person born `birth_date`
-    (None: unknown, so counted as a child: a missed flag is the dangerous error)."""
-    is_child = (
-        birth_date is None or age_in_years(birth_date, event_at.date()) < terms.adult_age_years
-    )
-    if category == "was-not-brought" and not is_child:
-        category = "did-not-attend"
-    elif category == "did-not-attend" and is_child:
-        category = "was-not-brought"
-    written = terms.written_codes[category]  # type: ignore[index]
+    """The coding of an event of `category` at `event_at` for a person born `birth` (a date,
+    or the (earliest, latest) span of a partial date; None: unknown, so counted as a child:
+    a missed flag is the dangerous error). Ages on the Europe/London date, as at ingest."""
+    span = (birth, birth) if isinstance(birth, date) else birth
+    coded = code_for_age(category, event_at, span, terms)  # type: ignore[arg-type]
+    written = terms.written_codes[coded.category]
     return Recoded(
-        category=category,
+        category=coded.category,
         outcome_system=written.system or terms.outcome_system,
         outcome_code=written.code,
-        is_child=is_child,
-        age_days=age_in_days(birth_date, event_at) if birth_date else None,
+        is_child=coded.is_child,
+        age_days=coded.age_days,
+        age_uncertain_days=coded.age_uncertain_days,
     )

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 StatusCode = Literal["cp-plan", "looked-after", "child-in-need"]
 STATUS_CODES: tuple[str, ...] = StatusCode.__args__  # type: ignore[attr-defined]
@@ -16,11 +24,21 @@ Category = Literal[
     "no-access",
     "carer-cancelled",
     "provider-cancelled",
+    "cancelled-unknown",
     "attended",
     "booked",
 ]
 CATEGORIES: tuple[str, ...] = Category.__args__  # type: ignore[attr-defined]
 MISSED = frozenset({"was-not-brought", "did-not-attend", "no-access"})
+
+
+ServiceName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=64)]
+
+
+def normal_coding(system: str, code: str) -> tuple[str, str]:
+    """A coding as the service compares it: spaces, case and a trailing "/" on the system
+    are how two feeds differ in writing one code, not what it means."""
+    return system.strip().rstrip("/").casefold(), code.strip().casefold()
 
 
 class TerminologyError(Exception):
@@ -48,6 +66,12 @@ class CancellationReasons(BaseModel):
         return self.default
 
 
+class ServiceCoding(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    system: str = Field(min_length=1)
+    code: str = Field(min_length=1)
+
+
 class CodeMap(BaseModel):
     model_config = ConfigDict(extra="forbid")
     system: str
@@ -70,6 +94,9 @@ class Terminology(BaseModel):
     cancellation_reason: CancellationReasons
     codes: list[CodeMap] = []
     safeguarding_statuses: list[StatusMap] = []
+    _service_names: dict[tuple[str, str], str] = PrivateAttr(default_factory=dict)
+    # One service however each system codes it: name -> the codings that mean it.
+    service_equivalents: dict[ServiceName, list[ServiceCoding]] = {}
 
     @model_validator(mode="after")
     def _complete(self) -> Terminology:
@@ -78,7 +105,23 @@ class Terminology(BaseModel):
             raise ValueError(f"written_codes lacks a code for: {', '.join(missing)}")
         for code in self.written_codes.values():
             code.system = code.system or self.outcome_system
+        named: dict[tuple[str, str], str] = {}
+        for name, codings in self.service_equivalents.items():
+            for coding in codings:
+                pair = normal_coding(coding.system, coding.code)
+                if named.setdefault(pair, name) != name:
+                    raise ValueError(
+                        f"service_equivalents: {coding.system}|{coding.code} is listed under "
+                        f"both {named[pair]} and {name}"
+                    )
         return self
+
+    def model_post_init(self, context: object, /) -> None:
+        self._service_names = {
+            normal_coding(c.system, c.code): name
+            for name, codings in self.service_equivalents.items()
+            for c in codings
+        }
 
     @property
     def outcome_system(self) -> str:
@@ -99,6 +142,10 @@ class Terminology(BaseModel):
             if mapping.system == system and code in mapping.map:
                 return mapping.map[code]
         return None
+
+    def service_name(self, system: str | None, code: str | None) -> str | None:
+        """The service name a coding is declared equivalent to, if any."""
+        return self._service_names.get(normal_coding(system or "", code or ""))
 
     def code_category(self, system: str | None, code: str | None) -> Category | None:
         for mapping in self.codes:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+from app.rules.calendar import day_number
 from app.rules.fire import fire
 from app.rules.follow_up import FollowUpIndex
 from app.rules.model import EventView, StatusView, TimedFiring
 from app.rules.plan import Plan
 from app.rules.ruleset import RuleSet, event_order
+from app.rules.same_miss import DEFAULT_WINDOW, Sources, merge_same_misses
 from app.rules.schema import RUN_BREAKERS
 
 EventsByFamily = Mapping[str, Iterable[EventView]]
@@ -38,7 +40,11 @@ def backtest(
     found: list[TimedFiring] = []
     for family_id, events in events_by_family.items():
         statuses = statuses_by_family.get(family_id, ())
-        found.extend(replay_family(rules.plans, events, statuses, since=since, now=clock))
+        found.extend(
+            replay_family(
+                rules.plans, events, statuses, since=since, now=clock, same_miss=rules.same_miss
+            )
+        )
     found.sort(key=lambda t: (t.at, t.firing.rule_id, t.firing.child_ids, t.trigger_at))
     return found
 
@@ -50,9 +56,12 @@ def replay_family(
     *,
     since: datetime | None,
     now: datetime,
+    same_miss: timedelta = DEFAULT_WINDOW,
 ) -> list[TimedFiring]:
-    """Replay one family's events through `plans` (see `backtest`), unsorted."""
-    ordered = sorted(dict.fromkeys(events), key=event_order)
+    """Replay one family's events through `plans` (see `backtest`), unsorted. Reports of one
+    miss from several systems are one event, as at ingest."""
+    merged, sources = merge_same_misses(dict.fromkeys(events), same_miss)
+    ordered = sorted(merged, key=event_order)
     by_child: dict[str, list[StatusView]] = {}
     for status in statuses:
         by_child.setdefault(status.child_id, []).append(status)
@@ -74,7 +83,7 @@ def replay_family(
             continue
         follow_ups = FollowUpIndex(plan, ordered) if plan.follow_up is not None else None
         for group in groups.values():
-            found.extend(_replay_group(plan, group, breaks, follow_ups, since, now))
+            found.extend(_replay_group(plan, group, breaks, follow_ups, since, now, sources))
     return found
 
 
@@ -85,14 +94,16 @@ def _replay_group(
     follow_ups: FollowUpIndex | None,
     since: datetime | None,
     now: datetime,
+    sources: Sources,
 ) -> Iterable[TimedFiring]:
     times = [e.at for e in group]
+    days = [day_number(at) for at in times]
     for index, event in enumerate(group):
         if plan.follow_up is None:
             at = event.at
             stop = index + 1  # the past only: later events had not arrived yet
         else:
-            at = event.at + plan.follow_up
+            at = plan.due(event)  # type: ignore[assignment]
             # At the close of this window every event up to the trigger's time is decided too.
             stop = bisect_right(times, event.at)
         if at > now or (since is not None and at < since):
@@ -101,7 +112,7 @@ def _replay_group(
             start = index
             stop = index + 1
         else:
-            start = bisect_left(times, event.at - plan.span, 0, index)
+            start = bisect_left(days, days[index] - plan.span, 0, index)
         firing = fire(
             plan,
             group[start:stop],
@@ -109,6 +120,7 @@ def _replay_group(
             breaks=breaks,
             follow_ups=follow_ups,
             now=at,
+            sources=sources,
         )
         if firing is not None:
             yield TimedFiring(at=at, trigger_at=event.at, firing=firing)

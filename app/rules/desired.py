@@ -53,7 +53,9 @@ def desired_flags(rules: RuleSet, facts: FamilyFacts, now: datetime) -> dict[Pai
     Every firing of the replay counts (a pattern that held once stays a concern until a nurse
     closes it), and its evidence is the union of the evidence of all its firings.
     """
-    found = replay_family(rules.plans, facts.events, facts.statuses, since=None, now=now)
+    found = replay_family(
+        rules.plans, facts.events, facts.statuses, since=None, now=now, same_miss=rules.same_miss
+    )
     return merge_firings(found, facts.deaths)
 
 
@@ -91,6 +93,6 @@ def next_due(rules: RuleSet, events: Sequence[EventView], now: datetime) -> date
         for plan in rules.plans
         if plan.follow_up is not None
         for event in events
-        if event.category in plan.categories and (at := event.at + plan.follow_up) > now
+        if event.category in plan.categories and (at := plan.due(event)) is not None and at > now
     ]
     return min(due, default=None)

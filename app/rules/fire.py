@@ -5,15 +5,13 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Hashable, Mapping, Sequence
 from datetime import datetime
-from operator import attrgetter
 
+from app.rules.calendar import day_number
 from app.rules.follow_up import FollowUpIndex
 from app.rules.model import EventView, Firing
 from app.rules.plan import Plan
+from app.rules.same_miss import Sources, source_key
 from app.rules.window import best_window
-
-_AT = attrgetter("at")
-_EVENT_ID = attrgetter("event_id")
 
 
 def fire(
@@ -24,6 +22,7 @@ def fire(
     breaks: Mapping[str, Sequence[datetime]],
     follow_ups: FollowUpIndex | None,
     now: datetime,
+    sources: Sources | None = None,
 ) -> Firing | None:
     """Return the firing of `plan` for `candidates[trigger]`, or None.
 
@@ -31,7 +30,8 @@ def fire(
     (the trigger's child, or its family), and lie within the rule's window of the trigger.
     `breaks` gives each child's sorted attended times (for consecutive runs); `follow_ups` is
     needed by time-based rules. The rule fires only with the trigger inside the evidence, so
-    a later, unrelated event never re-reports an old pattern.
+    a later, unrelated event never re-reports an old pattern. `sources` lists every event id
+    behind an event that stands for several reports of one miss (see `same_miss`).
     """
     me = candidates[trigger]
     pool: Sequence[EventView] = candidates
@@ -39,7 +39,7 @@ def fire(
     if plan.follow_up is not None:
         assert follow_ups is not None
         # Count a missed event only once its own follow-up window has closed, unanswered.
-        pool = [e for e in pool if e.at + plan.follow_up <= now and not follow_ups.followed_up(e)]
+        pool = [e for e in pool if plan.due(e) <= now and not follow_ups.followed_up(e)]  # type: ignore[operator]
         index = _position(pool, me)
     if plan.rule.consecutive and index is not None:
         child_breaks = breaks.get(me.child_id, ())
@@ -49,12 +49,12 @@ def fire(
     if index is None or len(pool) < plan.rule.threshold:
         return None
     if plan.span is None:
-        return _firing(plan, me, [me])
-    times = list(map(_AT, pool))
-    start, stop, distinct = best_window(times, _keys(plan, pool), index, plan.span)
+        return _firing(plan, me, [me], sources)
+    days = [day_number(e.at) for e in pool]
+    start, stop, distinct = best_window(days, _keys(plan, pool), index, plan.span)
     if distinct < plan.rule.threshold:
         return None
-    return _firing(plan, me, pool[start:stop])
+    return _firing(plan, me, pool[start:stop], sources)
 
 
 def _position(pool: Sequence[EventView], me: EventView) -> int | None:
@@ -70,14 +70,21 @@ def _keys(plan: Plan, pool: Sequence[EventView]) -> Sequence[Hashable] | None:
     return None  # every event is its own thing
 
 
-def _firing(plan: Plan, trigger: EventView, evidence: Sequence[EventView]) -> Firing:
+def _firing(
+    plan: Plan, trigger: EventView, evidence: Sequence[EventView], sources: Sources | None
+) -> Firing:
     rule = plan.rule
     if rule.scope == "child":
         children: tuple[str, ...] = (trigger.child_id,)
     else:
         children = tuple(sorted({e.child_id for e in evidence}))
-    # Ids repeat only when a caller hands in several rows of one appointment; keep the first.
-    event_ids = tuple(dict.fromkeys(map(_EVENT_ID, evidence)))
+    # Ids repeat when a caller hands in several rows of one appointment; keep the first. An
+    # event standing for one miss reported by several systems names every report.
+    found = sources or {}
+    event_ids = tuple(
+        dict.fromkeys(i for e in evidence for i in found.get(source_key(e), (e.event_id,)))
+    )
+    uncertain = tuple(sorted({e.child_id for e in evidence if e.age_uncertain_days}))
     description = rule.description
     if rule.summary is not None:
         follow = rule.no_follow_up
@@ -99,4 +106,5 @@ def _firing(plan: Plan, trigger: EventView, evidence: Sequence[EventView]) -> Fi
         priority=rule.priority,
         trigger_event_id=trigger.event_id,
         agencies=tuple(rule.agencies),
+        age_uncertain_child_ids=uncertain,
     )

@@ -1,4 +1,14 @@
-"""Answers "was this missed appointment followed up within N days?" for time-based rules."""
+"""Answers "was this missed appointment followed up within N days?" for time-based rules.
+
+A follow-up is, for the same child (and service key, when the rule says same_service):
+- a booking made after the miss and within N Europe/London calendar days of it, whatever date
+  the new appointment is for (`booked_at`; a view without it falls back to `at`). Any event
+  that was booked counts as a booking, whatever happened to it later (a rebooked appointment
+  later attended or missed was still rebooked), except a cancellation;
+- an event of another listed category (e.g. attended) that took place in that window.
+The missed event's own id never counts, so a booked-then-noshow appointment does not follow
+itself up.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +16,32 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from datetime import datetime
 
+from app.rules.calendar import end_of_day_after
 from app.rules.model import EventView
 from app.rules.plan import Plan
 
+CANCELLED = frozenset({"carer-cancelled", "provider-cancelled", "cancelled-unknown"})
+
 
 class FollowUpIndex:
-    """The follow-up events (e.g. booked, attended) of some children, by child and service."""
+    """The follow-up moments of some children, by child and service."""
 
     def __init__(self, plan: Plan, events: Iterable[EventView]) -> None:
-        """Index the events of `events` that would count as a follow-up under `plan`."""
+        """Index the moments of `events` that would count as a follow-up under `plan`."""
         self._plan = plan
         self._same_service = plan.rule.no_follow_up is None or plan.rule.no_follow_up.same_service
+        bookings = "booked" in plan.follow_up_categories
         found: dict[tuple[str, str | None], list[tuple[datetime, str]]] = {}
         for event in events:
-            if event.category in plan.follow_up_categories:
-                found.setdefault(self._key(event), []).append((event.at, event.event_id))
+            moments = []
+            if bookings and event.booked_at is not None and event.category not in CANCELLED:
+                moments.append(event.booked_at)
+            if event.category in plan.follow_up_categories and (
+                event.category != "booked" or event.booked_at is None
+            ):
+                moments.append(event.at)  # an attendance counts when it took place
+            for moment in moments:
+                found.setdefault(self._key(event), []).append((moment, event.event_id))
         self._times: dict[tuple[str, str | None], list[datetime]] = {}
         self._ids: dict[tuple[str, str | None], list[str]] = {}
         for key, rows in found.items():
@@ -34,18 +55,17 @@ class FollowUpIndex:
         return event.child_id, event.service_code if self._same_service else None
 
     def followed_up(self, missed: EventView) -> bool:
-        """True if a follow-up of the same child (and service) is strictly after `missed` and
-        at most the rule's `within_days` later. The missed event's own id never counts, so a
-        booked-then-noshow appointment does not follow itself up."""
+        """True if a follow-up moment of the same child (and service) is strictly after
+        `missed` and before the end of the local calendar day `within_days` after it."""
         assert self._plan.follow_up is not None
         key = self._key(missed)
         times = self._times.get(key)
         if not times:
             return False
         ids = self._ids[key]
-        limit = missed.at + self._plan.follow_up
+        limit = end_of_day_after(missed.at, self._plan.follow_up)
         for index in range(bisect_right(times, missed.at), len(times)):
-            if times[index] > limit:
+            if times[index] >= limit:
                 return False
             if ids[index] != missed.event_id:
                 return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,15 +29,26 @@ def load_rules(path: Path) -> RuleSet:
     files = _rule_files(path)
     rules: list[Rule] = []
     defined_in: dict[str, Path] = {}
+    same_miss: tuple[int, Path] | None = None
     for file in files:
-        for rule in _load_file(file):
+        minutes, loaded = _load_file(file)
+        if minutes is not None:
+            if same_miss is not None and same_miss[0] != minutes:
+                raise RuleFileError(
+                    f"{file}: field same_miss_minutes: {minutes} differs from {same_miss[0]} "
+                    f"in {same_miss[1]}"
+                )
+            same_miss = (minutes, file)
+        for rule in loaded:
             if rule.id in defined_in:
                 raise RuleFileError(
                     f"{file}: rule {rule.id}: field id: already defined in {defined_in[rule.id]}"
                 )
             defined_in[rule.id] = file
             rules.append(rule)
-    return RuleSet(rules)
+    if same_miss is None:
+        return RuleSet(rules)
+    return RuleSet(rules, same_miss=timedelta(minutes=same_miss[0]))
 
 
 def _rule_files(path: Path) -> list[Path]:
@@ -50,7 +62,7 @@ def _rule_files(path: Path) -> list[Path]:
     return [path]
 
 
-def _load_file(file: Path) -> list[Rule]:
+def _load_file(file: Path) -> tuple[int | None, list[Rule]]:
     try:
         raw = yaml.safe_load(file.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -67,7 +79,7 @@ def _load_file(file: Path) -> list[Rule]:
             rules.append(Rule.model_validate(item))
         except ValidationError as exc:
             raise RuleFileError(f"{file}: rule {_name(item, position)}: {_describe(exc)}") from exc
-    return rules
+    return top.same_miss_minutes, rules
 
 
 def _name(item: dict[str, Any], position: int) -> str:

@@ -14,9 +14,12 @@ _CATEGORIES = frozenset(CATEGORIES)
 class EventView:
     """One coded appointment outcome of one child.
 
-    `at` is tz-aware (UTC); `age_days` is the child's age in days at the event (None = unknown).
-    Two views are the same event only if every field is equal, so a caller that keeps one row per
-    status change of an Appointment (booked, then noshow) can hand both in.
+    `at` is tz-aware (UTC); `age_days` is the child's age in days on the Europe/London date of
+    the event, from the latest possible birth date (None = unknown); `age_uncertain_days` how
+    many days older the child may be (a partial birth date; 0 = exact). `service_code` is the
+    normalised service key. `booked_at` is when the appointment was booked (None: unknown, the
+    rules then use `at`). Two views are the same event only if every field is equal, so a
+    caller that keeps one row per status change of an Appointment can hand both in.
     """
 
     event_id: str
@@ -25,6 +28,8 @@ class EventView:
     category: str
     service_code: str | None = None
     age_days: int | None = None
+    booked_at: datetime | None = None
+    age_uncertain_days: int = 0
 
     def __post_init__(self) -> None:
         # Naive datetimes would fail later, deep inside a comparison; fail here with the id.
@@ -79,6 +84,9 @@ class Firing:
     priority: str
     trigger_event_id: str = ""
     agencies: tuple[str, ...] = ()
+    # Children of the evidence whose birth date is partial: their age was decided on the side
+    # of the child, and the flag says so.
+    age_uncertain_child_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

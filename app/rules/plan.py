@@ -8,17 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
+from app.rules.age import age_matches
+from app.rules.calendar import end_of_day_after
 from app.rules.model import EventView, StatusView
 from app.rules.schema import Rule
 
 NO_STATUSES: tuple[StatusView, ...] = ()
-
-
-def completed_years(age_days: int) -> int:
-    """Whole years of age from days (365.25-day years: at most a day out around a birthday)."""
-    return age_days * 4 // 1461
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,8 +25,8 @@ class Plan:
     rule: Rule
     categories: frozenset[str]
     statuses: frozenset[str]
-    span: timedelta | None  # None: the rule looks at the trigger alone
-    follow_up: timedelta | None  # None: not time-based
+    span: int | None  # window in Europe/London calendar days; None: the trigger alone
+    follow_up: int | None  # follow-up window in calendar days; None: not time-based
     follow_up_categories: frozenset[str]
     needs_service: bool
     counts_services: bool  # whether the summary shows {services}, worth counting
@@ -42,8 +39,8 @@ class Plan:
             rule=rule,
             categories=frozenset(rule.categories),
             statuses=frozenset(rule.statuses),
-            span=None if rule.window_days is None else timedelta(days=rule.window_days),
-            follow_up=None if follow is None else timedelta(days=follow.within_days),
+            span=rule.window_days,
+            follow_up=None if follow is None else follow.within_days,
             follow_up_categories=frozenset(follow.categories) if follow else frozenset(),
             # A distinct-services count cannot place an event with no service, so it ignores it.
             needs_service=rule.count == "services",
@@ -57,8 +54,9 @@ class Plan:
         return (self.rule.window_days or 0) + (follow.within_days if follow else 0)
 
     def due(self, event: EventView) -> datetime | None:
-        """When a time-based rule can be decided for `event`; None for an ingest-time rule."""
-        return None if self.follow_up is None else event.at + self.follow_up
+        """When a time-based rule can be decided for `event` (the end of the local calendar
+        day `within_days` after it); None for an ingest-time rule."""
+        return None if self.follow_up is None else end_of_day_after(event.at, self.follow_up)
 
     def matches(self, event: EventView, statuses: Sequence[StatusView] = NO_STATUSES) -> bool:
         """Does `event` count for this rule? `statuses` are the event's child's statuses.
@@ -69,21 +67,8 @@ class Plan:
             return False
         if self.needs_service and event.service_code is None:
             return False
-        age = self.rule.age
-        if age is not None:
-            days = event.age_days
-            if days is None:
-                return False
-            if (age.min_days is not None and days < age.min_days) or (
-                age.max_days is not None and days > age.max_days
-            ):
-                return False
-            if age.min_years is not None or age.max_years is not None:
-                years = completed_years(days)
-                if (age.min_years is not None and years < age.min_years) or (
-                    age.max_years is not None and years > age.max_years
-                ):
-                    return False
+        if self.rule.age is not None and not age_matches(self.rule.age, event):
+            return False
         if self.statuses:
             return any(s.status in self.statuses and s.active_at(event.at) for s in statuses)
         return True

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from operator import attrgetter
 
+from app.rules.calendar import day_number
 from app.rules.fire import fire
 from app.rules.follow_up import FollowUpIndex
 from app.rules.model import Context, EventView, Firing, StatusView
 from app.rules.plan import Plan
+from app.rules.same_miss import DEFAULT_WINDOW, merge_same_misses
 from app.rules.schema import RUN_BREAKERS, Rule
 
 # The one order events are replayed in: time, then id (then category) to break ties.
@@ -20,10 +22,14 @@ event_order = attrgetter("at", "event_id", "category")
 class RuleSet:
     """Validated rules (enabled or not) and the ingest-time / time-based evaluation of them."""
 
-    def __init__(self, rules: Sequence[Rule]) -> None:
-        """Wrap validated rules; build them with `load_rules` rather than by hand."""
+    def __init__(self, rules: Sequence[Rule], same_miss: timedelta = DEFAULT_WINDOW) -> None:
+        """Wrap validated rules; build them with `load_rules` rather than by hand.
+
+        `same_miss`: reports of one child's miss at one service this close are one event.
+        """
         self.rules: list[Rule] = list(rules)
         self.plans: list[Plan] = [Plan.of(rule) for rule in self.rules if rule.enabled]
+        self.same_miss = same_miss
 
     def rule(self, rule_id: str) -> Rule:
         """The rule with this id (KeyError if none)."""
@@ -42,8 +48,11 @@ class RuleSet:
         return any(plan.statuses for plan in self.plans)
 
     def lookback_days(self) -> int:
-        """How many days either side of a trigger the caller must load for `Context`."""
-        return max((plan.reach_days for plan in self.plans), default=0)
+        """How many days either side of a trigger the caller must load for `Context` (one
+        more than the rules reach: windows count local calendar days, and a local day can
+        start an hour before its UTC date)."""
+        reach = max((plan.reach_days for plan in self.plans), default=0)
+        return reach + 1 if self.plans else 0
 
     def due_times(self, event: EventView) -> dict[str, datetime]:
         """When each time-based rule that could count `event` can be decided (rule id -> time).
@@ -60,7 +69,7 @@ class RuleSet:
         """Ingest-time evaluation: every rule that is not time-based, plus time-based rules
         whose window around this (past-dated) trigger has already closed at `ctx.now`."""
         plans = [p for p in self.plans if p.follow_up is None or _closed(p, ctx)]
-        return _evaluate(plans, ctx)
+        return _evaluate(plans, ctx, self.same_miss)
 
     def evaluate_due(self, ctx: Context, rule_ids: Collection[str] | None = None) -> list[Firing]:
         """Time-based evaluation of `ctx.trigger` for rules whose window closed by `ctx.now`.
@@ -75,7 +84,7 @@ class RuleSet:
             and _closed(p, ctx)
             and (rule_ids is None or p.rule.id in rule_ids)
         ]
-        return _evaluate(plans, ctx)
+        return _evaluate(plans, ctx, self.same_miss)
 
 
 def _closed(plan: Plan, ctx: Context) -> bool:
@@ -83,12 +92,14 @@ def _closed(plan: Plan, ctx: Context) -> bool:
     return due is not None and due <= ctx.now
 
 
-def _evaluate(plans: Sequence[Plan], ctx: Context) -> list[Firing]:
+def _evaluate(plans: Sequence[Plan], ctx: Context, same_miss: timedelta) -> list[Firing]:
     if not plans:
         return []
     me = ctx.trigger
     # Defensive merge: the trigger and the child's events count even if a list left them out.
     family = _unique([me, *ctx.child_events, *ctx.family_events])
+    family, sources = merge_same_misses(family, same_miss, keep=me)
+    today = day_number(me.at)
     mine = [e for e in family if e.child_id == me.child_id]
     statuses = _by_child(ctx.statuses)
     breaks = {me.child_id: sorted(e.at for e in mine if e.category in RUN_BREAKERS)}
@@ -102,14 +113,22 @@ def _evaluate(plans: Sequence[Plan], ctx: Context) -> list[Firing]:
             (
                 e
                 for e in pool
-                if (e is me or (reach is not None and abs(e.at - me.at) <= reach))
+                if (e is me or (reach is not None and abs(day_number(e.at) - today) <= reach))
                 and plan.matches(e, statuses.get(e.child_id, ()))
             ),
             key=event_order,
         )
         follow_ups = FollowUpIndex(plan, pool) if plan.follow_up is not None else None
         trigger = next(i for i, e in enumerate(candidates) if e is me)
-        firing = fire(plan, candidates, trigger, breaks=breaks, follow_ups=follow_ups, now=ctx.now)
+        firing = fire(
+            plan,
+            candidates,
+            trigger,
+            breaks=breaks,
+            follow_ups=follow_ups,
+            now=ctx.now,
+            sources=sources,
+        )
         if firing is not None:
             firings.append(firing)
     return firings

@@ -48,9 +48,27 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class AgeBand(_Strict):
-    """Child's age at the event; every bound inclusive. Years are completed years of age."""
+class AgeSpan(_Strict):
+    """An age in calendar years, months and days (e.g. {years: 1}, {months: 6, days: 14})."""
 
+    years: NonNegativeInt = 0
+    months: NonNegativeInt = 0
+    days: NonNegativeInt = 0
+
+    @model_validator(mode="after")
+    def _some(self) -> AgeSpan:
+        if not (self.years or self.months or self.days):
+            raise ValueError("give years, months or days (more than 0)")
+        return self
+
+
+class AgeBand(_Strict):
+    """Child's age on the Europe/London date of the event. `under` and `at_least` are ages in
+    years/months/days ("under: {years: 1}" = before the first birthday); the older min_/max_
+    bounds are inclusive, years being completed calendar years."""
+
+    under: AgeSpan | None = None
+    at_least: AgeSpan | None = None
     min_days: NonNegativeInt | None = None
     max_days: NonNegativeInt | None = None
     min_years: NonNegativeInt | None = None
@@ -63,7 +81,9 @@ class AgeBand(_Strict):
             if low is not None and high is not None and low > high:
                 raise ValueError(f"min_{unit} ({low}) is more than max_{unit} ({high})")
         if all(getattr(self, name) is None for name in type(self).model_fields):
-            raise ValueError("give at least one of min_days, max_days, min_years, max_years")
+            raise ValueError(
+                "give at least one of under, at_least, min_days, max_days, min_years, max_years"
+            )
         return self
 
 
@@ -137,4 +157,7 @@ def _check_summary(template: str) -> None:
 class RuleFile(_Strict):
     """The top level of a rule file."""
 
+    # Two reports of one miss (same child, service and category; starts this close) are one
+    # event listing both sources. Local-policy choice; 60 when no file says.
+    same_miss_minutes: PositiveInt | None = Field(default=None, le=24 * 60)
     rules: list[dict[str, object]] = Field(min_length=1)

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Hashable, Sequence
-from datetime import datetime, timedelta
 
 
 def best_window(
-    times: Sequence[datetime],
+    times: Sequence[int],
     keys: Sequence[Hashable] | None,
     trigger: int,
-    span: timedelta,
+    span: int,
 ) -> tuple[int, int, int]:
     """Return `(start, stop, distinct)` for the slice `[start:stop]` that contains `trigger`.
 
-    `times` is sorted; a window holds events whose times are at most `span` apart (both ends
-    inclusive). Of every window containing the trigger, the one with the most distinct `keys`
-    (None: every event is distinct) wins; on a tie, the earliest, so a real-time trigger
+    `times` are the events' calendar day numbers, sorted; a window holds events at most `span`
+    days apart (both ends inclusive: a 90-day window holds 1 September and 30 November). Of
+    every window containing the trigger, the one with the most distinct `keys` (None: every
+    event is distinct) wins; on a tie, the earliest, so a real-time trigger
     reports the look-back it completed. Linear in the events within `span` of the trigger.
     """
     pivot = times[trigger]
@@ -47,9 +47,7 @@ def best_window(
     return best
 
 
-def _most_events(
-    times: Sequence[datetime], first: int, trigger: int, span: timedelta
-) -> tuple[int, int, int]:
+def _most_events(times: Sequence[int], first: int, trigger: int, span: int) -> tuple[int, int, int]:
     stop = first
     best = (trigger, trigger + 1, 0)
     for start in range(first, trigger + 1):

@@ -166,6 +166,8 @@ def _entry(r: WriteResult) -> bytes:
         "etag": f'W/"{r.version}"',
         "lastModified": fhir_instant(r.last_updated),
     }
+    if r.warning is not None:
+        response["outcome"] = operation_outcome([r.warning])
     return b'{"resource":' + r.content.encode() + b',"response":' + orjson.dumps(response) + b"}"
 
 

@@ -67,6 +67,8 @@ def load(
                 category=row.category,
                 service_code=row.service_code,
                 age_days=row.age_days,
+                booked_at=row.booked_at,
+                age_uncertain_days=row.age_uncertain_days,
             )
         )
     statuses: dict[str, list[StatusView]] = defaultdict(list)

@@ -7,14 +7,14 @@ query per batch, every write one multi-row statement. Flushes only; the caller c
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from dataclasses import replace
 from typing import Any
 
 import orjson
 from sqlalchemy.orm import Session
 
-from app.fhir.coding import Outcome, code_outcome, subject_patient
-from app.fhir.dates import fhir_instant, parse_date
+from app.fhir.coding import BirthSpan, Outcome, code_outcomes, subject_patient, subject_patients
+from app.fhir.dates import birth_range, fhir_instant
 from app.fhir.errors import FhirError
 from app.fhir.index import index_values, sort_date
 from app.fhir.nhs_number import NHS_NUMBER_SYSTEM
@@ -22,9 +22,11 @@ from app.fhir.references import split_local
 from app.services.consequences import after_write
 from app.services.resolve import BundleIds, resolve_references
 from app.services.search import count_matches
+from app.services.settle import settle
+from app.services.stale import is_stale, keep_source_time, stale_warning
 from app.services.writes import Planned, WriteContext, WriteRequest, WriteResult
 from app.store import events_repo, resources_repo
-from app.store.models import Resource
+from app.store.models import CodedEvent, Resource
 
 # Targets before the resources that point at them.
 TYPE_ORDER = {
@@ -49,7 +51,7 @@ def write_resources(
         if p.request.full_url and p.request.full_url.startswith("urn:"):
             ids.urns[p.request.full_url] = ""  # known, resolved when its group is planned
     seen_keys: dict[tuple[str, str, str, str], int] = {}
-    birth: dict[str, date | None] = {}
+    birth: dict[str, BirthSpan | None] = {}
     groups: dict[int, list[Planned]] = {}
     for p in plans:
         groups.setdefault(TYPE_ORDER.get(p.request.type, 2), []).append(p)
@@ -64,8 +66,19 @@ def write_resources(
         # Families, statuses and codes follow; the families touched are reconciled before
         # the unit of work commits (`reconcile.settle`). The service's own Flags, written
         # by reconciliation, pass with follow_on=False.
-        after_write(session, written, removed_events_of, ctx)
+        after_write(session, [*written, *_other_children(written)], removed_events_of, ctx)
     return [p.result for p in plans]  # type: ignore[misc]
+
+
+def _other_children(plans: list[Planned]) -> list[Planned]:
+    """A view of each further child's event of a joint appointment (twins), shaped like a plan
+    of its own: what follows a write touches the child of each plan's `outcome`."""
+    return [
+        replace(p, outcome=o, event_pk=pk)
+        for p in plans
+        for o, pk in zip(p.outcomes, p.event_pks, strict=True)
+        if o is not p.outcome and o.is_child
+    ]
 
 
 def identity_keys(data: dict[str, Any]) -> list[tuple[str, str, str, str]]:
@@ -173,21 +186,26 @@ def _decide(p: Planned, target: Resource | None, ctx: WriteContext) -> None:
         p.id = p.request.id or str(uuid.uuid4())
         return
     p.id, p.version, p.existing_pk = target.id, target.version + 1, target.pk
-    if _same_content(orjson.loads(target.content), p.request.data):
+    stored = orjson.loads(target.content)
+    if _same_content(stored, p.request.data):
         p.result = _result(target, 200)
+    elif p.request.type in CODED_TYPES and is_stale(
+        stored, p.request.data, ctx.terms.canonical_base
+    ):
+        p.stale_of = stored
 
 
 def _finish_group(
     session: Session,
     group: list[Planned],
     ids: BundleIds,
-    birth: dict[str, date | None],
+    birth: dict[str, BirthSpan | None],
     ctx: WriteContext,
 ) -> None:
     for p in group:
         data = p.request.data
         if data["resourceType"] == "Patient" and p.result is None:
-            birth[p.id] = parse_date(data["birthDate"]) if "birthDate" in data else None
+            birth[p.id] = birth_range(data["birthDate"]) if "birthDate" in data else None
             for _, system, value, _scope in p.identity:
                 if system == NHS_NUMBER_SYSTEM:
                     ids.patients_by_nhs[value] = p.id
@@ -201,33 +219,47 @@ def _finish_group(
                 "Patient stored on this server (by reference or NHS number).",
                 _where(p, "participant"),
             )
-    subjects = {subject_patient(p.request.data) for p in todo} - set(birth) - {None}
-    birth.update(resources_repo.birth_dates(session, subjects))  # type: ignore[arg-type]
+    subjects = {pid for p in todo for pid in subject_patients(p.request.data)} - set(birth)
+    birth.update(resources_repo.birth_spans(session, subjects))
+    based_on = {
+        ref.get("reference") or ""
+        for p in todo
+        for ref in p.request.data.get("basedOn", [])
+        if isinstance(ref, dict)
+    }
+    linked = events_repo.service_keys(session, based_on)
+    stored: dict[int, list[CodedEvent]] = {}
+    updated_pks = [p.existing_pk for p in todo if p.existing_pk is not None]
+    for row in events_repo.events_of_resources(session, updated_pks):
+        stored.setdefault(row.resource_pk, []).append(row)
     for p in group:
-        if p.result is None:
-            outcome = None
+        if p.result is None and p.stale_of is not None:
+            p.keep_events = True
+            p.content = _content(p, [], ctx)
+            p.current_content = _restamped(p.stale_of, p.version + 1, ctx)
+        elif p.result is None:
+            tags: list[str] = []
             if p.request.type in CODED_TYPES:
-                child = subject_patient(p.request.data)
-                outcome = code_outcome(p.request.data, ctx.terms, birth.get(child or ""), ctx.now)
-            p.content = _content(p, outcome, ctx)
-            p.outcome = outcome
+                found = code_outcomes(p.request.data, ctx.terms, birth, ctx.now, linked)
+                before = stored.get(p.existing_pk or 0, [])
+                p.outcomes, p.keep_events = settle(p.request.data, found, before, ctx.now)
+                children = [o for o in p.outcomes if o.is_child]
+                p.outcome = (children or p.outcomes or [None])[0]
+                kept = [e.category for e in before] if p.keep_events else []
+                tags = list(dict.fromkeys([*(o.category for o in p.outcomes), *kept]))
+            p.content = _content(p, tags, ctx)
 
 
-def _content(p: Planned, outcome: Outcome | None, ctx: WriteContext) -> str:
+def _content(p: Planned, categories: list[str], ctx: WriteContext) -> str:
     data = p.request.data
     meta = dict(data.get("meta") or {})
     meta["versionId"] = str(p.version)
     meta["lastUpdated"] = fhir_instant(ctx.now)
+    keep_source_time(meta, data, ctx.terms.canonical_base)
     tags = [t for t in meta.get("tag", []) if t.get("system") != ctx.terms.outcome_system]
-    if outcome is not None:
-        written = ctx.terms.written_codes[outcome.category]
-        tags.append(
-            {
-                "system": outcome.outcome_system,
-                "code": outcome.outcome_code,
-                "display": written.display,
-            }
-        )
+    for category in categories:
+        written = ctx.terms.written_codes[category]  # type: ignore[index]
+        tags.append({"system": written.system, "code": written.code, "display": written.display})
     if tags:
         meta["tag"] = tags
     else:
@@ -246,23 +278,28 @@ def _write(session: Session, plans: list[Planned], ctx: WriteContext) -> set[str
     resources_repo.update_resources(
         session, [{"pk": p.existing_pk, **_resource_row(p, ctx)} for p in updated]
     )
+    versions = [(p, p.version, p.content) for p in plans]
+    # A stale version goes into history; the stored content follows it as the current one.
+    versions += [(p, p.version + 1, p.current_content) for p in plans if p.stale_of is not None]
     resources_repo.insert_versions(
         session,
         [
             {
                 "type": p.request.type,
                 "id": p.id,
-                "version": p.version,
+                "version": version,
                 "last_updated": ctx.now,
-                "method": "POST" if p.version == 1 else "PUT",
-                "content": p.content,
+                "method": "POST" if version == 1 else "PUT",
+                "content": content,
             }
-            for p in plans
+            for p, version, content in versions
         ],
     )
     index_rows, key_rows, event_rows = [], [], []
-    coded: list[Planned] = []
+    coded: list[tuple[Planned, Outcome]] = []
     for p in plans:
+        if p.stale_of is not None:
+            continue  # its search index, identifiers and events stay as they were
         pk = p.existing_pk
         index_rows += [
             {"resource_pk": pk, "type": p.request.type, **v.__dict__}
@@ -272,18 +309,30 @@ def _write(session: Session, plans: list[Planned], ctx: WriteContext) -> set[str
             {"type": t, "system": s, "value": v, "scope": sc, "resource_pk": pk}
             for t, s, v, sc in p.identity
         ]
-        if p.outcome is not None:
-            event_rows.append(_event_row(p, p.outcome, ctx))
-            coded.append(p)
-    resources_repo.replace_index(session, [p.existing_pk for p in updated], index_rows, key_rows)  # type: ignore[misc]
-    event_pks, removed = events_repo.replace_events(
-        session,
-        [p.existing_pk for p in updated],  # type: ignore[misc]
-        event_rows,
-    )
-    for p, pk in zip(coded, event_pks, strict=True):
-        p.event_pk = pk
+        for outcome in p.outcomes:
+            event_rows.append(_event_row(p, outcome, ctx))
+            coded.append((p, outcome))
+    reindexed = [p.existing_pk for p in updated if p.stale_of is None]
+    resources_repo.replace_index(session, reindexed, index_rows, key_rows)  # type: ignore[arg-type]
+    recoded = [p.existing_pk for p in updated if not p.keep_events]
+    event_pks, removed = events_repo.replace_events(session, recoded, event_rows)  # type: ignore[arg-type]
+    for (p, outcome), pk in zip(coded, event_pks, strict=True):
+        p.event_pks.append(pk)
+        if outcome is p.outcome:
+            p.event_pk = pk
     for p in plans:
+        if p.stale_of is not None:
+            p.result = WriteResult(
+                200,
+                p.request.type,
+                p.id,
+                p.version + 1,
+                ctx.now,
+                p.current_content,
+                _patient_of(p.stale_of, p.id),
+                stale_warning(p.request.type, p.version, p.version + 1),
+            )
+            continue
         p.result = WriteResult(
             201 if p.version == 1 else 200,
             p.request.type,
@@ -297,16 +346,26 @@ def _write(session: Session, plans: list[Planned], ctx: WriteContext) -> set[str
 
 
 def _resource_row(p: Planned, ctx: WriteContext) -> dict[str, Any]:
-    data = p.request.data
+    if p.stale_of is not None:
+        data, version, content = p.stale_of, p.version + 1, p.current_content
+    else:
+        data, version, content = p.request.data, p.version, p.content
     return {
         "type": p.request.type,
         "id": p.id,
-        "version": p.version,
+        "version": version,
         "last_updated": ctx.now,
         "sort_date": sort_date(data),
         "patient_id": _patient_of(data, p.id),
-        "content": p.content,
+        "content": content,
     }
+
+
+def _restamped(stored: dict[str, Any], version: int, ctx: WriteContext) -> str:
+    """The stored content as a new version: its own codes and source time, a new stamp."""
+    meta = {**(stored.get("meta") or {}), "versionId": str(version)}
+    meta["lastUpdated"] = fhir_instant(ctx.now)
+    return orjson.dumps({**stored, "meta": meta}).decode()
 
 
 def _event_row(p: Planned, o: Outcome, ctx: WriteContext) -> dict[str, Any]:
@@ -322,12 +381,15 @@ def _event_row(p: Planned, o: Outcome, ctx: WriteContext) -> dict[str, Any]:
         "is_child": o.is_child,
         "age_days": o.age_days,
         "service_system": o.service_system,
-        "service_code": o.service_code,
+        "service_code": o.service_source_code,
+        "service_key": o.service_code,
         "service_display": o.service_display,
         "organisation": o.organisation,
         "source_system": o.source_system,
         "original_codes": orjson.dumps(o.original_codes).decode(),
         "recorded_at": ctx.now,
+        "booked_at": o.booked_at,
+        "age_uncertain_days": o.age_uncertain_days,
     }
 
 

@@ -15,14 +15,15 @@ def recode_patients(session: Session, patient_ids: Iterable[str], terms: Termino
     """Recode the events of these patients with their current birth dates; returns the
     patients whose events changed."""
     wanted = sorted(set(patient_ids))
-    births = resources_repo.birth_dates(session, wanted)
+    births = resources_repo.birth_spans(session, wanted)
     changed: list[dict[str, object]] = []
     for row in events_repo.events_of_patients(session, wanted):
         new = recode(row.category, row.event_at, births.get(row.child_id), terms)
-        if (new.category, new.is_child, new.age_days) != (
+        if (new.category, new.is_child, new.age_days, new.age_uncertain_days) != (
             row.category,
             row.is_child,
             row.age_days,
+            row.age_uncertain_days,
         ):
             changed.append({"pk": row.pk, "child_id": row.child_id, **new.__dict__})
     events_repo.update_events(

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from app.fhir.coding import Outcome
+from app.fhir.errors import Issue
 from app.fhir.terminology import Terminology
 from app.rules import RuleSet
 
@@ -33,6 +34,8 @@ class WriteResult:
     last_updated: datetime
     content: str
     patient_id: str | None = None
+    # Said to the client beside the resource (e.g. a stale version kept in history only).
+    warning: Issue | None = None
 
     @property
     def references(self) -> list[str]:
@@ -61,5 +64,14 @@ class Planned:
     result: WriteResult | None = None  # set when nothing needs writing
     content: str = ""
     identity: list[tuple[str, str, str, str]] = field(default_factory=list)
+    # One coded event per Patient of the resource; `outcome`/`event_pk` are the first child's
+    # (kept for callers that judge one event per resource).
+    outcomes: list[Outcome] = field(default_factory=list)
+    event_pks: list[int] = field(default_factory=list)
     outcome: Outcome | None = None
     event_pk: int | None = None  # the coded event row written for `outcome`
+    keep_events: bool = False  # the stored coded miss stands (a stale booked re-send)
+    # A version older (by the source's meta.lastUpdated) than the stored one: kept in history
+    # only; the stored content stays current, re-stamped as the version after it.
+    stale_of: dict[str, Any] | None = None
+    current_content: str = ""

@@ -23,7 +23,7 @@ def child_events_by_family(
 ) -> Iterator[tuple[str, list[Row[Any]]]]:
     """(family id, that family's children's events) for every family, each list ordered by
     event time. A row holds family_id, resource_type, resource_id, child_id, event_at,
-    category, service_code, age_days; event_at is UTC, naive on SQLite (which keeps no zone).
+    category, service key, age_days; event_at is UTC, naive on SQLite (which keeps no zone).
     `since` leaves out older events. A child with no family row (should not happen) is a
     family of its own."""
     family = func.coalesce(FamilyMember.family_id, CodedEvent.child_id).label("family_id")
@@ -36,7 +36,7 @@ def child_events_by_family(
             # The raw column: UtcDateTime's per-row conversion was a fifth of a 1M-event run.
             type_coerce(CodedEvent.event_at, DateTime(timezone=True)).label("event_at"),
             CodedEvent.category,
-            CodedEvent.service_code,
+            CodedEvent.service_key,  # the rules compare services by key
             CodedEvent.age_days,
         )
         .outerjoin(FamilyMember, FamilyMember.patient_id == CodedEvent.child_id)

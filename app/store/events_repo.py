@@ -12,6 +12,30 @@ from app.store.bulk import update_rows
 from app.store.models import CodedEvent
 
 
+def events_of_resources(session: Session, resource_pks: list[int]) -> Sequence[CodedEvent]:
+    """The stored coded events of these resources (several per resource: one per Patient)."""
+    if not resource_pks:
+        return []
+    return session.scalars(
+        select(CodedEvent).where(CodedEvent.resource_pk.in_(resource_pks)).order_by(CodedEvent.pk)
+    ).all()
+
+
+def service_keys(session: Session, refs: set[str]) -> dict[str, str]:
+    """The service key of each stored appointment ("Appointment/id") that has one."""
+    ids = [r.partition("/")[2] for r in refs if r.startswith("Appointment/")]
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(CodedEvent.resource_id, CodedEvent.service_key).where(
+            CodedEvent.resource_type == "Appointment",
+            CodedEvent.resource_id.in_(ids),
+            CodedEvent.service_key.is_not(None),
+        )
+    )
+    return {f"Appointment/{rid}": key for rid, key in rows}
+
+
 def replace_events(
     session: Session, resource_pks: list[int], rows: list[dict[str, Any]]
 ) -> tuple[list[int], set[str]]:
@@ -36,10 +60,9 @@ def replace_events(
     return [pk for (pk,) in result], removed
 
 
-
 def events_of_patients(session: Session, patient_ids: Iterable[str]) -> Sequence[Row[Any]]:
-    """(pk, child_id, event_at, category, is_child, age_days) of every event of these
-    patients, children and adults alike (for coding them again)."""
+    """(pk, child_id, event_at, category, is_child, age_days, age_uncertain_days) of every
+    event of these patients, children and adults alike (for coding them again)."""
     wanted = sorted(set(patient_ids))
     if not wanted:
         return []
@@ -51,6 +74,7 @@ def events_of_patients(session: Session, patient_ids: Iterable[str]) -> Sequence
             CodedEvent.category,
             CodedEvent.is_child,
             CodedEvent.age_days,
+            CodedEvent.age_uncertain_days,
         ).where(CodedEvent.child_id.in_(wanted))
     ).all()
 

@@ -106,13 +106,12 @@ class SearchIndex(Base):
 
 
 class CodedEvent(Base):
-    """An appointment outcome coded for safeguarding: one per Appointment or coded Observation."""
+    """An appointment outcome coded for safeguarding: one per Patient of an Appointment or
+    coded Observation (a mother and baby at one check are two events)."""
 
     __tablename__ = "coded_event"
     pk: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
-    resource_pk: Mapped[int] = mapped_column(
-        ForeignKey("resource.pk", ondelete="CASCADE"), unique=True
-    )
+    resource_pk: Mapped[int] = mapped_column(ForeignKey("resource.pk", ondelete="CASCADE"))
     resource_type: Mapped[str] = mapped_column(String(40))
     resource_id: Mapped[str] = mapped_column(String(64))
     child_id: Mapped[str] = mapped_column(String(64))
@@ -123,14 +122,22 @@ class CodedEvent(Base):
     is_child: Mapped[bool] = mapped_column(Boolean)
     age_days: Mapped[int | None] = mapped_column(Integer)
     service_system: Mapped[str | None] = mapped_column(String(255))
-    service_code: Mapped[str | None] = mapped_column(String(128))
+    service_code: Mapped[str | None] = mapped_column(String(128))  # as the source sent it
     service_display: Mapped[str | None] = mapped_column(String(255))
+    # The normalised service key the rules compare (app/fhir/service_key.py).
+    service_key: Mapped[str | None] = mapped_column(String(128))
     organisation: Mapped[str | None] = mapped_column(String(255))
     source_system: Mapped[str | None] = mapped_column(String(255))
     original_codes: Mapped[str] = mapped_column(Text)
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # When the appointment was booked (Appointment.created, else when first stored): a
+    # rebooking counts from when it was made, not from the date it is for.
+    booked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # 0 for a full birth date; else how many days older than age_days the child may be.
+    age_uncertain_days: Mapped[int] = mapped_column(Integer, server_default="0")
 
     __table_args__ = (
+        UniqueConstraint("resource_pk", "child_id", name="uq_event_resource_child"),
         Index("ix_event_child_at", "child_id", "event_at"),
         Index("ix_event_service_at", "service_code", "event_at"),
         Index("ix_event_category_at", "category", "event_at"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import delete, insert, select, tuple_
@@ -118,6 +118,25 @@ def birth_dates(session: Session, patient_ids: Iterable[str]) -> dict[str, date]
         )
     )
     return {rid: lo.date() for rid, lo in rows if lo is not None}
+
+
+def birth_spans(session: Session, patient_ids: Iterable[str]) -> dict[str, tuple[date, date]]:
+    """(earliest, latest) possible birth date of each patient (a year alone spans the year)."""
+    wanted = list(set(patient_ids))
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Resource.id, SearchIndex.date_lo, SearchIndex.date_hi)
+        .join(SearchIndex, SearchIndex.resource_pk == Resource.pk)
+        .where(
+            Resource.type == "Patient", Resource.id.in_(wanted), SearchIndex.param == "birthdate"
+        )
+    )
+    return {
+        rid: (lo.date(), (hi - timedelta(microseconds=1)).date())
+        for rid, lo, hi in rows
+        if lo is not None and hi is not None
+    }
 
 
 def insert_resources(session: Session, rows: list[dict[str, Any]]) -> list[int]:

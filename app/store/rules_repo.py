@@ -19,8 +19,11 @@ EVENT_COLUMNS = (
     CodedEvent.child_id,
     CodedEvent.event_at,
     CodedEvent.category,
-    CodedEvent.service_code,
+    # The rules compare services by key; views built from these rows call it service_code.
+    CodedEvent.service_key.label("service_code"),
     CodedEvent.age_days,
+    CodedEvent.booked_at,
+    CodedEvent.age_uncertain_days,
 )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from app.fhir.coding import BOOKING_ORGANIZATION
+from app.fhir.service_key import BOOKING_ORGANIZATION
 from tests.factories import appointment, created_id, nhs_number, patient, post, related_person
 
 STATUS_SYSTEM = "https://wnb.dev/fhir/CodeSystem/safeguarding-status"
@@ -68,7 +68,8 @@ def siblings(client: TestClient) -> tuple[str, str, str]:
     younger = child(client, "2018-02-02", "Dan", "Jones")
     carer(client, older, mother)
     carer(client, younger, mother)
-    noshow(client, older, "2026-06-01", "school-nursing")
+    # 15 days ago: its 14-calendar-day follow-up window closed last night (not-rebooked).
+    noshow(client, older, "2026-05-31", "school-nursing")
     noshow(client, younger, "2026-06-05", "gp")
     return older, younger, mother
 

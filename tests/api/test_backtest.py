@@ -35,7 +35,7 @@ NEW_RULES = """
 rules:
   # repeat-wnb tightened: three missed appointments instead of two.
   - id: repeat-wnb
-    version: 2
+    version: 3
     description: The child has missed three or more appointments or home visits within a year.
     summary: "{events} missed appointments within {window_days} days"
     priority: medium
@@ -165,7 +165,7 @@ def test_backtest_reports_children_rules_and_diff(
     assert firings_of(report) == expected_firings(history)
     first = report["firings"][0]
     assert first["description"] == "3 missed appointments within 365 days"
-    assert (first["rule_version"], first["priority"]) == (2, "medium")
+    assert (first["rule_version"], first["priority"]) == (3, "medium")
     assert first["trigger"]["at"] == "2026-03-01T09:00:00.000Z"
     assert report["firings"][2]["description"] == "2 children's appointments cancelled by the carer"
     assert report["now"] == "2026-06-15T12:00:00.000Z" and report["since"] is None
@@ -175,12 +175,12 @@ def test_backtest_reports_children_rules_and_diff(
     assert report["rules"] == [
         {
             "rule_id": "repeat-wnb",
-            "version": 2,
+            "version": 3,
             "enabled": True,
             "firings": 1,
             "children": 1,
             # In force (threshold 2): b at the 2nd and 3rd miss, c at the 2nd.
-            "in_force": {"version": 1, "firings": 3, "children": 2},
+            "in_force": {"version": 2, "firings": 3, "children": 2},
         },
         {
             "rule_id": "sibling-cancellations",
@@ -223,7 +223,7 @@ def test_json_body_with_since_and_limit(client: TestClient, history: dict[str, A
     # c's only in-force firing (10 February) is before `since`: nothing is removed now.
     assert report["diff"]["removed"] == []
     assert report["diff"]["kept"] == 1
-    assert report["rules"][0]["in_force"] == {"version": 1, "firings": 1, "children": 1}
+    assert report["rules"][0]["in_force"] == {"version": 2, "firings": 1, "children": 1}
     assert (report["firings_total"], report["truncated"]) == (4, True)
     assert firings_of(report) == expected_firings(history)[:1]
 
@@ -254,7 +254,7 @@ def test_service_run_agrees_and_since_reads_only_the_reach(
     assert report.diff.added == ()
     # Switched off: every pair the rule in force flags is removed.
     off = backtest.load_posted(
-        TIGHTENED_ONLY.replace("version: 2", "version: 2\n    enabled: false")
+        TIGHTENED_ONLY.replace("version: 3", "version: 3\n    enabled: false")
     )
     report = state.read(lambda s: backtest.run(s, off, in_force, None, FIXED_NOW))
     assert report.diff.removed == tuple(sorted(("repeat-wnb", history[k]) for k in ("b", "c")))
@@ -271,7 +271,7 @@ def test_service_run_agrees_and_since_reads_only_the_reach(
     assert (report.diff.added, report.diff.removed, report.kept) == ((), (), 2)
     assert (report.same_pairs, report.diff.kept) == (2, ())  # not compared: the same rule
     [count] = report.counts
-    assert (count.version, count.in_force_version) == (2, 1)
+    assert (count.version, count.in_force_version) == (3, 2)
     assert (count.firings, count.children) == (count.in_force_firings, count.in_force_children)
     assert (count.firings, count.children) == (3, 2)
     # With nothing in force every pair is new.
@@ -429,7 +429,7 @@ def test_cli_backtest_matches_the_api(
     assert "from 2026-04-10" in text
     rows = {line.split()[0]: line.split()[1:] for line in text.splitlines() if line}
     # From 10 April only the siblings' firing (20 April) is left; b's and c's are earlier.
-    assert rows["repeat-wnb"] == ["2", "0", "0", "1", "0", "0"]
+    assert rows["repeat-wnb"] == ["3", "0", "0", "2", "0", "0"]
     assert rows["sibling-cancellations"] == ["1", "2", "2", "(new", "rule)"]
     assert f"  - repeat-wnb  Patient/{history['c']}" not in text
     assert f"  + sibling-cancellations  Patient/{history['f2']}" in text

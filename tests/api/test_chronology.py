@@ -172,7 +172,7 @@ def test_family_chronology_puts_children_and_carers_on_one_timeline(
     ]
     assert events == [
         ("2026-05-20", None, mother_key),
-        ("2026-06-01", ids["cat"], None),
+        ("2026-05-31", ids["cat"], None),
         ("2026-06-05", ids["dan"], None),
     ]
     mothers = [i for i in body["items"] if i["carer"]]

@@ -212,7 +212,7 @@ def test_flag_detail_shows_reviews_and_the_family_evidence(client: TestClient) -
         for e in detail["evidence_details"]
     ]
     assert facts == [
-        (cat, "2026-06-01T09:00:00Z", "was-not-brought", "noshow", "school-nursing"),
+        (cat, "2026-05-31T09:00:00Z", "was-not-brought", "noshow", "school-nursing"),
         (dan, "2026-06-05T09:00:00Z", "was-not-brought", "noshow", "gp"),
     ]
     assert {e["resource"] for e in detail["evidence_details"]} == set(detail["evidence"])

@@ -90,7 +90,7 @@ def test_one_rule_concept_per_loaded_rule(terms: Terminology, rules: RuleSet) ->
     # The display is what a raised Flag's code carries, so the two always agree.
     assert repeat["display"] == repeat["definition"] == text
     assert repeat["property"] == [
-        {"code": "version", "valueInteger": 1},
+        {"code": "version", "valueInteger": 2},
         {"code": "priority", "valueCode": "medium"},
         {"code": "scope", "valueCode": "child"},
     ]

@@ -44,8 +44,8 @@ def cancelled(code: str | None) -> dict[str, Any]:
         (cancelled("pat-mv"), "carer-cancelled"),
         (cancelled("prov"), "provider-cancelled"),
         (cancelled("prov-pers"), "provider-cancelled"),
-        (cancelled(None), "provider-cancelled"),
-        (cancelled("patently-odd"), "provider-cancelled"),  # a prefix must end at a hyphen
+        (cancelled(None), "cancelled-unknown"),  # by whom is not known (hazard H-11)
+        (cancelled("patently-odd"), "cancelled-unknown"),  # a prefix must end at a hyphen
         (
             appt(
                 "fulfilled",
@@ -132,7 +132,7 @@ def test_event_keeps_service_organisation_source_and_original_codes() -> None:
     )
     outcome = code_outcome(resource, TERMS, CHILD_BORN, NOW)
     assert outcome is not None
-    assert (outcome.service_code, outcome.service_display) == ("dental", "Dental")
+    assert (outcome.service_code, outcome.service_display) == ("s|dental", "Dental")
     assert outcome.organisation == "Y12345"
     assert outcome.source_system == "https://gp.example/emis"
     assert outcome.original_codes[0]["code"] == "noshow"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
-from rulekit import Kit
+from collections.abc import Callable
+from pathlib import Path
 
-from app.rules import EventView
+import pytest
+from rulekit import ROOT, Kit
+
+from app.rules import EventView, load_rules
 
 RULE = "carer-cancellations"
 CC = "carer-cancelled"
@@ -43,3 +46,22 @@ def test_carer_cancellations(
         assert firing is not None
         assert (firing.child_ids, firing.evidence_event_ids) == (("c1",), evidence)
         assert firing.priority == "low"
+
+
+def test_cancellations_by_nobody_known_are_not_the_carers(kit: Kit) -> None:
+    # Shipped choice (hazard H-11): a cancellation with no reason is not counted as the carer's.
+    history = [Kit.event(0, "cancelled-unknown"), Kit.event(10, "cancelled-unknown")]
+    assert "carer-cancellations" not in kit.fired(Kit.event(20, "carer-cancelled"), history)
+    carers = [Kit.event(0, "carer-cancelled"), Kit.event(10, "carer-cancelled")]
+    assert "carer-cancellations" in kit.fired(Kit.event(20, "carer-cancelled"), carers)
+
+
+def test_a_partnership_may_count_them(write_rules: Callable[..., Path]) -> None:
+    text = (ROOT / "rules" / "default.yaml").read_text()
+    counted = text.replace(
+        "categories: [carer-cancelled]", "categories: [carer-cancelled, cancelled-unknown]"
+    )
+    local = Kit(load_rules(write_rules(counted)))
+    history = [Kit.event(0, "cancelled-unknown"), Kit.event(10, "carer-cancelled")]
+    firing = local.fired(Kit.event(20, "cancelled-unknown"), history)["carer-cancellations"]
+    assert len(firing.evidence_event_ids) == 3

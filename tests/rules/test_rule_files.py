@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ def rule_text(**changes: Any) -> str:
 
 CATEGORY_CHOICES = (
     "'was-not-brought', 'did-not-attend', 'no-access', 'carer-cancelled', "
-    "'provider-cancelled', 'attended' or 'booked'"
+    "'provider-cancelled', 'cancelled-unknown', 'attended' or 'booked'"
 )
 SLUG = "String should match pattern '^[a-z0-9]+(-[a-z0-9]+)*$'"
 EMPTY_LIST = "List should have at least 1 item after validation, not 0"
@@ -76,7 +77,11 @@ SUMMARY_NAMES = "{children}, {events}, {follow_up_days}, {services}, {threshold}
             "age",
             "min_days (10) is more than max_days (5)",
         ),
-        ({"age": {}}, "age", "give at least one of min_days, max_days, min_years, max_years"),
+        (
+            {"age": {}},
+            "age",
+            "give at least one of under, at_least, min_days, max_days, min_years, max_years",
+        ),
         ({"age": {"max_months": 5}}, "age.max_months", "Extra inputs are not permitted"),
         ({"age": {"max_days": -1}}, "age.max_days", "Input should be greater than or equal to 0"),
         ({"count": "children"}, "count", "counting children needs scope: family"),
@@ -190,8 +195,11 @@ def test_shipped_rules_load_with_fixed_ids() -> None:
         "carer-cancellations",
         "not-rebooked",
     ]
-    assert rules.lookback_days() == 365
-    assert all(rule.version == 1 and rule.enabled for rule in rules.rules)
+    assert rules.lookback_days() == 366
+    # Version 2: calendar days, service keys and one event per miss changed their meaning.
+    assert [rule.version for rule in rules.rules] == [1, 2, 2, 2, 2, 2, 2]
+    assert all(rule.enabled for rule in rules.rules)
+    assert rules.same_miss == timedelta(minutes=60)
 
 
 def test_disabled_rule_is_validated_but_never_evaluated(write_rules: WriteRules) -> None:

@@ -84,10 +84,11 @@ def test_consecutive(
 
 @pytest.mark.parametrize(
     ("age_days", "fires"),
-    [(364, False), (366, True), (1826, True), (1827, False), (None, False)],
+    [(364, False), (365, True), (1825, True), (1826, False), (None, False)],
 )
 def test_age_in_completed_years(lang: Kit, age_days: int | None, fires: bool) -> None:
-    # 365.25-day years: 1 year from day 366 (365.25 rounds up), 5 years from day 1827.
+    # Calendar years on 1 Jan 2024: 365 days old is born 1 Jan 2023 (1 today); 1826 days old
+    # is born 1 Jan 2019, five today, so no longer "under five".
     firing = lang.fired(E(0, age_days=age_days), now=day(30)).get("under-fives")
     assert (firing is not None) == fires
     if firing is not None:
@@ -97,15 +98,16 @@ def test_age_in_completed_years(lang: Kit, age_days: int | None, fires: bool) ->
 
 def test_follow_up_at_any_service_when_same_service_is_false(lang: Kit) -> None:
     trigger = E(0, age_days=800, service="gp")
-    other_service = E(21, "attended", service="dental")
-    assert "under-fives" not in lang.fired(trigger, [other_service], now=day(21), due=True)
-    late = E(21.5, "attended", service="dental")
+    # The window runs to the end of the 21st local calendar day after the miss (22 Jan 2024).
+    other_service = E(21.6, "attended", service="dental")
+    assert "under-fives" not in lang.fired(trigger, [other_service], now=day(22), due=True)
+    late = E(21.7, "attended", service="dental")
     assert "under-fives" in lang.fired(trigger, [late], now=day(22), due=True)
 
 
 def test_lookback_covers_window_and_follow_up(lang: Kit) -> None:
-    assert lang.rules.lookback_days() == 180
-    assert lang.rules.due_times(E(0, age_days=800)) == {"under-fives": day(21)}
+    assert lang.rules.lookback_days() == 181  # a local day may start before its UTC date
+    assert lang.rules.due_times(E(0, age_days=800)) == {"under-fives": day(21.625)}
 
 
 def test_context_lists_may_omit_or_repeat_the_trigger(kit: Kit) -> None:

@@ -17,14 +17,17 @@ MISSED = E(0, service="gp")
     [
         # Before the window closes nothing is decided.
         ([], 0, False),
-        ([], 13.99, False),
-        ([], 14, True),
+        # Decided at the end of the 14th local calendar day after the miss (16 Jan 00:00 GMT).
+        ([], 14, False),
+        ([], 14.624, False),
+        ([], 14.625, True),
         ([], 30, True),
-        # A follow-up with the same service, up to and including day 14, answers it.
+        # A follow-up with the same service, up to the end of local day 14, answers it.
         ([E(14, "booked", service="gp")], 20, False),
+        ([E(14.6, "booked", service="gp")], 20, False),
         ([E(7, "attended", service="gp")], 20, False),
         ([E(0.5, "booked", service="gp")], 20, False),
-        ([E(14.01, "booked", service="gp")], 20, True),
+        ([E(14.63, "booked", service="gp")], 20, True),
         # ...but not at another service, not another child's, not another kind of event.
         ([E(3, "booked", service="dental")], 20, True),
         ([E(3, "booked", service=None)], 20, True),
@@ -55,7 +58,7 @@ def test_not_decided_at_ingest_while_the_window_is_open(kit: Kit) -> None:
 
 
 def test_decided_at_ingest_for_a_past_dated_event_whose_window_closed(kit: Kit) -> None:
-    assert RULE in kit.fired(MISSED, now=day(14))
+    assert RULE in kit.fired(MISSED, now=day(14.625))
     assert RULE not in kit.fired(MISSED, [E(10, "attended", service="gp")], now=day(30))
 
 
@@ -79,5 +82,5 @@ def test_only_missed_appointments_are_checked(kit: Kit) -> None:
 
 
 def test_due_times(kit: Kit) -> None:
-    assert kit.rules.due_times(MISSED) == {RULE: day(14)}
+    assert kit.rules.due_times(MISSED) == {RULE: day(14.625)}
     assert kit.rules.due_times(E(0, "attended")) == {}

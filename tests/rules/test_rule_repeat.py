@@ -16,7 +16,8 @@ E = Kit.event
     [
         ([], E(0), None),
         ([E(0)], E(365), ("c1:was-not-brought:gp:d0", "c1:was-not-brought:gp:d365")),
-        ([E(0)], E(365.0001), None),  # a little past day 365
+        # Calendar days: later on day 365 is still within 365 days; day 366 is not.
+        ([E(0)], E(365.5), ("c1:was-not-brought:gp:d0", "c1:was-not-brought:gp:d365.5")),
         ([E(0)], E(366), None),
         ([E(0, "no-access")], E(30), ("c1:no-access:gp:d0", "c1:was-not-brought:gp:d30")),
         ([E(0)], E(30, "no-access"), ("c1:was-not-brought:gp:d0", "c1:no-access:gp:d30")),

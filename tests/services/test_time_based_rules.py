@@ -34,14 +34,15 @@ def test_not_rebooked_fires_only_once_the_window_closes(
     client: TestClient, state: AppState
 ) -> None:
     pid = child(client)
-    missed(client, pid, "2026-06-13")  # two days ago; due on 27 June 09:00
-    assert marks(state) == {pid: "2026-06-27T09:00:00+00:00"}
+    # Two days ago; due when 27 June ends in London: 23:00 UTC (BST).
+    missed(client, pid, "2026-06-13")
+    assert marks(state) == {pid: "2026-06-27T23:00:00+00:00"}
     due_checks_at(state, 0)
-    assert due_checks_at(state, 11.8) == 0  # 27 June 07:12: not yet
+    assert due_checks_at(state, 12.45) == 0  # 27 June 22:48 UTC, 23:48 BST: not yet
     assert "not-rebooked" not in flags(client, pid)
-    assert due_checks_at(state, 12) == 1  # 27 June 12:00
+    assert due_checks_at(state, 12.5) == 1  # 28 June 00:00 UTC
     flag = flags(client, pid)["not-rebooked"]
-    assert flag["period"]["start"] == "2026-06-27T12:00:00.000Z"
+    assert flag["period"]["start"] == "2026-06-28T00:00:00.000Z"
     assert marks(state) == {}  # no window left open
     assert due_checks_at(state, 13) == 0  # decided once
     assert flags(client, pid)["not-rebooked"]["meta"]["versionId"] == "1"

@@ -1,0 +1,60 @@
+"""One miss reported by two systems (a GP system and CHIS, each with its own identifier) is one
+event: counted once by every rule, with every report named in the evidence.
+
+Two events are the same miss when they are of the same child, the same (known) service key and
+the same category, and start within the rule files' `same_miss_minutes` of the first of them.
+An unknown service never merges: two misses at unknown services may be two clinics, and
+counting a miss twice is the lesser error than losing one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import timedelta
+
+from app.rules.model import EventView
+
+DEFAULT_WINDOW = timedelta(minutes=60)
+# (event_id, child_id) of the event that stands for a miss -> ids of every report of it.
+Sources = Mapping[tuple[str, str], tuple[str, ...]]
+
+
+def source_key(event: EventView) -> tuple[str, str]:
+    """Identifies one child's event: one appointment holds an event per Patient participant."""
+    return event.event_id, event.child_id
+
+
+def merge_same_misses(
+    events: Iterable[EventView], window: timedelta, keep: EventView | None = None
+) -> tuple[list[EventView], dict[tuple[str, str], tuple[str, ...]]]:
+    """`events` with each group of reports of one miss folded into one, and the sources of
+    every folded group. `keep` (the trigger) stands for its group whenever it is in one, so
+    the caller can still find it by identity; otherwise the earliest report does."""
+    ordered = sorted(events, key=lambda e: (e.at, e.event_id, e.category))
+    groups: dict[tuple[str, str, str], list[list[EventView]]] = {}
+    kept: list[EventView] = []
+    clusters: list[list[EventView]] = []
+    for event in ordered:
+        if event.service_code is None:
+            kept.append(event)
+            continue
+        runs = groups.setdefault((event.child_id, event.service_code, event.category), [])
+        last = runs[-1] if runs else None
+        if (
+            last is not None
+            and event.at - last[0].at <= window
+            and event.event_id not in {e.event_id for e in last}
+        ):
+            last.append(event)
+            continue
+        run = [event]
+        runs.append(run)
+        clusters.append(run)
+    sources: dict[tuple[str, str], tuple[str, ...]] = {}
+    for run in clusters:
+        lead = keep if keep is not None and any(e is keep for e in run) else run[0]
+        kept.append(lead)
+        if len(run) > 1:
+            sources[source_key(lead)] = tuple(dict.fromkeys(e.event_id for e in run))
+    kept.sort(key=lambda e: (e.at, e.event_id, e.category))
+    return kept, sources

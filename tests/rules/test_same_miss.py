@@ -1,0 +1,107 @@
+"""Issue 8 item 4: one miss reported by two systems is one event, naming both reports, at
+ingest and in the backtest alike."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from rulekit import ROOT, T0, Kit
+
+from app.rules import EventView, RuleFileError, RuleSet, backtest, load_rules
+
+
+def report(
+    minutes: float,
+    event_id: str,
+    *,
+    service: str | None = "gp",
+    category: str = "was-not-brought",
+    child: str = "c1",
+    age_days: int = 3000,
+) -> EventView:
+    return EventView(
+        event_id,
+        child,
+        T0 + timedelta(minutes=minutes),
+        category,
+        service_code=service,
+        age_days=age_days,
+    )
+
+
+@pytest.mark.parametrize(
+    ("second", "repeat_fires"),
+    [
+        (report(0, "chis"), False),  # the same slot from CHIS
+        (report(60, "chis"), False),  # an hour apart: the configured window, inclusive
+        (report(61, "chis"), True),  # two appointments
+        (report(0, "chis", service="dental"), True),  # another service
+        (report(0, "chis", service=None), True),  # unknown service: never merged
+        (report(0, "chis", category="no-access"), True),  # a different outcome
+        (report(0, "chis", child="c2"), False),  # another child's (repeat is per child)
+    ],
+)
+def test_two_reports_of_one_miss_count_once(
+    kit: Kit, second: EventView, repeat_fires: bool
+) -> None:
+    gp = report(0, "gp", service=second.service_code if second.service_code is None else "gp")
+    fired = kit.fired(second, [gp])
+    assert ("repeat-wnb" in fired) == repeat_fires
+
+
+def test_the_event_names_both_reports(kit: Kit) -> None:
+    gp, chis = report(0, "gp", age_days=100), report(30, "chis", age_days=100)
+    for trigger, other in ((gp, chis), (chis, gp)):
+        firing = kit.fired(trigger, [other])["infant-wnb"]
+        assert set(firing.evidence_event_ids) == {"gp", "chis"}
+        assert firing.trigger_event_id == trigger.event_id
+
+
+def test_a_pattern_still_counts_each_miss_once(kit: Kit) -> None:
+    first = [report(0, "gp-1"), report(10, "chis-1")]
+    second = [report(60 * 24 * 30, "gp-2"), report(60 * 24 * 30 + 5, "chis-2")]
+    firing = kit.fired(second[1], [*first, second[0]])["repeat-wnb"]
+    assert firing.description == "2 missed appointments within 365 days"
+    assert set(firing.evidence_event_ids) == {"gp-1", "chis-1", "gp-2", "chis-2"}
+
+
+def test_the_backtest_sees_one_event_too(default_rules: RuleSet) -> None:
+    events = {"f": [report(0, "gp"), report(20, "chis")]}
+    rules = [t.firing.rule_id for t in backtest(default_rules, events, now=T0 + timedelta(days=1))]
+    assert "repeat-wnb" not in rules
+    twice = {"f": [report(0, "gp"), report(24 * 60, "gp-next-day")]}
+    rules = [t.firing.rule_id for t in backtest(default_rules, twice, now=T0 + timedelta(days=2))]
+    assert "repeat-wnb" in rules
+
+
+def test_the_window_is_set_in_the_rule_files(write_rules: Callable[..., Path]) -> None:
+    text = (ROOT / "rules" / "default.yaml").read_text()
+    narrow = load_rules(write_rules(text.replace("same_miss_minutes: 60", "same_miss_minutes: 5")))
+    assert narrow.same_miss == timedelta(minutes=5)
+    assert "repeat-wnb" in Kit(narrow).fired(report(10, "chis"), [report(0, "gp")])
+
+
+SMALL = """same_miss_minutes: 30
+rules:
+  - id: local-rule
+    version: 1
+    description: A local rule in a second file.
+    priority: low
+    agencies: [gp]
+    scope: child
+    categories: [was-not-brought]
+"""
+
+
+def test_two_files_must_agree_on_the_window(write_rules: Callable[..., Path]) -> None:
+    write_rules((ROOT / "rules" / "default.yaml").read_text(), "a.yaml")
+    folder = write_rules(SMALL, "b.yaml").parent
+    with pytest.raises(
+        RuleFileError, match=r"b\.yaml: field same_miss_minutes: 30 differs from 60"
+    ):
+        load_rules(folder)
+    write_rules(SMALL.replace("30", "60"), "b.yaml")
+    assert load_rules(folder).same_miss == timedelta(minutes=60)
