@@ -212,10 +212,13 @@ def _same_effect(a: Rule, b: Rule) -> bool:
 
 
 def _view(row: Row[Any], merged: dict[str, str]) -> EventView:
-    _, resource_type, resource_id, child_id, at, category, service_code, age_days = row
+    _, resource_type, resource_id, child_id, at, category, service_code, age_days = row[:8]
+    booked, span = row[8:]
     child_id = merged.get(child_id, child_id)
     if at.tzinfo is None:  # SQLite
         at = at.replace(tzinfo=UTC)
+    if booked is not None and booked.tzinfo is None:
+        booked = booked.replace(tzinfo=UTC)
     return EventView(
         event_id=f"{resource_type}/{resource_id}",
         child_id=child_id,
@@ -223,6 +226,8 @@ def _view(row: Row[Any], merged: dict[str, str]) -> EventView:
         category=category,
         service_code=service_code,
         age_days=age_days,
+        booked_at=booked,
+        age_uncertain_days=span,
     )
 
 

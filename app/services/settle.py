@@ -24,7 +24,8 @@ def settle(
 
     Only `entered-in-error` (no outcome) or another final outcome (attended, cancelled, a
     different miss) replaces a coded miss. `booked_at` falls back to when the appointment was
-    first stored: for a new resource now, for an update the stored event's booking time.
+    first stored (for a new resource now, for an update the stored event's booking time), but
+    never later than the appointment's own time.
     """
     if (
         data["resourceType"] == "Appointment"
@@ -34,7 +35,11 @@ def settle(
         return [], True
     first_stored = {e.child_id: e.booked_at or e.recorded_at for e in stored}
     earliest = min(first_stored.values(), default=now)
+    # Nobody books an appointment after it took place: history loaded late is dated by the
+    # appointment itself, never by the day it reached this service.
     return [
-        o if o.booked_at else replace(o, booked_at=first_stored.get(o.child_id, earliest))
+        o
+        if o.booked_at
+        else replace(o, booked_at=min(first_stored.get(o.child_id, earliest), o.event_at))
         for o in found
     ], False

@@ -23,7 +23,8 @@ def child_events_by_family(
 ) -> Iterator[tuple[str, list[Row[Any]]]]:
     """(family id, that family's children's events) for every family, each list ordered by
     event time. A row holds family_id, resource_type, resource_id, child_id, event_at,
-    category, service key, age_days; event_at is UTC, naive on SQLite (which keeps no zone).
+    category, service key, age_days, booked_at, age_uncertain_days; the instants are UTC,
+    naive on SQLite (which keeps no zone).
     `since` leaves out older events. A child with no family row (should not happen) is a
     family of its own."""
     family = func.coalesce(FamilyMember.family_id, CodedEvent.child_id).label("family_id")
@@ -38,6 +39,8 @@ def child_events_by_family(
             CodedEvent.category,
             CodedEvent.service_key,  # the rules compare services by key
             CodedEvent.age_days,
+            type_coerce(CodedEvent.booked_at, DateTime(timezone=True)).label("booked_at"),
+            CodedEvent.age_uncertain_days,
         )
         .outerjoin(FamilyMember, FamilyMember.patient_id == CodedEvent.child_id)
         .where(CodedEvent.is_child)

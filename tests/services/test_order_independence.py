@@ -249,9 +249,12 @@ def expected(h: History, state: AppState) -> set[tuple[str, str, frozenset[str]]
                 event_id=f"Appointment/a{k}-{h.ids[0]}",
                 child_id=h.ids[canonical[v.child]],
                 at=_when(v),
-                category=STATUS[v.status],
+                category=_final_category(v),
                 service_code=v.service,
                 age_days=(_when(v).date() - h.births[v.child]).days,
+                # Stored with no Appointment.created, long after it took place: booked no
+                # later than its own time.
+                booked_at=_when(v),
             )
             for k, v in enumerate(h.visits)
             if v.child in members
@@ -264,6 +267,13 @@ def expected(h: History, state: AppState) -> set[tuple[str, str, frozenset[str]]
         found = desired_flags(state.rules, FamilyFacts(events, statuses), FIXED_NOW)
         out |= {(r, c, frozenset(f.events)) for (r, c), f in found.items()}
     return out
+
+
+def _final_category(v: Visit) -> str:
+    # A coded miss is not erased by a later booked version (issue 8 item 8).
+    if v.earlier == "noshow" and v.status == "booked":
+        return "was-not-brought"
+    return STATUS[v.status]
 
 
 def open_flags(state: AppState, h: History) -> set[tuple[str, str, frozenset[str]]]:
