@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from fastapi.testclient import TestClient
 
 from app.runtime import AppState
@@ -34,12 +33,6 @@ def test_booked_at_is_created_else_first_stored(client: TestClient, state: AppSt
     assert (missed.category, missed.booked_at) == ("was-not-brought", FIXED_NOW)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="live evaluation builds EventViews in app/services/evaluate.py:view_of, which does "
-    "not yet pass booked_at (being reworked with flag evaluation, issue 7); the rule engine "
-    "does (tests/rules/test_follow_up_booking.py)",
-)
 def test_a_rebooking_made_in_time_for_a_later_date_counts(
     client: TestClient, state: AppState
 ) -> None:
