@@ -37,20 +37,13 @@ def resource_response(
 
 
 def write_response(result: WriteResult, base: str) -> FhirResponse:
+    content = result.content
     if result.warning is not None:
         # The write was kept but did not do what was asked: say so instead of the resource
         # (as FHIR's Prefer: return=OperationOutcome does); the headers name the current one.
-        return resource_response(
-            orjson.dumps(operation_outcome([result.warning])).decode(),
-            result.type,
-            result.id,
-            result.version,
-            result.last_updated,
-            result.status,
-            base,
-        )
+        content = orjson.dumps(operation_outcome([result.warning])).decode()
     return resource_response(
-        result.content,
+        content,
         result.type,
         result.id,
         result.version,

@@ -107,17 +107,8 @@ def patients_by_identifier(session: Session, system: str, values: Iterable[str])
 
 
 def birth_dates(session: Session, patient_ids: Iterable[str]) -> dict[str, date]:
-    wanted = list(set(patient_ids))
-    if not wanted:
-        return {}
-    rows = session.execute(
-        select(Resource.id, SearchIndex.date_lo)
-        .join(SearchIndex, SearchIndex.resource_pk == Resource.pk)
-        .where(
-            Resource.type == "Patient", Resource.id.in_(wanted), SearchIndex.param == "birthdate"
-        )
-    )
-    return {rid: lo.date() for rid, lo in rows if lo is not None}
+    """The earliest possible birth date of each patient."""
+    return {rid: lo for rid, (lo, _) in birth_spans(session, patient_ids).items()}
 
 
 def birth_spans(session: Session, patient_ids: Iterable[str]) -> dict[str, tuple[date, date]]:
