@@ -29,9 +29,11 @@ def upgrade() -> None:
             sa.Column("age_uncertain_days", sa.Integer(), nullable=False, server_default="0")
         )
     # Events coded before: the key from the stored coding (equivalences from the terminology
-    # file apply to new codings only), and "first stored" as the booking time.
+    # file apply to new codings only), and "first stored, never after the appointment" as the
+    # booking time (as ingest decides it).
     op.execute(
-        "UPDATE coded_event SET booked_at = recorded_at, service_key = CASE "
+        "UPDATE coded_event SET booked_at = CASE WHEN recorded_at < event_at "
+        "THEN recorded_at ELSE event_at END, service_key = CASE "
         "WHEN service_code IS NULL THEN NULL ELSE "
         "lower(rtrim(trim(coalesce(service_system, '')), '/')) || '|' || lower(trim(service_code)) "
         "END"
