@@ -23,6 +23,9 @@ def flag_view(session: Session, flag_id: str, now: datetime, details: bool = Tru
     refs = {f"Flag/{row.flag_id}", f"Patient/{row.child_id}"}
     if details:
         events = chronology_repo.events_by_refs(session, orjson.loads(row.evidence_events))
+        # A joint appointment is coded per Patient (mother and baby): only children's events
+        # are evidence, and an adult's own outcome is not disclosed through a child's flag.
+        events = [e for e in events if e.is_child]
         item["evidence_details"] = [event_view(e) for e in events]
         refs |= {f"Patient/{e.child_id}" for e in events}
         refs |= {f"{e.resource_type}/{e.resource_id}" for e in events}

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from app.runtime import AppState
 from app.store.models import CodedEvent
+from tests.api.nurse_helpers import only_flag
 from tests.factories import appointment, created_id, patient, post
 from tests.services.test_rules_at_ingest import child, evidence, flags
 from tests.services.test_time_based_rules import due_checks_at
@@ -50,6 +51,17 @@ def test_mother_and_baby_each_get_an_event(client: TestClient, state: AppState) 
     # Both outcomes are tagged on the stored appointment.
     tags = {t["code"] for t in client.get(f"/fhir/Appointment/{appt}").json()["meta"]["tag"]}
     assert tags == {"did-not-attend", "was-not-brought"}
+
+
+def test_a_babys_flag_does_not_disclose_the_mothers_outcome(client: TestClient) -> None:
+    mother = child(client, birth="1994-02-02")
+    baby = child(client, birth="2026-04-20")
+    appt = created_id(post(client, "Appointment", joint(mother, baby)))
+    flag = only_flag(client, baby, "infant-wnb")["flag_id"]
+    detail = client.get(f"/api/flags/{flag}").json()
+    shown = [(e["patient_id"], e["category"]) for e in detail["evidence_details"]]
+    assert shown == [(baby, "was-not-brought")]
+    assert detail["evidence"] == [f"Appointment/{appt}"]
 
 
 def test_each_twin_counts(client: TestClient, state: AppState) -> None:
