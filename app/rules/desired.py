@@ -43,6 +43,7 @@ class DesiredFlag:
     agencies: set[str] = field(default_factory=set)
     events: set[str] = field(default_factory=set)
     children: set[str] = field(default_factory=set)
+    age_uncertain: bool = False  # a partial birth date decided on the side of the child
     first_at: datetime | None = None  # when the rule first held
     last_at: datetime | None = None
 
@@ -80,6 +81,7 @@ def merge_firings(
             flag.events.update(f.evidence_event_ids)
             flag.children.update(f.child_ids)
             flag.agencies.update(f.agencies)
+            flag.age_uncertain = flag.age_uncertain or child in f.age_uncertain_child_ids
             flag.description = f.description  # the latest wording counts the most evidence
             flag.last_at = timed.at
     return out

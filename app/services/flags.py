@@ -96,6 +96,7 @@ def _values(want: DesiredFlag, family_id: str, now: datetime) -> dict[str, Any]:
         "agencies": " ".join(sorted(want.agencies)),
         "evidence_events": orjson.dumps(sorted(want.events)).decode(),
         "family_children": orjson.dumps(sorted(want.children)).decode(),
+        "age_uncertain": want.age_uncertain,
         "family_id": family_id,
         "updated_at": now,
     }
@@ -220,6 +221,7 @@ def flag_write(
         agencies=values["agencies"].split(),
         state=state,
         outcome=outcome,
+        age_uncertain=bool(values.get("age_uncertain")),
     )
     return WriteRequest(type="Flag", data=data, id=flag_id)
 
@@ -231,5 +233,6 @@ def row_values(row: RaisedFlag) -> dict[str, Any]:
         "description": row.description,
         "agencies": row.agencies,
         "evidence_events": row.evidence_events,
+        "age_uncertain": row.age_uncertain,
         "family_children": row.family_children,
     }

@@ -323,6 +323,8 @@ class RaisedFlag(Base):
     # A person has reviewed it: when its rule stops holding it waits for a nurse, never
     # withdrawn by the service.
     reviewed: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    # The child's age was decided from a partial birth date (on the side of the child).
+    age_uncertain: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
 
     __table_args__ = (
         # At most one open flag per rule and child: new evidence updates it.

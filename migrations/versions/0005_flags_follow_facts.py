@@ -54,6 +54,11 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("reviewed", sa.Boolean(), server_default=sa.text("false"), nullable=False)
         )
+        batch_op.add_column(
+            sa.Column(
+                "age_uncertain", sa.Boolean(), server_default=sa.text("false"), nullable=False
+            )
+        )
     op.execute(
         "UPDATE raised_flag SET reviewed = true WHERE pk IN "
         "(SELECT flag_pk FROM flag_review WHERE by_kind <> 'system')"
@@ -69,6 +74,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("service_state")
     with op.batch_alter_table("raised_flag", schema=None) as batch_op:
+        batch_op.drop_column("age_uncertain")
         batch_op.drop_column("reviewed")
     with op.batch_alter_table("patient_alias", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_patient_alias_canonical_id"))

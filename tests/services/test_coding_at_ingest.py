@@ -211,3 +211,19 @@ def test_a_cancellation_with_no_reason_is_cancelled_unknown(
     assert [e.category for e in events(state, appt)] == ["cancelled-unknown"]
     tag = client.get(f"/fhir/Appointment/{appt}").json()["meta"]["tag"][0]
     assert tag["code"] == "cancelled-unknown"
+
+
+def test_a_flag_on_a_partial_birth_date_says_the_age_is_uncertain(
+    client: TestClient, state: AppState
+) -> None:
+    pid = created_id(post(client, "Patient", patient(birth="2008")))
+    for day in ("2026-06-08", "2026-06-10"):
+        post(client, "Appointment", appointment(f"Patient/{pid}", "noshow", f"{day}T09:00:00Z"))
+    flag = flags(client, pid)["repeat-wnb"]
+    ext = next(x for x in flag["extension"] if x["url"].endswith("wnb-flag-evidence"))
+    assert {"url": "age-uncertain", "valueBoolean": True} in ext["extension"]
+    r = client.post(f"/api/flags/{flag['id']}/review", json={"action": "acknowledge"})
+    assert r.status_code == 200  # a review's new Flag version keeps saying so
+    again = flags(client, pid)["repeat-wnb"]
+    ext = next(x for x in again["extension"] if x["url"].endswith("wnb-flag-evidence"))
+    assert {"url": "age-uncertain", "valueBoolean": True} in ext["extension"]
