@@ -51,8 +51,7 @@ def after_write(
             touched |= family.update_links(session, f"{kind}/{p.id}", links, ctx.now)
         if kind == "Flag" and p.existing_pk is not None:
             touched |= _replace_status(session, p.existing_pk, data, ctx)
-        if p.outcome is not None:
-            touched.add(p.outcome.child_id)
+        touched.update(o.child_id for o in p.outcomes)  # every participant of a joint one
     updated = [p.id for p in patients if p.version > 1]
     if updated:
         # A birth date, death or merge may have changed: the patient's family is judged again.

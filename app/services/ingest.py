@@ -7,7 +7,6 @@ query per batch, every write one multi-row statement. Flushes only; the caller c
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -66,19 +65,8 @@ def write_resources(
         # Families, statuses and codes follow; the families touched are reconciled before
         # the unit of work commits (`reconcile.settle`). The service's own Flags, written
         # by reconciliation, pass with follow_on=False.
-        after_write(session, [*written, *_other_children(written)], removed_events_of, ctx)
+        after_write(session, written, removed_events_of, ctx)
     return [p.result for p in plans]  # type: ignore[misc]
-
-
-def _other_children(plans: list[Planned]) -> list[Planned]:
-    """A view of each further child's event of a joint appointment (twins), shaped like a plan
-    of its own: what follows a write touches the child of each plan's `outcome`."""
-    return [
-        replace(p, outcome=o, event_pk=pk)
-        for p in plans
-        for o, pk in zip(p.outcomes, p.event_pks, strict=True)
-        if o is not p.outcome and o.is_child
-    ]
 
 
 def identity_keys(data: dict[str, Any]) -> list[tuple[str, str, str, str]]:
