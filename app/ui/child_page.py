@@ -1,0 +1,59 @@
+"""The child page (/ui/children/{id}): who the child is, carers and siblings, flags with their
+evidence and reviews, and the chronology as a timeline (one row per service) and a table."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from app.api.nurse_params import Id
+from app.api.state import get_state
+from app.services.audit import AuditNote
+from app.services.chronology import child_chronology, family_chronology_of_child
+from app.services.worklist_item import View
+from app.ui import chronology_view as cv
+from app.ui import timeline
+from app.ui.guard import page_user
+from app.ui.render import page
+from app.ui.view import audited
+
+router = APIRouter(prefix="/ui")
+
+
+def _child_and_family(session: Session, patient_id: str, now: object) -> tuple[View, View]:
+    child = child_chronology(session, patient_id, now)  # type: ignore[arg-type]
+    family = family_chronology_of_child(session, patient_id, now)  # type: ignore[arg-type]
+    return child, family
+
+
+@router.get("/children/{patient_id}")
+async def child_page(patient_id: Id, request: Request) -> Response:
+    note = AuditNote("read", "Patient", [f"Patient/{patient_id}"])
+    who = await page_user(request, note)
+    now = get_state(request).clock()
+    child, family = await audited(
+        request,
+        who,
+        note,
+        lambda s: _child_and_family(s, patient_id, now),
+        lambda views: sorted(set(views[0].references) | set(views[1].references)),
+    )
+    items = child.body["items"]
+    events = cv.of_kind(items, "event")
+    statuses = cv.of_kind(items, "status-start")
+    rows = cv.services(events)
+    current, past = cv.open_first(cv.flags(items))
+    context = {
+        "who": who,
+        "child": child.body["child"],
+        "family_id": child.body["family_id"],
+        "siblings": [c for c in family.body["children"] if c["id"] != patient_id],
+        "carers": [c for c in family.body["carers"] if patient_id in c["children"]],
+        "current_flags": current,
+        "past_flags": past,
+        "items": items,
+        "timeline": timeline.build(events, statuses, cv.service_of, rows, lambda _: None, now),
+        "timeline_rows_are": "services",
+    }
+    return page(request, "child.html", context)
