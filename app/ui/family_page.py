@@ -22,9 +22,10 @@ router = APIRouter(prefix="/ui")
 
 
 def person_rows(body: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
-    """Row label per child id and per carer key; names repeat, so each label is unique."""
+    """Row label per child id (eldest first) and per carer key; names repeat, so each label
+    is made unique."""
     children: dict[str, str] = {}
-    for c in body["children"]:
+    for c in sorted(body["children"], key=lambda c: c["birth_date"] or "9999"):
         children[c["id"]] = _unique(c["name"] or "Name not known", children.values())
     carers: dict[str, str] = {}
     for c in body["carers"]:
