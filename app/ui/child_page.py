@@ -3,6 +3,8 @@ evidence and reviews, and the chronology as a timeline (one row per service) and
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
@@ -21,10 +23,12 @@ from app.ui.view import audited
 router = APIRouter(prefix="/ui")
 
 
-def _child_and_family(session: Session, patient_id: str, now: object) -> tuple[View, View]:
-    child = child_chronology(session, patient_id, now)  # type: ignore[arg-type]
-    family = family_chronology_of_child(session, patient_id, now)  # type: ignore[arg-type]
-    return child, family
+def _child_and_family(session: Session, patient_id: str, now: datetime) -> tuple[View, View]:
+    """Both in one transaction: one audit record names everyone the page shows."""
+    return (
+        child_chronology(session, patient_id, now),
+        family_chronology_of_child(session, patient_id, now),
+    )
 
 
 @router.get("/children/{patient_id}")
@@ -54,6 +58,5 @@ async def child_page(patient_id: Id, request: Request) -> Response:
         "past_flags": past,
         "items": items,
         "timeline": timeline.build(events, statuses, cv.service_of, rows, lambda _: None, now),
-        "timeline_rows_are": "services",
     }
     return page(request, "child.html", context)

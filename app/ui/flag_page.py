@@ -51,15 +51,17 @@ async def _show(
         request, who, note, lambda s: flag_view(s, flag_id, now), lambda v: v.references
     )
     flag: dict[str, Any] = view.body
+    # Only our own redirect's words: a crafted link cannot make the page say "Saved: ...".
+    done = request.query_params.get("done")
     context = {
         "who": who,
         "flag": flag,
-        "people": [r for r in flag["reviews"] if r["by"]["kind"] != "system"],
         "actions": actions_for(flag["state"]),
         "outcomes": REVIEW_OUTCOMES,
         "error": error,
         "given": given or {},
-        "done": request.query_params.get("done") if error is None else None,
+        # Only our own redirect's words: a crafted link cannot make the page say "Saved: ...".
+        "done": done if error is None and done in ACTIONS else None,
     }
     return page(request, "flag.html", context, status)
 

@@ -30,6 +30,8 @@ class NotAllowed(Exception):
 
 def sign_in_url(request: Request, reason: str) -> str:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if target == "/ui/" and reason == "sign-in":  # just arriving: nothing to explain
+        return "/login?" + urlencode({"next": target})
     return "/login?" + urlencode({"next": target, "reason": reason})
 
 

@@ -34,7 +34,8 @@ def site(state: AppState) -> Iterator[str]:
 
 
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
+def page(browser: Browser, site: str) -> Iterator[Page]:
+    """A fresh tab, closed before the server stops (`site`), so no request is cut short."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     tab = context.new_page()
     problems: list[str] = []
