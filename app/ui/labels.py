@@ -51,6 +51,7 @@ ACTIONS = {
     "reopen": "Reopened",
     "withdraw": "Withdrawn by the system",
     "evidence-changed": "Evidence changed",
+    "deceased": "Closed: the child has died",
 }
 RULES = {
     "protected-child": "Child on a plan not brought",

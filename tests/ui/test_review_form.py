@@ -6,11 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
-from sqlalchemy import insert
 
 from app.runtime import AppState
-from app.store import flags_repo
-from app.store.models import FlagReview
+from tests.api.nurse_helpers import child, noshow, only_flag
 from tests.auth.test_sessions import csrf_of
 from tests.conftest import FIXED_NOW
 from tests.ui.conftest import Family
@@ -84,31 +82,21 @@ def test_mistakes_come_back_on_the_form(signed_in: TestClient, family: Family) -
     assert twice.status_code == 409 and "already acknowledged" in twice.text  # type: ignore[attr-defined]
 
 
-def test_system_entries_and_new_states_read_plainly(
-    signed_in: TestClient, state: AppState, family: Family
-) -> None:
-    """Another part of the service withdraws flags and marks changed evidence: the page
-    names those states in words and shows the system's entries apart from people's."""
-
-    def withdraw(session: object) -> None:
-        row = flags_repo.by_flag_id(session, family.flag)  # type: ignore[arg-type]
-        assert row is not None
-        flags_repo.change(session, row.pk, {"state": "withdrawn", "is_open": False})  # type: ignore[arg-type]
-        session.execute(  # type: ignore[attr-defined]
-            insert(FlagReview).values(
-                flag_pk=row.pk,
-                at=FIXED_NOW,
-                by_kind="system",
-                by_id="wnb",
-                action="withdraw",
-                flag_version=1,
-            )
-        )
-
-    state.write(withdraw)
-    page = signed_in.get(f"/ui/flags/{family.flag}")
+def test_a_withdrawn_flag_shows_the_system_entry(signed_in: TestClient, client: TestClient) -> None:
+    """A correction (the second miss was in fact attended) withdraws an unreviewed flag: the
+    page names the state in words and shows the service's own entry apart from people's."""
+    ann = child(client, "2020-03-01", "Ann", "Marsh")
+    noshow(client, ann, "2026-01-10")
+    second = noshow(client, ann, "2026-03-01")
+    flag = only_flag(client, ann, "repeat-wnb")["flag_id"]
+    corrected = client.get(f"/fhir/Appointment/{second}").json()
+    corrected["status"] = "fulfilled"
+    assert client.put(f"/fhir/Appointment/{second}", json=corrected).status_code == 200
+    page = signed_in.get(f"/ui/flags/{flag}")
     assert page.status_code == 200
     words = text_of(page.text)
     assert "Withdrawn" in words and "System Withdrawn by the system" in words
     assert "wnb-review--system" in page.text
-    assert "Reopen the flag" in words
+    assert "Reopen the flag" in words and "Close the flag" not in words
+    worklist = text_of(signed_in.get("/ui/", params={"state": "withdrawn"}).text)
+    assert "1 flag matching" in worklist and "Withdrawn" in worklist
