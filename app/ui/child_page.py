@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from app.api.nurse_params import Id
 from app.api.state import get_state
 from app.services.audit import AuditNote
-from app.services.chronology import child_chronology, family_chronology_of_child
+from app.services.chronology import child_chronology
+from app.services.relatives import relatives
 from app.services.worklist_item import View
 from app.ui import chronology_view as cv
 from app.ui import timeline
@@ -23,11 +24,11 @@ from app.ui.view import audited
 router = APIRouter(prefix="/ui")
 
 
-def _child_and_family(session: Session, patient_id: str, now: datetime) -> tuple[View, View]:
+def _child_and_relatives(session: Session, patient_id: str, now: datetime) -> tuple[View, View]:
     """Both in one transaction: one audit record names everyone the page shows."""
     return (
         child_chronology(session, patient_id, now),
-        family_chronology_of_child(session, patient_id, now),
+        relatives(session, patient_id, now),
     )
 
 
@@ -36,11 +37,11 @@ async def child_page(patient_id: Id, request: Request) -> Response:
     note = AuditNote("read", "Patient", [f"Patient/{patient_id}"])
     who = await page_user(request, note)
     now = get_state(request).clock()
-    child, family = await audited(
+    child, kin = await audited(
         request,
         who,
         note,
-        lambda s: _child_and_family(s, patient_id, now),
+        lambda s: _child_and_relatives(s, patient_id, now),
         lambda views: sorted(set(views[0].references) | set(views[1].references)),
     )
     items = child.body["items"]
@@ -52,8 +53,8 @@ async def child_page(patient_id: Id, request: Request) -> Response:
         "who": who,
         "child": child.body["child"],
         "family_id": child.body["family_id"],
-        "siblings": [c for c in family.body["children"] if c["id"] != patient_id],
-        "carers": [c for c in family.body["carers"] if patient_id in c["children"]],
+        "siblings": kin.body["siblings"],
+        "carers": kin.body["carers"],
         "current_flags": current,
         "past_flags": past,
         "items": items,

@@ -91,7 +91,8 @@ def plain(value: str | None) -> str:
 
 
 def label(table: Mapping[str, str], value: str | None) -> str:
-    return table.get(value or "", plain(value))
+    found = table.get(value or "")
+    return found if found is not None else plain(value)
 
 
 FILTERS = {
