@@ -9,12 +9,14 @@ in-process through the ASGI app by a signed-in nurse, so the times are the serve
 (database, services, audit record, template) without a network. Run by hand:
 
     .venv/bin/python bench/pages.py                      # SQLite in a temporary folder
-    .venv/bin/python bench/pages.py --database-url postgresql+psycopg://postgres@127.0.0.1/db
+    .venv/bin/python bench/pages.py --postgres postgresql+psycopg://postgres@127.0.0.1/postgres
+                                            # a fresh database there, dropped at the end
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import statistics
 import sys
@@ -24,6 +26,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from app.fhir.nhs_number import NHS_NUMBER_SYSTEM, check_digit
 from app.main import create_app
@@ -126,12 +130,25 @@ def timed(http: TestClient, path: str, runs: int) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--database-url")
+    parser.add_argument("--postgres", help="admin URL: benchmark in a fresh database there")
     parser.add_argument("--flags", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
-    folder = tempfile.mkdtemp(prefix="wnb-bench-pages-")
-    url = args.database_url or f"sqlite:///{folder}/pages.db"
+    if args.postgres:
+        admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
+        name = f"wnb_bench_pages_{os.getpid()}"
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            run(make_url(args.postgres).set(database=name).render_as_string(False), args)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    else:
+        run(f"sqlite:///{tempfile.mkdtemp(prefix='wnb-bench-pages-')}/pages.db", args)
+
+
+def run(url: str, args: argparse.Namespace) -> None:
     upgrade_head(url)
     settings = Settings(
         database_url=url, run_worker=False, rate_limit_per_second=1e6, rate_limit_burst=10**6
@@ -159,12 +176,16 @@ def main() -> None:
             f"worklist, {args.flags} open flags, page 1": "/ui/",
             "worklist, page 400": "/ui/?page=400",
             "worklist, filtered (rule, age 0-1)": "/ui/?rule=infant-wnb&age_band=0-1",
+            # The JSON API over the same service: what the page adds is the difference.
+            "API worklist, page 1": "/api/worklist?_count=20",
+            "API worklist, filtered": "/api/worklist?rule=infant-wnb&age_band=0-1&_count=20",
         }
         kind = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
         print(f"| page ({kind}) | median ms | p95 ms |\n|---|---:|---:|")
         for name, path in pages.items():
             median, p95 = timed(http, path, args.runs)
             print(f"| {name} | {median:.1f} | {p95:.1f} |")
+    state.engine.dispose()
 
 
 if __name__ == "__main__":
