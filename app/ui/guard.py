@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlencode
 
 from fastapi import Request
@@ -15,6 +16,7 @@ from app.fhir.errors import FhirError
 from app.services.audit import AuditNote
 
 PAGE_ROLES = frozenset({"nurse", "admin"})
+SAFE_PATH = re.compile(r"/(?!/)[A-Za-z0-9\-._~/?=&%+,:;@!]*")
 
 
 class SignInNeeded(Exception):
@@ -52,7 +54,8 @@ async def page_user(request: Request, note: AuditNote) -> Principal:
 
 
 def safe_next(target: str | None) -> str:
-    """Only a path on this site: never '//evil.example' or 'https://...' (an open redirect)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """Only a path on this site: never '//evil.example', 'https://...' or '/<tab>/evil' (browsers
+    drop tabs and newlines, and read a backslash as a slash: each makes an open redirect)."""
+    if not target or not SAFE_PATH.fullmatch(target):
         return "/ui/"
     return target

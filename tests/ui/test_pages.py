@@ -129,7 +129,9 @@ def test_an_ended_session_says_so_and_returns_you(
     assert back.status_code == 303 and back.headers["location"] == f"/ui/children/{family.ruby}"
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil"])
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/x", "/\\evil", "/\t/evil.example", ""]
+)
 def test_sign_in_never_redirects_off_site(anonymous: TestClient, nurse: str, target: str) -> None:
     from tests.auth.test_sessions import PASSWORD, csrf_of
 
