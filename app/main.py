@@ -23,7 +23,7 @@ from app.api.openapi_docs import add_security
 from app.api.rules_routes import router as rules_router
 from app.runtime import AppState, build_state
 from app.settings import Settings
-from app.ui.pages import router as pages_router
+from app.ui.setup import install_ui
 
 
 def create_app(settings: Settings | None = None, state: AppState | None = None) -> FastAPI:
@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     app.include_router(codesystem_router)
     app.include_router(rules_router)
     app.include_router(nurse_router)
-    app.include_router(pages_router)
+    install_ui(app)
     original = app.openapi
 
     def openapi() -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Reviewing a raised flag: acknowledge it, add a note, record what was decided, close it.
+"""Reviewing a raised flag: acknowledge it, add a note, record what was decided, close it,
+reopen it.
 Every review is a new flag_review row (who, when, what, why) and, when the flag changed,
 a new version of its FHIR Flag, so the history keeps every state it was ever in."""
 
@@ -20,7 +21,7 @@ from app.services.writes import WriteContext
 from app.store import flags_repo, resources_repo
 from app.store.models import RaisedFlag
 
-ReviewAction = Literal["acknowledge", "note", "outcome", "close"]
+ReviewAction = Literal["acknowledge", "note", "outcome", "close", "reopen"]
 # What a nurse decided. A local list: the partnership may want its own words.
 ReviewOutcome = Literal[
     "no-further-action",
@@ -53,13 +54,24 @@ def review_flag(
         raise FhirError.one(404, "not-found", f"Flag/{flag_id} is not known.", "flag_id")
     note = (given.note or "").strip() or None
     _check(row, given, note)
+    if given.action == "reopen" and flags_repo.open_flag_of(session, row.rule_id, row.child_id):
+        # Only one open flag per rule and child: newer evidence already raised another.
+        raise FhirError.one(
+            409,
+            "conflict",
+            "A newer flag for this rule and child is open; review that one.",
+            "flag_id",
+        )
     changes: dict[str, Any] = {} if row.reviewed else {"reviewed": True}
-    if given.action in ("acknowledge", "outcome") and row.state == "open":
+    # Evidence-changed flags are open too: acknowledging one means the nurse has looked.
+    if given.action in ("acknowledge", "outcome") and row.is_open and row.state != "acknowledged":
         changes["state"] = "acknowledged"
     if given.outcome is not None:
         changes["outcome"] = given.outcome
     if given.action == "close":
         changes.update(state="closed", is_open=False, closed_at=ctx.now)
+    if given.action == "reopen":
+        changes.update(state="open", is_open=True, closed_at=None)
     if changes:
         flags_repo.change(session, row.pk, changes)
     current = {
@@ -94,7 +106,11 @@ def _check(row: RaisedFlag, given: ReviewInput, note: str | None) -> None:
         raise _rule("body.outcome", "An outcome is recorded with action outcome or close.")
     if given.outcome == "other" and note is None:
         raise _rule("body.note", "Outcome 'other' needs a note saying what was decided.")
-    if not row.is_open and given.action != "note":
+    if given.action == "reopen" and row.is_open:
+        raise FhirError.one(409, "conflict", "The flag is still open.", "body.action")
+    if given.action == "reopen" and given.outcome is not None:
+        raise _rule("body.outcome", "An outcome is recorded with action outcome or close.")
+    if not row.is_open and given.action not in ("note", "reopen"):
         raise FhirError.one(
             409, "conflict", "The flag is already closed; only a note can be added.", "flag_id"
         )

@@ -11,6 +11,7 @@ import orjson
 from sqlalchemy.orm import Session
 
 from app.fhir.dates import parse_date
+from app.fhir.nhs_number import NHS_NUMBER_SYSTEM
 from app.store import family_repo, worklist_repo
 from app.store.models import CodedEvent, FlagReview, RaisedFlag, Resource
 
@@ -45,7 +46,17 @@ def child_summary(child_id: str, patient: Resource | None, today: date) -> dict[
         "name": person_name(data),
         "birth_date": raw_birth,
         "age_days": (today - birth).days if birth else None,
+        "nhs_number": nhs_number(data),
     }
+
+
+def nhs_number(data: dict[str, Any]) -> str | None:
+    """The NHS number among the Patient's identifiers, if it carries one."""
+    for ident in data.get("identifier") or []:
+        if isinstance(ident, dict) and ident.get("system") == NHS_NUMBER_SYSTEM:
+            value = ident.get("value")
+            return value if isinstance(value, str) else None
+    return None
 
 
 def children(session: Session, ids: Sequence[str], today: date) -> dict[str, dict[str, Any]]:

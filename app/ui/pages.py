@@ -1,16 +1,14 @@
-"""Server-rendered pages: sign in, sign out, home. Forms carry a CSRF token."""
+"""Signing in and out. Forms carry a CSRF token; a nurse whose session ended is brought back
+to the page they were on once they sign in again."""
 
 from __future__ import annotations
 
 import secrets
 from datetime import timedelta
-from functools import cache
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from app.api.security import SESSION_COOKIE, current_principal
@@ -18,20 +16,23 @@ from app.api.state import get_state
 from app.auth.principal import Principal
 from app.fhir.errors import FhirError
 from app.services import audit, users
+from app.ui.guard import safe_next
+from app.ui.render import page
 
 LOGIN_CSRF_COOKIE = "wnb_login_csrf"
 router = APIRouter(include_in_schema=False)
-TEMPLATES = Path(__file__).parent / "templates"
-
-
-@cache
-def templates() -> Jinja2Templates:
-    return Jinja2Templates(directory=TEMPLATES)
+REASONS = {
+    "expired": "Your session has ended, so you need to sign in again. "
+    "You will go back to the page you were on.",
+    "sign-in": "Sign in to see that page.",
+    "signed-out": "You have signed out.",
+}
 
 
 @router.get("/login", response_class=HTMLResponse)
 async def login_page(request: Request) -> Response:
-    return _login_form(request, None, 200)
+    reason = REASONS.get(request.query_params.get("reason", ""))
+    return _login_form(request, None, 200, reason)
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -40,11 +41,12 @@ async def login(
     username: Annotated[str, Form()],
     password: Annotated[str, Form()],
     csrf_token: Annotated[str, Form()],
+    next_page: Annotated[str, Form(alias="next")] = "/ui/",
 ) -> Response:
     state = get_state(request)
     expected = request.cookies.get(LOGIN_CSRF_COOKIE)
     if not expected or not secrets.compare_digest(expected, csrf_token):
-        return _login_form(request, "The form expired; please try again.", 403)
+        return _login_form(request, "The form expired; please try again.", 403, next_page=next_page)
     settings = state.settings
     now = state.clock()
     new = await run_in_threadpool(
@@ -64,8 +66,8 @@ async def login(
         await run_in_threadpool(
             state.refused, who, audit.AuditNote("login"), FhirError.one(401, "login", new)
         )
-        return _login_form(request, new, 401)
-    response = RedirectResponse("/", status_code=303)
+        return _login_form(request, new, 401, next_page=next_page)
+    response = RedirectResponse(safe_next(next_page), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         new.token,
@@ -86,30 +88,27 @@ async def logout(request: Request, csrf_token: Annotated[str, Form()]) -> Respon
     state = get_state(request)
     token = request.cookies.get(SESSION_COOKIE, "")
     await run_in_threadpool(state.write, lambda s: users.logout(s, token))
-    response = RedirectResponse("/login", status_code=303)
+    response = RedirectResponse("/login?reason=signed-out", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
 
 
 @router.get("/", response_class=HTMLResponse)
-async def home(request: Request) -> Response:
-    if not request.cookies.get(SESSION_COOKIE):
-        return RedirectResponse("/login", status_code=303)
-    try:
-        who = await current_principal(request)
-    except FhirError:
-        return RedirectResponse("/login", status_code=303)
-    return templates().TemplateResponse(request, "home.html", {"who": who})
+async def home() -> Response:
+    return RedirectResponse("/ui/", status_code=303)
 
 
-def _login_form(request: Request, error: str | None, status: int) -> Response:
+def _login_form(
+    request: Request,
+    error: str | None,
+    status: int,
+    reason: str | None = None,
+    next_page: str | None = None,
+) -> Response:
     token = secrets.token_urlsafe(32)
-    response = templates().TemplateResponse(
-        request,
-        "login.html",
-        {"csrf_token": token, "error": error, "who": None},
-        status_code=status,
-    )
+    target = safe_next(next_page or request.query_params.get("next"))
+    context = {"csrf_token": token, "error": error, "who": None, "reason": reason, "next": target}
+    response = page(request, "login.html", context, status)
     settings = get_state(request).settings
     response.set_cookie(
         LOGIN_CSRF_COOKIE,

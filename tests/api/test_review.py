@@ -107,6 +107,19 @@ def test_acknowledging_twice_is_409(client: TestClient) -> None:
     assert review(client, flag, action="acknowledge").status_code == 409
 
 
+def test_a_closed_flag_can_be_reopened_once(client: TestClient) -> None:
+    _, flag = repeat_flag(client)
+    assert review(client, flag, action="reopen").status_code == 409  # still open
+    assert review(client, flag, action="close", outcome="no-further-action").status_code == 200
+    r = review(client, flag, action="reopen", note="Mother phoned: new concern.")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["state"] == "open" and body["closed_at"] is None
+    assert [x["action"] for x in body["reviews"]] == ["close", "reopen"]
+    assert history(client, flag)[0]["status"] == "active"
+    assert review(client, flag, action="reopen").status_code == 409
+
+
 def test_new_evidence_after_closing_reopens_the_flag(client: TestClient) -> None:
     ann, flag = repeat_flag(client)
     assert review(client, flag, action="close", outcome="no-further-action").status_code == 200

@@ -1,0 +1,87 @@
+"""The family page (/ui/families/{id}): every child and carer of the family on one timeline,
+one row per person, so a cluster of missed appointments across siblings shows at a glance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from app.api.nurse_params import Id
+from app.api.state import get_state
+from app.services.audit import AuditNote
+from app.services.chronology import family_chronology
+from app.ui import chronology_view as cv
+from app.ui import timeline
+from app.ui.guard import page_user
+from app.ui.render import page
+from app.ui.view import audited
+
+router = APIRouter(prefix="/ui")
+
+
+def person_rows(body: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    """Row label per child id (eldest first) and per carer key; names repeat, so each label
+    is made unique."""
+    children: dict[str, str] = {}
+    for c in sorted(body["children"], key=lambda c: c["birth_date"] or "9999"):
+        children[c["id"]] = _unique(c["name"] or "Name not known", children.values())
+    carers: dict[str, str] = {}
+    for c in body["carers"]:
+        if c["patient_id"] and c["patient_id"] not in children:
+            name = f"{c['name'] or 'Carer'} (carer)"
+            carers[c["key"]] = _unique(name, [*children.values(), *carers.values()])
+    return children, carers
+
+
+def _unique(name: str, taken: Any) -> str:
+    taken = set(taken)
+    n, candidate = 1, name
+    while candidate in taken:
+        n += 1
+        candidate = f"{name} ({n})"
+    return candidate
+
+
+@router.get("/families/{family_id}")
+async def family_page(family_id: Id, request: Request) -> Response:
+    note = AuditNote("read", "Patient")
+    who = await page_user(request, note)
+    now = get_state(request).clock()
+    view = await audited(
+        request,
+        who,
+        note,
+        lambda s: family_chronology(s, family_id, now),
+        lambda v: v.references,
+    )
+    body = view.body
+    children, carers = person_rows(body)
+
+    def row_of(item: dict[str, Any]) -> str:
+        if item.get("carer"):
+            return carers.get(item["carer"], "")
+        return children.get(item.get("child_id") or "", "")
+
+    items = body["items"]
+    events = cv.of_kind(items, "event")
+    statuses = cv.of_kind(items, "status-start")
+    context = {
+        "who": who,
+        "family_id": family_id,
+        "children": body["children"],
+        "carers": body["carers"],
+        "row_of": row_of,
+        "flags": cv.flags(items),
+        "items": items,
+        "timeline": timeline.build(
+            events,
+            statuses,
+            row_of,
+            [*children.values(), *carers.values()],
+            lambda s: children.get(s["child_id"]),
+            now,
+        ),
+    }
+    return page(request, "family.html", context)

@@ -1,0 +1,121 @@
+"""The flag page (/ui/flags/{id}): why the flag was raised, its evidence, the review form
+(acknowledge, record an outcome, close, reopen, add a note) and every review so far, the
+system's own entries (evidence changed, withdrawn) shown apart from people's."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated, Any, get_args
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from app.api.nurse_params import Id
+from app.api.state import get_state
+from app.auth.principal import Principal
+from app.fhir.errors import FhirError
+from app.services.audit import AuditNote
+from app.services.flag_view import flag_view
+from app.services.review import REVIEW_OUTCOMES, ReviewAction, ReviewInput, review_flag
+from app.ui.chronology_view import CLOSED
+from app.ui.guard import page_user
+from app.ui.render import page
+from app.ui.view import PageError, audited
+
+ACTIONS: tuple[str, ...] = get_args(ReviewAction)
+NOTE_LIMIT = 4000
+router = APIRouter(prefix="/ui")
+
+
+def actions_for(state: str) -> list[str]:
+    """What a nurse can do with a flag in this state (the service enforces the same)."""
+    if state in CLOSED:
+        return ["reopen", "note"]
+    if state == "acknowledged":
+        return ["outcome", "close", "note"]
+    return ["acknowledge", "outcome", "close", "note"]
+
+
+async def _show(
+    request: Request,
+    who: Principal,
+    flag_id: str,
+    error: str | None = None,
+    status: int = 200,
+    given: dict[str, str] | None = None,
+) -> Response:
+    note = AuditNote("read", "Flag", [f"Flag/{flag_id}"])
+    now = get_state(request).clock()
+    view = await audited(
+        request, who, note, lambda s: flag_view(s, flag_id, now), lambda v: v.references
+    )
+    flag: dict[str, Any] = view.body
+    # Only our own redirect's words: a crafted link cannot make the page say "Saved: ...".
+    done = request.query_params.get("done")
+    context = {
+        "who": who,
+        "flag": flag,
+        "actions": actions_for(flag["state"]),
+        "outcomes": REVIEW_OUTCOMES,
+        "error": error,
+        "given": given or {},
+        # Only our own redirect's words: a crafted link cannot make the page say "Saved: ...".
+        "done": done if error is None and done in ACTIONS else None,
+    }
+    return page(request, "flag.html", context, status)
+
+
+@router.get("/flags/{flag_id}")
+async def flag_page(flag_id: Id, request: Request) -> Response:
+    who = await page_user(request, AuditNote("read", "Flag", [f"Flag/{flag_id}"]))
+    return await _show(request, who, flag_id)
+
+
+@router.post("/flags/{flag_id}/review")
+async def review(
+    flag_id: Id,
+    request: Request,
+    csrf_token: Annotated[str, Form()] = "",
+    action: Annotated[str, Form()] = "",
+    outcome: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    audit_note = AuditNote("review", "Flag", [f"Flag/{flag_id}"])
+    who = await page_user(request, audit_note)
+    state = get_state(request)
+    if who.csrf_token is not None and not secrets.compare_digest(
+        who.csrf_token.encode(), csrf_token.encode()
+    ):
+        refusal = FhirError.one(403, "forbidden", "Missing or wrong CSRF token.", "csrf_token")
+        await run_in_threadpool(state.refused, who, audit_note, refusal)
+        raise PageError(403, "The form has expired. Go back, reload the page and try again.")
+    given = {"action": action, "outcome": outcome, "note": note}
+    problem = _problem(action, outcome, note)
+    if problem:
+        return await _show(request, who, flag_id, problem, 422, given)
+    review_input = ReviewInput(action=action, outcome=outcome or None, note=note or None)  # type: ignore[arg-type]
+    ctx = state.write_context()
+    try:
+        await audited(
+            request,
+            who,
+            audit_note,
+            lambda s: review_flag(s, flag_id, review_input, who, ctx),
+            lambda v: v.references,
+        )
+    except PageError as exc:
+        if exc.status not in (409, 422):
+            raise
+        return await _show(request, who, flag_id, exc.message, exc.status, given)
+    return RedirectResponse(f"/ui/flags/{flag_id}?done={action}", status_code=303)
+
+
+def _problem(action: str, outcome: str, note: str) -> str | None:
+    if action not in ACTIONS:
+        return "Choose what you want to do with this flag."
+    if outcome and outcome not in REVIEW_OUTCOMES:
+        return "Choose an outcome from the list."
+    if len(note) > NOTE_LIMIT or "\x00" in note:
+        return f"The note must be {NOTE_LIMIT} characters or fewer."
+    return None

@@ -1,0 +1,42 @@
+"""Wiring the nurse's pages into the app: their routes, their static assets (the NHS.UK
+frontend, vendored: no CDN, no build step) and how a page answers a refusal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from app.ui import child_page, family_page, flag_page, pages, rules_page, worklist_page
+from app.ui.guard import NotAllowed, SignInNeeded
+from app.ui.render import page
+from app.ui.view import PageError
+
+STATIC = Path(__file__).parent / "static"
+TITLES = {403: "You cannot do that", 404: "Page not found", 409: "That has changed"}
+
+
+def install_ui(app: FastAPI) -> None:
+    for module in (pages, worklist_page, child_page, family_page, flag_page, rules_page):
+        app.include_router(module.router, include_in_schema=False)
+    app.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")
+
+    @app.exception_handler(SignInNeeded)
+    async def sign_in(_: Request, exc: SignInNeeded) -> Response:
+        return RedirectResponse(exc.location, status_code=303)
+
+    @app.exception_handler(NotAllowed)
+    async def not_allowed(request: Request, _: NotAllowed) -> Response:
+        message = "These pages are for safeguarding nurses and admins."
+        return _error(request, 403, message)
+
+    @app.exception_handler(PageError)
+    async def page_error(request: Request, exc: PageError) -> Response:
+        return _error(request, exc.status, exc.message)
+
+
+def _error(request: Request, status: int, message: str) -> Response:
+    title = TITLES.get(status, "There is a problem")
+    return page(request, "error.html", {"who": None, "title": title, "message": message}, status)

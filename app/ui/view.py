@@ -1,0 +1,45 @@
+"""Running a page's use case the way the API does: one transaction with its audit record,
+and a refusal (404, 409, 422) turned into a page a person can read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from fastapi import Request
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from app.api.state import get_state
+from app.auth.principal import Principal
+from app.fhir.errors import FhirError
+from app.services.audit import AuditNote
+
+T = TypeVar("T")
+
+
+class PageError(Exception):
+    """A use case refused: shown as an error page with the use case's own status."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+async def audited(
+    request: Request,
+    who: Principal,
+    note: AuditNote,
+    use_case: Callable[[Session], T],
+    references: Callable[[T], list[str]],
+) -> T:
+    state = get_state(request)
+    try:
+        return await run_in_threadpool(state.audited, who, note, use_case, references)
+    except FhirError as exc:
+        raise PageError(exc.status, message_of(exc)) from exc
+
+
+def message_of(exc: FhirError) -> str:
+    return " ".join(i.diagnostics for i in exc.issues if i.diagnostics) or "Something went wrong."

@@ -1,0 +1,162 @@
+"""The nurse's pages in a real browser against a real uvicorn: the whole journey, the
+accessibility rules axe-core checks, keyboard use, JavaScript off, and an ended session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page, expect
+
+from app.runtime import AppState
+from tests.auth.test_sessions import PASSWORD
+from tests.conftest import FIXED_NOW
+from tests.live_server import serve
+from tests.ui.browser import chromium, shoot, sign_in
+from tests.ui.conftest import Family
+
+# axe-core's own levels: these two are what WCAG 2.2 AA failures look like.
+BLOCKING = {"serious", "critical"}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture
+def site(state: AppState) -> Iterator[str]:
+    with serve(state) as url:
+        yield url
+
+
+@pytest.fixture
+def page(browser: Browser, site: str) -> Iterator[Page]:
+    """A fresh tab, closed before the server stops (`site`), so no request is cut short."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    problems: list[str] = []
+    tab.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    tab.on("pageerror", lambda e: problems.append(str(e)))
+    yield tab
+    context.close()
+    assert problems == [], "the browser reported errors (a CSP refusal, a script failing)"
+
+
+def accessible(page: Page) -> None:
+    results = Axe().run(page)
+    blocking = [
+        f"{v['id']}: {v['help']} ({len(v['nodes'])} elements)"
+        for v in results.response["violations"]
+        if v.get("impact") in BLOCKING
+    ]
+    assert blocking == [], f"{page.url}: " + "; ".join(blocking)
+
+
+def test_a_nurse_reviews_a_flag_from_the_worklist(
+    page: Page, site: str, family: Family, nurse: str
+) -> None:
+    page.goto(f"{site}/ui/")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    accessible(page)
+    shoot(page, "sign-in")
+    sign_in(page, nurse, PASSWORD)
+
+    expect(page.get_by_role("heading", name="Worklist")).to_be_visible()
+    accessible(page)
+    shoot(page, "worklist")
+    row = page.locator("#worklist tr", has_text="Repeatedly not brought").filter(
+        has_text="Ruby Marsh"
+    )
+    expect(row).to_contain_text(f"{family.ruby_nhs[:3]} {family.ruby_nhs[3:6]} ")
+    row.get_by_role("link", name="Ruby Marsh").click()
+
+    expect(page.get_by_role("heading", name="Ruby Marsh", level=1)).to_be_visible()
+    expect(page.get_by_role("img", name="Timeline of appointments by service")).to_be_visible()
+    expect(page.locator("#child-timeline figcaption")).to_contain_text("Not brought")
+    accessible(page)
+    shoot(page, "child")
+
+    page.get_by_role("link", name="See the whole family's timeline").click()
+    expect(page.get_by_role("heading", name="Family timeline")).to_be_visible()
+    expect(page.locator("#family-timeline .row-label")).to_have_text(["Ruby Marsh", "Iris Marsh"])
+    accessible(page)
+    shoot(page, "family")
+
+    page.goto(f"{site}/ui/flags/{family.flag}")
+    expect(page.get_by_role("heading", name="Repeatedly not brought")).to_be_visible()
+    accessible(page)
+    page.get_by_label("Record an outcome").check()
+    page.get_by_label("Outcome", exact=True).select_option("discussed-with-health-visitor")
+    page.get_by_label("Note", exact=True).fill("Health visitor will call the mother this week.")
+    page.get_by_role("button", name="Save review").click()
+
+    expect(page.locator("#review-done")).to_contain_text("Saved")
+    history = page.locator("#review-history")
+    expect(history).to_contain_text("Recorded an outcome")
+    expect(history).to_contain_text("Health visitor will call the mother this week.")
+    expect(page.locator("#flag-state")).to_contain_text("Acknowledged")
+    shoot(page, "flag")
+
+    page.get_by_role("link", name="Rules").click()
+    expect(page.get_by_role("heading", name="Rules in force")).to_be_visible()
+    accessible(page)
+    shoot(page, "rules")
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_text("You have signed out.")).to_be_visible()
+
+
+def test_keyboard_only(page: Page, site: str, family: Family, nurse: str) -> None:
+    page.goto(f"{site}/login")
+    page.keyboard.press("Tab")
+    expect(page.locator(":focus")).to_have_text("Skip to main content")
+    page.get_by_label("Username").focus()
+    page.keyboard.type(nurse)
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Worklist")).to_be_visible()
+    # Tab through to Ruby's first link and follow it with Enter.
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent.trim()") == "Ruby Marsh":
+            break
+    else:
+        pytest.fail("no link to the child is reachable with the keyboard")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Ruby Marsh", level=1)).to_be_visible()
+
+
+def test_works_with_javascript_off(browser: Browser, site: str, family: Family, nurse: str) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto(f"{site}/ui/flags/{family.flag}")
+        sign_in(page, nurse, PASSWORD)
+        expect(page.get_by_role("heading", name="Repeatedly not brought")).to_be_visible()
+        page.get_by_label("Acknowledge").check()
+        page.get_by_role("button", name="Save review").click()
+        expect(page.locator("#review-history")).to_contain_text("Acknowledged")
+        page.goto(f"{site}/ui/children/{family.ruby}")
+        expect(page.get_by_role("img", name="Timeline of appointments by service")).to_be_visible()
+        expect(page.locator("#child-chronology")).to_contain_text("Not brought")
+    finally:
+        context.close()
+
+
+def test_an_ended_session_brings_the_nurse_back(
+    page: Page, site: str, state: AppState, family: Family, nurse: str
+) -> None:
+    page.goto(f"{site}/ui/")
+    sign_in(page, nurse, PASSWORD)
+    expect(page.get_by_role("heading", name="Worklist")).to_be_visible()
+    state.clock = lambda: FIXED_NOW + timedelta(hours=9)  # past the 8-hour session
+    page.goto(f"{site}/ui/children/{family.ruby}")
+    expect(page.get_by_text("Your session has ended")).to_be_visible()
+    sign_in(page, nurse, PASSWORD)
+    expect(page.get_by_role("heading", name="Ruby Marsh", level=1)).to_be_visible()
+    assert page.url == f"{site}/ui/children/{family.ruby}"
