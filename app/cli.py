@@ -43,6 +43,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     add.add_argument("--scopes", help='SMART v2 scopes, e.g. "system/Appointment.cu"')
     add.add_argument("--role", choices=sorted(ROLE_SCOPES), help="a bundle of scopes")
     add.add_argument("--jwks", help="JSON Web Key Set file for private_key_jwt (no secret then)")
+    add.add_argument(
+        "--agency-type", help="with --role agency: gp, health-visiting, social-care..."
+    )
+    add.add_argument("--area", help="with --role agency: organisation codes served, CODE[,CODE]")
+    add.add_argument(
+        "--full-resource",
+        action="store_true",
+        help="agency may subscribe to full-resource payloads",
+    )
     client.add_parser("list", help="list clients")
     revoke = client.add_parser("revoke", help="revoke a client and every token it holds")
     revoke.add_argument("client_id")
@@ -110,11 +119,11 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from app.runtime import build_state
 
     state = build_state(settings)
-    scheduler = None
+    worker = None
     if settings.run_worker:
         from app.worker.scheduler import start_background
 
-        scheduler = start_background(state)
+        worker = start_background(state)
     try:
         uvicorn.run(
             create_app(state=state),
@@ -124,8 +133,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             access_log=False,
         )
     finally:
-        if scheduler is not None:
-            scheduler.shutdown(wait=False)
+        if worker is not None:
+            worker[0].shutdown(wait=False)
+            worker[1].stop()
         state.engine.dispose()
     return 0
 
@@ -165,10 +175,10 @@ def _client(settings: Settings, args: argparse.Namespace) -> int:
     state = build_state(settings)
     now = state.clock()
     if args.action == "add":
+        from app.services.agency_client import add_agency_or_client
+
         jwks = json.loads(Path(args.jwks).read_text()) if args.jwks else None
-        new = state.write(
-            lambda s: clients.add_client(s, args.name, args.scopes, args.role, jwks, now)
-        )
+        new = state.write(lambda s: add_agency_or_client(s, args, jwks, now))
         out = {"client_id": new.client_id, "scopes": new.scopes}
         if new.client_secret:
             out["client_secret"] = new.client_secret

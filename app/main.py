@@ -21,6 +21,7 @@ from app.api.metrics import router as metrics_router
 from app.api.nurse_routes import router as nurse_router
 from app.api.openapi_docs import add_security
 from app.api.rules_routes import router as rules_router
+from app.api.subscription_routes import router as subscription_router
 from app.runtime import AppState, build_state
 from app.settings import Settings
 from app.ui.setup import install_ui
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     app.include_router(metrics_router)
     app.include_router(auth_router)
     app.include_router(audit_router)
+    app.include_router(subscription_router)
     app.include_router(build_router())
     app.include_router(codesystem_router)
     app.include_router(rules_router)

@@ -73,6 +73,37 @@ class Settings(BaseSettings):
         "Refused outside development.",
     )
     rate_limit_burst: int = Field(default=400, ge=1, description="Requests allowed in a burst.")
+    webhook_allowed_networks: str = Field(
+        default="",
+        description="Comma-separated CIDRs webhooks may reach despite the SSRF guard, over plain "
+        "http too (development and tests, e.g. 127.0.0.0/8). Empty in production.",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=15.0, gt=0, le=120, description="Time allowed for one delivery attempt."
+    )
+    webhook_retry_schedule: str = Field(
+        default="0,5,300,1800,7200,18000,36000,50400,72000,86400",
+        description="Seconds before each delivery attempt (the first is the initial attempt); "
+        "after the last the message is dead-lettered.",
+    )
+    webhook_failures_before_error: int = Field(
+        default=10, ge=1, description="Consecutive failures that put a subscription in error."
+    )
+    webhook_concurrency: int = Field(
+        default=8, ge=1, description="Deliveries in flight per worker."
+    )
+    webhook_poll_seconds: float = Field(
+        default=1.0, gt=0, description="How often a worker looks for due messages when not woken."
+    )
+    webhook_lease_margin_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="How long past its timeout a claimed delivery stays "
+        "with its worker before another may take it (a worker that died mid-delivery).",
+    )
+    webhook_secret_overlap_hours: float = Field(
+        default=24.0, ge=0, description="After a secret is rotated, sign with the old one too."
+    )
 
     @model_validator(mode="after")
     def _no_default_secrets_outside_development(self) -> Settings:

@@ -21,6 +21,7 @@ from app.runtime import AppState
 from app.services import read as read_service
 from app.services import resources as resource_service
 from app.services import search as search_service
+from app.services.agency_access import guarded, narrow_search
 from app.services.audit import AuditNote
 from app.services.bundle import parse_etag, process_bundle
 
@@ -150,7 +151,7 @@ def _add_type(router: APIRouter, type_name: str) -> None:
             lambda s: search_service.search(
                 s,
                 type_name,
-                params,
+                narrow_search(s, who, type_name, params),
                 state.fhir_base,
                 settings.default_page_size,
                 settings.max_page_size,
@@ -173,7 +174,7 @@ def _add_type(router: APIRouter, type_name: str) -> None:
             state.audited,
             who,
             note,
-            lambda s: read_service.read(s, type_name, rid),
+            guarded(who, type_name, rid, lambda s: read_service.read(s, type_name, rid)),
             lambda f: f.references,
         )
         return resource_response(found.content, type_name, rid, found.version, found.last_updated)
@@ -192,8 +193,13 @@ def _add_type(router: APIRouter, type_name: str) -> None:
             state.audited,
             who,
             note,
-            lambda s: read_service.history(
-                s, type_name, rid, state.fhir_base, state.settings.max_page_size
+            guarded(
+                who,
+                type_name,
+                rid,
+                lambda s: read_service.history(
+                    s, type_name, rid, state.fhir_base, state.settings.max_page_size
+                ),
             ),
             lambda a: a.references,
         )
@@ -213,7 +219,7 @@ def _add_type(router: APIRouter, type_name: str) -> None:
             state.audited,
             who,
             note,
-            lambda s: read_service.vread(s, type_name, rid, vid),
+            guarded(who, type_name, rid, lambda s: read_service.vread(s, type_name, rid, vid)),
             lambda f: f.references,
         )
         return resource_response(found.content, type_name, rid, found.version, found.last_updated)

@@ -26,7 +26,7 @@ ROLE_SCOPES: dict[str, str] = {
     # A safeguarding nurse's client: reads and searches the record, reviews flags.
     "nurse": " ".join(f"system/{t}.rs" for t in CLINICAL_TYPES) + " system/Flag.u",
     # A partner agency: what an alert needs and no more (subscriptions narrow it further).
-    "agency": "system/Flag.rs system/Patient.r",
+    "agency": "system/Flag.rs system/Patient.r system/Subscription.crus",
     # A partnership admin: everything, audit included.
     "admin": "system/*.cruds",
 }

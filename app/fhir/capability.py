@@ -7,6 +7,7 @@ from typing import Any
 from app.fhir.index import SEARCH_PARAMS
 from app.fhir.parse import WRITABLE_TYPES
 from app.fhir.search_query import INCLUDABLE
+from app.fhir.subscription_topics import subscription_resource
 
 SEARCH_TYPE = {"token": "token", "string": "string", "date": "date", "reference": "reference"}
 
@@ -68,6 +69,7 @@ def capability_statement(base_url: str, version: str, date: str) -> dict[str, An
                 ],
             }
         )
+    resources.append(subscription_resource())
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",

@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from app.auth.principal import Principal
 from app.fhir.errors import FhirError
+from app.notify.outbox import enqueue_flag_events
+from app.services.flag_events import flag_events
 from app.services.flag_view import flag_view
 from app.services.flags import flag_write, row_values
 from app.services.ingest import write_resources
@@ -81,6 +83,9 @@ def review_flag(
         **changes,
     }
     version = _write_flag(session, row, current, ctx)
+    if given.action == "close":
+        events = flag_events(session, "closed", [flag_id], ctx.now, {flag_id: version})
+        enqueue_flag_events(session, events)
     flags_repo.add_review(
         session,
         {

@@ -383,3 +383,8 @@ class ServiceState(Base):
     __tablename__ = "service_state"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(255))
+
+
+# Agencies, subscriptions and the webhook outbox live in their own module; imported here so
+# that `Base.metadata` (migrations, tests) always holds them.
+from app.store import webhook_models  # noqa: E402, F401

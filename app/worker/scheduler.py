@@ -11,6 +11,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from app.runtime import AppState
 from app.worker import jobs
+from app.worker.deliveries import Deliveries
 
 log = logging.getLogger("wnb.worker")
 
@@ -29,16 +30,25 @@ def add_jobs(scheduler: BaseScheduler, state: AppState) -> None:
         )
 
 
-def start_background(state: AppState) -> BackgroundScheduler:
+def start_background(state: AppState) -> tuple[BackgroundScheduler, Deliveries]:
+    """The scheduler and the webhook deliveries, in this process (`wnb serve`)."""
     scheduler = BackgroundScheduler(timezone="UTC")
     add_jobs(scheduler, state)
     scheduler.start()
+    deliveries = Deliveries(state)
+    deliveries.start()
     log.info("worker started in-process with %d job(s)", len(scheduler.get_jobs()))
-    return scheduler
+    return scheduler, deliveries
 
 
 def run_forever(state: AppState) -> None:
+    """`wnb worker`: the scheduler and the webhook deliveries, until stopped."""
     scheduler = BlockingScheduler(timezone="UTC")
     add_jobs(scheduler, state)
+    deliveries = Deliveries(state)
+    deliveries.start()
     log.info("worker started with %d job(s)", len(scheduler.get_jobs()))
-    scheduler.start()
+    try:
+        scheduler.start()
+    finally:
+        deliveries.stop()

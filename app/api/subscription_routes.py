@@ -1,0 +1,177 @@
+"""FHIR Subscriptions (R4 + Backport) for partner agencies, and the operators' delivery log
+and replay. The signing secret is in the create response only."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from app.api.body import read_json
+from app.api.fhir_routes import READ_ERRORS, WRITE_ERRORS, StateDep
+from app.api.openapi_docs import fhir_body, fhir_responses
+from app.api.responses import FhirResponse
+from app.api.security import PrincipalDep, require
+from app.fhir.dates import parse_range
+from app.fhir.errors import FhirError
+from app.fhir.parse import load_json
+from app.notify.ssrf import parse_networks
+from app.runtime import AppState
+from app.services import subscription_ops, subscriptions
+from app.services.audit import AuditNote
+
+router = APIRouter()
+TAGS = ["Subscription"]
+
+
+def _context(state: AppState) -> subscriptions.SubscriptionContext:
+    return subscriptions.SubscriptionContext(
+        now=state.clock(),
+        fhir_base=state.fhir_base,
+        allowed_networks=parse_networks(state.settings.webhook_allowed_networks),
+        rules=state.rules,
+    )
+
+
+@router.post(
+    "/fhir/Subscription",
+    tags=TAGS,
+    summary="Subscribe to a topic (agencies); the response carries the signing secret, once",
+    status_code=201,
+    openapi_extra=fhir_body("Subscription"),
+    responses=fhir_responses(201, *WRITE_ERRORS),
+    response_class=FhirResponse,
+)
+async def create_subscription(request: Request, state: StateDep, who: PrincipalDep) -> FhirResponse:
+    note = AuditNote("create", "Subscription")
+    await require(state, who, "Subscription", "create", note)
+    raw = await read_json(request, state.settings.max_body_bytes)
+    ctx = _context(state)
+    shown = await run_in_threadpool(
+        state.audited,
+        who,
+        note,
+        lambda s: subscriptions.create(s, who, load_json(raw), ctx),
+        lambda r: r.references,
+    )
+    location = f"{state.fhir_base}/Subscription/{shown.id}/_history/{shown.version}"
+    return FhirResponse(
+        shown.content,
+        status_code=201,
+        headers={"Location": location, "ETag": f'W/"{shown.version}"', "Cache-Control": "no-store"},
+    )
+
+
+@router.get(
+    "/fhir/Subscription",
+    tags=TAGS,
+    summary="The caller's subscriptions (an admin's: all)",
+    responses=fhir_responses(*READ_ERRORS),
+    response_class=FhirResponse,
+)
+async def list_subscriptions(state: StateDep, who: PrincipalDep) -> FhirResponse:
+    note = AuditNote("search", "Subscription")
+    await require(state, who, "Subscription", "search", note)
+    shown = await run_in_threadpool(
+        state.audited,
+        who,
+        note,
+        lambda s: subscriptions.listed(s, who, state.fhir_base),
+        lambda r: r.references,
+    )
+    return FhirResponse(shown.content)
+
+
+@router.get(
+    "/fhir/Subscription/{sid}",
+    tags=TAGS,
+    summary="Read a subscription (never its secret)",
+    responses=fhir_responses(*READ_ERRORS),
+    response_class=FhirResponse,
+)
+async def read_subscription(sid: str, state: StateDep, who: PrincipalDep) -> FhirResponse:
+    note = AuditNote("read", "Subscription", [f"Subscription/{sid}"])
+    await require(state, who, "Subscription", "read", note)
+    shown = await run_in_threadpool(
+        state.audited, who, note, lambda s: subscriptions.read(s, who, sid), lambda r: r.references
+    )
+    return FhirResponse(shown.content, headers={"ETag": f'W/"{shown.version}"'})
+
+
+@router.get(
+    "/fhir/Subscription/{sid}/$status",
+    tags=TAGS,
+    summary="SubscriptionStatus: state, latest event number, error",
+    responses=fhir_responses(*READ_ERRORS),
+    response_class=FhirResponse,
+)
+async def subscription_status(sid: str, state: StateDep, who: PrincipalDep) -> FhirResponse:
+    note = AuditNote("read", "Subscription", [f"Subscription/{sid}"])
+    await require(state, who, "Subscription", "read", note)
+    shown = await run_in_threadpool(
+        state.audited,
+        who,
+        note,
+        lambda s: subscriptions.status(s, who, sid),
+        lambda r: r.references,
+    )
+    return FhirResponse(shown.content)
+
+
+@router.get(
+    "/api/subscriptions/{sid}/attempts",
+    tags=TAGS,
+    summary="Delivery attempt log, newest first, with message counts by state",
+    responses=fhir_responses(400, 401, 403, 404, 429),
+)
+async def delivery_attempts(
+    sid: str,
+    state: StateDep,
+    who: PrincipalDep,
+    count: Annotated[int, Query(alias="_count", ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(alias="_offset", ge=0)] = 0,
+) -> dict[str, Any]:
+    note = AuditNote("read", "Subscription", [f"Subscription/{sid}"])
+    await require(state, who, "Subscription", "read", note)
+    return await run_in_threadpool(
+        state.audited,
+        who,
+        note,
+        lambda s: subscription_ops.attempts(s, who, sid, count, offset),
+        lambda r: [f"Subscription/{sid}"],
+    )
+
+
+class ReplayRequest(BaseModel):
+    webhook_id: str | None = Field(default=None, max_length=64)
+    since: str | None = Field(default=None, description="an instant: replay every event since")
+
+
+@router.post(
+    "/api/subscriptions/{sid}/replay",
+    tags=TAGS,
+    summary="Send again one message (by webhook-id) or every event since a time",
+    responses=fhir_responses(400, 401, 403, 404, 422, 429),
+)
+async def replay(
+    sid: str, body: ReplayRequest, state: StateDep, who: PrincipalDep
+) -> dict[str, int]:
+    note = AuditNote("update", "Subscription", [f"Subscription/{sid}"])
+    await require(state, who, "Subscription", "update", note)
+    since = None
+    if body.since is not None:
+        span = parse_range(body.since)
+        if span is None:
+            raise FhirError.one(400, "invalid", "since must be a FHIR instant.", "body.since")
+        since = span[0]
+    now = state.clock()
+    queued = await run_in_threadpool(
+        state.audited,
+        who,
+        note,
+        lambda s: subscription_ops.replay(s, who, sid, body.webhook_id, since, now),
+        lambda r: [f"Subscription/{sid}"],
+    )
+    return {"queued": queued}

@@ -1,0 +1,160 @@
+"""The delivery loop: claim due messages (a short transaction), send them with no database
+lock held, record each result (another short transaction). Any number of these may run
+against PostgreSQL; a worker that dies mid-delivery leaves a lease that runs out, and the
+message is sent again with the same webhook-id."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import orjson
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.notify import delivery, ssrf, wake
+from app.notify.delivery import AttemptResult
+from app.notify.outcome import settle_attempt
+from app.notify.retry import RetryPolicy
+from app.notify.signing import signed_headers
+from app.store import outbox_repo
+from app.store.outbox_repo import Claimed
+from app.store.webhook_models import WebhookSubscription
+
+log = logging.getLogger("wnb.notify")
+
+
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    allowed_networks: tuple[ssrf.IPNetwork, ...] = ()
+    timeout: float = 15.0
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    failures_before_error: int = 10
+    concurrency: int = 8
+    lease_margin: float = 30.0
+    poll_seconds: float = 1.0
+    batch: int = 50
+
+
+class Dispatcher:
+    """Delivers the outbox. `http` is injected (tests and benchmarks pass their own); it must
+    not follow redirects. Timestamps and retry times use the wall clock, which is what
+    receivers check signatures against."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        http: httpx.Client,
+        config: DeliveryConfig,
+        clock: Callable[[], datetime] = wall_clock,
+        resolver: ssrf.Resolver = socket.getaddrinfo,
+    ) -> None:
+        self._sessions = sessions
+        self._http = http
+        self._config = config
+        self._clock = clock
+        self._resolver = resolver
+        self._pool = ThreadPoolExecutor(config.concurrency, thread_name_prefix="wnb-deliver")
+
+    def run_once(self) -> int:
+        """Claim one batch of due messages and deliver it; how many were claimed."""
+        token = uuid.uuid4().hex
+        now = self._clock()
+        lease = timedelta(seconds=self._config.timeout + self._config.lease_margin)
+        with self._sessions() as session:
+            claimed = outbox_repo.claim_due(session, now, self._config.batch, now + lease, token)
+            session.commit()
+        if claimed:
+            list(self._pool.map(lambda c: self._deliver(c, token), claimed))
+        return len(claimed)
+
+    def drain(self, rounds: int = 100) -> int:
+        """Deliver until nothing is due now (tests, benchmarks); how many attempts were made."""
+        total = 0
+        for _ in range(rounds):
+            count = self.run_once()
+            total += count
+            if not count:
+                break
+        return total
+
+    def run(self, stop: threading.Event) -> None:
+        """Deliver until `stop` is set: woken by a commit that wrote to the outbox, or
+        polling every `poll_seconds` for retries that came due."""
+        while not stop.is_set():
+            try:
+                count = self.run_once()
+            except Exception as exc:  # a database hiccup must not end the loop
+                log.warning("delivery round failed: %s", type(exc).__name__)
+                count = 0
+                stop.wait(self._config.poll_seconds)
+            if not count:
+                wake.wait(self._config.poll_seconds)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    def _deliver(self, claimed: Claimed, token: str) -> None:
+        msg, sub = claimed.message, claimed.subscription
+        try:
+            result = self._attempt(msg.msg_id, msg.body, sub)
+        except Exception as exc:  # never leave a claimed message unrecorded
+            result = AttemptResult(None, 0, error=f"internal error: {type(exc).__name__}")
+        with self._sessions() as session:
+            state = settle_attempt(
+                session,
+                claimed,
+                token,
+                result,
+                self._clock(),
+                self._config.policy,
+                self._config.failures_before_error,
+            )
+            session.commit()
+        log.info(
+            "webhook %s to subscription %s: %s (%s, %d ms)",
+            msg.msg_id,
+            sub.id,
+            state,
+            result.status_code if result.status_code is not None else "no answer",
+            result.latency_ms,
+        )
+
+    def _attempt(self, msg_id: str, body: str, sub: WebhookSubscription) -> AttemptResult:
+        try:
+            target = ssrf.resolve(sub.endpoint, self._config.allowed_networks, self._resolver)
+        except ssrf.EndpointRefused as exc:
+            return AttemptResult(None, 0, error=f"refused by the SSRF guard: {exc}")
+        at = self._clock()
+        headers = {
+            **parse_headers(orjson.loads(sub.headers)),
+            **signed_headers(msg_id, body, at, signing_secrets(sub, at)),
+        }
+        return delivery.post(self._http, target, body.encode(), headers, self._config.timeout)
+
+
+def signing_secrets(sub: WebhookSubscription, at: datetime) -> list[str]:
+    """The current secret, and during a rotation's overlap the previous one too."""
+    keys = [sub.secret]
+    if sub.previous_secret and sub.previous_secret_until and at < sub.previous_secret_until:
+        keys.append(sub.previous_secret)
+    return keys
+
+
+def parse_headers(lines: list[str]) -> dict[str, str]:
+    """`channel.header` values ("Name: value") as a dict."""
+    out: dict[str, str] = {}
+    for line in lines:
+        name, _, value = line.partition(":")
+        out[name.strip()] = value.strip()
+    return out

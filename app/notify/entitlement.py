@@ -1,0 +1,41 @@
+"""Which flags concern an agency, and which events pass a subscription's filter."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.notify.events import FlagEvent
+
+FILTER_NAMES = ("rule", "priority", "area")
+
+
+def concerns(agency_type: str, agency_areas: Iterable[str], event: FlagEvent) -> bool:
+    """A flag concerns an agency when its rule names the agency's type and the flag is in
+    one of the areas the agency serves. Both, never either."""
+    return agency_type in event.agencies and not set(agency_areas).isdisjoint(event.areas)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """A subscription's filter criteria: each given name narrows (values are ORed)."""
+
+    rule: frozenset[str] = field(default_factory=frozenset)
+    priority: frozenset[str] = field(default_factory=frozenset)
+    area: frozenset[str] = field(default_factory=frozenset)
+
+    def matches(self, event: FlagEvent) -> bool:
+        """True when the event passes every filter given."""
+        return (
+            (not self.rule or event.rule_id in self.rule)
+            and (not self.priority or event.priority in self.priority)
+            and (not self.area or not self.area.isdisjoint(event.areas))
+        )
+
+    def as_json(self) -> dict[str, list[str]]:
+        return {n: sorted(getattr(self, n)) for n in FILTER_NAMES if getattr(self, n)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Filters:
+        return cls(**{n: frozenset(data.get(n, ())) for n in FILTER_NAMES})

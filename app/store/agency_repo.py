@@ -1,0 +1,117 @@
+"""Queries deciding what an agency may see: its binding and the flags that concern it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import ColumnElement, exists, literal, select
+from sqlalchemy.orm import Session
+
+from app.store.models import CodedEvent, RaisedFlag, Resource
+from app.store.webhook_models import AgencyBinding, FlagArea
+
+
+def binding(session: Session, client_id: str) -> AgencyBinding | None:
+    return session.get(AgencyBinding, client_id)
+
+
+def add_binding(session: Session, row: AgencyBinding) -> None:
+    session.add(row)
+    session.flush()
+
+
+def _concerning(agency_type: str, areas: Sequence[str]) -> ColumnElement[bool]:
+    # `agencies` is space-separated; padding both ends makes a whole-word match.
+    names_type = (literal(" ") + RaisedFlag.agencies + literal(" ")).like(f"% {agency_type} %")
+    in_area = exists().where(FlagArea.flag_id == RaisedFlag.flag_id, FlagArea.area.in_(areas))
+    return names_type & in_area
+
+
+def concerning_flag_ids(session: Session, agency_type: str, areas: Sequence[str]) -> list[str]:
+    """Ids of every raised flag (open or not) whose rule names the agency type, in its areas."""
+    if not areas:
+        return []
+    query = select(RaisedFlag.flag_id).where(_concerning(agency_type, areas))
+    return list(session.scalars(query.order_by(RaisedFlag.flag_id)))
+
+
+def flag_concerns(session: Session, flag_id: str, agency_type: str, areas: Sequence[str]) -> bool:
+    if not areas:
+        return False
+    query = select(RaisedFlag.pk).where(
+        RaisedFlag.flag_id == flag_id, _concerning(agency_type, areas)
+    )
+    return session.scalar(query.limit(1)) is not None
+
+
+def child_concerns(session: Session, child_id: str, agency_type: str, areas: Sequence[str]) -> bool:
+    """Whether the patient is the subject of a flag that concerns the agency."""
+    if not areas:
+        return False
+    query = select(RaisedFlag.pk).where(
+        RaisedFlag.child_id == child_id, _concerning(agency_type, areas)
+    )
+    return session.scalar(query.limit(1)) is not None
+
+
+def flags_by_id(session: Session, flag_ids: Iterable[str]) -> Sequence[RaisedFlag]:
+    wanted = sorted(set(flag_ids))
+    if not wanted:
+        return []
+    return session.scalars(select(RaisedFlag).where(RaisedFlag.flag_id.in_(wanted))).all()
+
+
+def patient_contents(session: Session, patient_ids: Iterable[str]) -> dict[str, str]:
+    """The stored JSON of each current Patient, by id."""
+    wanted = sorted(set(patient_ids))
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Resource.id, Resource.content).where(
+            Resource.type == "Patient", Resource.id.in_(wanted)
+        )
+    )
+    return {rid: content for rid, content in rows}
+
+
+def event_organisations(session: Session, references: Iterable[str]) -> dict[str, str]:
+    """The booking organisation of each coded event named "Type/id", where it has one."""
+    pairs = {tuple(r.split("/", 1)) for r in references if "/" in r}
+    ids = sorted({rid for _, rid in pairs})
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(CodedEvent.resource_type, CodedEvent.resource_id, CodedEvent.organisation).where(
+            CodedEvent.resource_id.in_(ids), CodedEvent.organisation.is_not(None)
+        )
+    )
+    return {f"{t}/{i}": org for t, i, org in rows if (t, i) in pairs and org}
+
+
+def flag_versions(session: Session, flag_ids: Iterable[str]) -> dict[str, int]:
+    """The current version of each stored FHIR Flag, by id."""
+    wanted = sorted(set(flag_ids))
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Resource.id, Resource.version).where(
+            Resource.type == "Flag", Resource.id.in_(wanted)
+        )
+    )
+    return {rid: version for rid, version in rows}
+
+
+def remember_flag_areas(session: Session, pairs: set[tuple[str, str]]) -> None:
+    """Record the areas each flag concerns (added to, never taken away: once told, an
+    agency may still read what it was told about)."""
+    if not pairs:
+        return
+    flag_ids = sorted({f for f, _ in pairs})
+    known = set(
+        session.execute(
+            select(FlagArea.flag_id, FlagArea.area).where(FlagArea.flag_id.in_(flag_ids))
+        )
+    )
+    new = [{"flag_id": f, "area": a} for f, a in sorted(pairs - known)]
+    if new:
+        session.execute(FlagArea.__table__.insert(), new)

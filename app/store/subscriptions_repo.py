@@ -1,0 +1,78 @@
+"""Queries over agencies' subscriptions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app.store.webhook_models import AgencyBinding, WebhookSubscription
+
+LIVE = ("requested", "active")
+
+
+def add(session: Session, row: WebhookSubscription) -> None:
+    session.add(row)
+    session.flush()
+
+
+def by_id(session: Session, sub_id: str, lock: bool = False) -> WebhookSubscription | None:
+    query = select(WebhookSubscription).where(WebhookSubscription.id == sub_id)
+    return session.scalar(query.with_for_update() if lock else query)
+
+
+def by_pk(session: Session, pk: int) -> WebhookSubscription | None:
+    return session.get(WebhookSubscription, pk)
+
+
+def listed(session: Session, client_id: str | None, limit: int) -> Sequence[WebhookSubscription]:
+    """Subscriptions of one client (None: every client's), oldest first."""
+    query = select(WebhookSubscription).order_by(WebhookSubscription.pk).limit(limit)
+    if client_id is not None:
+        query = query.where(WebhookSubscription.client_id == client_id)
+    return session.scalars(query).all()
+
+
+def live_with_agency(
+    session: Session,
+) -> Sequence[tuple[WebhookSubscription, AgencyBinding]]:
+    """Every requested or active subscription with the binding of the agency that owns it."""
+    rows = session.execute(
+        select(WebhookSubscription, AgencyBinding)
+        .join(AgencyBinding, AgencyBinding.client_id == WebhookSubscription.client_id)
+        .where(WebhookSubscription.status.in_(LIVE))
+        .order_by(WebhookSubscription.pk)
+    )
+    return [(s, b) for s, b in rows]
+
+
+def advance_event_numbers(session: Session, counts: dict[int, int]) -> dict[int, int]:
+    """Add `counts[pk]` events to each subscription; the new totals. Rows are updated in pk
+    order so that two transactions never wait on each other in opposite orders."""
+    totals: dict[int, int] = {}
+    for pk in sorted(counts):
+        totals[pk] = session.execute(
+            update(WebhookSubscription)
+            .where(WebhookSubscription.pk == pk)
+            .values(events_since_start=WebhookSubscription.events_since_start + counts[pk])
+            .returning(WebhookSubscription.events_since_start)
+        ).scalar_one()
+    return totals
+
+
+def change(session: Session, pk: int, values: dict[str, Any]) -> None:
+    session.execute(
+        update(WebhookSubscription).where(WebhookSubscription.pk == pk).values(**values)
+    )
+
+
+def count_failure(session: Session, pk: int) -> int:
+    """One more consecutive failure; the new count."""
+    return session.execute(
+        update(WebhookSubscription)
+        .where(WebhookSubscription.pk == pk)
+        .values(consecutive_failures=WebhookSubscription.consecutive_failures + 1)
+        .returning(WebhookSubscription.consecutive_failures)
+    ).scalar_one()

@@ -1,0 +1,55 @@
+"""A state whose webhooks may reach loopback over http, and a dispatcher with a fast retry
+schedule, delivering to real local HTTP receivers."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.notify.dispatcher import DeliveryConfig, Dispatcher
+from app.notify.retry import RetryPolicy
+from app.notify.ssrf import parse_networks
+from app.runtime import AppState
+
+LOOPBACK = "127.0.0.0/8"
+FAST = RetryPolicy((0, 0.05, 0.05, 0.05), jitter=0)
+
+
+@pytest.fixture
+def hooks_state(state: AppState) -> AppState:
+    settings = state.settings.model_copy(update={"webhook_allowed_networks": LOOPBACK})
+    return dataclasses.replace(state, settings=settings)
+
+
+@pytest.fixture
+def hooks_client(hooks_state: AppState, role_tokens: dict[str, str]) -> Iterator[TestClient]:
+    with TestClient(create_app(state=hooks_state)) as c:
+        c.headers["Authorization"] = f"Bearer {role_tokens['admin']}"
+        yield c
+
+
+def make_dispatcher(state: AppState, **config: object) -> Dispatcher:
+    values: dict[str, object] = {
+        "allowed_networks": parse_networks(LOOPBACK),
+        "timeout": 2.0,
+        "policy": FAST,
+        "lease_margin": 1.0,
+        **config,
+    }
+    return Dispatcher(
+        state.writer,
+        httpx.Client(follow_redirects=False),
+        DeliveryConfig(**values),  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def dispatcher(hooks_state: AppState) -> Iterator[Dispatcher]:
+    d = make_dispatcher(hooks_state)
+    yield d
+    d.close()
