@@ -20,10 +20,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.notify import delivery, ssrf, wake
 from app.notify.delivery import AttemptResult
+from app.notify.notification import with_resources
 from app.notify.outcome import settle_attempt
 from app.notify.retry import RetryPolicy
 from app.notify.signing import signed_headers
-from app.store import outbox_repo
+from app.store import outbox_repo, resources_repo
 from app.store.outbox_repo import Claimed
 from app.store.webhook_models import WebhookSubscription
 
@@ -107,7 +108,8 @@ class Dispatcher:
     def _deliver(self, claimed: Claimed, token: str) -> None:
         msg, sub = claimed.message, claimed.subscription
         try:
-            result = self._attempt(msg.msg_id, msg.body, sub)
+            body = self._full(msg.body, msg.focus) if sub.payload == "full-resource" else msg.body
+            result = self._attempt(msg.msg_id, body, sub)
         except Exception as exc:  # never leave a claimed message unrecorded
             result = AttemptResult(None, 0, error=f"internal error: {type(exc).__name__}")
         with self._sessions() as session:
@@ -129,6 +131,16 @@ class Dispatcher:
             result.status_code if result.status_code is not None else "no answer",
             result.latency_ms,
         )
+
+    def _full(self, body: str, focus: str | None) -> str:
+        """The body with the focus Flag in it, as the version the event made."""
+        if not focus:
+            return body
+        type_name, rid, _, version = focus.split("/")
+        with self._sessions() as session:
+            found = resources_repo.version(session, type_name, rid, int(version))
+            content = found.content if found else None
+        return with_resources(body, {f"{type_name}/{rid}": content}) if content else body
 
     def _attempt(self, msg_id: str, body: str, sub: WebhookSubscription) -> AttemptResult:
         try:

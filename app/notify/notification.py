@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from app.fhir.dates import fhir_instant
 
 STATUS_PROFILE = (
@@ -125,3 +127,14 @@ def status_bundle(base: str, status: dict[str, Any]) -> dict[str, Any]:
 
 def _url(base: str, subscription_id: str) -> str:
     return f"{base}/Subscription/{subscription_id}"
+
+
+def with_resources(body: str, resources: dict[str, str]) -> str:
+    """A full-resource notification: each focus entry carries its resource (by fullUrl
+    suffix "Flag/id"), as stored JSON."""
+    bundle = orjson.loads(body)
+    for entry in bundle["entry"][1:]:
+        ref = "/".join(entry["fullUrl"].rsplit("/", 2)[-2:])
+        if ref in resources:
+            entry["resource"] = orjson.loads(resources[ref])
+    return orjson.dumps(bundle).decode()

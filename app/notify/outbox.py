@@ -62,7 +62,10 @@ def event_message(
         now,
         [NotificationEvent(number, event.at, focus)],
     )
-    return _row(sub.pk, "event-notification", event.child_id, body, now, number, focus)
+    # The version is kept so that a full-resource payload sends the Flag as this change left
+    # it, the same on every retry.
+    versioned = f"{focus}/_history/{event.flag_version}"
+    return _row(sub.pk, "event-notification", event.child_id, body, now, number, versioned)
 
 
 def handshake_message(sub: WebhookSubscription, now: datetime) -> dict[str, Any]:

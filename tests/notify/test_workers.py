@@ -1,0 +1,148 @@
+"""Workers: one killed mid-delivery and restarted loses nothing (the lease runs out, the same
+webhook-id is sent again); two at once never deliver one message twice."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from app.notify.events import FlagEvent
+from app.notify.outbox import enqueue_flag_events
+from app.runtime import AppState
+from tests.conftest import FIXED_NOW
+from tests.notify.conftest import LOOPBACK, make_dispatcher
+from tests.notify.kit import agency, infant_in, subscribe, subscription
+from tests.notify.receiver import Receiver, receiving
+
+
+def _worker(state: AppState, log: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "WNB_DATABASE_URL": state.settings.database_url,
+        "WNB_WEBHOOK_ALLOWED_NETWORKS": LOOPBACK,
+        "WNB_WEBHOOK_TIMEOUT_SECONDS": "2",
+        "WNB_WEBHOOK_LEASE_MARGIN_SECONDS": "1",
+        "WNB_WEBHOOK_POLL_SECONDS": "0.2",
+        "WNB_WEBHOOK_RETRY_SCHEDULE": "0,0.1,0.1,0.1",
+        "WNB_DUE_CHECK_SECONDS": "3600",
+    }
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "worker"], env=env, stdout=out, stderr=out
+        )
+
+
+def _stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+    if process.poll() is None:
+        process.send_signal(sig)
+        process.wait(timeout=20)
+
+
+def test_a_worker_killed_mid_delivery_is_replaced_and_nothing_is_lost(
+    hooks_state: AppState, hooks_client: TestClient, tmp_path: Path
+) -> None:
+    gp = agency(hooks_state, hooks_client)
+    dispatcher = make_dispatcher(hooks_state)
+    log = tmp_path / "worker.log"
+    with receiving() as hook:
+        sid = subscribe(hooks_client, gp, subscription(hook.url))["id"]
+        dispatcher.drain()
+        dispatcher.close()
+        hook.received(1)
+        held = threading.Event()
+        hook.hang = held  # the receiver holds the next request open
+        infant_in(hooks_client, "A81001")
+        first = _worker(hooks_state, log)
+        try:
+            in_flight = hook.received(2, timeout=30)[1]
+        finally:
+            _stop(first, signal.SIGKILL)  # dies with the request in flight
+        hook.hang = None
+        held.set()
+        second = _worker(hooks_state, log)
+        try:
+            again = hook.received(3, timeout=30)[2]
+            log_json = _wait_delivered(hooks_client, sid, gp)
+        finally:
+            _stop(second)
+    assert again.headers["webhook-id"] == in_flight.headers["webhook-id"]
+    assert again.body == in_flight.body
+    assert log_json["messages"] == {"delivered": 2}, log.read_text()[-2000:]
+
+
+def _wait_delivered(client: TestClient, sid: str, auth: dict[str, str]) -> dict:
+    deadline = time.monotonic() + 15
+    while True:
+        body = client.get(f"/api/subscriptions/{sid}/attempts", headers=auth).json()
+        if body["messages"].get("pending", 0) == 0 or time.monotonic() > deadline:
+            return body
+        time.sleep(0.1)
+
+
+def test_two_workers_never_deliver_one_message_twice(
+    hooks_state: AppState, hooks_client: TestClient
+) -> None:
+    gp = agency(hooks_state, hooks_client)
+    count = 40
+    workers = [make_dispatcher(hooks_state, concurrency=4, batch=5) for _ in range(2)]
+    with receiving() as hook:
+        subscribe(hooks_client, gp, subscription(hook.url))
+        workers[0].drain()
+        hook.received(1)
+        events = [
+            FlagEvent(
+                kind="raised",
+                flag_id=str(uuid.uuid4()),
+                flag_version=1,
+                rule_id="infant-wnb",
+                priority="high",
+                child_id=f"child-{i % 10}",  # ten children, four events each: order matters too
+                family_id=f"family-{i % 10}",
+                agencies=("gp",),
+                areas=("A81001",),
+                at=FIXED_NOW + timedelta(seconds=i),
+            )
+            for i in range(count)
+        ]
+        hooks_state.write(lambda s: enqueue_flag_events(s, events))
+        stop = threading.Event()
+        threads = [threading.Thread(target=w.run, args=(stop,)) for w in workers]
+        for t in threads:
+            t.start()
+        try:
+            received = hook.received(count + 1, timeout=60)[1:]
+            time.sleep(0.5)  # a duplicate, if any, would arrive now
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(timeout=10)
+            for w in workers:
+                w.close()
+        received = list(hook.requests[1:])
+    ids = Counter(r.headers["webhook-id"] for r in received)
+    assert len(ids) == count and max(ids.values()) == 1
+    _assert_in_order_per_child(received, hook)
+
+
+def _assert_in_order_per_child(received: list, hook: Receiver) -> None:
+    import orjson
+
+    last: dict[str, int] = {}
+    for r in received:
+        params = orjson.loads(r.body)["entry"][0]["resource"]["parameter"]
+        event = next(p for p in params if p["name"] == "notification-event")
+        parts = {x["name"]: x for x in event["part"]}
+        number = int(parts["event-number"]["valueString"])
+        child = str(number % 10)  # event n is for child (n - 1) % 10 in creation order
+        assert number > last.get(child, 0), "one child's events arrived out of order"
+        last[child] = number
