@@ -3,6 +3,7 @@ and replay. The signing secret is in the create response only."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -32,6 +33,7 @@ def _context(state: AppState) -> subscriptions.SubscriptionContext:
         fhir_base=state.fhir_base,
         allowed_networks=parse_networks(state.settings.webhook_allowed_networks),
         rules=state.rules,
+        secret_overlap=timedelta(hours=state.settings.webhook_secret_overlap_hours),
     )
 
 
@@ -96,6 +98,31 @@ async def read_subscription(sid: str, state: StateDep, who: PrincipalDep) -> Fhi
     await require(state, who, "Subscription", "read", note)
     shown = await run_in_threadpool(
         state.audited, who, note, lambda s: subscriptions.read(s, who, sid), lambda r: r.references
+    )
+    return FhirResponse(shown.content, headers={"ETag": f'W/"{shown.version}"'})
+
+
+@router.put(
+    "/fhir/Subscription/{sid}",
+    tags=TAGS,
+    summary="Change a subscription: a new secret rotates it; a new endpoint re-handshakes",
+    openapi_extra=fhir_body("Subscription"),
+    responses=fhir_responses(200, *WRITE_ERRORS),
+    response_class=FhirResponse,
+)
+async def update_subscription(
+    sid: str, request: Request, state: StateDep, who: PrincipalDep
+) -> FhirResponse:
+    note = AuditNote("update", "Subscription", [f"Subscription/{sid}"])
+    await require(state, who, "Subscription", "update", note)
+    raw = await read_json(request, state.settings.max_body_bytes)
+    ctx = _context(state)
+    shown = await run_in_threadpool(
+        state.audited,
+        who,
+        note,
+        lambda s: subscriptions.update(s, who, sid, load_json(raw), ctx),
+        lambda r: r.references,
     )
     return FhirResponse(shown.content, headers={"ETag": f'W/"{shown.version}"'})
 

@@ -28,7 +28,12 @@ def subscription_resource() -> dict[str, Any]:
         "extension": [
             {"url": TOPIC_CANONICAL_EXTENSION, "valueCanonical": topic} for topic in TOPICS
         ],
-        "interaction": [{"code": "create"}, {"code": "read"}, {"code": "search-type"}],
+        "interaction": [
+            {"code": "create"},
+            {"code": "read"},
+            {"code": "update"},
+            {"code": "search-type"},
+        ],
         "operation": [
             {
                 "name": "status",

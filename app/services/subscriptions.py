@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -14,7 +14,12 @@ from sqlalchemy.orm import Session
 from app.auth.principal import Principal
 from app.fhir.dates import fhir_instant
 from app.fhir.errors import FhirError
-from app.fhir.subscription import parse_subscription, with_secret, without_secret
+from app.fhir.subscription import (
+    SubscriptionSpec,
+    parse_subscription,
+    with_secret,
+    without_secret,
+)
 from app.notify import outbox, ssrf, wake
 from app.notify.notification import status_bundle, status_parameters
 from app.notify.signing import new_secret, secret_problem
@@ -31,6 +36,7 @@ class SubscriptionContext:
     fhir_base: str
     allowed_networks: tuple[ssrf.IPNetwork, ...]
     rules: RuleSet | None
+    secret_overlap: timedelta = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -56,16 +62,7 @@ def create(
             "Only a client registered as an agency (wnb client add --role agency "
             "--agency-type T --area CODE) can subscribe.",
         )
-    spec = parse_subscription(data)
-    _check_entitlement(spec.filters, spec.payload, agency, ctx.rules)
-    try:
-        ssrf.resolve(spec.endpoint, ctx.allowed_networks)
-    except ssrf.EndpointRefused as exc:
-        raise FhirError.one(
-            422, "business-rule", str(exc), "Subscription.channel.endpoint"
-        ) from None
-    if spec.secret is not None and (problem := secret_problem(spec.secret)):
-        raise FhirError.one(422, "business-rule", problem, spec.secret_at)
+    spec = _checked(data, agency, ctx)
     secret = spec.secret or new_secret()
     sub_id = uuid.uuid4().hex
     stored = {**without_secret(data), "id": sub_id}
@@ -93,6 +90,64 @@ def create(
     wake.on_commit(session)
     body = with_secret(render(row), secret)
     return Shown(sub_id, 1, ctx.now, orjson.dumps(body), [f"Subscription/{sub_id}"])
+
+
+def update(
+    session: Session, who: Principal, sub_id: str, data: dict[str, Any], ctx: SubscriptionContext
+) -> Shown:
+    """Change a subscription (PUT). A new secret rotates: the old one keeps signing too for
+    the overlap. A new endpoint, or a subscription in error or off, starts again with a
+    handshake (so this is also how an agency resumes after fixing its receiver)."""
+    row = owned(session, who, sub_id, lock=True)
+    agency = agency_repo.binding(session, row.client_id)
+    if agency is None:
+        raise FhirError.one(404, "not-found", f"Subscription/{sub_id} is not known.", "id")
+    if data.get("id") not in (None, sub_id):
+        raise FhirError.one(
+            400, "invalid", "The id in the body must match the URL.", "Subscription.id"
+        )
+    spec = _checked(data, agency, ctx)
+    changes: dict[str, Any] = {
+        "topic": spec.topic,
+        "filters": orjson.dumps(spec.filters).decode(),
+        "endpoint": spec.endpoint,
+        "headers": orjson.dumps(spec.headers).decode(),
+        "payload": spec.payload,
+        "content": orjson.dumps({**without_secret(data), "id": sub_id}).decode(),
+        "version": row.version + 1,
+        "updated_at": ctx.now,
+    }
+    if spec.secret is not None and spec.secret != row.secret:
+        changes.update(
+            secret=spec.secret,
+            previous_secret=row.secret,
+            previous_secret_until=ctx.now + ctx.secret_overlap,
+        )
+    restart = spec.endpoint != row.endpoint or row.status in ("error", "off")
+    if restart:
+        changes.update(status="requested", error=None, consecutive_failures=0)
+    subscriptions_repo.change(session, row.pk, changes)
+    session.refresh(row)
+    if restart:
+        outbox_repo.add_messages(session, [outbox.handshake_message(row, ctx.now)])
+        wake.on_commit(session)
+    return read(session, who, sub_id)
+
+
+def _checked(
+    data: dict[str, Any], agency: AgencyBinding, ctx: SubscriptionContext
+) -> SubscriptionSpec:
+    spec = parse_subscription(data)
+    _check_entitlement(spec.filters, spec.payload, agency, ctx.rules)
+    try:
+        ssrf.resolve(spec.endpoint, ctx.allowed_networks)
+    except ssrf.EndpointRefused as exc:
+        raise FhirError.one(
+            422, "business-rule", str(exc), "Subscription.channel.endpoint"
+        ) from None
+    if spec.secret is not None and (problem := secret_problem(spec.secret)):
+        raise FhirError.one(422, "business-rule", problem, spec.secret_at)
+    return spec
 
 
 def read(session: Session, who: Principal, sub_id: str) -> Shown:

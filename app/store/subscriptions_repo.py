@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session
 
 from app.store.webhook_models import AgencyBinding, WebhookSubscription
 
-LIVE = ("requested", "active")
+# A subscription in error still collects its events: they wait until the agency fixes its
+# endpoint. One that is off (410 Gone, or switched off) collects nothing.
+LIVE = ("requested", "active", "error")
 
 
 def add(session: Session, row: WebhookSubscription) -> None:
@@ -38,7 +40,7 @@ def listed(session: Session, client_id: str | None, limit: int) -> Sequence[Webh
 def live_with_agency(
     session: Session,
 ) -> Sequence[tuple[WebhookSubscription, AgencyBinding]]:
-    """Every requested or active subscription with the binding of the agency that owns it."""
+    """Every subscription collecting events, with the binding of the agency that owns it."""
     rows = session.execute(
         select(WebhookSubscription, AgencyBinding)
         .join(AgencyBinding, AgencyBinding.client_id == WebhookSubscription.client_id)
