@@ -42,10 +42,16 @@ def settle_attempt(
         done = {"state": "delivered", "attempts": attempts, "delivered_at": now}
         if not outbox_repo.settle(session, msg.pk, token, {**done, "last_error": None}):
             return "lost"
-        changes: dict[str, object] = {"consecutive_failures": 0}
         if msg.kind == "handshake":
-            changes.update(status="active", error=None, updated_at=now)
-        subscriptions_repo.change(session, sub.pk, changes)
+            subscriptions_repo.change(
+                session,
+                sub.pk,
+                {"status": "active", "error": None, "updated_at": now, "consecutive_failures": 0},
+            )
+        else:
+            # Only a run of failures needs resetting: every delivery writing the subscription's
+            # row would make concurrent deliveries to one agency queue on its row lock.
+            subscriptions_repo.reset_failures(session, sub.pk)
         return "delivered"
     reason = result.reason[:500]
     if msg.kind == "handshake":

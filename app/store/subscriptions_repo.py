@@ -78,3 +78,12 @@ def count_failure(session: Session, pk: int) -> int:
         .values(consecutive_failures=WebhookSubscription.consecutive_failures + 1)
         .returning(WebhookSubscription.consecutive_failures)
     ).scalar_one()
+
+
+def reset_failures(session: Session, pk: int) -> None:
+    """Back to no consecutive failures; touches (and locks) the row only if there were some."""
+    session.execute(
+        update(WebhookSubscription)
+        .where(WebhookSubscription.pk == pk, WebhookSubscription.consecutive_failures != 0)
+        .values(consecutive_failures=0)
+    )
