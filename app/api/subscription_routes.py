@@ -3,11 +3,13 @@ and replay. The signing secret is in the create response only."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.api.body import read_json
@@ -15,6 +17,7 @@ from app.api.fhir_routes import READ_ERRORS, WRITE_ERRORS, StateDep
 from app.api.openapi_docs import fhir_body, fhir_responses
 from app.api.responses import FhirResponse
 from app.api.security import PrincipalDep, require
+from app.auth.principal import Principal
 from app.fhir.dates import parse_range
 from app.fhir.errors import FhirError
 from app.fhir.parse import load_json
@@ -25,6 +28,29 @@ from app.services.audit import AuditNote
 
 router = APIRouter()
 TAGS = ["Subscription"]
+T = TypeVar("T")
+
+
+async def _allowed(state: AppState, who: Principal, interaction: str, sid: str | None) -> AuditNote:
+    """403 (audited) unless the caller's scopes allow this interaction with Subscriptions;
+    the audit note that names the subscription."""
+    note = AuditNote(interaction, "Subscription", [f"Subscription/{sid}"] if sid else [])
+    await require(state, who, "Subscription", interaction, note)
+    return note
+
+
+async def _run(
+    state: AppState, who: Principal, note: AuditNote, use_case: Callable[[Session], T]
+) -> T:
+    """The use case in one transaction with its audit record (what the note names)."""
+    named = list(note.references)
+    return await run_in_threadpool(
+        state.audited,
+        who,
+        note,
+        use_case,
+        lambda r: named or r.references,  # type: ignore[attr-defined]
+    )
 
 
 def _context(state: AppState) -> subscriptions.SubscriptionContext:
@@ -47,16 +73,11 @@ def _context(state: AppState) -> subscriptions.SubscriptionContext:
     response_class=FhirResponse,
 )
 async def create_subscription(request: Request, state: StateDep, who: PrincipalDep) -> FhirResponse:
-    note = AuditNote("create", "Subscription")
-    await require(state, who, "Subscription", "create", note)
+    note = await _allowed(state, who, "create", None)
     raw = await read_json(request, state.settings.max_body_bytes)
     ctx = _context(state)
-    shown = await run_in_threadpool(
-        state.audited,
-        who,
-        note,
-        lambda s: subscriptions.create(s, who, load_json(raw), ctx),
-        lambda r: r.references,
+    shown = await _run(
+        state, who, note, lambda s: subscriptions.create(s, who, load_json(raw), ctx)
     )
     location = f"{state.fhir_base}/Subscription/{shown.id}/_history/{shown.version}"
     return FhirResponse(
@@ -74,15 +95,8 @@ async def create_subscription(request: Request, state: StateDep, who: PrincipalD
     response_class=FhirResponse,
 )
 async def list_subscriptions(state: StateDep, who: PrincipalDep) -> FhirResponse:
-    note = AuditNote("search", "Subscription")
-    await require(state, who, "Subscription", "search", note)
-    shown = await run_in_threadpool(
-        state.audited,
-        who,
-        note,
-        lambda s: subscriptions.listed(s, who, state.fhir_base),
-        lambda r: r.references,
-    )
+    note = await _allowed(state, who, "search", None)
+    shown = await _run(state, who, note, lambda s: subscriptions.listed(s, who, state.fhir_base))
     return FhirResponse(shown.content)
 
 
@@ -94,11 +108,8 @@ async def list_subscriptions(state: StateDep, who: PrincipalDep) -> FhirResponse
     response_class=FhirResponse,
 )
 async def read_subscription(sid: str, state: StateDep, who: PrincipalDep) -> FhirResponse:
-    note = AuditNote("read", "Subscription", [f"Subscription/{sid}"])
-    await require(state, who, "Subscription", "read", note)
-    shown = await run_in_threadpool(
-        state.audited, who, note, lambda s: subscriptions.read(s, who, sid), lambda r: r.references
-    )
+    note = await _allowed(state, who, "read", sid)
+    shown = await _run(state, who, note, lambda s: subscriptions.read(s, who, sid))
     return FhirResponse(shown.content, headers={"ETag": f'W/"{shown.version}"'})
 
 
@@ -113,16 +124,11 @@ async def read_subscription(sid: str, state: StateDep, who: PrincipalDep) -> Fhi
 async def update_subscription(
     sid: str, request: Request, state: StateDep, who: PrincipalDep
 ) -> FhirResponse:
-    note = AuditNote("update", "Subscription", [f"Subscription/{sid}"])
-    await require(state, who, "Subscription", "update", note)
+    note = await _allowed(state, who, "update", sid)
     raw = await read_json(request, state.settings.max_body_bytes)
     ctx = _context(state)
-    shown = await run_in_threadpool(
-        state.audited,
-        who,
-        note,
-        lambda s: subscriptions.update(s, who, sid, load_json(raw), ctx),
-        lambda r: r.references,
+    shown = await _run(
+        state, who, note, lambda s: subscriptions.update(s, who, sid, load_json(raw), ctx)
     )
     return FhirResponse(shown.content, headers={"ETag": f'W/"{shown.version}"'})
 
@@ -135,15 +141,8 @@ async def update_subscription(
     response_class=FhirResponse,
 )
 async def subscription_status(sid: str, state: StateDep, who: PrincipalDep) -> FhirResponse:
-    note = AuditNote("read", "Subscription", [f"Subscription/{sid}"])
-    await require(state, who, "Subscription", "read", note)
-    shown = await run_in_threadpool(
-        state.audited,
-        who,
-        note,
-        lambda s: subscriptions.status(s, who, sid),
-        lambda r: r.references,
-    )
+    note = await _allowed(state, who, "read", sid)
+    shown = await _run(state, who, note, lambda s: subscriptions.status(s, who, sid))
     return FhirResponse(shown.content)
 
 
@@ -160,14 +159,9 @@ async def delivery_attempts(
     count: Annotated[int, Query(alias="_count", ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(alias="_offset", ge=0)] = 0,
 ) -> dict[str, Any]:
-    note = AuditNote("read", "Subscription", [f"Subscription/{sid}"])
-    await require(state, who, "Subscription", "read", note)
-    return await run_in_threadpool(
-        state.audited,
-        who,
-        note,
-        lambda s: subscription_ops.attempts(s, who, sid, count, offset),
-        lambda r: [f"Subscription/{sid}"],
+    note = await _allowed(state, who, "read", sid)
+    return await _run(
+        state, who, note, lambda s: subscription_ops.attempts(s, who, sid, count, offset)
     )
 
 
@@ -185,8 +179,7 @@ class ReplayRequest(BaseModel):
 async def replay(
     sid: str, body: ReplayRequest, state: StateDep, who: PrincipalDep
 ) -> dict[str, int]:
-    note = AuditNote("update", "Subscription", [f"Subscription/{sid}"])
-    await require(state, who, "Subscription", "update", note)
+    note = await _allowed(state, who, "update", sid)
     since = None
     if body.since is not None:
         span = parse_range(body.since)
@@ -194,11 +187,10 @@ async def replay(
             raise FhirError.one(400, "invalid", "since must be a FHIR instant.", "body.since")
         since = span[0]
     now = state.clock()
-    queued = await run_in_threadpool(
-        state.audited,
+    queued = await _run(
+        state,
         who,
         note,
         lambda s: subscription_ops.replay(s, who, sid, body.webhook_id, since, now),
-        lambda r: [f"Subscription/{sid}"],
     )
     return {"queued": queued}

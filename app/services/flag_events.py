@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.fhir.organisations import organisation_code, patient_organisations
 from app.notify.events import FlagEvent
-from app.store import agency_repo
+from app.store import agency_repo, resources_repo
 
 
 def flag_events(
@@ -27,13 +27,13 @@ def flag_events(
     if not rows:
         return []
     if versions is None:
-        current = agency_repo.flag_versions(session, [r.flag_id for r in rows])
-        versions = {r.flag_id: current.get(r.flag_id, 0) + 1 for r in rows}
+        current = resources_repo.versions_of(session, "Flag", [r.flag_id for r in rows])
+        versions = {r.flag_id: current.get(r.flag_id, (0, 0))[1] + 1 for r in rows}
     evidence = {r.flag_id: orjson.loads(r.evidence_events) for r in rows}
     organisations = agency_repo.event_organisations(
         session, {ref for refs in evidence.values() for ref in refs}
     )
-    patients = agency_repo.patient_contents(session, {r.child_id for r in rows})
+    patients = resources_repo.patient_contents(session, {r.child_id for r in rows})
     out: list[FlagEvent] = []
     for r in rows:
         areas = (

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import ColumnElement, exists, literal, select
 from sqlalchemy.orm import Session
 
-from app.store.models import CodedEvent, RaisedFlag, Resource
+from app.store.models import CodedEvent, RaisedFlag
 from app.store.webhook_models import AgencyBinding, FlagArea
 
 
@@ -61,19 +61,6 @@ def flags_by_id(session: Session, flag_ids: Iterable[str]) -> Sequence[RaisedFla
     return session.scalars(select(RaisedFlag).where(RaisedFlag.flag_id.in_(wanted))).all()
 
 
-def patient_contents(session: Session, patient_ids: Iterable[str]) -> dict[str, str]:
-    """The stored JSON of each current Patient, by id."""
-    wanted = sorted(set(patient_ids))
-    if not wanted:
-        return {}
-    rows = session.execute(
-        select(Resource.id, Resource.content).where(
-            Resource.type == "Patient", Resource.id.in_(wanted)
-        )
-    )
-    return {rid: content for rid, content in rows}
-
-
 def event_organisations(session: Session, references: Iterable[str]) -> dict[str, str]:
     """The booking organisation of each coded event named "Type/id", where it has one."""
     pairs = {tuple(r.split("/", 1)) for r in references if "/" in r}
@@ -86,19 +73,6 @@ def event_organisations(session: Session, references: Iterable[str]) -> dict[str
         )
     )
     return {f"{t}/{i}": org for t, i, org in rows if (t, i) in pairs and org}
-
-
-def flag_versions(session: Session, flag_ids: Iterable[str]) -> dict[str, int]:
-    """The current version of each stored FHIR Flag, by id."""
-    wanted = sorted(set(flag_ids))
-    if not wanted:
-        return {}
-    rows = session.execute(
-        select(Resource.id, Resource.version).where(
-            Resource.type == "Flag", Resource.id.in_(wanted)
-        )
-    )
-    return {rid: version for rid, version in rows}
 
 
 def remember_flag_areas(session: Session, pairs: set[tuple[str, str]]) -> None:
