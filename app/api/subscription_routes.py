@@ -4,7 +4,7 @@ and replay. The signing secret is in the create response only."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query, Request
@@ -40,16 +40,21 @@ async def _allowed(state: AppState, who: Principal, interaction: str, sid: str |
 
 
 async def _run(
-    state: AppState, who: Principal, note: AuditNote, use_case: Callable[[Session], T]
+    state: AppState,
+    who: Principal,
+    note: AuditNote,
+    use_case: Callable[[Session], T],
+    references: Callable[[T], list[str]] | None = None,
 ) -> T:
-    """The use case in one transaction with its audit record (what the note names)."""
+    """The use case in one transaction with its audit record: what the note names, else
+    what `references` (default: the result's `references`) says it disclosed."""
     named = list(note.references)
     return await run_in_threadpool(
         state.audited,
         who,
         note,
         use_case,
-        lambda r: named or r.references,  # type: ignore[attr-defined]
+        lambda r: named or (references(r) if references else r.references),  # type: ignore[attr-defined]
     )
 
 
@@ -144,6 +149,20 @@ async def subscription_status(sid: str, state: StateDep, who: PrincipalDep) -> F
     note = await _allowed(state, who, "read", sid)
     shown = await _run(state, who, note, lambda s: subscriptions.status(s, who, sid))
     return FhirResponse(shown.content)
+
+
+@router.get(
+    "/api/subscriptions",
+    tags=TAGS,
+    summary="Delivery progress (admins): messages by state, oldest pending, subscriptions",
+    responses=fhir_responses(401, 403, 429),
+)
+async def delivery_summary(state: StateDep, who: PrincipalDep) -> dict[str, Any]:
+    note = await _allowed(state, who, "search", None)
+    now = datetime.now(UTC)  # deliveries are timed on the wall clock
+    return await _run(
+        state, who, note, lambda s: subscription_ops.summary(s, who, now), lambda _: []
+    )
 
 
 @router.get(

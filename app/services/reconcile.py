@@ -180,12 +180,7 @@ def _apply(
     ctx: WriteContext,
 ) -> None:
     # Where new flags' latest evidence happened (organisation, age): one query, new flags only.
-    refs = {
-        e
-        for c in changes
-        if c.pk is None
-        for e in orjson.loads(c.values["evidence_events"])
-    }
+    refs = {e for c in changes if c.pk is None for e in orjson.loads(c.values["evidence_events"])}
     facts = rules_repo.event_facts(session, refs)
     added: list[dict[str, Any]] = []
     updated: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)

@@ -13,7 +13,7 @@ from app.fhir.dates import fhir_instant
 from app.fhir.errors import FhirError
 from app.notify import wake
 from app.services.subscriptions import owned
-from app.store import outbox_repo
+from app.store import outbox_repo, subscriptions_repo
 
 
 def attempts(
@@ -68,3 +68,16 @@ def replay(
     if count:
         wake.on_commit(session)
     return count
+
+
+def summary(session: Session, who: Principal, now: datetime) -> dict[str, Any]:
+    """Delivery progress across every subscription (admins): messages by state and how long
+    the oldest pending one has waited."""
+    if who.role != "admin":
+        raise FhirError.one(403, "forbidden", "Only an admin sees every subscription's deliveries.")
+    oldest = outbox_repo.oldest_pending_at(session)
+    return {
+        "messages": outbox_repo.counts_by_state(session),
+        "oldest_pending_seconds": round((now - oldest).total_seconds(), 3) if oldest else None,
+        "subscriptions": subscriptions_repo.counts_by_status(session),
+    }

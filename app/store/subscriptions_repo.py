@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.store.webhook_models import AgencyBinding, WebhookSubscription
@@ -87,3 +87,8 @@ def reset_failures(session: Session, pk: int) -> None:
         .where(WebhookSubscription.pk == pk, WebhookSubscription.consecutive_failures != 0)
         .values(consecutive_failures=0)
     )
+
+
+def counts_by_status(session: Session) -> dict[str, int]:
+    query = select(WebhookSubscription.status, func.count()).group_by(WebhookSubscription.status)
+    return {status: n for status, n in session.execute(query)}

@@ -164,3 +164,23 @@ def test_a_failed_handshake_leaves_the_subscription_in_error(
         assert len(hook.requests) == 1
     shown = hooks_client.get(f"/fhir/Subscription/{sid}", headers=gp).json()
     assert shown["status"] == "error" and shown["error"] == "handshake failed: HTTP 401"
+
+
+def test_admins_see_delivery_progress_across_subscriptions(
+    hooks_state: AppState, hooks_client: TestClient, dispatcher: Dispatcher
+) -> None:
+    gp = agency(hooks_state, hooks_client)
+    with receiving() as hook:
+        subscribe(hooks_client, gp, subscription(hook.url))
+        infant_in(hooks_client, "A81001")
+        before = hooks_client.get("/api/subscriptions").json()
+        dispatcher.drain()
+        dispatcher.drain()
+        after = hooks_client.get("/api/subscriptions").json()
+    assert before["messages"] == {"pending": 2} and before["oldest_pending_seconds"] > 0
+    assert after == {
+        "messages": {"delivered": 2},
+        "oldest_pending_seconds": None,
+        "subscriptions": {"active": 1},
+    }
+    assert hooks_client.get("/api/subscriptions", headers=gp).status_code == 403
