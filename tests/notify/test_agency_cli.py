@@ -1,0 +1,43 @@
+"""`wnb client add --role agency --agency-type T --area CODE[,CODE]`, as an operator runs it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from tests.test_cli import wnb
+
+
+def test_an_agency_is_registered_with_its_type_and_areas(tmp_path: Path) -> None:
+    added = wnb(
+        tmp_path,
+        "client", "add", "--name", "Riverside Surgery", "--role", "agency",
+        "--agency-type", "gp", "--area", "A81001, A81002",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    client = json.loads(added.stdout)
+    assert "system/Subscription.crus" in client["scopes"].split()
+    engine = create_engine(f"sqlite:///{tmp_path / 'wnb.db'}")
+    with engine.connect() as conn:
+        row = conn.execute(
+            text("SELECT agency_type, areas, full_resource FROM agency_binding")
+        ).one()
+    engine.dispose()
+    assert tuple(row) == ("gp", "A81001 A81002", 0)
+
+
+def test_agency_options_are_checked(tmp_path: Path) -> None:
+    cases = [
+        (["--role", "agency", "--area", "A81001"], "needs --agency-type"),
+        (["--role", "agency", "--agency-type", "gp"], "needs --area"),
+        (["--role", "agency", "--agency-type", "GP!", "--area", "A1"], "lower-case word"),
+        (["--role", "agency", "--agency-type", "gp", "--area", "A 1"], "not an organisation code"),
+        (["--role", "source", "--agency-type", "gp"], "go with --role agency"),
+    ]
+    for args, message in cases:
+        bad = wnb(tmp_path, "client", "add", "--name", "x", *args)
+        assert bad.returncode == 1 and message in bad.stderr, (args, bad.stderr)
+    listed = json.loads(wnb(tmp_path, "client", "list").stdout)
+    assert listed == []  # nothing half-registered
