@@ -22,6 +22,7 @@ from app.api.state import get_state
 from app.fhir.errors import FhirError
 from app.runtime import AppState
 from app.services.operations import reconcile_backlog
+from app.services.subscription_ops import outbox_progress
 
 _statements: ContextVar[list[int] | None] = ContextVar("wnb_statements", default=None)
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
@@ -57,6 +58,15 @@ class Metrics:
             "wnb_reconcile_lag_seconds", "Age of the oldest due reconciliation", registry=r
         )
         self.pool = Gauge("wnb_db_pool_checked_out", "Database connections in use", registry=r)
+        self.webhooks = Gauge(
+            "wnb_webhook_messages",
+            "Webhook messages in the outbox, by state",
+            ["state"],
+            registry=r,
+        )
+        self.webhook_lag = Gauge(
+            "wnb_webhook_lag_seconds", "Age of the oldest pending webhook message", registry=r
+        )
 
 
 class MetricsMiddleware:
@@ -119,4 +129,8 @@ def metrics(request: Request, state: Annotated[AppState, Depends(get_state)]) ->
     found.lag.set(oldest)
     checked_out = getattr(state.engine.pool, "checkedout", None)
     found.pool.set(checked_out() if callable(checked_out) else 0)
+    by_state, waited = state.read(lambda s: outbox_progress(s, state.clock()))
+    for name in ("pending", "delivered", "dead"):
+        found.webhooks.labels(name).set(by_state.get(name, 0))
+    found.webhook_lag.set(max(0.0, waited))
     return Response(generate_latest(found.registry), media_type=CONTENT_TYPE_LATEST)

@@ -81,3 +81,9 @@ def summary(session: Session, who: Principal, now: datetime) -> dict[str, Any]:
         "oldest_pending_seconds": round((now - oldest).total_seconds(), 3) if oldest else None,
         "subscriptions": subscriptions_repo.counts_by_status(session),
     }
+
+
+def outbox_progress(session: Session, now: datetime) -> tuple[dict[str, int], float]:
+    """Webhook messages by state, and the age in seconds of the oldest pending one (0: none)."""
+    oldest = outbox_repo.oldest_pending_at(session)
+    return outbox_repo.counts_by_state(session), (now - oldest).total_seconds() if oldest else 0.0

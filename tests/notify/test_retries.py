@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import time
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from app.notify.dispatcher import Dispatcher
 from app.notify.retry import DEFAULT_SCHEDULE, RetryPolicy, parse_schedule
 from app.runtime import AppState
+from tests.live_server import serve
 from tests.notify.conftest import make_dispatcher
 from tests.notify.kit import agency, infant_in, subscribe, subscription
 from tests.notify.receiver import Receiver, receiving
@@ -184,3 +186,18 @@ def test_admins_see_delivery_progress_across_subscriptions(
         "subscriptions": {"active": 1},
     }
     assert hooks_client.get("/api/subscriptions", headers=gp).status_code == 403
+
+
+def test_metrics_count_the_outbox(
+    hooks_state: AppState, hooks_client: TestClient, dispatcher: Dispatcher
+) -> None:
+    gp = agency(hooks_state, hooks_client)
+    with receiving() as hook, serve(hooks_state) as base, httpx.Client(base_url=base) as http:
+        subscribe(hooks_client, gp, subscription(hook.url))
+        text = http.get("/metrics").text
+        assert 'wnb_webhook_messages{state="pending"} 1.0' in text
+        dispatcher.drain()
+        text = http.get("/metrics").text
+    assert 'wnb_webhook_messages{state="delivered"} 1.0' in text
+    assert 'wnb_webhook_messages{state="pending"} 0.0' in text
+    assert "wnb_webhook_lag_seconds 0.0" in text
