@@ -1,8 +1,9 @@
-"""Describing flag changes for the notifier: which agencies' areas each flag is in."""
+"""Describing flag changes for the notifier: what changed, and which areas each flag is in."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
@@ -10,54 +11,113 @@ from sqlalchemy.orm import Session
 
 from app.fhir.organisations import organisation_code, patient_organisations
 from app.notify.events import FlagEvent
-from app.store import agency_repo, resources_repo
+from app.services import flags
+from app.store import agency_repo
+from app.store.models import RaisedFlag
+
+
+@dataclass(frozen=True)
+class FlagFacts:
+    """What a FlagEvent needs of a raised flag, as a change leaves it."""
+
+    flag_id: str
+    rule_id: str
+    priority: str
+    child_id: str
+    family_id: str
+    agencies: str  # space-separated, as stored
+    evidence_events: str  # JSON list of "Type/id"
+
+
+def reconciled_events(
+    session: Session,
+    changes: Iterable[flags.Change],
+    known: flags.Judged,
+    versions: Mapping[str, int],
+    at: datetime,
+) -> list[FlagEvent]:
+    """The FlagEvents of a reconciliation's changes, from what it already holds (no query
+    for the flags themselves): each change's values over the row it changes."""
+    facts: list[tuple[str, FlagFacts]] = []
+    for c in changes:
+        row = known.current.get((c.rule_id, c.child_id))
+        merged = {**(_stored(row) if row is not None else {}), **c.values}
+        facts.append(
+            (
+                c.kind,
+                FlagFacts(
+                    c.flag_id,
+                    c.rule_id,
+                    merged["priority"],
+                    c.child_id,
+                    merged.get("family_id") or c.child_id,
+                    merged["agencies"],
+                    merged["evidence_events"],
+                ),
+            )
+        )
+    return events_of(session, facts, versions, at)
 
 
 def flag_events(
-    session: Session,
-    kind: str,
-    flag_ids: Iterable[str],
-    at: datetime,
-    versions: dict[str, int] | None = None,
+    session: Session, kind: str, flag_ids: Iterable[str], at: datetime, versions: Mapping[str, int]
 ) -> list[FlagEvent]:
-    """A FlagEvent of `kind` for each raised flag named. `versions` gives the FHIR Flag
-    version each change made; without it the change is taken to write the next version
-    (the flag services write the Flag after deciding, in the same transaction)."""
+    """A FlagEvent of `kind` for each raised flag named; `versions` the FHIR Flag version
+    each change wrote."""
     rows = agency_repo.flags_by_id(session, flag_ids)
-    if not rows:
+    return events_of(session, [(kind, FlagFacts(**_stored(r))) for r in rows], versions, at)
+
+
+def events_of(
+    session: Session,
+    facts: list[tuple[str, FlagFacts]],
+    versions: Mapping[str, int],
+    at: datetime,
+) -> list[FlagEvent]:
+    """FlagEvents with their areas: the child's GP or managing organisation and the booking
+    organisations of the flag's evidence (one query for them all)."""
+    if not facts:
         return []
-    if versions is None:
-        current = resources_repo.versions_of(session, "Flag", [r.flag_id for r in rows])
-        versions = {r.flag_id: current.get(r.flag_id, (0, 0))[1] + 1 for r in rows}
-    evidence = {r.flag_id: orjson.loads(r.evidence_events) for r in rows}
-    organisations = agency_repo.event_organisations(
-        session, {ref for refs in evidence.values() for ref in refs}
+    evidence = {f.flag_id: orjson.loads(f.evidence_events) for _, f in facts}
+    patients, organisations = agency_repo.area_sources(
+        session, {f.child_id for _, f in facts}, {e for refs in evidence.values() for e in refs}
     )
-    patients = resources_repo.patient_contents(session, {r.child_id for r in rows})
     out: list[FlagEvent] = []
-    for r in rows:
+    for kind, f in facts:
         areas = (
-            patient_organisations(orjson.loads(patients[r.child_id]))
-            if (r.child_id in patients)
+            patient_organisations(orjson.loads(patients[f.child_id]))
+            if (f.child_id in patients)
             else set()
         )
         areas |= {
             code
-            for ref in evidence[r.flag_id]
+            for ref in evidence[f.flag_id]
             if (code := organisation_code(organisations.get(ref)))
         }
         out.append(
             FlagEvent(
                 kind=kind,
-                flag_id=r.flag_id,
-                flag_version=versions.get(r.flag_id, 1),
-                rule_id=r.rule_id,
-                priority=r.priority,
-                child_id=r.child_id,
-                family_id=r.family_id,
-                agencies=tuple(r.agencies.split()),
+                flag_id=f.flag_id,
+                flag_version=versions.get(f.flag_id, 1),
+                rule_id=f.rule_id,
+                priority=f.priority,
+                child_id=f.child_id,
+                family_id=f.family_id,
+                agencies=tuple(f.agencies.split()),
                 areas=tuple(sorted(areas)),
                 at=at,
             )
         )
     return out
+
+
+def _stored(row: RaisedFlag) -> dict[str, str]:
+    return {
+        "flag_id": row.flag_id,
+        "rule_id": row.rule_id,
+        "priority": row.priority,
+        "child_id": row.child_id,
+        "family_id": row.family_id,
+        "agencies": row.agencies,
+        "evidence_events": row.evidence_events,
+    }

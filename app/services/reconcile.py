@@ -24,7 +24,7 @@ from app.rules import RuleSet
 from app.rules.desired import DesiredFlag, Pair, desired_flags, next_due
 from app.services import family_facts, flags
 from app.services.consequences import take_touched
-from app.services.flag_events import flag_events
+from app.services.flag_events import reconciled_events
 from app.services.flag_store import store_flags
 from app.services.writes import WriteContext
 from app.store import family_repo, flags_repo, reconcile_repo, rules_repo
@@ -180,7 +180,12 @@ def _apply(
     ctx: WriteContext,
 ) -> None:
     # Where new flags' latest evidence happened (organisation, age): one query, new flags only.
-    refs = {e for c in changes if c.pk is None for e in orjson.loads(c.values["evidence_events"])}
+    refs = {
+        e
+        for c in changes
+        if c.pk is None
+        for e in orjson.loads(c.values["evidence_events"])
+    }
     facts = rules_repo.event_facts(session, refs)
     added: list[dict[str, Any]] = []
     updated: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
@@ -219,13 +224,7 @@ def _apply(
     for group in updated.values():
         flags_repo.change_many(session, group)
     version = store_flags(session, writes, ctx)
-    by_kind: dict[str, list[str]] = defaultdict(list)
-    for c in changes:
-        by_kind[c.kind].append(c.flag_id)
-    events = [
-        e for k, ids in by_kind.items() for e in flag_events(session, k, ids, ctx.now, version)
-    ]
-    enqueue_flag_events(session, events)
+    enqueue_flag_events(session, reconciled_events(session, changes, known, version, ctx.now))
     pks = flags_repo.pks_of(session, [c.flag_id for c in changes if c.review])
     for c in changes:
         if c.review is not None:

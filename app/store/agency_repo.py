@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import ColumnElement, exists, literal, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from app.store.models import CodedEvent, RaisedFlag
+from app.store.models import CodedEvent, RaisedFlag, Resource
 from app.store.webhook_models import AgencyBinding, FlagArea
 
 
@@ -61,31 +63,42 @@ def flags_by_id(session: Session, flag_ids: Iterable[str]) -> Sequence[RaisedFla
     return session.scalars(select(RaisedFlag).where(RaisedFlag.flag_id.in_(wanted))).all()
 
 
-def event_organisations(session: Session, references: Iterable[str]) -> dict[str, str]:
-    """The booking organisation of each coded event named "Type/id", where it has one."""
+def area_sources(
+    session: Session, patient_ids: Iterable[str], references: Iterable[str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """In one round trip: the stored JSON of each Patient (its GP, managing organisation) and
+    the booking organisation of each coded event named "Type/id" that has one."""
+    patients = sorted(set(patient_ids))
     pairs = {tuple(r.split("/", 1)) for r in references if "/" in r}
     ids = sorted({rid for _, rid in pairs})
-    if not ids:
-        return {}
-    rows = session.execute(
-        select(CodedEvent.resource_type, CodedEvent.resource_id, CodedEvent.organisation).where(
-            CodedEvent.resource_id.in_(ids), CodedEvent.organisation.is_not(None)
-        )
+    query = select(literal("p"), Resource.id, Resource.content).where(
+        Resource.type == "Patient", Resource.id.in_(patients or [""])
     )
-    return {f"{t}/{i}": org for t, i, org in rows if (t, i) in pairs and org}
+    if ids:
+        query = query.union_all(
+            select(
+                CodedEvent.resource_type,
+                CodedEvent.resource_id,
+                CodedEvent.organisation,
+            ).where(CodedEvent.resource_id.in_(ids), CodedEvent.organisation.is_not(None))
+        )
+    found_patients: dict[str, str] = {}
+    organisations: dict[str, str] = {}
+    for kind, key, value in session.execute(query):
+        if kind == "p":
+            found_patients[key] = value
+        elif (kind, key) in pairs and value:
+            organisations[f"{kind}/{key}"] = value
+    return found_patients, organisations
 
 
 def remember_flag_areas(session: Session, pairs: set[tuple[str, str]]) -> None:
-    """Record the areas each flag concerns (added to, never taken away: once told, an
-    agency may still read what it was told about)."""
+    """Record the areas each flag concerns, in one statement (pairs already known are left
+    alone). Added to, never taken away: once told, an agency may still read what it was told
+    about."""
     if not pairs:
         return
-    flag_ids = sorted({f for f, _ in pairs})
-    known = set(
-        session.execute(
-            select(FlagArea.flag_id, FlagArea.area).where(FlagArea.flag_id.in_(flag_ids))
-        )
-    )
-    new = [{"flag_id": f, "area": a} for f, a in sorted(pairs - known)]
-    if new:
-        session.execute(FlagArea.__table__.insert(), new)
+    rows = [{"flag_id": f, "area": a} for f, a in sorted(pairs)]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(insert(FlagArea).on_conflict_do_nothing(), rows)
