@@ -60,7 +60,6 @@ def replace_events(
     return [pk for (pk,) in result], removed
 
 
-
 def events_of_patients(session: Session, patient_ids: Iterable[str]) -> Sequence[Row[Any]]:
     """(pk, child_id, event_at, category, is_child, age_days, age_uncertain_days) of every
     event of these patients, children and adults alike (for coding them again)."""
