@@ -17,6 +17,9 @@ FHIR_JSON = "application/fhir+json"
 
 @dataclass(frozen=True)
 class AttemptResult:
+    """What one attempt got: a status (None without an answer), its time, a short answer,
+    an error, and how long a 429/503 asked us to wait."""
+
     status_code: int | None
     latency_ms: int
     response: str | None = None

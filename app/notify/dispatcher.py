@@ -32,11 +32,14 @@ log = logging.getLogger("wnb.notify")
 
 
 def wall_clock() -> datetime:
+    """Now, in UTC: what signatures and retry times are measured on."""
     return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
 class DeliveryConfig:
+    """How a dispatcher delivers (from settings; tests and benchmarks pass their own)."""
+
     allowed_networks: tuple[ssrf.IPNetwork, ...] = ()
     timeout: float = 15.0
     policy: RetryPolicy = field(default_factory=RetryPolicy)
@@ -103,6 +106,7 @@ class Dispatcher:
                 wake.wait(self._config.poll_seconds)
 
     def close(self) -> None:
+        """Wait for deliveries in flight and stop the delivery threads."""
         self._pool.shutdown(wait=True)
 
     def _deliver(self, claimed: Claimed, token: str) -> None:

@@ -34,8 +34,10 @@ class Filters:
         )
 
     def as_json(self) -> dict[str, list[str]]:
+        """The filters given, as stored on the subscription."""
         return {n: sorted(getattr(self, n)) for n in FILTER_NAMES if getattr(self, n)}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Filters:
+        """Filters from what `as_json` stored."""
         return cls(**{n: frozenset(data.get(n, ())) for n in FILTER_NAMES})

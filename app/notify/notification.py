@@ -26,6 +26,8 @@ NOTIFICATION_PROFILE = (
 
 @dataclass(frozen=True)
 class NotificationEvent:
+    """One event in a notification: its number for the subscription, when, and the focus."""
+
     number: int
     at: datetime
     focus: str  # "Flag/id"

@@ -69,6 +69,7 @@ def event_message(
 
 
 def handshake_message(sub: WebhookSubscription, now: datetime) -> dict[str, Any]:
+    """An outbox row for a subscription's handshake (delivered while it is `requested`)."""
     body = notification_bundle(sub.fhir_base, sub.id, sub.topic, "handshake", 0, now)
     return _row(sub.pk, "handshake", "handshake", body, now, None, None)
 

@@ -24,6 +24,8 @@ def parse_schedule(text: str) -> tuple[float, ...]:
 
 @dataclass(frozen=True)
 class RetryPolicy:
+    """The delays between attempts (the first entry: before the first attempt) with jitter."""
+
     schedule: tuple[float, ...] = DEFAULT_SCHEDULE
     jitter: float = 0.1  # spread retries so that a receiver coming back is not stampeded
 
