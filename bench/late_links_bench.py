@@ -169,8 +169,8 @@ def _verify(state: Any, children: list[str], now: datetime) -> int:
 
     def check(session: Any) -> int:
         families = family_repo.families_of(session, children)
-        members = family_repo.members(session, set(families.values()))
-        loaded = family_facts.load(session, members, True)
+        rows = family_repo.members_with_records(session, set(families.values()))
+        members, loaded = family_facts.load(session, rows, True)
         wrong = 0
         for family_id, facts in loaded.facts.items():
             want = {
