@@ -13,6 +13,7 @@ from app.api.audit_routes import router as audit_router
 from app.api.auth_routes import router as auth_router
 from app.api.codesystem_routes import router as codesystem_router
 from app.api.errors import install_error_handlers
+from app.api.failures import UnexpectedErrors
 from app.api.fhir_routes import VERSION, build_router
 from app.api.headers import SecurityHeaders
 from app.api.health import router as health_router
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     )
     app.state.wnb = state or build_state(settings)
     install_error_handlers(app)
+    app.add_middleware(UnexpectedErrors)  # innermost: its 500 still gets headers and a log line
     app.add_middleware(SecurityHeaders, hsts=not settings.is_development)
     app.add_middleware(AccessLog)
     app.state.metrics = Metrics()

@@ -13,7 +13,7 @@ url = config.get_main_option("sqlalchemy.url") or Settings().database_url
 
 
 def run_migrations_online() -> None:
-    engine = create_engine(url)
+    engine = create_engine(url, hide_parameters=True)
     with engine.connect() as connection:
         context.configure(
             connection=connection,

@@ -23,8 +23,15 @@ def free_port() -> int:
 @contextmanager
 def serve(state: AppState) -> Iterator[str]:
     port = free_port()
+    # log_config=None: uvicorn's own loggers propagate to the root logger, so the suite's log
+    # scan sees what the server would log (a traceback of an unhandled error included).
     config = uvicorn.Config(
-        create_app(state=state), host="127.0.0.1", port=port, log_level="warning", access_log=False
+        create_app(state=state),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        log_config=None,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

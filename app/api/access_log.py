@@ -1,5 +1,6 @@
-"""One log line per request: method, path, status, time, caller kind. Never the query string
-or body, which carry NHS numbers and names."""
+"""One log line per request: method, route template, status, time and request id. Never the
+path, query string or body, which carry ids, NHS numbers and names. Every response carries its
+request id in `X-Request-ID`, so a caller can quote it and an operator can find the line."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import logging
 import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.api.request_context import REQUEST_ID_HEADER, request_id, route_of
 
 log = logging.getLogger("wnb.access")
 
@@ -16,9 +19,10 @@ class AccessLog:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not log.isEnabledFor(logging.INFO):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        rid = request_id(scope)
         started = time.perf_counter()
         status = 500
 
@@ -26,17 +30,21 @@ class AccessLog:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (REQUEST_ID_HEADER, rid.encode()),
+                ]
             await send(message)
 
         try:
             await self.app(scope, receive, record_status)
         finally:
-            route = scope.get("route")
-            path = getattr(route, "path", None) or "(no route)"
-            log.info(
-                "%s %s %d %.1fms",
-                scope["method"],
-                path,
-                status,
-                (time.perf_counter() - started) * 1000,
-            )
+            if log.isEnabledFor(logging.INFO):
+                log.info(
+                    "%s %s %d %.1fms request %s",
+                    scope["method"],
+                    route_of(scope),
+                    status,
+                    (time.perf_counter() - started) * 1000,
+                    rid,
+                )

@@ -7,9 +7,12 @@ import logging
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
+from app.api.request_context import request_id, route_of
 from app.api.responses import FhirResponse
 from app.fhir.errors import FhirError, Issue, operation_outcome
 
@@ -55,7 +58,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def unstorable(request: Request, exc: DataError) -> FhirResponse:
         # The database refused a value (a NUL character, a number out of range): the
         # client's input, caught here as a last line after the checks that name the field.
-        log.warning("database refused a value on %s %s", request.method, request.url.path)
+        log.warning(
+            "database refused a value on %s %s request %s",
+            request.method,
+            route_of(request.scope),
+            request_id(request.scope),
+        )
         return outcome_response(
             400,
             [
@@ -68,14 +76,40 @@ def install_error_handlers(app: FastAPI) -> None:
             ],
         )
 
-    @app.exception_handler(Exception)
-    async def server_error(request: Request, exc: Exception) -> FhirResponse:
-        # Log the type only: exception text can carry patient data from the request.
-        log.error(
-            "unhandled %s on %s %s",
-            type(exc).__name__,
-            request.method,
-            request.url.path,
-            exc_info=False,
-        )
-        return outcome_response(500, [Issue("exception", "Internal error; it has been logged.")])
+    for kind in DATABASE_AWAY:
+        app.add_exception_handler(kind, database_away)
+    app.add_exception_handler(ClientDisconnect, client_gone)
+
+
+# Lost connection, refused connection, pool exhausted, SQLite locked past its timeout,
+# PostgreSQL serialization failure: none is the client's fault and all pass; ask for a retry.
+DATABASE_AWAY = (OperationalError, InterfaceError, PoolTimeout)
+RETRY_AFTER_SECONDS = 5
+
+
+async def database_away(request: Request, exc: Exception) -> FhirResponse:
+    # The type only: the driver's message names the statement and, without
+    # hide_parameters, the values being written.
+    log.warning(
+        "database unavailable (%s) on %s %s request %s",
+        type(exc).__name__,
+        request.method,
+        route_of(request.scope),
+        request_id(request.scope),
+    )
+    return outcome_response(
+        503,
+        [Issue("transient", "The database is unavailable; nothing was changed. Try again.")],
+        {"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+async def client_gone(request: Request, exc: Exception) -> FhirResponse:
+    # The client hung up mid-body: nobody will read an answer and nothing was stored.
+    log.info(
+        "client disconnected on %s %s request %s",
+        request.method,
+        route_of(request.scope),
+        request_id(request.scope),
+    )
+    return outcome_response(400, [Issue("incomplete", "The request body was cut short.")])

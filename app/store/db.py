@@ -9,6 +9,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.settings import Settings
 
+# Bound values are children's records: an error raised by the driver must never carry them
+# into a traceback or a log line, so every engine is created with hide_parameters=True.
+CONNECT_TIMEOUT_SECONDS = 5
+
 
 def make_engine(settings: Settings) -> Engine:
     url = settings.database_url
@@ -18,6 +22,7 @@ def make_engine(settings: Settings) -> Engine:
             connect_args={"check_same_thread": False, "timeout": 30},
             pool_size=8,
             max_overflow=8,
+            hide_parameters=True,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own BEGIN handling defers the write lock; BEGIN IMMEDIATE serialises writers
@@ -29,6 +34,9 @@ def make_engine(settings: Settings) -> Engine:
         pool_size=settings.db_pool_size,
         max_overflow=10,
         pool_pre_ping=True,
+        # A refused or dropped connection must fail fast (503), not hold the request.
+        connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
+        hide_parameters=True,
     )
 
 
