@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, select
 
 from app.runtime import AppState
-from app.store.models import CodedEvent, Resource, ResourceVersion
+from app.store.models import Base, CodedEvent, Resource, ResourceVersion
 
 
 def count_resources(state: AppState, type_name: str | None = None) -> int:
@@ -26,3 +28,22 @@ def events(state: AppState) -> list[CodedEvent]:
     return list(
         state.read(lambda s: s.scalars(select(CodedEvent).order_by(CodedEvent.event_at)).all())
     )
+
+
+# The audit trail records refusals too: a refused request adds to it by design.
+AUDIT_TABLES = frozenset({"audit_event", "audit_entity"})
+
+
+def database_digest(state: AppState) -> dict[str, int]:
+    """A fingerprint of every row of every table but the audit trail: equal before and after a
+    request only if the request changed nothing (not merely added nothing)."""
+    def digest(session: Any) -> dict[str, int]:
+        out = {}
+        for table in Base.metadata.sorted_tables:
+            if table.name in AUDIT_TABLES:
+                continue
+            rows = session.execute(select(table)).all()
+            out[table.name] = hash(tuple(sorted(repr(tuple(r)) for r in rows)))
+        return out
+
+    return state.read(digest)

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api.body import read_json
 from app.api.openapi_docs import fhir_body, fhir_responses, search_params
+from app.api.prefer import search_handling
 from app.api.responses import FhirResponse, resource_response, write_response
 from app.api.security import PrincipalDep, require
 from app.api.state import get_state
@@ -139,8 +140,14 @@ def _add_type(router: APIRouter, type_name: str) -> None:
         responses=fhir_responses(*READ_ERRORS),
         name=f"search_{type_name}",
     )
-    async def search(request: Request, state: StateDep, who: PrincipalDep) -> FhirResponse:
+    async def search(
+        request: Request,
+        state: StateDep,
+        who: PrincipalDep,
+        prefer: Annotated[str | None, Header()] = None,
+    ) -> FhirResponse:
         params = list(request.query_params.multi_items())
+        lenient = search_handling(prefer) == "lenient"
         note = AuditNote("search", type_name, query=str(request.query_params))
         await require(state, who, type_name, "search", note)
         settings = state.settings
@@ -155,6 +162,8 @@ def _add_type(router: APIRouter, type_name: str) -> None:
                 state.fhir_base,
                 settings.default_page_size,
                 settings.max_page_size,
+                lambda included: who.may(included, "read"),
+                lenient,
             ),
             lambda a: a.references,
         )

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from app.api.fhir_routes import StateDep
 from app.api.openapi_docs import fhir_responses
 from app.api.security import PrincipalDep, require
+from app.api.yaml_nesting import MAX_YAML_DEPTH, yaml_too_deep
 from app.fhir.errors import FhirError, Issue
 from app.rules import RuleFileError, RuleSet
 from app.services import backtest
@@ -138,6 +139,15 @@ async def post_backtest(request: Request, state: StateDep, who: PrincipalDep) ->
 
 
 def _load(text: str) -> RuleSet:
+    line = yaml_too_deep(text)
+    if line is not None:
+        raise FhirError.one(
+            422,
+            "too-costly",
+            f"{backtest.POSTED_NAME}: line {line}: the rule file nests deeper than "
+            f"{MAX_YAML_DEPTH} mappings and lists.",
+            "rules_yaml",
+        )
     try:
         return backtest.load_posted(text)
     except RuleFileError as exc:

@@ -14,6 +14,8 @@ ISSUER = "wnb"
 TOKEN_ALGORITHM = "HS256"
 ASSERTION_ALGORITHMS = ("RS384", "ES384")
 ASSERTION_MAX_LIFETIME = timedelta(minutes=5)
+KEY_TYPE_OF = {"RS384": "RSA", "ES384": "EC"}
+USED_ASSERTION_ID_LENGTH = 255  # the width of used_assertion.jti
 
 
 class TokenError(Exception):
@@ -90,9 +92,17 @@ def verify_client_assertion(
         keys = PyJWKSet.from_dict(jwks).keys
     except jwt.PyJWTError as exc:
         raise TokenError("client_assertion or the registered key set is unreadable") from exc
-    if header.get("alg") not in ASSERTION_ALGORITHMS:
+    alg = header.get("alg")
+    if alg not in ASSERTION_ALGORITHMS:
         raise TokenError("client_assertion must be signed RS384 or ES384")
-    candidates = [k for k in keys if header.get("kid") in (None, k.key_id)]
+    # Only keys of the algorithm's family: an EC key handed to the RSA verifier (a kid naming
+    # the wrong key, or a key set without kids) raised an error no one caught.
+    candidates = [
+        k
+        for k in keys
+        if header.get("kid") in (None, k.key_id) and k.key_type == KEY_TYPE_OF[alg]
+    ]
+    jti_max = USED_ASSERTION_ID_LENGTH
     for key in candidates:
         try:
             claims = jwt.decode(
@@ -107,6 +117,10 @@ def verify_client_assertion(
             continue
         except jwt.PyJWTError as exc:
             raise TokenError(f"client_assertion refused: {exc}") from exc
+        except (TypeError, ValueError) as exc:  # a key the library cannot use for this alg
+            raise TokenError("client_assertion cannot be checked with the registered key") from exc
+        if not isinstance(claims["jti"], str) or not 0 < len(claims["jti"]) <= jti_max:
+            raise TokenError(f"client_assertion jti must be a string of 1 to {jti_max} characters")
         return _check_assertion_claims(claims, client_id, now)
     raise TokenError("client_assertion is not signed by a registered key")
 

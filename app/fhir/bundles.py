@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlencode
 
 import orjson
@@ -20,8 +21,10 @@ def searchset(
     offset: int,
     count: int,
     has_more: bool,
+    outcome: dict[str, Any] | None = None,
 ) -> bytes:
-    """`matches`: (id, json); `included`: (type, id, json)."""
+    """`matches`: (id, json); `included`: (type, id, json); `outcome`: an OperationOutcome
+    about the search itself (parameters ignored), sent as an entry with search.mode outcome."""
     links = [_link("self", base, type_name, params, offset, count)]
     if has_more:
         links.append(_link("next", base, type_name, params, offset + count, count))
@@ -29,6 +32,10 @@ def searchset(
         links.append(_link("previous", base, type_name, params, max(0, offset - count), count))
     entries = [_entry(f"{base}/{type_name}/{rid}", content, "match") for rid, content in matches]
     entries += [_entry(f"{base}/{t}/{rid}", content, "include") for t, rid, content in included]
+    if outcome is not None:
+        entries.append(
+            b'{"resource":' + orjson.dumps(outcome) + b',"search":{"mode":"outcome"}}'
+        )
     head = {
         "resourceType": "Bundle",
         "type": "searchset",

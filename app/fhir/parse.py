@@ -9,6 +9,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 from app.fhir.errors import FhirError, Issue
+from app.fhir.nesting import MAX_JSON_DEPTH, too_deep_at
 
 WRITABLE_TYPES = ("Patient", "RelatedPerson", "Group", "Appointment", "Flag", "Observation")
 
@@ -26,6 +27,14 @@ def load_json(body: bytes, root: str | None = None) -> dict[str, Any]:
         raise FhirError.one(400, "structure", f"The body is not valid JSON: {exc}.") from exc
     if not isinstance(data, dict):
         raise FhirError.one(400, "structure", "The body must be a JSON object (a FHIR resource).")
+    deep = too_deep_at(data, root or str(data.get("resourceType") or "body"))
+    if deep:
+        raise FhirError.one(
+            400,
+            "too-costly",
+            f"The body nests deeper than {MAX_JSON_DEPTH} objects and arrays.",
+            deep,
+        )
     if b"\\u0000" in body:  # a cheap look first; the walk runs only for the rare bad body
         where = _nul_at(data, root or str(data.get("resourceType") or "body"))
         if where:

@@ -8,6 +8,7 @@ from datetime import datetime
 from app.fhir.dates import parse_range
 from app.fhir.errors import FhirError
 from app.fhir.index import SEARCH_PARAMS, Param, fold
+from app.fhir.numbers import whole_number
 
 DATE_PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le")
 SORTABLE = {
@@ -53,12 +54,19 @@ class SearchQuery:
     total: bool = True
     summary_count: bool = False
     includes: list[str] = field(default_factory=list)  # search params whose targets to add
+    ignored: list[str] = field(default_factory=list)  # unknown names, under handling=lenient
 
 
 def parse_search(
-    type_name: str, items: list[tuple[str, str]], default_count: int, max_count: int
+    type_name: str,
+    items: list[tuple[str, str]],
+    default_count: int,
+    max_count: int,
+    lenient: bool = False,
 ) -> SearchQuery:
-    """Parse (name, value) pairs; raise 400 naming the offending parameter."""
+    """Parse (name, value) pairs; raise 400 naming the offending parameter. `lenient`
+    (`Prefer: handling=lenient`) skips unknown parameter names and lists them in `ignored`;
+    a known parameter with a bad value is refused either way."""
     query = SearchQuery(type=type_name, count=default_count)
     params = SEARCH_PARAMS.get(type_name, {})
     for raw_name, raw_value in items:
@@ -87,6 +95,8 @@ def parse_search(
             )
         elif name in params:
             query.criteria.append(_criterion(name, modifier or None, raw_value, params[name]))
+        elif lenient:
+            query.ignored.append(raw_name)
         else:
             supported = ", ".join(
                 sorted(
@@ -169,9 +179,12 @@ def parse_date_param(name: str, raw: str) -> DateValue:
 
 
 def _int(name: str, raw: str, minimum: int) -> int:
-    if not raw.isdigit() or int(raw) < minimum or len(raw) > 9:
-        raise FhirError.one(400, "invalid", f"{name} must be a whole number >= {minimum}.", name)
-    return int(raw)
+    value = whole_number(raw)
+    if value is None or value < minimum:
+        raise FhirError.one(
+            400, "invalid", f"{name} must be a whole number >= {minimum} (at most 9 digits).", name
+        )
+    return value
 
 
 def _choice(name: str, raw: str, allowed: tuple[str, ...]) -> str:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.auth.principal import Principal
 from app.fhir.dates import fhir_instant
 from app.fhir.errors import FhirError
+from app.fhir.numbers import whole_number
 from app.fhir.search_query import DateValue, parse_date_param
 from app.store import audit_repo
 from app.store.models import AuditRecord
@@ -95,10 +96,10 @@ def search(session: Session, params: list[tuple[str, str]], base: str) -> bytes:
             subtype = value
         elif name == "date":
             since, before = _bounds(parse_date_param(name, value), since, before)
-        elif name == "_count" and value.isdigit():
-            count = min(int(value), 500)
-        elif name == "_offset" and value.isdigit():
-            offset = int(value)
+        elif name == "_count" and whole_number(value) is not None:
+            count = min(whole_number(value) or 0, 500)
+        elif name == "_offset" and whole_number(value) is not None:
+            offset = whole_number(value) or 0
         else:
             raise FhirError.one(
                 400,

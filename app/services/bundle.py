@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 from app.fhir.checks import check_resource
 from app.fhir.dates import fhir_instant
 from app.fhir.errors import FhirError, operation_outcome
+from app.fhir.ids import check_id
+from app.fhir.numbers import whole_number
 from app.fhir.parse import WRITABLE_TYPES, validate_structure
 from app.fhir.references import split_local
 from app.services.answer import Answer
@@ -95,8 +97,16 @@ def entry_request(entry: Any, i: int, today: date, may: Permit) -> WriteRequest:
     where = f"Bundle.entry[{i}]"
     if not isinstance(entry, dict):
         raise FhirError.one(400, "structure", "An entry must be an object.", where)
-    request = entry.get("request") or {}
-    method, url = request.get("method"), request.get("url") or ""
+    request = entry.get("request")
+    if not isinstance(request, dict):
+        raise FhirError.one(
+            400, "structure", "entry.request must be an object with method and url.",
+            f"{where}.request",
+        )
+    method = request.get("method")
+    url = _text(request, "url", where) or ""
+    if_match, if_none_exist = _text(request, "ifMatch", where), _text(request, "ifNoneExist", where)
+    full_url = _text(entry, "fullUrl", where, f"{where}.fullUrl")
     resource = entry.get("resource")
     if method not in ("POST", "PUT"):
         raise FhirError.one(
@@ -115,6 +125,7 @@ def entry_request(entry: Any, i: int, today: date, may: Permit) -> WriteRequest:
                 400, "invalid", "A PUT entry's url must be Type/id.", f"{where}.request.url"
             )
         type_name, rid = local
+        check_id(rid, f"{where}.request.url")
     if type_name not in WRITABLE_TYPES:
         raise FhirError.one(
             400,
@@ -139,23 +150,37 @@ def entry_request(entry: Any, i: int, today: date, may: Permit) -> WriteRequest:
             )
     except FhirError as exc:
         raise exc.at(f"{where}.resource") from None
-    if_match = request.get("ifMatch")
     return WriteRequest(
         type=type_name,
         data=resource,
         id=rid,
-        if_none_exist=request.get("ifNoneExist"),
-        if_match=parse_etag(if_match) if if_match else None,
-        full_url=entry.get("fullUrl"),
+        if_none_exist=if_none_exist,
+        if_match=parse_etag(if_match, f"{where}.request.ifMatch") if if_match else None,
+        full_url=full_url,
         where=f"{where}.resource",
     )
 
 
-def parse_etag(value: str) -> int:
-    digits = value.removeprefix("W/").strip('"')
-    if not digits.isdigit():
-        raise FhirError.one(400, "invalid", 'If-Match must look like W/"3".', "If-Match")
-    return int(digits)
+def _text(
+    holder: dict[str, Any], key: str, where: str, expression: str | None = None
+) -> str | None:
+    """holder[key] when it is a string (or absent); 400 naming it when it is anything else."""
+    value = holder.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    raise FhirError.one(
+        400,
+        "structure",
+        f"{key} must be a string, not {type(value).__name__}.",
+        expression or f"{where}.request.{key}",
+    )
+
+
+def parse_etag(value: str, where: str = "If-Match") -> int:
+    version = whole_number(value.removeprefix("W/").strip('"'))
+    if version is None:
+        raise FhirError.one(400, "invalid", 'If-Match must look like W/"3".', where)
+    return version
 
 
 def _entry(r: WriteResult) -> bytes:

@@ -9,6 +9,8 @@ from sqlalchemy.orm import Session
 
 from app.fhir import bundles
 from app.fhir.errors import FhirError
+from app.fhir.ids import is_fhir_id
+from app.fhir.numbers import whole_number
 from app.services.answer import Answer, references_of
 from app.store import resources_repo
 from app.store.models import Resource
@@ -40,7 +42,8 @@ def read(session: Session, type_name: str, rid: str) -> Found:
 
 def vread(session: Session, type_name: str, rid: str, vid: str) -> Found:
     current = _current(session, type_name, rid)
-    found = resources_repo.version(session, type_name, rid, int(vid)) if vid.isdigit() else None
+    number = whole_number(vid)
+    found = resources_repo.version(session, type_name, rid, number) if number else None
     if found is None:
         raise FhirError.one(
             404,
@@ -63,7 +66,8 @@ def history(session: Session, type_name: str, rid: str, base: str, limit: int) -
 
 
 def _current(session: Session, type_name: str, rid: str) -> Resource:
-    found = resources_repo.current(session, type_name, rid)
+    # An id no resource can have is simply not known (the same on both databases).
+    found = resources_repo.current(session, type_name, rid) if is_fhir_id(rid) else None
     if found is None:
         raise FhirError.one(404, "not-found", f"{type_name}/{rid} is not known.", f"{type_name}.id")
     return found

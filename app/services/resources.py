@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from app.fhir.checks import check_resource
 from app.fhir.errors import FhirError
+from app.fhir.ids import check_id
 from app.fhir.parse import validate_structure
 from app.services.ingest import write_resources
 from app.services.writes import WriteContext, WriteRequest, WriteResult
@@ -36,6 +37,7 @@ def update(
     ctx: WriteContext,
 ) -> WriteResult:
     """PUT: a new version of Type/id, or the resource created with that id."""
+    check_id(rid, f"{type_name}.id")
     validate_structure(data, type_name)
     if data.get("id") != rid:
         raise FhirError.one(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qsl
 
 from sqlalchemy.orm import Session
 
 from app.fhir import bundles
-from app.fhir.errors import FhirError
+from app.fhir.errors import FhirError, Issue, operation_outcome
 from app.fhir.search_query import parse_search
 from app.services.answer import Answer, references_of
 from app.store import search_repo
@@ -21,13 +23,21 @@ def search(
     base: str,
     default_count: int,
     max_count: int,
+    may_read: Callable[[str], bool] = lambda _type: True,
+    lenient: bool = False,
 ) -> Answer:
-    """A searchset Bundle for the given query parameters."""
-    query = parse_search(type_name, params, default_count, max_count)
+    """A searchset Bundle for the given query parameters. Resources added by `_include` are
+    only those of types `may_read` allows: a search scope on one type is no read scope on the
+    types it points at. `lenient`: unknown parameters are ignored and named in the Bundle."""
+    query = parse_search(type_name, params, default_count, max_count, lenient)
+    used = [(k, v) for k, v in params if k not in query.ignored]
+    outcome = _ignored_outcome(query.ignored)
     if query.summary_count or query.count == 0:
         total = search_repo.count(session, query)
         return Answer(
-            bundles.searchset(base, type_name, params, [], [], total, query.offset, 0, False)
+            bundles.searchset(
+                base, type_name, used, [], [], total, query.offset, 0, False, outcome
+            )
         )
     query.count += 1  # one more than the page tells whether a next page exists
     rows = list(search_repo.search_page(session, query))
@@ -41,19 +51,41 @@ def search(
             if not has_more and (rows or query.offset == 0)
             else search_repo.count(session, query)
         )
-    extra = search_repo.included(session, type_name, query.includes, [r.pk for r in rows])
+    extra = [
+        r
+        for r in search_repo.included(session, type_name, query.includes, [r.pk for r in rows])
+        if may_read(r.type)
+    ]
     body = bundles.searchset(
         base,
         type_name,
-        params,
+        used,
         [(r.id, r.content) for r in rows],
         [(r.type, r.id, r.content) for r in extra],
         total,
         query.offset,
         query.count,
         has_more,
+        outcome,
     )
     return Answer(body, references_of([*rows, *extra]))
+
+
+def _ignored_outcome(ignored: list[str]) -> dict[str, Any] | None:
+    if not ignored:
+        return None
+    return operation_outcome(
+        [
+            Issue(
+                "not-supported",
+                f"Search parameter {name!r} is not supported and was ignored "
+                "(Prefer: handling=lenient).",
+                name,
+                "warning",
+            )
+            for name in ignored
+        ]
+    )
 
 
 def count_matches(

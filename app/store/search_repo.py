@@ -42,7 +42,7 @@ def _value_match(c: Criterion, value: object) -> ColumnElement[bool]:
             parts.append(si.system == system)
         return and_(*parts)
     if c.kind == "string":
-        text = str(value).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        text = _like_literal(str(value))
         pattern = f"%{text}%" if c.modifier == "contains" else f"{text}%"
         return si.code.like(pattern, escape="\\")
     if c.kind == "reference" and c.modifier == "identifier":
@@ -51,8 +51,15 @@ def _value_match(c: Criterion, value: object) -> ColumnElement[bool]:
         ref = str(value)
         if "/" in ref:
             return si.code == ref
-        return si.code == f"{c.target}/{ref}" if c.target else si.code.like(f"%/{ref}")
+        if c.target:
+            return si.code == f"{c.target}/{ref}"
+        return si.code.like(f"%/{_like_literal(ref)}", escape="\\")
     return _date_match(si.date_lo, si.date_hi, value)  # type: ignore[arg-type]
+
+
+def _like_literal(text: str) -> str:
+    """`text` matched literally inside a LIKE pattern: `actor=%` must not match every actor."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _targets_by_identifier(target: str, value: tuple[str | None, str]) -> Any:
