@@ -24,7 +24,7 @@ from app.services import resources as resource_service
 from app.services import search as search_service
 from app.services.agency_access import guarded, narrow_search
 from app.services.audit import AuditNote
-from app.services.bundle import parse_etag, process_bundle
+from app.services.bundle import may_see_match, parse_etag, process_bundle
 
 StateDep = Annotated[AppState, Depends(get_state)]
 VERSION = "0.1.0"
@@ -90,7 +90,9 @@ def _add_type(router: APIRouter, type_name: str) -> None:
         who: PrincipalDep,
         if_none_exist: Annotated[str | None, Header()] = None,
     ) -> FhirResponse:
-        note = AuditNote("create", type_name)
+        # The search behind a conditional create is recorded with it.
+        query = f"If-None-Exist: {if_none_exist}" if if_none_exist else None
+        note = AuditNote("create", type_name, query=query)
         await require(state, who, type_name, "create", note)
         raw = await read_json(request, state.settings.max_body_bytes)
         ctx = state.write_context()
@@ -101,7 +103,7 @@ def _add_type(router: APIRouter, type_name: str) -> None:
             lambda s: resource_service.create(s, type_name, load_json(raw), if_none_exist, ctx),
             lambda r: r.references,
         )
-        return write_response(result, state.fhir_base)
+        return write_response(result, state.fhir_base, may_see_match(who.may, type_name))
 
     @router.put(
         f"/{type_name}/{{rid}}",
@@ -127,7 +129,9 @@ def _add_type(router: APIRouter, type_name: str) -> None:
             state.audited,
             who,
             note,
-            lambda s: resource_service.update(s, type_name, rid, load_json(raw), version, ctx),
+            lambda s: resource_service.update(
+                s, type_name, rid, load_json(raw), version, ctx, who.may
+            ),
             lambda r: r.references,
         )
         return write_response(result, state.fhir_base)

@@ -15,6 +15,7 @@ from app.api.nurse_params import Id, review_input, worklist_query
 from app.api.nurse_schemas import FlagDetail, FlagWithReviews, ReviewRequest, WorklistPage
 from app.api.openapi_docs import fhir_responses
 from app.api.security import PrincipalDep, require_all
+from app.auth.scopes import REVIEW
 from app.services.audit import AuditNote
 from app.services.flag_view import flag_view
 from app.services.review import review_flag
@@ -79,7 +80,8 @@ async def get_flag(flag_id: Id, state: StateDep, who: PrincipalDep) -> dict[str,
     "a new version of its FHIR Flag (closing: status inactive, period.end). "
     "409 when the flag is already closed (a note may still be added) or acknowledged; "
     "422 when the body breaks a rule (an outcome without action outcome or close, a note "
-    "action without a note). Needs Flag update and read and Patient read scopes; audited.",
+    "action without a note). Needs FlagReview create (`system/FlagReview.c`), Flag read and "
+    "Patient read scopes; audited.",
     response_model=FlagWithReviews,
     responses=fhir_responses(400, 401, 403, 404, 409, 413, 415, 422, 429),
     openapi_extra={
@@ -93,7 +95,9 @@ async def post_review(
     flag_id: Id, request: Request, state: StateDep, who: PrincipalDep
 ) -> dict[str, Any]:
     note = AuditNote("review", "Flag", [f"Flag/{flag_id}"])
-    await require_all(state, who, note, ("Flag", "update"), ("Flag", "read"), ("Patient", "read"))
+    await require_all(
+        state, who, note, (REVIEW, "create"), ("Flag", "read"), ("Patient", "read")
+    )
     given = review_input(await read_json(request, REVIEW_BODY_LIMIT))
     ctx = state.write_context()
     view = await run_in_threadpool(

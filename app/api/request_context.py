@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 
 from starlette.types import Scope
@@ -12,10 +13,10 @@ REQUEST_ID_HEADER = b"x-request-id"
 
 
 def new_request_id() -> str:
-    # Letters and digits from a 64-symbol alphabet: never a run of ten digits that a log scan
-    # could mistake for an NHS number. Generated here, never taken from the client, so a
-    # caller cannot write into the logs through it.
-    return secrets.token_urlsafe(9)
+    # Lower-case base32: no capitalised word a log scan could take for a name, and digits
+    # 2-7 only, so practically never a run of ten that looks like an NHS number. Generated
+    # here, never taken from the client, so a caller cannot write into the logs through it.
+    return base64.b32encode(secrets.token_bytes(10)).decode().lower()
 
 
 def request_id(scope: Scope) -> str:

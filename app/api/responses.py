@@ -19,7 +19,7 @@ class FhirResponse(Response):
 
 
 def resource_response(
-    content: str,
+    content: str | bytes,
     type_name: str,
     rid: str,
     version: int,
@@ -36,9 +36,13 @@ def resource_response(
     return FhirResponse(content, status_code=status, headers=headers)
 
 
-def write_response(result: WriteResult, base: str) -> FhirResponse:
+def write_response(result: WriteResult, base: str, show_match: bool = True) -> FhirResponse:
+    """The stored resource; for a conditional create that found a match the caller may not
+    read and search, only its Location and ETag (the body would disclose the match)."""
     content = result.content
-    if result.warning is not None:
+    if result.matched and not show_match:
+        content = ""
+    elif result.warning is not None:
         # The write was kept but did not do what was asked: say so instead of the resource
         # (as FHIR's Prefer: return=OperationOutcome does); the headers name the current one.
         content = orjson.dumps(operation_outcome([result.warning])).decode()

@@ -17,14 +17,17 @@ INTERACTION_PERMISSION = {
     "delete": "d",
     "search": "s",
 }
+REVIEW = "FlagReview"  # the review API's pseudo-type: reviewing a flag "creates" a review
 SOURCE_TYPES = ("Patient", "RelatedPerson", "Group", "Appointment", "Flag", "Observation")
 CLINICAL_TYPES = ("Patient", "RelatedPerson", "Group", "Appointment", "Flag", "Observation")
 
 ROLE_SCOPES: dict[str, str] = {
     # A GP or hospital system: writes what it sends, reads nothing else.
     "source": " ".join(f"system/{t}.cu" for t in SOURCE_TYPES),
-    # A safeguarding nurse's client: reads and searches the record, reviews flags.
-    "nurse": " ".join(f"system/{t}.rs" for t in CLINICAL_TYPES) + " system/Flag.u",
+    # A safeguarding nurse's client: reads and searches the record, reviews flags through
+    # the review API (FlagReview is no FHIR type: the scope names that one operation). It
+    # writes nothing through FHIR, so it can neither create a status nor silence a flag.
+    "nurse": " ".join(f"system/{t}.rs" for t in CLINICAL_TYPES) + f" system/{REVIEW}.c",
     # A partner agency: what an alert needs and no more (subscriptions narrow it further).
     "agency": "system/Flag.rs system/Patient.r system/Subscription.crus",
     # A partnership admin: everything, audit included.

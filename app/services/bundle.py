@@ -19,6 +19,7 @@ from app.fhir.parse import WRITABLE_TYPES, validate_structure
 from app.fhir.references import split_local
 from app.services.answer import Answer
 from app.services.ingest import write_resources
+from app.services.write_guard import check_client_writes, check_put_creates
 from app.services.writes import WriteContext, WriteRequest, WriteResult
 
 MAX_ENTRIES = 5000
@@ -60,8 +61,10 @@ def _transaction(session: Session, entries: list[Any], ctx: WriteContext, may: P
     if failures:
         # Report every bad entry at once, with the status of the first.
         raise FhirError(failures[0].status, [i for f in failures for i in f.issues][:50])
+    check_client_writes(session, requests, ctx.terms)
     results = write_resources(session, requests, ctx)
-    body = _response("transaction-response", [_entry(r) for r in results])
+    check_put_creates(requests, results, may, [f"{r.where}.id" for r in requests])
+    body = _response("transaction-response", [_entry(r, may) for r in results])
     return Answer(body, sorted({ref for r in results for ref in r.references}))
 
 
@@ -70,20 +73,25 @@ def _batch(session: Session, entries: list[Any], ctx: WriteContext, may: Permit)
     for i, entry in enumerate(entries):
         try:
             request = entry_request(entry, i, ctx.now.date(), may)
-            result = _write_one(session, request, ctx)
-            out.append(_entry(result))
+            result = _write_one(session, request, ctx, may)
+            out.append(_entry(result, may))
             refs.update(result.references)
         except FhirError as exc:
             out.append(_failed(exc))
     return Answer(_response("batch-response", out), sorted(refs))
 
 
-def _write_one(session: Session, request: WriteRequest, ctx: WriteContext) -> WriteResult:
+def _write_one(
+    session: Session, request: WriteRequest, ctx: WriteContext, may: Permit
+) -> WriteResult:
     snapshot = orjson.dumps(request.data)
     for attempt in range(3):
         try:
-            with session.begin_nested():
-                return write_resources(session, [request], ctx)[0]
+            with session.begin_nested():  # a refusal below rolls back this entry alone
+                check_client_writes(session, [request], ctx.terms)
+                results = write_resources(session, [request], ctx)
+                check_put_creates([request], results, may, [f"{request.where}.id"])
+                return results[0]
         except IntegrityError:
             # Another request stored the same identifier at the same time: retrying finds it.
             if attempt == 2:
@@ -183,7 +191,13 @@ def parse_etag(value: str, where: str = "If-Match") -> int:
     return version
 
 
-def _entry(r: WriteResult) -> bytes:
+def may_see_match(may: Permit, type_name: str) -> bool:
+    """Whether a conditional create's match may be shown: only to a caller who could have
+    found it by reading and searching."""
+    return may(type_name, "read") and may(type_name, "search")
+
+
+def _entry(r: WriteResult, may: Permit) -> bytes:
     status = "201 Created" if r.status == 201 else "200 OK"
     response = {
         "status": status,
@@ -191,6 +205,8 @@ def _entry(r: WriteResult) -> bytes:
         "etag": f'W/"{r.version}"',
         "lastModified": fhir_instant(r.last_updated),
     }
+    if r.matched and not may_see_match(may, r.type):
+        return b'{"response":' + orjson.dumps(response) + b"}"
     if r.warning is not None:
         response["outcome"] = operation_outcome([r.warning])
     return b'{"resource":' + r.content.encode() + b',"response":' + orjson.dumps(response) + b"}"

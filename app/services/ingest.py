@@ -138,6 +138,7 @@ def _plan_group(
                 target = _conditional_match(session, p)
                 if target is not None:
                     p.result = _result(target, 200)
+                    p.result.matched = True
         _decide(p, target, ctx)
         if p.request.full_url and p.request.full_url.startswith("urn:"):
             ids.urns[p.request.full_url] = f"{p.request.type}/{p.id}"
@@ -148,10 +149,11 @@ def _plan_group(
 def _conditional_match(session: Session, p: Planned) -> Resource | None:
     total, first = count_matches(session, p.request.type, p.request.if_none_exist or "")
     if total > 1:
+        # Not how many: a caller who may not search must learn no more than "several".
         raise FhirError.one(
             412,
             "multiple-matches",
-            f"If-None-Exist matched {total} resources; it must match at most one.",
+            "If-None-Exist matched more than one resource; it must match at most one.",
             "If-None-Exist",
         )
     return first

@@ -1,4 +1,4 @@
-"""Create and update of a single resource."""
+"""Create and update of a single resource, as a FHIR client asks for them."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from app.fhir.errors import FhirError
 from app.fhir.ids import check_id
 from app.fhir.parse import validate_structure
 from app.services.ingest import write_resources
+from app.services.write_guard import Permit, check_client_writes, check_put_creates
 from app.services.writes import WriteContext, WriteRequest, WriteResult
 
 
@@ -25,6 +26,7 @@ def create(
     validate_structure(data, type_name)
     check_resource(data, ctx.now.date())
     request = WriteRequest(type=type_name, data=data, if_none_exist=if_none_exist)
+    check_client_writes(session, [request], ctx.terms)
     return write_resources(session, [request], ctx)[0]
 
 
@@ -35,8 +37,10 @@ def update(
     data: dict[str, Any],
     if_match: int | None,
     ctx: WriteContext,
+    may: Permit,
 ) -> WriteResult:
-    """PUT: a new version of Type/id, or the resource created with that id."""
+    """PUT: a new version of Type/id, or the resource created with that id (which needs the
+    caller's create scope as well as update)."""
     check_id(rid, f"{type_name}.id")
     validate_structure(data, type_name)
     if data.get("id") != rid:
@@ -48,4 +52,7 @@ def update(
         )
     check_resource(data, ctx.now.date())
     request = WriteRequest(type=type_name, data=data, id=rid, if_match=if_match)
-    return write_resources(session, [request], ctx)[0]
+    check_client_writes(session, [request], ctx.terms)
+    results = write_resources(session, [request], ctx)
+    check_put_creates([request], results, may, [f"{type_name}.id"])
+    return results[0]

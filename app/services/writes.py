@@ -36,6 +36,7 @@ class WriteResult:
     patient_id: str | None = None
     # Said to the client beside the resource (e.g. a stale version kept in history only).
     warning: Issue | None = None
+    matched: bool = False  # found by If-None-Exist: the stored resource, not the one sent
 
     @property
     def references(self) -> list[str]:
