@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -27,6 +28,8 @@ from app.runtime import AppState, build_state
 from app.settings import Settings
 from app.ui.setup import install_ui
 
+log = logging.getLogger("wnb")
+
 
 def create_app(settings: Settings | None = None, state: AppState | None = None) -> FastAPI:
     """The ASGI app. Nothing connects or loads until this is called."""
@@ -46,6 +49,12 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
         "outcomes, coded for safeguarding.",
     )
     app.state.wnb = state or build_state(settings)
+    if app.state.wnb.secret_file is not None:
+        log.warning(
+            "WNB_SECRET_KEY is not set: tokens are signed with the development secret kept in "
+            "%s; set WNB_SECRET_KEY outside development",
+            app.state.wnb.secret_file,
+        )
     install_error_handlers(app)
     app.add_middleware(UnexpectedErrors)  # innermost: its 500 still gets headers and a log line
     app.add_middleware(SecurityHeaders, hsts=not settings.is_development)

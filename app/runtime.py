@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy import Engine
@@ -22,6 +23,7 @@ from app.services.reconcile import settle
 from app.services.writes import WriteContext
 from app.settings import Settings
 from app.store.db import make_engine, make_session_factory
+from app.store.secret_file import load_or_create_secret, secret_path
 
 T = TypeVar("T")
 WRITE_ATTEMPTS = 3
@@ -42,6 +44,7 @@ class AppState:
     auth: Authenticator
     limiter: RateLimiter
     clock: Callable[[], datetime] = field(default=_utc_now)
+    secret_file: Path | None = None  # where the generated development secret is kept
 
     @property
     def fhir_base(self) -> str:
@@ -118,6 +121,12 @@ def _is_race(exc: OperationalError) -> bool:
 
 
 def build_state(settings: Settings) -> AppState:
+    secret_file = None
+    if settings.secret_key is None:  # development only: Settings refuses this elsewhere
+        secret_file = secret_path(settings)
+        settings = settings.model_copy(
+            update={"secret_key": load_or_create_secret(secret_file)}
+        )
     engine = make_engine(settings)
     return AppState(
         settings=settings,
@@ -126,6 +135,7 @@ def build_state(settings: Settings) -> AppState:
         reader=make_session_factory(engine, readonly=True),
         terms=load_terminology(settings.rules_dir / "terminology.yaml"),
         rules=load_rules(settings.rules_dir) if settings.rules_enabled else None,
-        auth=Authenticator(settings.secret_key, settings.auth_cache_seconds),
+        auth=Authenticator(settings.secret_key or "", settings.auth_cache_seconds),
         limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
+        secret_file=secret_file,
     )

@@ -8,7 +8,6 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEV_SECRET = "development-only-secret-do-not-use-in-production"
 
 
 class Settings(BaseSettings):
@@ -53,9 +52,10 @@ class Settings(BaseSettings):
     max_page_size: int = Field(default=1000, description="Largest _count honoured.")
     log_level: str = Field(default="INFO")
 
-    secret_key: str = Field(
-        default=DEV_SECRET,
-        description="Signs access tokens. Must be set (32+ characters) outside development.",
+    secret_key: str | None = Field(
+        default=None,
+        description="Signs access tokens. Must be set (32+ characters) outside development; "
+        "unset in development, a random one is made and kept beside the database (mode 0600).",
     )
     token_ttl_seconds: int = Field(default=300, ge=30, le=3600, description="Access token life.")
     auth_cache_seconds: float = Field(
@@ -107,9 +107,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _no_default_secrets_outside_development(self) -> Settings:
-        if self.environment != "development" and (
-            self.secret_key == DEV_SECRET or len(self.secret_key) < 32
-        ):
+        if self.secret_key is not None and len(self.secret_key) < 32:
+            raise ValueError("WNB_SECRET_KEY must be 32+ characters")
+        if self.environment != "development" and self.secret_key is None:
             raise ValueError(
                 "WNB_SECRET_KEY must be set to a random value of 32+ characters outside "
                 "development (e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')"

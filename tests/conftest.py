@@ -28,6 +28,7 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "WNB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 FIXED_NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
+TEST_SECRET = "a-signing-secret-for-the-test-suite-only-" + uuid.uuid4().hex
 LOGS = Collector()
 
 
@@ -94,6 +95,7 @@ def settings_for(database_url: str, **overrides: object) -> Settings:
         "rate_limit_per_second": 1e6,
         "rate_limit_burst": 10**6,
         "auth_cache_seconds": 0,
+        "secret_key": TEST_SECRET,
         **overrides,
     }
     return Settings(**values)  # type: ignore[arg-type]
