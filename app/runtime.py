@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.auth.credential_throttle import CredentialThrottle
 from app.auth.principal import Principal
 from app.auth.rate_limit import RateLimiter
 from app.fhir.errors import FhirError
@@ -43,6 +44,7 @@ class AppState:
     rules: RuleSet | None
     auth: Authenticator
     limiter: RateLimiter
+    credentials: CredentialThrottle
     clock: Callable[[], datetime] = field(default=_utc_now)
     secret_file: Path | None = None  # where the generated development secret is kept
 
@@ -137,5 +139,12 @@ def build_state(settings: Settings) -> AppState:
         rules=load_rules(settings.rules_dir) if settings.rules_enabled else None,
         auth=Authenticator(settings.secret_key or "", settings.auth_cache_seconds),
         limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
+        credentials=CredentialThrottle(
+            settings.credential_attempts_per_minute,
+            settings.credential_burst,
+            settings.address_attempts_per_minute,
+            settings.address_burst,
+            settings.hashing_threads,
+        ),
         secret_file=secret_file,
     )

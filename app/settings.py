@@ -104,6 +104,17 @@ class Settings(BaseSettings):
     webhook_secret_overlap_hours: float = Field(
         default=24.0, ge=0, description="After a secret is rotated, sign with the old one too."
     )
+    credential_attempts_per_minute: float = Field(
+        default=12, gt=0, description="Token requests or sign-ins per client id or username."
+    )
+    credential_burst: int = Field(default=10, ge=1, description="Burst of the limit above.")
+    address_attempts_per_minute: float = Field(
+        default=120, gt=0, description="Token requests and sign-ins per client address."
+    )
+    address_burst: int = Field(default=60, ge=1, description="Burst of the limit above.")
+    hashing_threads: int = Field(
+        default=2, ge=1, description="Password and secret checks run at once (per process)."
+    )
 
     @model_validator(mode="after")
     def _no_default_secrets_outside_development(self) -> Settings:

@@ -95,6 +95,10 @@ def settings_for(database_url: str, **overrides: object) -> Settings:
         "rate_limit_per_second": 1e6,
         "rate_limit_burst": 10**6,
         "auth_cache_seconds": 0,
+        "credential_attempts_per_minute": 1e6,
+        "credential_burst": 10**6,
+        "address_attempts_per_minute": 1e6,
+        "address_burst": 10**6,
         "secret_key": TEST_SECRET,
         **overrides,
     }

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
+from app.api.client_identity import claimed_client, client_address
 from app.api.state import get_state
 from app.auth.scopes import ROLE_SCOPES
 from app.auth.tokens import ASSERTION_ALGORITHMS
@@ -52,15 +53,25 @@ async def token(request: Request) -> JSONResponse:
     form = await request.form()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     authorization = request.headers.get("authorization")
+    wait = state.credentials.wait(claimed_client(fields, authorization), client_address(request))
+    if wait > 0:  # before any secret is hashed
+        return _error(429, "slow_down", "too many token requests; wait and retry", wait)
     settings = state.settings
     now = state.clock()
     url = token_url(request)
     try:
-        body = await run_in_threadpool(
-            state.write,
+        body = await state.credentials.run(
+            lambda: state.write(
             lambda s: issue_token(
-                s, fields, authorization, url, settings.secret_key, settings.token_ttl_seconds, now
-            ),
+                    s,
+                    fields,
+                    authorization,
+                    url,
+                    settings.secret_key or "",
+                    settings.token_ttl_seconds,
+                    now,
+                ),
+            )
         )
     except OAuthError as exc:
         return _error(exc.status, exc.error, exc.description)
@@ -87,10 +98,12 @@ async def smart_configuration(request: Request) -> dict[str, Any]:
     }
 
 
-def _error(status: int, error: str, description: str) -> JSONResponse:
+def _error(status: int, error: str, description: str, wait: float = 0) -> JSONResponse:
     headers = {"Cache-Control": "no-store"}
     if status == 401:
         headers["WWW-Authenticate"] = 'Basic realm="wnb"'
+    if wait > 0:
+        headers["Retry-After"] = str(max(1, math.ceil(wait)))
     return JSONResponse(
         {"error": error, "error_description": description}, status_code=status, headers=headers
     )

@@ -18,8 +18,13 @@ from app.store.models import UserAccount, UserSession
 MIN_PASSWORD = 12
 
 
-LOCKED = "Too many failed sign-ins: this account is locked for a while."
-WRONG = "Wrong username or password."
+# One answer for a wrong password, an unknown name, a disabled account and a pause after
+# repeated failures: none of them tells an attacker which names exist or are locked.
+REFUSED = (
+    "Wrong username or password, or too many failed attempts from here: "
+    "check them and try again in a few minutes."
+)
+FIRST_PAUSE = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,6 @@ def add_user(session: Session, username: str, password: str, role: str, now: dat
             username=username,
             password_hash=hash_secret(password),
             role=role,
-            failed_attempts=0,
             created_at=now,
         ),
     )
@@ -54,25 +58,30 @@ def login(
     session: Session,
     username: str,
     password: str,
+    address: str,
     now: datetime,
     attempts: int,
     lockout: timedelta,
     ttl: timedelta,
 ) -> NewSession | str:
-    """A new session, or why not (safe to show: it never says whether the name exists).
-    After `attempts` failures in a row the account is locked for `lockout`. A refusal is
-    returned, not raised, so the caller commits the failure count with it."""
+    """A new session, or REFUSED. Failures are counted per username and address: after
+    `attempts` of them that pair must pause, 1 minute and doubling with each further
+    failure up to `lockout`; no password is checked while it pauses. Another address (the
+    nurse's own desk) is not held back by them. A refusal is returned, not raised, so the
+    caller commits the failure count with it."""
+    username, address = username[:100], address[:64]
+    blocked = auth_repo.login_blocked_until(session, username, address)
+    if blocked is not None and blocked > now:
+        return REFUSED
     account = auth_repo.user(session, username)
-    if account is not None and account.locked_until and account.locked_until > now:
-        return LOCKED
     ok = verify_secret(account.password_hash if account else None, password)
     if account is None or not ok or account.disabled:
-        if account is not None:
-            failures = account.failed_attempts + 1
-            locked = now + lockout if failures >= attempts else None
-            auth_repo.set_login_state(session, username, 0 if locked else failures, locked)
-        return WRONG
-    auth_repo.set_login_state(session, username, 0, None)
+        failures = auth_repo.count_login_failure(session, username, address, now)
+        if failures >= attempts:
+            pause = min(lockout, FIRST_PAUSE * 2 ** min(failures - attempts, 20))
+            auth_repo.block_login(session, username, address, now + pause)
+        return REFUSED
+    auth_repo.forget_login_failures(session, username, address)
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     auth_repo.add(
         session,

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.store.models import ApiClient, UsedAssertion, UserAccount, UserSession
+from app.store.models import ApiClient, LoginFailure, UsedAssertion, UserAccount, UserSession
 
 
 def client(session: Session, client_id: str) -> ApiClient | None:
@@ -43,16 +44,6 @@ def user(session: Session, username: str) -> UserAccount | None:
     return session.get(UserAccount, username)
 
 
-def set_login_state(
-    session: Session, username: str, failed_attempts: int, locked_until: datetime | None
-) -> None:
-    session.execute(
-        update(UserAccount)
-        .where(UserAccount.username == username)
-        .values(failed_attempts=failed_attempts, locked_until=locked_until)
-    )
-
-
 def live_session(session: Session, token_hash: str, now: datetime) -> UserSession | None:
     found = session.get(UserSession, token_hash)
     return found if found is not None and found.expires_at > now else None
@@ -65,3 +56,50 @@ def end_session(session: Session, token_hash: str) -> None:
 def end_expired_sessions(session: Session, now: datetime) -> int:
     result = session.execute(delete(UserSession).where(UserSession.expires_at < now))
     return result.rowcount or 0  # type: ignore[attr-defined]
+
+
+def login_blocked_until(session: Session, username: str, address: str) -> datetime | None:
+    row = session.get(LoginFailure, (username, address))
+    return row.blocked_until if row is not None else None
+
+
+def count_login_failure(session: Session, username: str, address: str, now: datetime) -> int:
+    """Add one failure for (username, address) and return the new count. One atomic
+    statement per step: concurrent failures are all counted (no read-modify-write)."""
+    key = (LoginFailure.username == username, LoginFailure.address == address)
+    counted = session.execute(
+        update(LoginFailure)
+        .where(*key)
+        .values(failures=LoginFailure.failures + 1, last_failed_at=now)
+        .returning(LoginFailure.failures)
+    ).scalar()
+    if counted is not None:
+        return counted
+    try:
+        with session.begin_nested():
+            session.execute(
+                insert(LoginFailure).values(
+                    username=username, address=address, failures=1, last_failed_at=now
+                )
+            )
+        return 1
+    except IntegrityError:  # another request inserted the row first: count on it
+        return count_login_failure(session, username, address, now)
+
+
+def block_login(
+    session: Session, username: str, address: str, until: datetime
+) -> None:
+    session.execute(
+        update(LoginFailure)
+        .where(LoginFailure.username == username, LoginFailure.address == address)
+        .values(blocked_until=until)
+    )
+
+
+def forget_login_failures(session: Session, username: str, address: str) -> None:
+    session.execute(
+        delete(LoginFailure).where(
+            LoginFailure.username == username, LoginFailure.address == address
+        )
+    )

@@ -190,10 +190,20 @@ class UserAccount(Base):
     username: Mapped[str] = mapped_column(String(100), primary_key=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(32))
-    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class LoginFailure(Base):
+    """Failed sign-ins for one username from one address. Lock-out is kept per pair, so that
+    failures from an attacker's address never keep the nurse at her own desk out."""
+
+    __tablename__ = "login_failure"
+    username: Mapped[str] = mapped_column(String(100), primary_key=True)
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    blocked_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_failed_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
 
 
 class UserSession(Base):

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from app.api.client_identity import client_address
 from app.api.security import SESSION_COOKIE, current_principal
 from app.api.state import get_state
 from app.auth.principal import Principal
@@ -49,17 +50,23 @@ async def login(
         return _login_form(request, "The form expired; please try again.", 403, next_page=next_page)
     settings = state.settings
     now = state.clock()
-    new = await run_in_threadpool(
-        state.write,
-        lambda s: users.login(
-            s,
-            username,
-            password,
-            now,
-            settings.lockout_attempts,
-            timedelta(minutes=settings.lockout_minutes),
-            timedelta(minutes=settings.session_ttl_minutes),
-        ),
+    address = client_address(request)
+    # Throttled before the password is hashed; the hash runs on its own pool.
+    if state.credentials.wait(username, address) > 0:
+        return _login_form(request, users.REFUSED, 429)
+    new = await state.credentials.run(
+        lambda: state.write(
+            lambda s: users.login(
+                s,
+                username,
+                password,
+                address,
+                now,
+                settings.lockout_attempts,
+                timedelta(minutes=settings.lockout_minutes),
+                timedelta(minutes=settings.session_ttl_minutes),
+            )
+        )
     )
     if isinstance(new, str):
         who = Principal("user", username[:100], username[:100], None)

@@ -87,17 +87,24 @@ def test_lock_out_after_repeated_failures(
 ) -> None:
     for _ in range(state.settings.lockout_attempts):
         assert sign_in(anonymous, nurse, "wrong password!").status_code == 401  # type: ignore[attr-defined]
-    locked = sign_in(anonymous, nurse)
-    assert locked.status_code == 401  # type: ignore[attr-defined]
-    assert "locked" in locked.text  # type: ignore[attr-defined]
+    locked = sign_in(anonymous, nurse)  # the right password, refused while paused
+    ghost = sign_in(anonymous, "nobody-at-all", "not the password")
+    assert locked.status_code == ghost.status_code == 401  # type: ignore[attr-defined]
+    assert "session" not in locked.headers.get("set-cookie", "")  # type: ignore[attr-defined]
+    assert _message(locked.text) == _message(ghost.text)  # type: ignore[attr-defined]
+
+
+def _message(page: str) -> str:
+    m = re.search(r'class="error"[^>]*>([^<]+)<', page)
+    return m.group(1) if m else page
 
 
 def test_unknown_user_and_wrong_password_look_the_same(anonymous: TestClient, nurse: str) -> None:
     wrong = sign_in(anonymous, nurse, "not the password")
     ghost = sign_in(anonymous, "nobody-at-all", "not the password")
     assert wrong.status_code == ghost.status_code == 401  # type: ignore[attr-defined]
-    assert "Wrong username or password." in wrong.text  # type: ignore[attr-defined]
-    assert "Wrong username or password." in ghost.text  # type: ignore[attr-defined]
+    assert "Wrong username or password" in wrong.text  # type: ignore[attr-defined]
+    assert "Wrong username or password" in ghost.text  # type: ignore[attr-defined]
 
 
 def test_weak_password_and_unknown_role_are_refused(state: AppState) -> None:
