@@ -10,8 +10,10 @@ from app.settings import Settings
 
 
 def openapi_document() -> dict[str, Any]:
-    # The engine is never connected: building the routes needs no database.
-    return create_app(Settings(database_url="sqlite:///openapi-unused.db")).openapi()
+    # The engine is never connected and no token is signed: building the routes needs no
+    # database and no secret (a throwaway one keeps a secret file from being written).
+    settings = Settings(database_url="sqlite:///openapi-unused.db", secret_key="x" * 32)
+    return create_app(settings).openapi()
 
 
 def render() -> str:
