@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from app import cli_audit
 from app.auth.scopes import ROLE_SCOPES
 from app.settings import Settings
 
@@ -63,6 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_user.add_argument("--password", required=True)
     add_user.add_argument("--role", required=True, choices=["nurse", "admin"])
     _add_rules_parser(sub)
+    cli_audit.add_parsers(sub)
     args = parser.parse_args(argv)
     try:
         settings = Settings()
@@ -276,6 +278,8 @@ COMMANDS = {
     "client": _client,
     "user": _user,
     "rules": _rules,
+    "audit": cli_audit.audit,
+    "db": cli_audit.db,
 }
 
 if __name__ == "__main__":

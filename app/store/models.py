@@ -237,11 +237,15 @@ class AuditRecord(Base):
     agent_role: Mapped[str | None] = mapped_column(String(32))
     resource_type: Mapped[str | None] = mapped_column(String(40))
     query: Mapped[str | None] = mapped_column(Text)
+    # The hash chain (audit_chain): null only on rows written before it existed.
+    seq: Mapped[int | None] = mapped_column(BigInteger)
+    chain_hash: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         Index("ix_audit_recorded", "recorded"),
         Index("ix_audit_agent", "agent_id", "recorded"),
         Index("ix_audit_type", "subtype", "recorded"),
+        Index("ix_audit_seq", "seq", unique=True),
     )
 
 
