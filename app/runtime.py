@@ -109,7 +109,7 @@ class AppState:
     def refused(self, who: Principal, note: audit.AuditNote, exc: FhirError) -> None:
         outcome = "serious" if exc.status >= 500 else "minor"
         self.write(
-            lambda s: audit.record(s, who, note, self.clock(), outcome, f"{exc.status}: {exc}")
+            lambda s: audit.record(s, who, note, self.clock(), outcome, audit.refusal_text(exc))
         )
 
     def read(self, use_case: Callable[[Session], T]) -> T:

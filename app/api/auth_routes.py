@@ -7,11 +7,15 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from app.api.client_identity import claimed_client, client_address
 from app.api.state import get_state
+from app.auth.principal import Principal
 from app.auth.scopes import ROLE_SCOPES
 from app.auth.tokens import ASSERTION_ALGORITHMS
+from app.fhir.errors import FhirError
+from app.services.audit import AuditNote
 from app.services.clients import OAuthError, issue_token
 
 router = APIRouter(tags=["auth"])
@@ -60,8 +64,11 @@ async def token(request: Request) -> JSONResponse:
     now = state.clock()
     url = token_url(request)
     try:
+        # Only an assertion writes (its jti, against replay): a secret is checked in a read
+        # transaction, so a slow hash never holds SQLite's writer lock.
+        unit_of_work = state.write if fields.get("client_assertion") else state.read
         body = await state.credentials.run(
-            lambda: state.write(
+            lambda: unit_of_work(
             lambda s: issue_token(
                     s,
                     fields,
@@ -74,6 +81,12 @@ async def token(request: Request) -> JSONResponse:
             )
         )
     except OAuthError as exc:
+        # The client id it claimed, never the secret or assertion it offered.
+        claimed = claimed_client(fields, authorization)[:100]
+        who = Principal("client", claimed, claimed, None)
+        await run_in_threadpool(
+            state.refused, who, AuditNote("token"), FhirError.one(exc.status, "login", exc.error)
+        )
         return _error(exc.status, exc.error, exc.description)
     return JSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 

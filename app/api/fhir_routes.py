@@ -16,7 +16,9 @@ from app.api.prefer import search_handling
 from app.api.responses import FhirResponse, resource_response, write_response
 from app.api.security import PrincipalDep, require
 from app.api.state import get_state
+from app.auth.principal import Principal
 from app.fhir.capability import capability_statement
+from app.fhir.errors import FhirError
 from app.fhir.parse import WRITABLE_TYPES, load_json
 from app.runtime import AppState
 from app.services import read as read_service
@@ -55,9 +57,9 @@ def build_router() -> APIRouter:
         responses=fhir_responses(200, *WRITE_ERRORS),
     )
     async def bundle(request: Request, state: StateDep, who: PrincipalDep) -> FhirResponse:
-        raw = await read_json(request, state.settings.max_body_bytes)
-        ctx = state.write_context()
         note = AuditNote("transaction", "Bundle")
+        raw = await read_body(request, state, who, note)
+        ctx = state.write_context()
         answer = await run_in_threadpool(
             state.audited,
             who,
@@ -65,11 +67,22 @@ def build_router() -> APIRouter:
             lambda s: process_bundle(s, load_json(raw), ctx, who.may),
             lambda a: a.references,
         )
+        for refusal in answer.refusals:  # a batch entry the caller's scopes did not allow
+            await run_in_threadpool(state.refused, who, AuditNote("transaction", "Bundle"), refusal)
         return FhirResponse(answer.body)
 
     for type_name in WRITABLE_TYPES:
         _add_type(router, type_name)
     return router
+
+
+async def read_body(request: Request, state: AppState, who: Principal, note: AuditNote) -> bytes:
+    """The body; a 413 or 415 (answered before anything is parsed) is audited as a refusal."""
+    try:
+        return await read_json(request, state.settings.max_body_bytes)
+    except FhirError as exc:
+        await run_in_threadpool(state.refused, who, note, exc)
+        raise
 
 
 def _add_type(router: APIRouter, type_name: str) -> None:
@@ -94,7 +107,7 @@ def _add_type(router: APIRouter, type_name: str) -> None:
         query = f"If-None-Exist: {if_none_exist}" if if_none_exist else None
         note = AuditNote("create", type_name, query=query)
         await require(state, who, type_name, "create", note)
-        raw = await read_json(request, state.settings.max_body_bytes)
+        raw = await read_body(request, state, who, note)
         ctx = state.write_context()
         result = await run_in_threadpool(
             state.audited,
@@ -122,7 +135,7 @@ def _add_type(router: APIRouter, type_name: str) -> None:
     ) -> FhirResponse:
         note = AuditNote("update", type_name, [f"{type_name}/{rid}"])
         await require(state, who, type_name, "update", note)
-        raw = await read_json(request, state.settings.max_body_bytes)
+        raw = await read_body(request, state, who, note)
         version = parse_etag(if_match) if if_match else None
         ctx = state.write_context()
         result = await run_in_threadpool(

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+from app.api.request_context import route_of
 from app.api.state import get_state
 from app.auth.principal import Principal
 from app.fhir.errors import FhirError, Issue
@@ -44,7 +45,12 @@ async def current_principal(request: Request) -> Principal:
             raise Unauthenticated("authenticate with a bearer token from /auth/token or sign in")
     except Unauthenticated as exc:
         error = ', error="invalid_token"' if header else ""
-        raise AuthError(401, "login", str(exc), {"WWW-Authenticate": CHALLENGE + error}) from exc
+        refusal = AuthError(401, "login", str(exc), {"WWW-Authenticate": CHALLENGE + error})
+        stranger = Principal("user" if cookie and not header else "client", "(unauthenticated)",
+                             "(unauthenticated)", None)
+        note = AuditNote("authenticate", None, query=f"{request.method} {route_of(request.scope)}")
+        await run_in_threadpool(state.refused, stranger, note, refusal)
+        raise refusal from exc
     wait = state.limiter.check(who.key)
     if wait > 0:
         raise AuthError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from app.fhir.errors import FhirError
 from app.store.models import Resource
 
 
@@ -12,6 +13,7 @@ from app.store.models import Resource
 class Answer:
     body: bytes
     references: list[str] = field(default_factory=list)
+    refusals: list[FhirError] = field(default_factory=list)  # 403s inside a batch, to audit
 
 
 def references_of(rows: Iterable[Resource]) -> list[str]:

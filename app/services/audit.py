@@ -55,8 +55,9 @@ def record(
     outcome: str = "success",
     description: str | None = None,
 ) -> None:
-    """Append one AuditEvent. A read by an agency is a disclosure to another organisation."""
-    kind = DISCLOSURE if who.role == "agency" else REST
+    """Append one AuditEvent. A read by an agency is a disclosure to another organisation;
+    a refusal disclosed nothing, so it is recorded as the RESTful operation it was."""
+    kind = DISCLOSURE if who.role == "agency" and outcome == "success" else REST
     audit_repo.append(
         session,
         {
@@ -183,3 +184,13 @@ def to_fhir(r: AuditRecord, references: list[str]) -> dict[str, object]:
         "source": {"observer": {"display": "wnb"}},
         **({"entity": entity} if entity else {}),
     }
+
+
+def refusal_text(exc: FhirError) -> str:
+    """What the trail keeps of a refusal: the status, issue codes and where. Never the
+    diagnostics, which may quote what the client sent (an NHS number in a duplicate
+    identifier, say)."""
+    where = "; ".join(
+        f"{i.code} at {i.expression}" if i.expression else i.code for i in exc.issues[:5]
+    )
+    return f"{exc.status}: {where}"[:255]

@@ -69,7 +69,7 @@ def _transaction(session: Session, entries: list[Any], ctx: WriteContext, may: P
 
 
 def _batch(session: Session, entries: list[Any], ctx: WriteContext, may: Permit) -> Answer:
-    out, refs = [], set()
+    out, refs, refusals = [], set(), []
     for i, entry in enumerate(entries):
         try:
             request = entry_request(entry, i, ctx.now.date(), may)
@@ -78,7 +78,9 @@ def _batch(session: Session, entries: list[Any], ctx: WriteContext, may: Permit)
             refs.update(result.references)
         except FhirError as exc:
             out.append(_failed(exc))
-    return Answer(_response("batch-response", out), sorted(refs))
+            if exc.status == 403:
+                refusals.append(exc)
+    return Answer(_response("batch-response", out), sorted(refs), refusals)
 
 
 def _write_one(

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from app.auth import scopes as smart
 from app.auth.passwords import hash_secret, verify_secret
 from app.auth.principal import Principal
+from app.services import audit
 from app.store import auth_repo
 from app.store.models import UserAccount, UserSession
 
@@ -82,6 +83,8 @@ def login(
             auth_repo.block_login(session, username, address, now + pause)
         return REFUSED
     auth_repo.forget_login_failures(session, username, address)
+    who = Principal("user", account.username, account.username, account.role)
+    audit.record(session, who, audit.AuditNote("login"), now)  # with the session it opens
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     auth_repo.add(
         session,

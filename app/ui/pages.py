@@ -94,7 +94,10 @@ async def logout(request: Request, csrf_token: Annotated[str, Form()]) -> Respon
         raise FhirError.one(403, "forbidden", "Missing or wrong CSRF token.", "csrf_token")
     state = get_state(request)
     token = request.cookies.get(SESSION_COOKIE, "")
-    await run_in_threadpool(state.write, lambda s: users.logout(s, token))
+    note = audit.AuditNote("logout")
+    await run_in_threadpool(
+        state.audited, who, note, lambda s: users.logout(s, token), lambda _: []
+    )
     response = RedirectResponse("/login?reason=signed-out", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
