@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from app import cli_audit
+from app import cli_audit, cli_users
 from app.auth.scopes import ROLE_SCOPES
 from app.settings import Settings
 
@@ -63,6 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_user.add_argument("--username", required=True)
     add_user.add_argument("--password", required=True)
     add_user.add_argument("--role", required=True, choices=["nurse", "admin"])
+    cli_users.add_parsers(user)
     _add_rules_parser(sub)
     cli_audit.add_parsers(sub)
     args = parser.parse_args(argv)
@@ -210,6 +211,8 @@ def _client(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _user(settings: Settings, args: argparse.Namespace) -> int:
+    if args.action != "add":
+        return cli_users.run(settings, args)
     from app.runtime import build_state
     from app.services.users import add_user
     from app.store.migrate import upgrade_head

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -137,7 +137,12 @@ def build_state(settings: Settings) -> AppState:
         reader=make_session_factory(engine, readonly=True),
         terms=load_terminology(settings.rules_dir / "terminology.yaml"),
         rules=load_rules(settings.rules_dir) if settings.rules_enabled else None,
-        auth=Authenticator(settings.secret_key or "", settings.auth_cache_seconds),
+        auth=Authenticator(
+            settings.secret_key or "",
+            settings.auth_cache_seconds,
+            timedelta(minutes=settings.session_idle_minutes),
+            timedelta(minutes=settings.session_ttl_minutes),
+        ),
         limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
         credentials=CredentialThrottle(
             settings.credential_attempts_per_minute,

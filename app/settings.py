@@ -62,6 +62,9 @@ class Settings(BaseSettings):
         default=5.0, ge=0, description="How long a process trusts a client's not-revoked status."
     )
     session_ttl_minutes: int = Field(default=480, ge=5, description="Browser session life.")
+    session_idle_minutes: int = Field(
+        default=30, ge=1, description="A browser session unused this long ends."
+    )
     lockout_attempts: int = Field(default=5, ge=1, description="Failed logins before lock-out.")
     lockout_minutes: int = Field(default=15, ge=1, description="How long a lock-out lasts.")
     rate_limit_per_second: float = Field(

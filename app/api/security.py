@@ -40,7 +40,9 @@ async def current_principal(request: Request) -> Principal:
         if header[:7].lower() == "bearer ":
             who = await run_in_threadpool(state.auth.bearer, state.reader, header[7:].strip(), now)
         elif cookie:
-            who = await run_in_threadpool(state.auth.session, state.reader, cookie, now)
+            who = await run_in_threadpool(
+                state.auth.session, state.reader, cookie, now, state.writer
+            )
         else:
             raise Unauthenticated("authenticate with a bearer token from /auth/token or sign in")
     except Unauthenticated as exc:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from app.auth import scopes as smart
 from app.auth.principal import Principal
 from app.auth.tokens import TokenError, verify_access_token
-from app.services.users import principal_for_session
+from app.services.users import extend_session, principal_for_session, session_extension
 from app.store import auth_repo
 
 
@@ -23,9 +23,17 @@ class Authenticator:
     """Verifies access tokens. A client's revocation is looked up in the database at most every
     `cache_seconds` per process, so the hot path rarely pays a query for it."""
 
-    def __init__(self, secret_key: str, cache_seconds: float) -> None:
+    def __init__(
+        self,
+        secret_key: str,
+        cache_seconds: float,
+        session_idle: timedelta = timedelta(minutes=30),
+        session_ttl: timedelta = timedelta(hours=8),
+    ) -> None:
         self._secret = secret_key
         self._ttl = cache_seconds
+        self._idle = session_idle
+        self._session_ttl = session_ttl
         self._clients: dict[str, tuple[float, tuple[str, str | None, bool]]] = {}
 
     def bearer(self, reader: Callable[[], Session], token: str, now: datetime) -> Principal:
@@ -44,11 +52,27 @@ class Authenticator:
             scopes=smart.parse_scopes(claims.scope),
         )
 
-    def session(self, reader: Callable[[], Session], token: str, now: datetime) -> Principal:
+    def session(
+        self,
+        reader: Callable[[], Session],
+        token: str,
+        now: datetime,
+        writer: Callable[[], Session] | None = None,
+    ) -> Principal:
+        """The signed-in person; each use pushes the idle end forward (with `writer`)."""
         with reader() as session:
             principal = principal_for_session(session, token, now)
+            until = (
+                session_extension(session, token, now, self._idle, self._session_ttl)
+                if principal is not None and writer is not None
+                else None
+            )
         if principal is None:
             raise Unauthenticated("the session has ended; sign in again")
+        if until is not None and writer is not None:
+            with writer() as session:
+                extend_session(session, token, until)
+                session.commit()
         return principal
 
     def forget(self, client_id: str) -> None:

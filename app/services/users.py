@@ -64,6 +64,7 @@ def login(
     attempts: int,
     lockout: timedelta,
     ttl: timedelta,
+    idle: timedelta | None = None,
 ) -> NewSession | str:
     """A new session, or REFUSED. Failures are counted per username and address: after
     `attempts` of them that pair must pause, 1 minute and doubling with each further
@@ -92,15 +93,36 @@ def login(
             token_hash=token_hash(token),
             username=username,
             csrf_token=csrf,
-            expires_at=now + ttl,
+            expires_at=now + min(ttl, idle or ttl),
             created_at=now,
         ),
     )
-    return NewSession(token, csrf, now + ttl)
+    return NewSession(token, csrf, now + min(ttl, idle or ttl))
 
 
 def logout(session: Session, token: str) -> None:
     auth_repo.end_session(session, token_hash(token))
+
+
+# A session's end moves forward as it is used, at most this often (a write per request would
+# serialise every page view on SQLite for nothing).
+EXTEND_STEP = timedelta(minutes=1)
+
+
+def session_extension(
+    session: Session, token: str, now: datetime, idle: timedelta, ttl: timedelta
+) -> datetime | None:
+    """The new end of a live session just used (idle time from now, never past its absolute
+    life), or None when it need not move yet."""
+    live = auth_repo.live_session(session, token_hash(token), now)
+    if live is None:
+        return None
+    wanted = min(live.created_at + ttl, now + idle)
+    return wanted if wanted - live.expires_at >= EXTEND_STEP else None
+
+
+def extend_session(session: Session, token: str, until: datetime) -> None:
+    auth_repo.extend_session(session, token_hash(token), until)
 
 
 def principal_for_session(session: Session, token: str, now: datetime) -> Principal | None:

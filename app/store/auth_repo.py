@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -102,4 +102,42 @@ def forget_login_failures(session: Session, username: str, address: str) -> None
         delete(LoginFailure).where(
             LoginFailure.username == username, LoginFailure.address == address
         )
+    )
+
+
+def all_users(session: Session) -> Sequence[UserAccount]:
+    return session.scalars(select(UserAccount).order_by(UserAccount.username)).all()
+
+
+def live_session_counts(session: Session, now: datetime) -> dict[str, int]:
+    rows = session.execute(
+        select(UserSession.username, func.count())
+        .where(UserSession.expires_at > now)
+        .group_by(UserSession.username)
+    )
+    return {name: count for name, count in rows}
+
+
+def set_disabled(session: Session, username: str, disabled: bool) -> None:
+    session.execute(
+        update(UserAccount).where(UserAccount.username == username).values(disabled=disabled)
+    )
+
+
+def set_password_hash(session: Session, username: str, password_hash: str) -> None:
+    session.execute(
+        update(UserAccount)
+        .where(UserAccount.username == username)
+        .values(password_hash=password_hash)
+    )
+
+
+def end_sessions_of(session: Session, username: str) -> int:
+    result = session.execute(delete(UserSession).where(UserSession.username == username))
+    return result.rowcount or 0  # type: ignore[attr-defined]
+
+
+def extend_session(session: Session, token_hash: str, until: datetime) -> None:
+    session.execute(
+        update(UserSession).where(UserSession.token_hash == token_hash).values(expires_at=until)
     )

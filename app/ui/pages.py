@@ -65,6 +65,7 @@ async def login(
                 settings.lockout_attempts,
                 timedelta(minutes=settings.lockout_minutes),
                 timedelta(minutes=settings.session_ttl_minutes),
+                timedelta(minutes=settings.session_idle_minutes),
             )
         )
     )
