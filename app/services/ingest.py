@@ -17,7 +17,7 @@ from app.fhir.dates import birth_range, fhir_instant
 from app.fhir.errors import FhirError
 from app.fhir.index import index_values, sort_date
 from app.fhir.nhs_number import NHS_NUMBER_SYSTEM
-from app.fhir.references import split_local
+from app.fhir.patient_of import patient_of
 from app.services.consequences import after_write
 from app.services.resolve import BundleIds, resolve_references
 from app.services.search import count_matches
@@ -319,7 +319,7 @@ def _write(session: Session, plans: list[Planned], ctx: WriteContext) -> set[str
                 p.version + 1,
                 ctx.now,
                 p.current_content,
-                _patient_of(p.stale_of, p.id),
+                patient_of(p.stale_of, p.id),
                 stale_warning(p.request.type, p.version, p.version + 1),
             )
             continue
@@ -330,7 +330,7 @@ def _write(session: Session, plans: list[Planned], ctx: WriteContext) -> set[str
             p.version,
             ctx.now,
             p.content,
-            _patient_of(p.request.data, p.id),
+            patient_of(p.request.data, p.id),
         )
     return removed
 
@@ -346,7 +346,7 @@ def _resource_row(p: Planned, ctx: WriteContext) -> dict[str, Any]:
         "version": version,
         "last_updated": ctx.now,
         "sort_date": sort_date(data),
-        "patient_id": _patient_of(data, p.id),
+        "patient_id": patient_of(data, p.id),
         "content": content,
     }
 
@@ -381,17 +381,6 @@ def _event_row(p: Planned, o: Outcome, ctx: WriteContext) -> dict[str, Any]:
         "booked_at": o.booked_at,
         "age_uncertain_days": o.age_uncertain_days,
     }
-
-
-def _patient_of(data: dict[str, Any], rid: str) -> str | None:
-    type_name = data["resourceType"]
-    if type_name == "Patient":
-        return rid
-    if type_name in CODED_TYPES:
-        return subject_patient(data)
-    ref = data.get("patient" if type_name == "RelatedPerson" else "subject") or {}
-    local = split_local(ref.get("reference") or "")
-    return local[1] if local and local[0] == "Patient" else None
 
 
 def _same_content(stored: dict[str, Any], incoming: dict[str, Any]) -> bool:

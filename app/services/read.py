@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import orjson
 from sqlalchemy.orm import Session
 
 from app.fhir import bundles
 from app.fhir.errors import FhirError
 from app.fhir.ids import is_fhir_id
 from app.fhir.numbers import whole_number
+from app.fhir.patient_of import patient_of
 from app.services.answer import Answer, references_of
 from app.store import resources_repo
 from app.store.models import Resource
@@ -41,7 +43,7 @@ def read(session: Session, type_name: str, rid: str) -> Found:
 
 
 def vread(session: Session, type_name: str, rid: str, vid: str) -> Found:
-    current = _current(session, type_name, rid)
+    _current(session, type_name, rid)  # 404 for an unknown resource before any version
     number = whole_number(vid)
     found = resources_repo.version(session, type_name, rid, number) if number else None
     if found is None:
@@ -51,9 +53,10 @@ def vread(session: Session, type_name: str, rid: str, vid: str) -> Found:
             f"{type_name}/{rid} has no version {vid}.",
             f"{type_name}.meta.versionId",
         )
-    return Found(
-        type_name, rid, found.version, found.last_updated, found.content, references_of([current])
-    )
+    # The patient of the version shown, who may not be the current version's.
+    then = patient_of(orjson.loads(found.content), rid)
+    refs = sorted({f"{type_name}/{rid}", *([f"Patient/{then}"] if then else [])})
+    return Found(type_name, rid, found.version, found.last_updated, found.content, refs)
 
 
 def history(session: Session, type_name: str, rid: str, base: str, limit: int) -> Answer:

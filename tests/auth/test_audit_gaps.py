@@ -16,7 +16,7 @@ from app.main import create_app
 from app.runtime import AppState
 from app.services.users import add_user
 from tests.auth_helpers import token_for
-from tests.factories import FHIR_JSON, nhs_number, patient
+from tests.factories import FHIR_JSON, appointment, created_id, nhs_number, patient, post
 
 PASSWORD = "correct horse battery"
 
@@ -121,3 +121,15 @@ def test_refusal_text_never_copies_an_nhs_number(client: TestClient, state: AppS
             text("SELECT count(*) FROM audit_event WHERE outcome_desc LIKE :n"), {"n": f"%{nhs}%"}
         ).scalar()
     assert found == 0
+
+
+def test_a_vread_names_the_patient_of_that_version(client: TestClient) -> None:
+    first = created_id(post(client, "Patient", patient()))
+    second = created_id(post(client, "Patient", patient()))
+    aid = created_id(post(client, "Appointment", appointment(f"Patient/{first}")))
+    moved = {**appointment(f"Patient/{second}"), "id": aid}
+    assert client.put(f"/fhir/Appointment/{aid}", json=moved, headers=FHIR_JSON).status_code == 200
+    assert client.get(f"/fhir/Appointment/{aid}/_history/1").status_code == 200
+    [event] = trail(client, entity=f"Appointment/{aid}", subtype="vread")
+    named = {e["what"]["reference"] for e in event["entity"] if "what" in e}
+    assert f"Patient/{first}" in named and f"Patient/{second}" not in named
