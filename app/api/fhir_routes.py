@@ -60,6 +60,7 @@ def build_router() -> APIRouter:
         note = AuditNote("transaction", "Bundle")
         raw = await read_body(request, state, who, note)
         ctx = state.write_context()
+        ctx.author = (who.kind, who.id)  # stamped on every version written
         answer = await run_in_threadpool(
             state.audited,
             who,
@@ -109,6 +110,7 @@ def _add_type(router: APIRouter, type_name: str) -> None:
         await require(state, who, type_name, "create", note)
         raw = await read_body(request, state, who, note)
         ctx = state.write_context()
+        ctx.author = (who.kind, who.id)  # stamped on every version written
         result = await run_in_threadpool(
             state.audited,
             who,
@@ -138,6 +140,7 @@ def _add_type(router: APIRouter, type_name: str) -> None:
         raw = await read_body(request, state, who, note)
         version = parse_etag(if_match) if if_match else None
         ctx = state.write_context()
+        ctx.author = (who.kind, who.id)  # stamped on every version written
         result = await run_in_threadpool(
             state.audited,
             who,

@@ -18,6 +18,7 @@ from app.fhir.errors import FhirError
 from app.fhir.index import index_values, sort_date
 from app.fhir.nhs_number import NHS_NUMBER_SYSTEM
 from app.fhir.patient_of import patient_of
+from app.fhir.written_by import stamp
 from app.services.consequences import after_write
 from app.services.resolve import BundleIds, resolve_references
 from app.services.search import count_matches
@@ -254,6 +255,8 @@ def _content(p: Planned, categories: list[str], ctx: WriteContext) -> str:
         meta["tag"] = tags
     else:
         meta.pop("tag", None)
+    if ctx.author is not None:
+        stamp(meta, ctx.terms.canonical_base, ctx.author)
     body = {k: v for k, v in data.items() if k not in ("resourceType", "id", "meta")}
     return orjson.dumps({"resourceType": p.request.type, "id": p.id, "meta": meta, **body}).decode()
 

@@ -3,8 +3,8 @@
 - a PUT that would create a resource needs the create scope (`c`), not only update (`u`);
 - a Flag coded in the service's rule code system (or carrying the identifier the service gives
   its raised Flags) is the service's own: it changes only through the review API, which
-  records who decided what. The rules write those Flags through `ingest.write_resources`
-  directly, never through here.
+  records who decided what. The service writes those Flags itself (the rules' flag store,
+  the review service), never through here.
 """
 
 from __future__ import annotations

@@ -51,6 +51,7 @@ class WriteContext:
     now: datetime
     base_url: str = ""
     rules: RuleSet | None = None  # None: store and code, raise nothing
+    author: tuple[str, str] | None = None  # (client|user, id) of a FHIR client's write
 
 
 @dataclass(eq=False)  # compared by identity: field-by-field equality is never wanted here
