@@ -48,8 +48,19 @@ class ReviewItem(Review, Subject):
     rule_id: str
 
 
+class IdentityItem(Subject):
+    at: datetime
+    kind: Literal["identity-change"]
+    changed: Literal["birth-date", "nhs-number"]
+    before: str | None
+    after: str | None
+    version: int = Field(description="The Patient version that made the change")
+    written_by: str | None = Field(description='"client/<id>" or "user/<name>" that wrote it')
+    source: str | None = Field(description="The sender's meta.source, if given")
+
+
 ChronologyItem = Annotated[
-    EventItem | StatusItem | FlagItem | ReviewItem, Field(discriminator="kind")
+    EventItem | StatusItem | FlagItem | ReviewItem | IdentityItem, Field(discriminator="kind")
 ]
 
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
+SUFFIX = "/StructureDefinition/written-by"
+
 
 def written_by_url(canonical: str) -> str:
-    return f"{canonical}/StructureDefinition/written-by"
+    return f"{canonical}{SUFFIX}"
 
 
 def stamp(meta: dict[str, Any], canonical: str, author: tuple[str, str]) -> None:
@@ -25,11 +27,10 @@ def stamp(meta: dict[str, Any], canonical: str, author: tuple[str, str]) -> None
     ]
 
 
-def author_of(data: dict[str, Any], canonical: str) -> str | None:
+def author_of(data: dict[str, Any]) -> str | None:
     """'client/<id>' or 'user/<name>' from a stored version, if it was stamped."""
-    url = written_by_url(canonical)
     for e in (data.get("meta") or {}).get("extension", []):
-        if isinstance(e, dict) and e.get("url") == url:
+        if isinstance(e, dict) and str(e.get("url", "")).endswith(SUFFIX):
             ident = e.get("valueIdentifier") or {}
             kind = str(ident.get("system", "")).rsplit("/", 1)[-1]
             return f"{kind}/{ident.get('value')}"

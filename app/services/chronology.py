@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from app.fhir.errors import FhirError
 from app.services import chronology_items as items
 from app.services.family_carers import carers_of
+from app.services.identity_changes import identity_items
 from app.services.worklist_item import View, child_summary, children
 from app.store import chronology_repo, family_repo, flags_repo, worklist_repo
 
@@ -103,5 +104,6 @@ def _timeline(
         *items.status_items(chronology_repo.statuses_of(session, child_ids), now),
         *items.flag_items(flags),
         *items.review_items(reviews, flags),
+        *identity_items(chronology_repo.patient_versions(session, child_ids)),
     ]
     return items.in_time_order(everything)

@@ -16,6 +16,7 @@ from app.store.models import CodedEvent, FlagReview, RaisedFlag, SafeguardingSta
 # review it, it closes, a status ends.
 KIND_ORDER = {
     "status-start": 0,
+    "identity-change": 1,
     "event": 1,
     "flag-opened": 2,
     "flag-updated": 3,

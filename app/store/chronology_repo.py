@@ -15,6 +15,7 @@ from app.store.models import (
     IdentityKey,
     RaisedFlag,
     Resource,
+    ResourceVersion,
     SafeguardingStatus,
 )
 
@@ -103,3 +104,15 @@ def patients_by_identifier(session: Session, keys: Iterable[tuple[str, str]]) ->
 
 def family_exists(session: Session, family_id: str) -> bool:
     return session.get(Family, family_id) is not None
+
+
+def patient_versions(session: Session, patient_ids: Iterable[str]) -> Sequence[ResourceVersion]:
+    """Every stored version of these Patients, each patient's in version order."""
+    wanted = sorted(set(patient_ids))
+    if not wanted:
+        return []
+    return session.scalars(
+        select(ResourceVersion)
+        .where(ResourceVersion.type == "Patient", ResourceVersion.id.in_(wanted))
+        .order_by(ResourceVersion.id, ResourceVersion.version)
+    ).all()

@@ -36,3 +36,23 @@ def test_each_version_names_its_writer_and_cannot_be_forged(
     writers = [written_by(e["resource"])[0]["value"] for e in history]
     assert writers == [admin_id, source_id]  # newest first
     assert created_id(post(client, "Patient", patient()))  # an ordinary write still works
+
+
+def test_a_changed_birth_date_or_nhs_number_shows_in_the_chronology_with_its_writer(
+    client: TestClient, role_tokens: dict[str, str]
+) -> None:
+    admin_id = jwt.decode(role_tokens["admin"], options={"verify_signature": False})["sub"]
+    first = patient(birth="2020-03-01")
+    pid = created_id(post(client, "Patient", first))
+    later = {**patient(birth="2019-03-01"), "id": pid,
+             "meta": {"source": "https://gp.example/system"}}
+    assert client.put(f"/fhir/Patient/{pid}", json=later, headers=FHIR_JSON).status_code == 200
+    r = client.get(f"/api/children/{pid}/chronology")
+    assert r.status_code == 200, r.text
+    changes = {i["changed"]: i for i in r.json()["items"] if i["kind"] == "identity-change"}
+    assert set(changes) == {"birth-date", "nhs-number"}
+    birth = changes["birth-date"]
+    assert (birth["before"], birth["after"], birth["version"]) == ("2020-03-01", "2019-03-01", 2)
+    assert birth["written_by"] == f"client/{admin_id}"
+    assert birth["source"] == "https://gp.example/system"
+    assert changes["nhs-number"]["after"] == later["identifier"][0]["value"]
