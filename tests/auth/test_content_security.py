@@ -1,0 +1,25 @@
+"""The Content Security Policy runs no inline script and nothing from another origin, on the
+API and on the sign-in page. Both databases."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+
+def directives(header: str) -> dict[str, list[str]]:
+    out = {}
+    for part in header.split(";"):
+        name, *values = part.split()
+        out[name] = values
+    return out
+
+
+def test_scripts_come_only_from_the_app(anonymous: TestClient) -> None:
+    for path in ("/login", "/fhir/metadata"):
+        policy = directives(anonymous.get(path).headers["content-security-policy"])
+        assert policy["script-src"] == ["'self'"], policy
+        assert policy["object-src"] == ["'none'"] and policy["base-uri"] == ["'none'"]
+        origins = [v for values in policy.values() for v in values if "://" in v]
+        assert origins == [], origins  # no third-party origin anywhere
+    page = anonymous.get("/login").text
+    assert "<script" not in page  # nothing on our pages that the policy would block
