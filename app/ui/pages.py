@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from app.api.client_identity import client_address
 from app.api.security import SESSION_COOKIE, current_principal
 from app.api.state import get_state
+from app.auth import login_csrf
 from app.auth.principal import Principal
 from app.fhir.errors import FhirError
 from app.services import audit, users
@@ -45,8 +46,8 @@ async def login(
     next_page: Annotated[str, Form(alias="next")] = "/ui/",
 ) -> Response:
     state = get_state(request)
-    expected = request.cookies.get(LOGIN_CSRF_COOKIE)
-    if not expected or not secrets.compare_digest(expected, csrf_token):
+    nonce = request.cookies.get(LOGIN_CSRF_COOKIE)
+    if not login_csrf.valid(state.settings.secret_key or "", nonce, csrf_token):
         return _login_form(request, "The form expired; please try again.", 403, next_page=next_page)
     settings = state.settings
     now = state.clock()
@@ -116,14 +117,14 @@ def _login_form(
     reason: str | None = None,
     next_page: str | None = None,
 ) -> Response:
-    token = secrets.token_urlsafe(32)
+    settings = get_state(request).settings
+    nonce, token = login_csrf.new_pair(settings.secret_key or "")
     target = safe_next(next_page or request.query_params.get("next"))
     context = {"csrf_token": token, "error": error, "who": None, "reason": reason, "next": target}
     response = page(request, "login.html", context, status)
-    settings = get_state(request).settings
     response.set_cookie(
         LOGIN_CSRF_COOKIE,
-        token,
+        nonce,
         httponly=True,
         samesite="strict",
         secure=not settings.is_development,

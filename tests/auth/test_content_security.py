@@ -23,3 +23,11 @@ def test_scripts_come_only_from_the_app(anonymous: TestClient) -> None:
         assert origins == [], origins  # no third-party origin anywhere
     page = anonymous.get("/login").text
     assert "<script" not in page  # nothing on our pages that the policy would block
+
+
+def test_a_planted_sign_in_cookie_cannot_pass_the_csrf_check(anonymous: TestClient) -> None:
+    planted = "a" * 43  # the attacker sets the cookie and sends the same value in the form
+    anonymous.cookies.set("wnb_login_csrf", planted)
+    r = anonymous.post("/login", follow_redirects=False, data={
+        "username": "someone", "password": "anything at all", "csrf_token": planted})
+    assert r.status_code == 403
