@@ -95,8 +95,10 @@ def test_lock_out_after_repeated_failures(
 
 
 def _message(page: str) -> str:
-    m = re.search(r'class="error"[^>]*>([^<]+)<', page)
-    return m.group(1) if m else page
+    """The error the sign-in page shows (in its error summary)."""
+    m = re.search(r'error-summary__list"><li><a [^>]*>([^<]+)<', page)
+    assert m, "the page shows no error"
+    return m.group(1)
 
 
 def test_unknown_user_and_wrong_password_look_the_same(anonymous: TestClient, nurse: str) -> None:
