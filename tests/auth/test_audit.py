@@ -58,15 +58,18 @@ def test_search_names_every_patient_it_returned(
         assert query, "the search query is kept"
 
 
-def test_agency_read_is_a_disclosure(
+def test_an_agency_read_refused_is_no_disclosure(
     client: TestClient, anonymous: TestClient, role_tokens: dict[str, str]
 ) -> None:
+    # A patient no flag sent to this agency: the read is refused, and a refusal disclosed
+    # nothing (a read that is answered is a disclosure: tests/notify/test_agency_isolation.py).
     pid = created_id(post(client, "Patient", patient()))
-    anonymous.get(f"/fhir/Patient/{pid}", headers=bearer(role_tokens["agency"]))
-    disclosures = trail(client, patient=pid, type="110106")
-    assert len(disclosures) == 1
-    assert disclosures[0]["type"]["display"] == "Export"
-    assert disclosures[0]["agent"][0]["role"] == [{"text": "agency"}]
+    r = anonymous.get(f"/fhir/Patient/{pid}", headers=bearer(role_tokens["agency"]))
+    assert r.status_code >= 400
+    assert trail(client, patient=pid, type="110106") == []
+    [refused] = trail(client, patient=pid, subtype="read")
+    assert refused["outcome"] != "0" and refused["type"]["code"] == "rest"
+    assert refused["agent"][0]["role"] == [{"text": "agency"}]
 
 
 def test_writes_and_refusals_are_audited(
