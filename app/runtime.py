@@ -96,6 +96,9 @@ class AppState:
 
         def run(session: Session) -> T:
             result = use_case(session)
+            # Reconcile first: the audit record takes the chain's lock (PostgreSQL), which
+            # serialises writers from there to the commit, so it comes as late as it can.
+            settle(session, self.write_context(), self.settings.reconcile_inline)
             note.references = references(result)
             audit.record(session, who, note, self.clock())
             return result
