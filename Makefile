@@ -32,10 +32,12 @@ run: $(STAMP)
 ## make test: install and run the whole suite on SQLite and on PostgreSQL, plus ruff
 test: $(STAMP)
 	$(BIN)/ruff check app tests bench
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check app tests bench
+	$(BIN)/lint-imports
 
 ## make openapi: rewrite openapi/openapi.json from the app
 openapi: $(STAMP)
