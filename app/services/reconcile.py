@@ -194,9 +194,7 @@ def _apply(
         row = known.current.get((c.rule_id, c.child_id))
         values = dict(c.values)
         if "evidence_events" in values:
-            times = [
-                facts[e].event_at for e in orjson.loads(values["evidence_events"]) if e in facts
-            ]
+            times = [views[e] for e in orjson.loads(values["evidence_events"]) if e in views]
             values["first_event_at"] = min(times, default=ctx.now)
             values["last_event_at"] = max(times, default=ctx.now)
         if row is None:

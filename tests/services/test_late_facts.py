@@ -332,3 +332,18 @@ def test_an_inactive_status_ends_when_first_stored_inactive(
     assert ends == [FIXED_NOW]  # the later re-send did not move it
     missed(client, pid, "2026-06-16")  # after the plan ended: not a protected child's miss
     assert "protected-child" not in flags(client, pid)
+
+
+def test_a_flags_evidence_times_follow_its_evidence(client: TestClient, state: AppState) -> None:
+    pid = child(client)
+    missed(client, pid, "2026-06-01")
+    missed(client, pid, "2026-06-05")
+    missed(client, pid, "2026-06-09")  # a new version of the flag, with new evidence
+    first, last = state.read(
+        lambda s: s.execute(
+            select(RaisedFlag.first_event_at, RaisedFlag.last_event_at).where(
+                RaisedFlag.child_id == pid, RaisedFlag.rule_id == "repeat-wnb"
+            )
+        ).one()
+    )
+    assert (first.date().isoformat(), last.date().isoformat()) == ("2026-06-01", "2026-06-09")
