@@ -16,8 +16,16 @@ from app.worker.deliveries import Deliveries
 log = logging.getLogger("wnb.worker")
 
 
+def _quiet_job_log() -> None:
+    # APScheduler logs every run of every job at INFO: with reconciliation every few seconds
+    # that buries the service's own lines. Its warnings and errors still come through.
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.WARNING)
+
+
 def add_jobs(scheduler: BaseScheduler, state: AppState) -> None:
     """Every job runs alone (max_instances=1) and a missed run is not repeated (coalesce)."""
+    _quiet_job_log()
     every: list[tuple[Callable[[AppState], object], str, int]] = [
         (jobs.run_reconcile, "reconcile", state.settings.due_check_seconds),
         (jobs.housekeeping, "housekeeping", 600),
