@@ -66,6 +66,12 @@ class CancellationReasons(BaseModel):
         return self.default
 
 
+class CarerIdentifier(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    system: str = Field(min_length=1)
+    value: str = Field(min_length=1)
+
+
 class ServiceCoding(BaseModel):
     model_config = ConfigDict(extra="forbid")
     system: str = Field(min_length=1)
@@ -97,6 +103,13 @@ class Terminology(BaseModel):
     _service_names: dict[tuple[str, str], str] = PrivateAttr(default_factory=dict)
     # One service however each system codes it: name -> the codings that mean it.
     service_equivalents: dict[ServiceName, list[ServiceCoding]] = {}
+    # Carer identifiers shared by unrelated children (a foster agency's number, a placeholder
+    # NHS number a system sends when it has none): they never make two children one family.
+    never_link_carers: list[CarerIdentifier] = []
+
+    def links_carer(self, system: str, value: str) -> bool:
+        """Whether a carer identifier may tie children into one family."""
+        return not any(c.system == system and c.value == value for c in self.never_link_carers)
 
     @model_validator(mode="after")
     def _complete(self) -> Terminology:

@@ -47,7 +47,7 @@ def after_write(
     for p in plans:
         kind, data = p.request.type, p.request.data
         if kind in ("RelatedPerson", "Group", "Patient"):
-            links = family.links_of(kind, p.id, data, ctx.now)
+            links = family.links_of(kind, p.id, data, ctx.now, ctx.terms.links_carer)
             touched |= family.update_links(session, f"{kind}/{p.id}", links, ctx.now)
         if kind == "Flag" and p.existing_pk is not None:
             touched |= _replace_status(session, p.existing_pk, data, ctx)

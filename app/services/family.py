@@ -5,7 +5,7 @@ one family. Merges and splits are worked out over the link graph around the chan
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -26,7 +26,11 @@ def add_patients(session: Session, patient_ids: Iterable[str], now: datetime) ->
 
 
 def links_of(
-    type_name: str, rid: str, data: dict[str, Any], now: datetime
+    type_name: str,
+    rid: str,
+    data: dict[str, Any],
+    now: datetime,
+    links_carer: Callable[[str, str], bool] = lambda _system, _value: True,
 ) -> list[tuple[str, str]]:
     """(link key, patient id) pairs a RelatedPerson, Group or Patient asserts at `now`.
 
@@ -43,7 +47,10 @@ def links_of(
         return [
             (f"carer:{i['system']}|{i['value']}"[:300], child[1])
             for i in data.get("identifier", [])
-            if isinstance(i, dict) and i.get("system") and i.get("value")
+            if isinstance(i, dict)
+            and i.get("system")
+            and i.get("value")
+            and links_carer(str(i["system"]), str(i["value"]))
         ]
     if type_name == "Group" and data.get("type") == "person" and data.get("active", True):
         members = [

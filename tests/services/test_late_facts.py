@@ -347,3 +347,23 @@ def test_a_flags_evidence_times_follow_its_evidence(client: TestClient, state: A
         ).one()
     )
     assert (first.date().isoformat(), last.date().isoformat()) == ("2026-06-01", "2026-06-09")
+
+
+def test_a_carer_identifier_listed_as_shared_links_no_one(
+    client: TestClient, state: AppState
+) -> None:
+    from app.fhir.terminology import CarerIdentifier
+
+    shared = nhs_number()
+    a, b = child(client), child(client)
+    saved = list(state.terms.never_link_carers)
+    state.terms.never_link_carers.append(
+        CarerIdentifier(system="https://fhir.nhs.uk/Id/nhs-number", value=shared)
+    )
+    try:
+        for pid in (a, b):
+            post(client, "RelatedPerson", related_person(f"Patient/{pid}", shared))
+    finally:
+        state.terms.never_link_carers[:] = saved
+    families = state.read(lambda s: family_repo.families_of(s, [a, b]))
+    assert families[a] != families[b]
