@@ -13,8 +13,8 @@ import orjson
 from sqlalchemy.orm import Session
 
 from app.fhir.dates import fhir_instant
+from app.fhir.identity import identity_keys
 from app.fhir.index import index_values, sort_date
-from app.services.ingest import identity_keys
 from app.services.writes import WriteContext, WriteRequest
 from app.store import resources_repo
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.fhir.coding import BirthSpan, Outcome, code_outcomes, subject_patient, subject_patients
 from app.fhir.dates import birth_range, fhir_instant
 from app.fhir.errors import FhirError
+from app.fhir.identity import identity_keys
 from app.fhir.index import index_values, sort_date
 from app.fhir.nhs_number import NHS_NUMBER_SYSTEM
 from app.fhir.patient_of import patient_of
@@ -68,20 +69,6 @@ def write_resources(
         # by reconciliation, pass with follow_on=False.
         after_write(session, written, removed_events_of, ctx)
     return [p.result for p in plans]  # type: ignore[misc]
-
-
-def identity_keys(data: dict[str, Any]) -> list[tuple[str, str, str, str]]:
-    """Identifiers that make a post the same resource. A carer's identifier is scoped to the
-    child, because a RelatedPerson is one relationship, not one person."""
-    type_name = data["resourceType"]
-    scope = ""
-    if type_name == "RelatedPerson":
-        scope = ((data.get("patient") or {}).get("reference") or "")[:80]
-    return [
-        (type_name, ident["system"][:255], str(ident["value"])[:255], scope)
-        for ident in data.get("identifier", [])
-        if isinstance(ident, dict) and ident.get("system") and ident.get("value")
-    ]
 
 
 def _plan_group(

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from app.store.models import Family, FamilyLink, FamilyMember, PatientAlias, Resource
+from app.store.models import Family, FamilyLink, FamilyMember, Resource
+from app.store.reconcile_models import PatientAlias
 
 
 def families_of(session: Session, patient_ids: Iterable[str]) -> dict[str, str]:

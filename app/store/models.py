@@ -371,34 +371,8 @@ class FlagReview(Base):
     flag_version: Mapped[int] = mapped_column(Integer)
 
 
-class ReconcileDue(Base):
-    """A patient whose family's flags must be brought in line with its facts: now (a fact
-    changed and its reconciliation has not committed yet) or at `due_at` (a time-based rule's
-    window closes). Written in the transaction that changed the facts, so nothing is lost if
-    the process dies before the flags are reconciled; the worker completes what is left."""
 
-    __tablename__ = "reconcile_due"
-    patient_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    due_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
-
-
-class PatientAlias(Base):
-    """A merged record (`Patient.link` replaced-by / replaces): its events count as the
-    surviving record's, and flags are raised on the surviving record only."""
-
-    __tablename__ = "patient_alias"
-    patient_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    canonical_id: Mapped[str] = mapped_column(String(64), index=True)
-
-
-class ServiceState(Base):
-    """Small facts about the store itself, e.g. the fingerprint of the rules last applied."""
-
-    __tablename__ = "service_state"
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[str] = mapped_column(String(255))
-
-
-# Agencies, subscriptions and the webhook outbox live in their own module; imported here so
-# that `Base.metadata` (migrations, tests) always holds them.
-from app.store import webhook_models  # noqa: E402, F401
+# Reconciliation's marks and merged records, and agencies, subscriptions and the webhook
+# outbox, live in modules of their own; imported here so that `Base.metadata` (migrations,
+# tests) always holds them.
+from app.store import reconcile_models, webhook_models  # noqa: E402, F401

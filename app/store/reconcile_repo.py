@@ -11,7 +11,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from app.store.models import CodedEvent, PatientAlias, ReconcileDue, ServiceState
+from app.store.models import CodedEvent
+from app.store.reconcile_models import PatientAlias, ReconcileDue, ServiceState
 
 
 def _insert(session: Session, table: Any) -> Any:

@@ -20,11 +20,11 @@ from app.store.models import (
     AuditRecord,
     CodedEvent,
     RaisedFlag,
-    ReconcileDue,
     Resource,
     ResourceVersion,
     SafeguardingStatus,
 )
+from app.store.reconcile_models import ReconcileDue
 from tests.conftest import FIXED_NOW
 from tests.factories import appointment, created_id, nhs_number, patient, post, related_person
 

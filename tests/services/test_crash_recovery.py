@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from app.runtime import AppState
-from app.store.models import ReconcileDue
+from app.store.reconcile_models import ReconcileDue
 from tests.auth_helpers import token_for
 from tests.factories import FHIR_JSON, appointment, patient
 from tests.live_server import free_port

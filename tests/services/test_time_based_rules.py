@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from app.runtime import AppState
-from app.store.models import ReconcileDue
+from app.store.reconcile_models import ReconcileDue
 from app.worker.jobs import run_reconcile
 from tests.conftest import FIXED_NOW
 from tests.services.test_rules_at_ingest import child, flags, missed
