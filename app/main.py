@@ -18,7 +18,7 @@ from app.api.failures import UnexpectedErrors
 from app.api.fhir_routes import VERSION, build_router
 from app.api.headers import SecurityHeaders
 from app.api.health import router as health_router
-from app.api.metrics import Metrics, MetricsMiddleware, count_statements
+from app.api.metrics import Metrics, count_statements
 from app.api.metrics import router as metrics_router
 from app.api.nurse_routes import router as nurse_router
 from app.api.openapi_docs import add_security
@@ -58,9 +58,8 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     install_error_handlers(app)
     app.add_middleware(UnexpectedErrors)  # innermost: its 500 still gets headers and a log line
     app.add_middleware(SecurityHeaders, hsts=not settings.is_development)
-    app.add_middleware(AccessLog)
     app.state.metrics = Metrics()
-    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(AccessLog, metrics=app.state.metrics)
     count_statements(app.state.wnb.engine)
     app.include_router(health_router)
     app.include_router(metrics_router)

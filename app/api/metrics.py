@@ -8,7 +8,8 @@ anyone else gets 403. Labels carry route templates, never ids or query strings.
 
 from __future__ import annotations
 
-import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Annotated, Any
 
@@ -16,7 +17,6 @@ from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import Engine, event
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.state import get_state
 from app.fhir.errors import FhirError
@@ -58,6 +58,7 @@ class Metrics:
             "wnb_reconcile_lag_seconds", "Age of the oldest due reconciliation", registry=r
         )
         self.pool = Gauge("wnb_db_pool_checked_out", "Database connections in use", registry=r)
+
         self.webhooks = Gauge(
             "wnb_webhook_messages",
             "Webhook messages in the outbox, by state",
@@ -68,34 +69,24 @@ class Metrics:
             "wnb_webhook_lag_seconds", "Age of the oldest pending webhook message", registry=r
         )
 
+    def observe(
+        self, method: str, route: str, status: int, seconds: float, statements: int
+    ) -> None:
+        """One answered request (`route` a template, never a path with ids)."""
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(method, route).observe(seconds)
+        self.statements.labels(method, route).observe(statements)
 
-class MetricsMiddleware:
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started, status, counter = time.perf_counter(), 500, [0]
-        token = _statements.set(counter)
-
-        async def record_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, record_status)
-        finally:
-            _statements.reset(token)
-            route = getattr(scope.get("route"), "path", None) or "(no route)"
-            method = scope["method"]
-            self.metrics.requests.labels(method, route, str(status)).inc()
-            self.metrics.latency.labels(method, route).observe(time.perf_counter() - started)
-            self.metrics.statements.labels(method, route).observe(counter[0])
+@contextmanager
+def counting_statements() -> Iterator[list[int]]:
+    """Count the statements the current request runs (the engine's listener adds to it)."""
+    counter = [0]
+    token = _statements.set(counter)
+    try:
+        yield counter
+    finally:
+        _statements.reset(token)
 
 
 def _count_statement(*_args: Any) -> None:
