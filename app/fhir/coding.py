@@ -122,9 +122,11 @@ def code_outcome(
 
 @dataclass(frozen=True)
 class PersonCoding:
-    """How one person's outcome is coded for their age on the day."""
+    """How one person's outcome is coded for their age on the day, with the code written."""
 
     category: Category
+    outcome_system: str
+    outcome_code: str
     is_child: bool
     age_days: int | None
     age_uncertain_days: int
@@ -145,8 +147,11 @@ def code_for_age(
         category = "did-not-attend"
     elif category == "did-not-attend" and is_child:
         category = "was-not-brought"
+    written = terms.written_codes[category]
     return PersonCoding(
         category=category,
+        outcome_system=written.system or terms.outcome_system,
+        outcome_code=written.code,
         is_child=is_child,
         age_days=(on - latest).days if latest else None,
         age_uncertain_days=(birth[1] - birth[0]).days if birth else 0,
@@ -161,17 +166,7 @@ def _for_patient(
     shared: dict[str, Any],
 ) -> Outcome:
     coded = code_for_age(category, shared["event_at"], birth, terms)
-    written = terms.written_codes[coded.category]
-    return Outcome(
-        child_id=pid,
-        category=coded.category,
-        outcome_system=written.system or terms.outcome_system,
-        outcome_code=written.code,
-        is_child=coded.is_child,
-        age_days=coded.age_days,
-        age_uncertain_days=coded.age_uncertain_days,
-        **shared,
-    )
+    return Outcome(child_id=pid, **coded.__dict__, **shared)
 
 
 def _category(
