@@ -20,7 +20,7 @@ from app.fhir.terminology import Terminology, load_terminology
 from app.rules import RuleSet, load_rules
 from app.services import audit
 from app.services.authenticate import Authenticator
-from app.services.reconcile import settle
+from app.services.reconcile import DEFER, ReconcileFailed, settle
 from app.services.writes import WriteContext
 from app.settings import Settings
 from app.store.db import make_engine, make_session_factory
@@ -61,13 +61,22 @@ class AppState:
         """Run a use case in one transaction, reconcile the families it touched, and commit
         here, at the edge. A unique-key race or a deadlock with a concurrent request is
         retried: the second attempt sees the first's rows."""
+        defer = False
         for attempt in range(WRITE_ATTEMPTS):
             with self.writer() as session:
+                session.info[DEFER] = defer
                 try:
                     result = use_case(session)
                     settle(session, self.write_context(), self.settings.reconcile_inline)
                     session.commit()
                     return result
+                except ReconcileFailed:
+                    # Once more, the families left marked for the worker: the facts commit.
+                    session.rollback()
+                    if defer:
+                        raise
+                    defer = True
+                    continue
                 except (IntegrityError, OperationalError) as exc:
                     session.rollback()
                     if isinstance(exc, OperationalError) and not _is_race(exc):

@@ -70,20 +70,28 @@ def reconcile(session: Session, patient_ids: Iterable[str], ctx: WriteContext) -
     return len(members)
 
 
+class ReconcileFailed(Exception):
+    """Reconciliation failed for a reason other than the database's own: the unit of work is
+    run again with reconciliation deferred, so the facts still commit (with a mark)."""
+
+
+DEFER = "wnb.defer_reconcile"  # session.info key: this attempt leaves the families marked
+
+
 def settle(session: Session, ctx: WriteContext, inline: bool = True) -> None:
     """Reconcile the families a unit of work touched, before it commits (read your writes).
 
-    Runs in a savepoint: if reconciliation fails for any reason but the database's own (a
-    lock or unique-key race, which the unit of work retries whole), the facts still commit
-    with a durable mark, and the worker finishes the job. `inline` False defers every
+    No savepoint (two round trips on every write): if reconciliation fails for any reason but
+    the database's own (a lock or unique-key race, which the unit of work retries whole),
+    `ReconcileFailed` asks the edge to run the unit of work again with `DEFER` set, and the
+    facts commit with a durable mark that the worker finishes. `inline` False defers every
     reconciliation to the worker (bulk loads)."""
     touched = take_touched(session)
     if not touched or ctx.rules is None:
         return
-    if inline:
+    if inline and not session.info.get(DEFER):
         try:
-            with session.begin_nested():
-                reconcile(session, touched, ctx)
+            reconcile(session, touched, ctx)
             return
         except DBAPIError:
             raise
@@ -94,6 +102,7 @@ def settle(session: Session, ctx: WriteContext, inline: bool = True) -> None:
                 len(touched),
                 type(exc).__name__,
             )
+            raise ReconcileFailed from exc
     reconcile_repo.mark(session, touched, ctx.now)
 
 
