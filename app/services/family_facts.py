@@ -26,6 +26,16 @@ class Loaded:
 
     facts: dict[str, FamilyFacts]
     canonical: dict[str, str]  # every member -> the record its events count as
+    # event id -> where it happened, per child (a joint appointment has one row per child)
+    places: dict[str, dict[str, Place]]
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where and when an event happened, for a new flag's organisation and age."""
+
+    organisation: str | None
+    age_days: int | None
 
 
 def canonical_map(direct: Mapping[str, str], patient_ids: Iterable[str]) -> dict[str, str]:
@@ -57,11 +67,14 @@ def load(
     everyone = sorted({p for group in groups.values() for p in group})
     canonical = canonical_map(direct, everyone)
     by_child: dict[str, list[EventView]] = defaultdict(list)
+    places: dict[str, dict[str, Place]] = defaultdict(dict)
     for row in rules_repo.events_of_children(session, everyone):
         child = canonical.get(row.child_id, row.child_id)
+        event_id = f"{row.resource_type}/{row.resource_id}"
+        places[event_id][child] = Place(row.organisation, row.age_days)
         by_child[child].append(
             EventView(
-                event_id=f"{row.resource_type}/{row.resource_id}",
+                event_id=event_id,
                 child_id=child,
                 at=row.event_at,
                 category=row.category,
@@ -85,7 +98,7 @@ def load(
             statuses=[s for k in kids for s in statuses.get(k, ())],
             deaths={k: deaths[k] for k in kids if k in deaths},
         )
-    return dict(groups), Loaded(facts, canonical)
+    return dict(groups), Loaded(facts, canonical, dict(places))
 
 
 def deceased_at(patient: dict[str, Any]) -> datetime | None:

@@ -20,11 +20,14 @@ from app.store import resources_repo
 
 
 def store_flags(
-    session: Session, requests: list[WriteRequest], ctx: WriteContext
+    session: Session,
+    requests: list[WriteRequest],
+    ctx: WriteContext,
+    known: dict[str, tuple[int, int]],
 ) -> dict[str, int]:
     """Write each Flag (`request.id` set) as a new resource or a new version; flag id ->
-    the version written."""
-    known = resources_repo.versions_of(session, "Flag", [r.id or "" for r in requests])
+    the version written. `known` holds the stored Flags (id -> (pk, version)), read with the
+    flags' rows under their lock; a Flag not in it is new."""
     new, updated, versions, index, keys = [], [], [], [], []
     written: dict[str, int] = {}
     for r in requests:

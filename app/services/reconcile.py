@@ -60,13 +60,13 @@ def reconcile(session: Session, patient_ids: Iterable[str], ctx: WriteContext) -
             due[at].append(members[family_id][0])
     # A stale later mark (a window that no longer matters) only costs the worker a look.
     reconcile_repo.set_marks(session, due)
-    rows = flags_repo.flags_of_children(session, everyone)
+    rows, stored = flags_repo.flags_of_children(session, everyone)
     dying = {r.pk for r in rows if r.is_open and r.child_id in deaths}
     known = flags.judged(rows, flags_repo.reviews_of(session, sorted(dying)))
     explain = _explain(session, desired, known, loaded.canonical)
     changes = flags.compare(desired, known, family_of, deaths, explain, ctx.now)
     if changes:
-        _apply(session, changes, known, rules, views, ctx)
+        _apply(session, changes, known, stored, rules, views, loaded.places, ctx)
     return len(members)
 
 
@@ -184,18 +184,12 @@ def _apply(
     session: Session,
     changes: list[flags.Change],
     known: flags.Judged,
+    stored: dict[str, tuple[int, int]],
     rules: RuleSet,
     views: dict[str, datetime],
+    places: dict[str, dict[str, family_facts.Place]],
     ctx: WriteContext,
 ) -> None:
-    # Where new flags' latest evidence happened (organisation, age): one query, new flags only.
-    refs = {
-        e
-        for c in changes
-        if c.pk is None
-        for e in orjson.loads(c.values["evidence_events"])
-    }
-    facts = rules_repo.event_facts(session, refs)
     added: list[dict[str, Any]] = []
     updated: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
     writes = []
@@ -207,10 +201,15 @@ def _apply(
             values["first_event_at"] = min(times, default=ctx.now)
             values["last_event_at"] = max(times, default=ctx.now)
         if row is None:
-            own = sorted(
-                (facts[e] for e in orjson.loads(values["evidence_events"]) if e in facts),
-                key=lambda f: f.event_at,
+            # Where the latest evidence happened: the flag's child's own row of a joint
+            # appointment, else the row of the child it concerns (a sibling's miss).
+            latest = max(
+                (e for e in orjson.loads(values["evidence_events"]) if e in places),
+                key=lambda e: views.get(e, ctx.now),
+                default=None,
             )
+            here = places.get(latest or "", {})
+            place = here.get(c.child_id) or next(iter(here.values()), None)
             values.update(
                 flag_id=c.flag_id,
                 rule_id=c.rule_id,
@@ -220,8 +219,8 @@ def _apply(
                 opened_at=ctx.now,
                 closed_at=None,
                 outcome=None,
-                organisation=own[-1].organisation if own else None,
-                age_days=own[-1].age_days if own else None,
+                organisation=place.organisation if place else None,
+                age_days=place.age_days if place else None,
             )
             added.append(values)
         else:
@@ -230,7 +229,7 @@ def _apply(
     flags_repo.add_many(session, added)
     for group in updated.values():
         flags_repo.change_many(session, group)
-    version = store_flags(session, writes, ctx)
+    version = store_flags(session, writes, ctx, stored)
     enqueue_flag_events(session, reconciled_events(session, changes, known, version, ctx.now))
     pks = flags_repo.pks_of(session, [c.flag_id for c in changes if c.review])
     for c in changes:

@@ -11,6 +11,10 @@ from sqlalchemy.orm import Session
 from app.store.bulk import update_rows
 from app.store.models import CodedEvent
 
+# Built once: every coded outcome goes through it.
+_INSERT_EVENTS = insert(CodedEvent.__table__).returning(
+    CodedEvent.__table__.c.pk, sort_by_parameter_order=True
+)
 
 def events_of_resources(session: Session, resource_pks: list[int]) -> Sequence[CodedEvent]:
     """The stored coded events of these resources (several per resource: one per Patient)."""
@@ -54,9 +58,7 @@ def replace_events(
         }
     if not rows:
         return [], removed
-    result = session.execute(
-        insert(CodedEvent).returning(CodedEvent.pk, sort_by_parameter_order=True), rows
-    )
+    result = session.connection().execute(_INSERT_EVENTS, rows)
     return [pk for (pk,) in result], removed
 
 

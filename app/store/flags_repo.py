@@ -9,20 +9,27 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from app.store.bulk import insert_rows, update_rows
-from app.store.models import FlagReview, RaisedFlag
+from app.store.models import FlagReview, RaisedFlag, Resource
 
 
-def flags_of_children(session: Session, child_ids: Iterable[str]) -> Sequence[RaisedFlag]:
-    """Every flag (open and closed) of these children, locked until commit."""
+def flags_of_children(
+    session: Session, child_ids: Iterable[str]
+) -> tuple[list[RaisedFlag], dict[str, tuple[int, int]]]:
+    """Every flag (open and closed) of these children, locked until commit, and the stored
+    FHIR Flag of each (flag id -> (resource pk, version)), read in the same round trip so
+    that writing a Flag's next version needs no lookup of its own."""
     wanted = sorted(set(child_ids))
     if not wanted:
-        return []
-    return session.scalars(
-        select(RaisedFlag)
+        return [], {}
+    rows = session.execute(
+        select(RaisedFlag, Resource.pk, Resource.version)
+        .outerjoin(Resource, (Resource.type == "Flag") & (Resource.id == RaisedFlag.flag_id))
         .where(RaisedFlag.child_id.in_(wanted))
         .order_by(RaisedFlag.pk)
-        .with_for_update()
+        .with_for_update(of=RaisedFlag)
     ).all()
+    stored = {f.flag_id: (pk, version) for f, pk, version in rows if pk is not None}
+    return [f for f, _, _ in rows], stored
 
 
 def pks_of(session: Session, flag_ids: Iterable[str]) -> dict[str, int]:

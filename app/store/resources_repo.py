@@ -6,13 +6,39 @@ from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select, tuple_
+from sqlalchemy import bindparam, delete, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from app.store.bulk import insert_rows, update_rows
 from app.store.models import IdentityKey, Resource, ResourceVersion, SearchIndex
 
 IdentityTuple = tuple[str, str, str, str]  # type, system, value, scope
+
+# Every write runs these: built once, executed on the connection (a third of the CPU of
+# building a statement and running it through the ORM each time).
+_EXISTING_IDS = select(Resource.id).where(
+    Resource.type == bindparam("type"), Resource.id.in_(bindparam("ids", expanding=True))
+)
+_IDENTITY_OWNERS = select(
+    IdentityKey.type, IdentityKey.system, IdentityKey.value, IdentityKey.scope,
+    IdentityKey.resource_pk,
+).where(
+    tuple_(IdentityKey.type, IdentityKey.system, IdentityKey.value, IdentityKey.scope).in_(
+        bindparam("keys", expanding=True)
+    )
+)  # fmt: skip
+_BIRTH_SPANS = (
+    select(Resource.id, SearchIndex.date_lo, SearchIndex.date_hi)
+    .join(SearchIndex, SearchIndex.resource_pk == Resource.pk)
+    .where(
+        Resource.type == "Patient",
+        Resource.id.in_(bindparam("ids", expanding=True)),
+        SearchIndex.param == "birthdate",
+    )
+)
+_INSERT_RESOURCES = insert(Resource.__table__).returning(
+    Resource.__table__.c.pk, sort_by_parameter_order=True
+)
 
 
 def current(session: Session, type_name: str, rid: str) -> Resource | None:
@@ -38,11 +64,8 @@ def existing_ids(session: Session, type_name: str, ids: Iterable[str]) -> set[st
     wanted = list(set(ids))
     if not wanted:
         return set()
-    return set(
-        session.scalars(
-            select(Resource.id).where(Resource.type == type_name, Resource.id.in_(wanted))
-        )
-    )
+    rows = session.connection().execute(_EXISTING_IDS, {"type": type_name, "ids": wanted})
+    return {rid for (rid,) in rows}
 
 
 def identity_owners(session: Session, keys: Iterable[IdentityTuple]) -> dict[IdentityTuple, int]:
@@ -50,19 +73,7 @@ def identity_owners(session: Session, keys: Iterable[IdentityTuple]) -> dict[Ide
     wanted = list(set(keys))
     if not wanted:
         return {}
-    rows = session.execute(
-        select(
-            IdentityKey.type,
-            IdentityKey.system,
-            IdentityKey.value,
-            IdentityKey.scope,
-            IdentityKey.resource_pk,
-        ).where(
-            tuple_(IdentityKey.type, IdentityKey.system, IdentityKey.value, IdentityKey.scope).in_(
-                wanted
-            )
-        )
-    )
+    rows = session.connection().execute(_IDENTITY_OWNERS, {"keys": wanted})
     return {(t, s, v, sc): pk for t, s, v, sc, pk in rows}
 
 
@@ -116,13 +127,7 @@ def birth_spans(session: Session, patient_ids: Iterable[str]) -> dict[str, tuple
     wanted = list(set(patient_ids))
     if not wanted:
         return {}
-    rows = session.execute(
-        select(Resource.id, SearchIndex.date_lo, SearchIndex.date_hi)
-        .join(SearchIndex, SearchIndex.resource_pk == Resource.pk)
-        .where(
-            Resource.type == "Patient", Resource.id.in_(wanted), SearchIndex.param == "birthdate"
-        )
-    )
+    rows = session.connection().execute(_BIRTH_SPANS, {"ids": wanted})
     return {
         rid: (lo.date(), (hi - timedelta(microseconds=1)).date())
         for rid, lo, hi in rows
@@ -134,9 +139,7 @@ def insert_resources(session: Session, rows: list[dict[str, Any]]) -> list[int]:
     """Insert current rows; their primary keys in the order given."""
     if not rows:
         return []
-    result = session.execute(
-        insert(Resource).returning(Resource.pk, sort_by_parameter_order=True), rows
-    )
+    result = session.connection().execute(_INSERT_RESOURCES, rows)
     return [pk for (pk,) in result]
 
 
@@ -177,19 +180,6 @@ def patient_contents(session: Session, patient_ids: Iterable[str]) -> dict[str, 
         )
     )
     return {rid: content for rid, content in rows}
-
-
-def versions_of(session: Session, type_name: str, ids: Iterable[str]) -> dict[str, tuple[int, int]]:
-    """id -> (pk, current version) of the resources of this type that exist."""
-    wanted = sorted(set(ids))
-    if not wanted:
-        return {}
-    rows = session.execute(
-        select(Resource.id, Resource.pk, Resource.version).where(
-            Resource.type == type_name, Resource.id.in_(wanted)
-        )
-    )
-    return {rid: (pk, version) for rid, pk, version in rows}
 
 
 def replace_search_values(

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, insert, select
+from sqlalchemy import Row, bindparam, delete, insert, select
 from sqlalchemy.orm import Session
 
 from app.store.models import CodedEvent, SafeguardingStatus
@@ -24,7 +24,18 @@ EVENT_COLUMNS = (
     CodedEvent.age_days,
     CodedEvent.booked_at,
     CodedEvent.age_uncertain_days,
+    CodedEvent.organisation,  # not read by the rules: where a new flag's evidence happened
 )
+# Built once (every reconciliation runs them), run on the connection.
+_EVENTS_OF_CHILDREN = (
+    select(*EVENT_COLUMNS)
+    .where(CodedEvent.child_id.in_(bindparam("ids", expanding=True)), CodedEvent.is_child)
+    .order_by(CodedEvent.event_at, CodedEvent.pk)
+)
+_STATUSES_OF = select(
+    SafeguardingStatus.child_id, SafeguardingStatus.status, SafeguardingStatus.start,
+    SafeguardingStatus.end,
+).where(SafeguardingStatus.child_id.in_(bindparam("ids", expanding=True)))  # fmt: skip
 
 
 def events_of_children(session: Session, child_ids: list[str]) -> Sequence[Row[Any]]:
@@ -32,19 +43,14 @@ def events_of_children(session: Session, child_ids: list[str]) -> Sequence[Row[A
     a family's whole history, which is what its flags are judged on."""
     if not child_ids:
         return []
-    return session.execute(
-        select(*EVENT_COLUMNS)
-        .where(CodedEvent.child_id.in_(child_ids), CodedEvent.is_child)
-        .order_by(CodedEvent.event_at, CodedEvent.pk)
-    ).all()
+    return session.connection().execute(_EVENTS_OF_CHILDREN, {"ids": child_ids}).all()
 
 
-def statuses_of(session: Session, child_ids: list[str]) -> Sequence[SafeguardingStatus]:
+def statuses_of(session: Session, child_ids: list[str]) -> Sequence[Row[Any]]:
+    """(child_id, status, start, end) of every safeguarding status of these children."""
     if not child_ids:
         return []
-    return session.scalars(
-        select(SafeguardingStatus).where(SafeguardingStatus.child_id.in_(child_ids))
-    ).all()
+    return session.connection().execute(_STATUSES_OF, {"ids": child_ids}).all()
 
 
 def delete_status(session: Session, resource_pk: int) -> list[tuple[str, datetime | None]]:
