@@ -37,7 +37,7 @@ def audit(settings: Settings, _: argparse.Namespace) -> int:
             report = verify(session)
     finally:
         engine.dispose()
-    before = f"; {report.unchained} rows from before the chain" if report.unchained else ""
+    before = f"; {report.unchained} rows waiting for their seal" if report.unchained else ""
     if report.problem:
         print(f"BROKEN after {report.checked} good rows: {report.problem}{before}")
         return 1

@@ -31,6 +31,12 @@ class Settings(BaseSettings):
         description="How often the worker reconciles families that are due: a time-based "
         "rule's window closed, a new rules version, or a write whose reconciliation failed.",
     )
+    audit_seal_seconds: int = Field(
+        default=2,
+        ge=1,
+        description="How often the worker links newly committed AuditEvents into the audit "
+        "trail's hash chain (until then the database's append-only triggers protect them).",
+    )
     reconcile_inline: bool = Field(
         default=True,
         description="Reconcile flags before a write's response (read your writes). False "

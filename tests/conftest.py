@@ -85,7 +85,7 @@ def database_url(
 
 # Kept across tests: the audit trail is append-only (the database refuses deletes) and the
 # clients are registered once per database; every test names its own agents and patients.
-KEPT_TABLES = {"audit_event", "audit_entity", "api_client", "used_assertion"}
+KEPT_TABLES = {"audit_event", "audit_entity", "audit_seal", "api_client", "used_assertion"}
 
 
 def settings_for(database_url: str, **overrides: object) -> Settings:

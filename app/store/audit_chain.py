@@ -1,8 +1,14 @@
-"""The audit trail as a hash chain. Each AuditEvent row carries `seq` (1, 2, 3, ... with no
-gaps) and `chain_hash` = SHA-256 of the previous row's chain_hash, its own seq and its content
-(every column and the records it names). Changing a row breaks its hash; removing one leaves
-a gap in seq; swapping two breaks both. Rows are linked one writer at a time (PostgreSQL: a
-transaction-scoped advisory lock; SQLite: its single writer), so the chain never forks.
+"""The audit trail as a hash chain. Each AuditEvent is sealed after it commits: an
+`audit_seal` row gives it `seq` (1, 2, 3, ... with no gaps) and `chain_hash` = SHA-256 of the
+previous seal's hash, its own seq and the event's content (every column and the records it
+names). Changing an event breaks its hash; removing one leaves a gap in seq; swapping two
+breaks both. One sealer at a time (PostgreSQL: a transaction-scoped advisory lock only
+sealers take; SQLite: its single writer), so the chain never forks.
+
+Sealing apart from the write is what lets writers run side by side: linking each event as it
+was written made every audited request wait its turn from the audit insert to its commit.
+Until it is sealed (the worker seals every few seconds) an event is protected by the
+database's append-only triggers alone; `wnb audit verify` counts those waiting.
 
 What a chain cannot show by itself is the loss of its newest rows: `wnb audit verify` prints
 the head (seq and hash) so that it can be noted somewhere the database's owner cannot reach."""
@@ -19,6 +25,8 @@ import orjson
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from app.store.audit_chain_models import AuditSeal
+from app.store.bulk import insert_rows
 from app.store.models import AuditEntity, AuditRecord
 
 GENESIS = "0" * 64
@@ -28,32 +36,56 @@ CONTENT = (
     "agent_kind", "agent_id", "agent_name", "agent_role", "resource_type", "query",
 )  # fmt: skip
 BATCH = 1000
+# Events commit out of pk order (a long transaction), so each pass looks back this many
+# events behind the newest sealed one; `seal(..., everything=True)` looks at the whole trail.
+LOOK_BACK = 10_000
 
 
 def link(previous: str, seq: int, record: dict[str, Any], references: list[str]) -> str:
-    """The chain hash of a row: pure, so `verify` recomputes exactly what `append` wrote."""
+    """The chain hash of a row: pure, so `verify` recomputes exactly what `seal` wrote."""
     content = {k: _plain(record.get(k)) for k in CONTENT}
     body = orjson.dumps([previous, seq, content, sorted(references)], option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(body).hexdigest()
 
 
-def next_link(session: Session) -> tuple[int, str]:
-    """(seq, previous hash) for the row about to be written; holds the chain until commit."""
+def seal(session: Session, limit: int = BATCH, everything: bool = False) -> int:
+    """Link up to `limit` committed, unsealed events into the chain, oldest first; returns
+    how many. Holds the sealers' lock until commit."""
     if session.connection().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
     head = session.execute(
-        select(AuditRecord.seq, AuditRecord.chain_hash)
-        .where(AuditRecord.seq.is_not(None))
-        .order_by(AuditRecord.seq.desc())
+        select(AuditSeal.seq, AuditSeal.chain_hash, AuditSeal.audit_pk)
+        .order_by(AuditSeal.seq.desc())
         .limit(1)
     ).first()
-    return (1, GENESIS) if head is None else (head[0] + 1, head[1])
+    seq, previous, newest = (0, GENESIS, 0) if head is None else (head[0], head[1], head[2])
+    low = 0 if everything else max(newest - LOOK_BACK, 0)
+    rows = session.scalars(
+        select(AuditRecord)
+        .where(
+            AuditRecord.pk > low,
+            ~select(AuditSeal.seq).where(AuditSeal.audit_pk == AuditRecord.pk).exists(),
+        )
+        .order_by(AuditRecord.pk)
+        .limit(limit)
+    ).all()
+    if not rows:
+        return 0
+    refs = _references(session, [r.pk for r in rows])
+    seals = []
+    for row in rows:
+        seq += 1
+        record = {k: getattr(row, k) for k in CONTENT}
+        previous = link(previous, seq, record, refs[row.pk])
+        seals.append({"seq": seq, "audit_pk": row.pk, "chain_hash": previous})
+    insert_rows(session, AuditSeal.__table__, seals)
+    return len(seals)
 
 
 @dataclass(frozen=True)
 class ChainReport:
     checked: int  # chained rows verified
-    unchained: int  # rows written before the chain existed (not verifiable)
+    unchained: int  # events not sealed yet (the sealer runs every few seconds)
     head_seq: int
     head_hash: str
     problem: str | None  # the first row altered, removed or reordered
@@ -65,66 +97,51 @@ class ChainReport:
 
 def verify(session: Session) -> ChainReport:
     """Walk the chain in seq order and report the first break."""
+    sealed = select(AuditSeal.seq).where(AuditSeal.audit_pk == AuditRecord.pk).exists()
     unchained = session.scalar(
-        select(func.count()).select_from(AuditRecord).where(AuditRecord.seq.is_(None))
+        select(func.count()).select_from(AuditRecord).where(~sealed)
     ) or 0
     previous, expected_seq, checked = GENESIS, 1, 0
-    # Rows were linked in insertion order, so seq order and pk order agree; a row whose
-    # successor in seq has a smaller pk was moved. Look one row ahead to see it.
-    rows = _rows(session)
-    current = next(rows, None)
-    while current is not None:
-        row, references = current
-        following = next(rows, None)
-        problem = _problem(row, references, following, expected_seq, previous)
+    for seq, chain_hash, row, references in _rows(session):
+        where = f"seq {seq} (AuditEvent/{row.id}, pk {row.pk})"
+        problem = None
+        if seq > expected_seq:
+            problem = f"seq {expected_seq} to {seq - 1} removed (the chain jumps to {where})"
+        else:
+            record = {k: getattr(row, k) for k in CONTENT}
+            if link(previous, seq, record, references) != chain_hash:
+                problem = f"{where} altered, or moved from its place"
         if problem is not None:
             return ChainReport(checked, unchained, expected_seq - 1, previous, problem)
-        previous, expected_seq, checked = row.chain_hash or "", expected_seq + 1, checked + 1
-        current = following
+        previous, expected_seq, checked = chain_hash, expected_seq + 1, checked + 1
     return ChainReport(checked, unchained, expected_seq - 1, previous, None)
 
 
-def _problem(
-    row: AuditRecord,
-    references: list[str],
-    following: tuple[AuditRecord, list[str]] | None,
-    expected_seq: int,
-    previous: str,
-) -> str | None:
-    where = f"seq {row.seq} (AuditEvent/{row.id}, pk {row.pk})"
-    if row.seq != expected_seq:
-        if row.seq is not None and row.seq > expected_seq:
-            return f"seq {expected_seq} to {row.seq - 1} removed (the chain jumps to {where})"
-        return f"{where} repeats a seq"
-    if following is not None and following[0].pk < row.pk:
-        return f"{where} reordered (the next seq was written before it)"
-    record = {k: getattr(row, k) for k in CONTENT}
-    if link(previous, expected_seq, record, references) != row.chain_hash:
-        return f"{where} altered"
-    return None
-
-
-def _rows(session: Session) -> Iterator[tuple[AuditRecord, list[str]]]:
+def _rows(session: Session) -> Iterator[tuple[int, str, AuditRecord, list[str]]]:
     after = 0
     while True:
-        rows = session.scalars(
-            select(AuditRecord)
-            .where(AuditRecord.seq > after)
-            .order_by(AuditRecord.seq)
+        rows = session.execute(
+            select(AuditSeal.seq, AuditSeal.chain_hash, AuditRecord)
+            .join(AuditRecord, AuditRecord.pk == AuditSeal.audit_pk)
+            .where(AuditSeal.seq > after)
+            .order_by(AuditSeal.seq)
             .limit(BATCH)
         ).all()
         if not rows:
             return
-        refs: dict[int, list[str]] = {r.pk: [] for r in rows}
-        for pk, ref in session.execute(
-            select(AuditEntity.audit_pk, AuditEntity.reference).where(
-                AuditEntity.audit_pk.in_(list(refs))
-            )
-        ):
-            refs[pk].append(ref)
-        for r in rows:
-            yield r, refs[r.pk]
-        after = rows[-1].seq or after
+        refs = _references(session, [r.pk for _, _, r in rows])
+        for seq, chain_hash, record in rows:
+            yield seq, chain_hash, record, refs[record.pk]
+        after = rows[-1][0]
+
+
+def _references(session: Session, pks: list[int]) -> dict[int, list[str]]:
+    refs: dict[int, list[str]] = {pk: [] for pk in pks}
+    for pk, ref in session.execute(
+        select(AuditEntity.audit_pk, AuditEntity.reference).where(AuditEntity.audit_pk.in_(pks))
+    ):
+        refs[pk].append(ref)
+    return refs
 
 
 def _plain(value: Any) -> Any:

@@ -9,17 +9,16 @@ from typing import Any
 from sqlalchemy import exists, insert, select
 from sqlalchemy.orm import Session
 
-from app.store import audit_chain
 from app.store.bulk import insert_rows
 from app.store.models import AuditEntity, AuditRecord
 
+_INSERT_RECORD = insert(AuditRecord.__table__).returning(AuditRecord.__table__.c.pk)
 
 def append(session: Session, record: dict[str, Any], references: list[str]) -> None:
-    """Insert one audit row, linked into the hash chain (see audit_chain)."""
+    """Insert one audit row; the sealer links it into the hash chain once it has committed
+    (see audit_chain), so writers never wait on each other here."""
     unique = sorted({r[:120] for r in references})
-    seq, previous = audit_chain.next_link(session)
-    linked = {**record, "seq": seq, "chain_hash": audit_chain.link(previous, seq, record, unique)}
-    pk = session.execute(insert(AuditRecord).returning(AuditRecord.pk), [linked]).scalar_one()
+    pk = session.connection().execute(_INSERT_RECORD, record).scalar_one()
     if unique:
         insert_rows(
             session, AuditEntity.__table__, [{"audit_pk": pk, "reference": r} for r in unique]

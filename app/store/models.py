@@ -237,7 +237,7 @@ class AuditRecord(Base):
     agent_role: Mapped[str | None] = mapped_column(String(32))
     resource_type: Mapped[str | None] = mapped_column(String(40))
     query: Mapped[str | None] = mapped_column(Text)
-    # The hash chain (audit_chain): null only on rows written before it existed.
+    # Where the hash chain was kept until revision 0009 (now audit_seal); no longer written.
     seq: Mapped[int | None] = mapped_column(BigInteger)
     chain_hash: Mapped[str | None] = mapped_column(String(64))
 
@@ -375,4 +375,4 @@ class FlagReview(Base):
 # Reconciliation's marks and merged records, and agencies, subscriptions and the webhook
 # outbox, live in modules of their own; imported here so that `Base.metadata` (migrations,
 # tests) always holds them.
-from app.store import reconcile_models, webhook_models  # noqa: E402, F401
+from app.store import audit_chain_models, reconcile_models, webhook_models  # noqa: E402, F401

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-AUDIT_TABLES = ("audit_event", "audit_entity")
+AUDIT_TABLES = ("audit_event", "audit_entity", "audit_seal")
 _NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 

@@ -7,6 +7,8 @@ import logging
 from sqlalchemy import text
 
 from app.runtime import AppState
+from app.services.audit_sealing import BATCH as SEAL_BATCH
+from app.services.audit_sealing import seal_trail
 from app.services.reconcile import note_rules_version, reconcile_due
 from app.store import auth_repo
 
@@ -39,6 +41,22 @@ def run_reconcile(state: AppState) -> int:
     if total:
         log.info("reconciled the families of %d patients", total)
     return total
+
+
+def seal_audit(state: AppState, everything: bool = False) -> int:
+    """Link the AuditEvents committed since the last pass into the hash chain, a batch per
+    transaction until none is left. Returns how many were sealed."""
+    total = 0
+    while True:
+        count = state.write(lambda s: seal_trail(s, everything))
+        total += count
+        if count < SEAL_BATCH:
+            return total
+
+
+def sweep_audit(state: AppState) -> int:
+    """The whole trail: an event that committed long after its neighbours is sealed too."""
+    return seal_audit(state, everything=True)
 
 
 def housekeeping(state: AppState) -> None:
