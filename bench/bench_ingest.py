@@ -40,6 +40,7 @@ from procs import (
     connection_owner,
     connection_split,
     free_port,
+    peak_rss_mib,
     register_client,
     start_server,
     summarise_profile,
@@ -340,6 +341,13 @@ class Bench:
                 + "\n  ".join(result.samples))
         if target.proc.poll() is not None:
             raise RuntimeError(f"{server} died during {label}:\n{target.tail()}")
+        rss = peak_rss_mib(target.worker_pids())
+        if server == "service" and rss:
+            peak = max(rss)
+            self.report.notes.append(
+                f"{label}: peak resident memory per API process so far "
+                f"{' / '.join(f'{r:.0f}' for r in rss)} MiB (target < 300: "
+                f"{'met' if peak < 300 else 'not met'})")
         log(f"{label} / {server}: {result.ok}/{result.count} ok in {result.elapsed:.1f}s, "
             f"{measure.item_rate:,.0f}/s, p50 {result.percentile(0.5) * 1e3:.1f} ms, "
             f"p99 {result.percentile(0.99) * 1e3:.1f} ms, cpu server {cpu.server:.2f} "

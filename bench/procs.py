@@ -254,6 +254,20 @@ def _snapshot() -> dict[int, tuple[str, int]]:
     return out
 
 
+def peak_rss_mib(pids: list[int]) -> list[float]:
+    """Each process's peak resident memory so far (VmHWM), in MiB."""
+    out = []
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                out.append(int(line.split()[1]) / 1024)
+    return out
+
+
 class CpuMeter:
     """CPU used during a run by the server under test, PostgreSQL, this process and the rest of
     the machine. Figures are in cores (1.0 = one core busy for the whole run). `others` names the

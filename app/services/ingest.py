@@ -197,6 +197,8 @@ def _finish_group(
                 "Patient stored on this server (by reference or NHS number).",
                 _where(p, "participant"),
             )
+    for pid, span in ids.births.items():
+        birth.setdefault(pid, span)  # a Patient written in this Bundle wins over its stored one
     subjects = {pid for p in todo for pid in subject_patients(p.request.data)} - set(birth)
     birth.update(resources_repo.birth_spans(session, subjects))
     based_on = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -20,6 +21,9 @@ class BundleIds:
         self.urns: dict[str, str] = {}
         self.created: set[tuple[str, str]] = set()
         self.patients_by_nhs: dict[str, str] = {}
+        # Stored Patients' birth dates, read with the check that they exist (None: none
+        # given); coding the appointments that name them needs no second look.
+        self.births: dict[str, tuple[date, date] | None] = {}
 
 
 def resolve_references(
@@ -48,13 +52,15 @@ def resolve_references(
                 literal.setdefault(local[0], set()).add(local[1])
             elif _patient_identifier(ref):
                 nhs.add(ref["identifier"]["value"])
-    known = {
-        (t, i)
-        for t, wanted in literal.items()
-        for i in resources_repo.existing_ids(
-            session, t, wanted - {x for tt, x in ids.created if tt == t}
-        )
-    } | ids.created
+    known = set(ids.created)
+    for t, wanted in literal.items():
+        unknown = wanted - {x for tt, x in ids.created if tt == t}
+        if t == "Patient":
+            births = resources_repo.patient_births(session, unknown)
+            ids.births.update(births)
+            known |= {("Patient", i) for i in births}
+        else:
+            known |= {(t, i) for i in resources_repo.existing_ids(session, t, unknown)}
     by_nhs = dict(ids.patients_by_nhs)
     by_nhs.update(
         resources_repo.patients_by_identifier(session, NHS_NUMBER_SYSTEM, nhs - set(by_nhs))

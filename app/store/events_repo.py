@@ -5,16 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Row, delete, insert, select
+from sqlalchemy import Row, delete, select
 from sqlalchemy.orm import Session
 
-from app.store.bulk import update_rows
+from app.store.bulk import insert_returning_pks, update_rows
 from app.store.models import CodedEvent
 
-# Built once: every coded outcome goes through it.
-_INSERT_EVENTS = insert(CodedEvent.__table__).returning(
-    CodedEvent.__table__.c.pk, sort_by_parameter_order=True
-)
 
 def events_of_resources(session: Session, resource_pks: list[int]) -> Sequence[CodedEvent]:
     """The stored coded events of these resources (several per resource: one per Patient)."""
@@ -58,8 +54,8 @@ def replace_events(
         }
     if not rows:
         return [], removed
-    result = session.connection().execute(_INSERT_EVENTS, rows)
-    return [pk for (pk,) in result], removed
+    pks = insert_returning_pks(session, CodedEvent.__table__, rows, ("resource_pk", "child_id"))
+    return pks, removed
 
 
 def events_of_patients(session: Session, patient_ids: Iterable[str]) -> Sequence[Row[Any]]:

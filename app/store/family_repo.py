@@ -6,26 +6,29 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, insert, select, update
+from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.store.models import Family, FamilyLink, FamilyMember, Resource
+from app.store.prebuilt import Prebuilt
 from app.store.reconcile_models import PatientAlias
 
 # Every write that touches a family runs these two: built once, run on the connection.
-_LOCK_FAMILIES_OF = (
-    select(FamilyMember.patient_id, FamilyMember.family_id)
+_LOCK_FAMILIES_OF = Prebuilt(
+    lambda one_of: select(FamilyMember.patient_id, FamilyMember.family_id)
     .join(Family, Family.family_id == FamilyMember.family_id)
-    .where(FamilyMember.patient_id.in_(bindparam("ids", expanding=True)))
+    .where(one_of(FamilyMember.patient_id, "ids"))
     .order_by(Family.family_id)
     .with_for_update(of=Family)
 )
-_MEMBERS_WITH_RECORDS = (
-    select(FamilyMember.family_id, FamilyMember.patient_id, PatientAlias.canonical_id,
-           Resource.content)
+_MEMBERS_WITH_RECORDS = Prebuilt(
+    lambda one_of: select(
+        FamilyMember.family_id, FamilyMember.patient_id, PatientAlias.canonical_id,
+        Resource.content,
+    )
     .outerjoin(PatientAlias, PatientAlias.patient_id == FamilyMember.patient_id)
     .outerjoin(Resource, (Resource.type == "Patient") & (Resource.id == FamilyMember.patient_id))
-    .where(FamilyMember.family_id.in_(bindparam("ids", expanding=True)))
+    .where(one_of(FamilyMember.family_id, "ids"))
     .order_by(FamilyMember.family_id, FamilyMember.patient_id)
 )  # fmt: skip
 
@@ -61,7 +64,7 @@ def lock_families_of(session: Session, patient_ids: Iterable[str]) -> dict[str, 
     wanted = sorted(set(patient_ids))
     if not wanted:
         return {}
-    rows = session.connection().execute(_LOCK_FAMILIES_OF, {"ids": wanted})
+    rows = _LOCK_FAMILIES_OF.run(session, {"ids": wanted})
     return {p: f for p, f in rows}
 
 
@@ -71,7 +74,7 @@ def members_with_records(session: Session, family_ids: Iterable[str]) -> Sequenc
     wanted = sorted(set(family_ids))
     if not wanted:
         return []
-    return session.connection().execute(_MEMBERS_WITH_RECORDS, {"ids": wanted}).all()
+    return _MEMBERS_WITH_RECORDS.run(session, {"ids": wanted}).all()
 
 
 def lock(session: Session, family_ids: Iterable[str]) -> None:

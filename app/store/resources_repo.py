@@ -3,22 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, tuple_
+from sqlalchemy import String, bindparam, delete, select, text, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from app.store.bulk import insert_rows, update_rows
+from app.store.bulk import insert_returning_pks, insert_rows, update_rows
 from app.store.models import IdentityKey, Resource, ResourceVersion, SearchIndex
+from app.store.prebuilt import Prebuilt
 
 IdentityTuple = tuple[str, str, str, str]  # type, system, value, scope
 
 # Every write runs these: built once, executed on the connection (a third of the CPU of
 # building a statement and running it through the ORM each time).
-_EXISTING_IDS = select(Resource.id).where(
-    Resource.type == bindparam("type"), Resource.id.in_(bindparam("ids", expanding=True))
+_EXISTING_IDS = Prebuilt(
+    lambda one_of: select(Resource.id).where(
+        Resource.type == bindparam("type"), one_of(Resource.id, "ids")
+    )
 )
+# PostgreSQL: the keys as four arrays joined by unnest (one text whatever the count, prepared
+# once); elsewhere a tuple IN list.
+_IDENTITY_OWNERS_PG = text(
+    "SELECT k.type, k.system, k.value, k.scope, k.resource_pk FROM identity_key k "
+    "JOIN unnest(:t, :s, :v, :sc) AS w(t, s, v, sc) "
+    "ON k.type = w.t AND k.system = w.s AND k.value = w.v AND k.scope = w.sc"
+).bindparams(*(bindparam(n, type_=ARRAY(String)) for n in ("t", "s", "v", "sc")))
 _IDENTITY_OWNERS = select(
     IdentityKey.type, IdentityKey.system, IdentityKey.value, IdentityKey.scope,
     IdentityKey.resource_pk,
@@ -27,17 +38,22 @@ _IDENTITY_OWNERS = select(
         bindparam("keys", expanding=True)
     )
 )  # fmt: skip
-_BIRTH_SPANS = (
-    select(Resource.id, SearchIndex.date_lo, SearchIndex.date_hi)
+_BIRTH_SPANS = Prebuilt(
+    lambda one_of: select(Resource.id, SearchIndex.date_lo, SearchIndex.date_hi)
     .join(SearchIndex, SearchIndex.resource_pk == Resource.pk)
     .where(
-        Resource.type == "Patient",
-        Resource.id.in_(bindparam("ids", expanding=True)),
-        SearchIndex.param == "birthdate",
+        Resource.type == "Patient", one_of(Resource.id, "ids"), SearchIndex.param == "birthdate"
     )
 )
-_INSERT_RESOURCES = insert(Resource.__table__).returning(
-    Resource.__table__.c.pk, sort_by_parameter_order=True
+# A Patient's existence and its birth date in one round trip (references are checked and
+# appointments coded in the same write).
+_PATIENT_BIRTHS = Prebuilt(
+    lambda one_of: select(Resource.id, SearchIndex.date_lo, SearchIndex.date_hi)
+    .outerjoin(
+        SearchIndex,
+        (SearchIndex.resource_pk == Resource.pk) & (SearchIndex.param == "birthdate"),
+    )
+    .where(Resource.type == "Patient", one_of(Resource.id, "ids"))
 )
 
 
@@ -64,7 +80,7 @@ def existing_ids(session: Session, type_name: str, ids: Iterable[str]) -> set[st
     wanted = list(set(ids))
     if not wanted:
         return set()
-    rows = session.connection().execute(_EXISTING_IDS, {"type": type_name, "ids": wanted})
+    rows = _EXISTING_IDS.run(session, {"type": type_name, "ids": wanted})
     return {rid for (rid,) in rows}
 
 
@@ -73,7 +89,12 @@ def identity_owners(session: Session, keys: Iterable[IdentityTuple]) -> dict[Ide
     wanted = list(set(keys))
     if not wanted:
         return {}
-    rows = session.connection().execute(_IDENTITY_OWNERS, {"keys": wanted})
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        t, s, v, sc = (list(column) for column in zip(*wanted, strict=True))
+        rows = connection.execute(_IDENTITY_OWNERS_PG, {"t": t, "s": s, "v": v, "sc": sc})
+    else:
+        rows = connection.execute(_IDENTITY_OWNERS, {"keys": wanted})
     return {(t, s, v, sc): pk for t, s, v, sc, pk in rows}
 
 
@@ -122,12 +143,30 @@ def birth_dates(session: Session, patient_ids: Iterable[str]) -> dict[str, date]
     return {rid: lo for rid, (lo, _) in birth_spans(session, patient_ids).items()}
 
 
+def patient_births(
+    session: Session, patient_ids: Iterable[str]
+) -> dict[str, tuple[date, date] | None]:
+    """Each stored Patient of these ids -> (earliest, latest) possible birth date, or None
+    when it has none; an id that is not a stored Patient is absent."""
+    wanted = list(set(patient_ids))
+    if not wanted:
+        return {}
+    rows = _PATIENT_BIRTHS.run(session, {"ids": wanted})
+    return {rid: _span(lo, hi) for rid, lo, hi in rows}
+
+
+def _span(lo: datetime | None, hi: datetime | None) -> tuple[date, date] | None:
+    if lo is None or hi is None:
+        return None
+    return lo.date(), (hi - timedelta(microseconds=1)).date()
+
+
 def birth_spans(session: Session, patient_ids: Iterable[str]) -> dict[str, tuple[date, date]]:
     """(earliest, latest) possible birth date of each patient (a year alone spans the year)."""
     wanted = list(set(patient_ids))
     if not wanted:
         return {}
-    rows = session.connection().execute(_BIRTH_SPANS, {"ids": wanted})
+    rows = _BIRTH_SPANS.run(session, {"ids": wanted})
     return {
         rid: (lo.date(), (hi - timedelta(microseconds=1)).date())
         for rid, lo, hi in rows
@@ -139,8 +178,7 @@ def insert_resources(session: Session, rows: list[dict[str, Any]]) -> list[int]:
     """Insert current rows; their primary keys in the order given."""
     if not rows:
         return []
-    result = session.connection().execute(_INSERT_RESOURCES, rows)
-    return [pk for (pk,) in result]
+    return insert_returning_pks(session, Resource.__table__, rows, ("type", "id"))
 
 
 def update_resources(session: Session, rows: list[dict[str, Any]]) -> None:

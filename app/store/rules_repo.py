@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, insert, select
+from sqlalchemy import Row, delete, insert, select
 from sqlalchemy.orm import Session
 
 from app.store.models import CodedEvent, SafeguardingStatus
+from app.store.prebuilt import Prebuilt
 
 EVENT_COLUMNS = (
     CodedEvent.pk,
@@ -27,15 +28,17 @@ EVENT_COLUMNS = (
     CodedEvent.organisation,  # not read by the rules: where a new flag's evidence happened
 )
 # Built once (every reconciliation runs them), run on the connection.
-_EVENTS_OF_CHILDREN = (
-    select(*EVENT_COLUMNS)
-    .where(CodedEvent.child_id.in_(bindparam("ids", expanding=True)), CodedEvent.is_child)
+_EVENTS_OF_CHILDREN = Prebuilt(
+    lambda one_of: select(*EVENT_COLUMNS)
+    .where(one_of(CodedEvent.child_id, "ids"), CodedEvent.is_child)
     .order_by(CodedEvent.event_at, CodedEvent.pk)
 )
-_STATUSES_OF = select(
-    SafeguardingStatus.child_id, SafeguardingStatus.status, SafeguardingStatus.start,
-    SafeguardingStatus.end,
-).where(SafeguardingStatus.child_id.in_(bindparam("ids", expanding=True)))  # fmt: skip
+_STATUSES_OF = Prebuilt(
+    lambda one_of: select(
+        SafeguardingStatus.child_id, SafeguardingStatus.status, SafeguardingStatus.start,
+        SafeguardingStatus.end,
+    ).where(one_of(SafeguardingStatus.child_id, "ids"))
+)  # fmt: skip
 
 
 def events_of_children(session: Session, child_ids: list[str]) -> Sequence[Row[Any]]:
@@ -43,14 +46,14 @@ def events_of_children(session: Session, child_ids: list[str]) -> Sequence[Row[A
     a family's whole history, which is what its flags are judged on."""
     if not child_ids:
         return []
-    return session.connection().execute(_EVENTS_OF_CHILDREN, {"ids": child_ids}).all()
+    return _EVENTS_OF_CHILDREN.run(session, {"ids": child_ids}).all()
 
 
 def statuses_of(session: Session, child_ids: list[str]) -> Sequence[Row[Any]]:
     """(child_id, status, start, end) of every safeguarding status of these children."""
     if not child_ids:
         return []
-    return session.connection().execute(_STATUSES_OF, {"ids": child_ids}).all()
+    return _STATUSES_OF.run(session, {"ids": child_ids}).all()
 
 
 def delete_status(session: Session, resource_pk: int) -> list[tuple[str, datetime | None]]:

@@ -3,17 +3,18 @@ adds one to a hot path fails here. Counted with a SQLAlchemy listener over the w
 (token check, write, audit, reconciliation, commit), on each database.
 
 Why these budgets (PostgreSQL, where every statement is a round trip):
-- an attended Appointment POST, 15: the reference check, the identity keys' owners and the
-  child's birth date (3); the resource, its version, search values, identity keys and coded
-  event (5); reconciliation: the families locked, then read with their members' records
-  (2), the family's events and statuses (2), the children's flags with their stored FHIR
-  Flags' versions (1); the audit record and its entity (2). The token's client check is
-  cached outside tests (auth_cache_seconds is 0 here, so it is the 15th);
-- a noshow POST for a child with history, 22: the same, plus one flag changed: its row (1),
+- an attended Appointment POST, 14: the child's reference checked and its birth date read in
+  one query, the identity keys' owners (2); the resource, its version, search values and
+  coded event (4; its identity keys a fifth when it carries an identifier); reconciliation:
+  the families locked, then read with their members' records (2), the family's events and
+  statuses (2), the children's flags with their stored FHIR Flags' versions (1); the audit
+  record and its entity (2). The token's client check is cached outside tests
+  (auth_cache_seconds is 0 here: the 14th);
+- a noshow POST for a child with history, 21: the same, plus one flag changed: its row (1),
   its FHIR Flag's next version (the current row, a version row, search values replaced: 4),
   and the notifier's two (the flag's areas read with the child's GP in one query, and the
   live subscriptions; a subscription it is for adds its event number and the outbox row);
-- a transaction Bundle of 100 appointments across 100 families, 15: exactly one appointment's
+- a transaction Bundle of 100 appointments across 100 families, 14: exactly one appointment's
   statements, since every step is one statement for the whole batch (executemany or COPY);
 - a search, 4: the client check, the page, the audit record and its entity.
 No statement takes a lock that other writers wait for beyond the families they touch: the
@@ -39,9 +40,9 @@ from tests.services.test_rules_at_ingest import child, missed
 
 # (sqlite, postgres): SQLite sends BEGIN / BEGIN IMMEDIATE as statements of its own.
 BUDGETS = {
-    "attended": (17, 15),
-    "noshow": (24, 22),
-    "bundle": (215, 15),
+    "attended": (16, 14),
+    "noshow": (23, 21),
+    "bundle": (214, 14),
     "search": (6, 4),
 }
 
