@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Row, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
@@ -65,7 +64,11 @@ def lock_families_of(session: Session, patient_ids: Iterable[str]) -> dict[str, 
     return {p: f for p, f in rows}
 
 
-def members_with_records(session: Session, family_ids: Iterable[str]) -> Sequence[Row[Any]]:
+# (family_id, patient_id, canonical_id, content): see members_with_records.
+MemberRow = Row[str, str, str | None, str | None]
+
+
+def members_with_records(session: Session, family_ids: Iterable[str]) -> Sequence[MemberRow]:
     """(family_id, patient_id, canonical_id, content) for every member of these families:
     the surviving record of a merged one (else None) and the stored Patient JSON (else None)."""
     wanted = sorted(set(family_ids))
