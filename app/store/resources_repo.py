@@ -117,11 +117,6 @@ def patients_by_identifier(session: Session, system: str, values: Iterable[str])
     return {value: rid for value, rid in rows}
 
 
-def birth_dates(session: Session, patient_ids: Iterable[str]) -> dict[str, date]:
-    """The earliest possible birth date of each patient."""
-    return {rid: lo for rid, (lo, _) in birth_spans(session, patient_ids).items()}
-
-
 def birth_spans(session: Session, patient_ids: Iterable[str]) -> dict[str, tuple[date, date]]:
     """(earliest, latest) possible birth date of each patient (a year alone spans the year)."""
     wanted = list(set(patient_ids))
@@ -167,19 +162,6 @@ def replace_index(
         insert_rows(session, SearchIndex.__table__, index_rows)
     if key_rows:
         insert_rows(session, IdentityKey.__table__, key_rows)
-
-
-def patient_contents(session: Session, patient_ids: Iterable[str]) -> dict[str, str]:
-    """The stored JSON of each Patient asked for that exists."""
-    wanted = sorted(set(patient_ids))
-    if not wanted:
-        return {}
-    rows = session.execute(
-        select(Resource.id, Resource.content).where(
-            Resource.type == "Patient", Resource.id.in_(wanted)
-        )
-    )
-    return {rid: content for rid, content in rows}
 
 
 def replace_search_values(
