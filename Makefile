@@ -29,15 +29,18 @@ lock:
 run: $(STAMP)
 	$(BIN)/wnb serve --host 127.0.0.1 --port 8000
 
-## make test: install and run the whole suite on SQLite and on PostgreSQL, plus ruff
+## make test: install, check style, layers and types, then run the whole suite on SQLite and
+## on PostgreSQL
 test: $(STAMP)
 	$(BIN)/ruff check app tests bench
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check app tests bench
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 ## make openapi: rewrite openapi/openapi.json from the app
 openapi: $(STAMP)

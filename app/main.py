@@ -78,5 +78,6 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
             app.openapi_schema = add_security(original())
         return app.openapi_schema
 
+    # FastAPI's documented way to extend the schema is to replace this method on the app.
     app.openapi = openapi  # type: ignore[method-assign]
     return app

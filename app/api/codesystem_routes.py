@@ -10,6 +10,7 @@ anyone without a token) and because signing in puts the calls under the per-call
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any
 
 import orjson
@@ -26,7 +27,7 @@ from app.rules import load_rules
 from app.runtime import AppState
 
 router = APIRouter(prefix="/fhir", default_response_class=FhirResponse)
-TAGS: list[Any] = ["CodeSystem"]
+TAGS: list[str | Enum] = ["CodeSystem"]  # as FastAPI types them: a list of names or Enums
 
 
 def _systems(state: AppState) -> list[dict[str, Any]]:

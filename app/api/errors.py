@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 import orjson
 from fastapi import FastAPI, Request
@@ -22,7 +23,7 @@ HTTP_CODES = {404: "not-found", 405: "not-supported", 401: "login", 403: "forbid
 
 
 def outcome_response(
-    status: int, issues: list[Issue], headers: dict[str, str] | None = None
+    status: int, issues: list[Issue], headers: Mapping[str, str] | None = None
 ) -> FhirResponse:
     return FhirResponse(
         orjson.dumps(operation_outcome(issues)), status_code=status, headers=headers

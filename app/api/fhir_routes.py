@@ -4,6 +4,7 @@ Every interaction is recorded in the audit trail in the transaction that carries
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import Enum
 from typing import Annotated
 
 import orjson
@@ -87,7 +88,7 @@ async def read_body(request: Request, state: AppState, who: Principal, note: Aud
 
 
 def _add_type(router: APIRouter, type_name: str) -> None:
-    tags = [type_name]
+    tags: list[str | Enum] = [type_name]  # as FastAPI types them: a list of names or Enums
 
     @router.post(
         f"/{type_name}",

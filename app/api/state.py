@@ -8,4 +8,5 @@ from app.runtime import AppState
 
 
 def get_state(request: Request) -> AppState:
-    return request.app.state.wnb
+    state: AppState = request.app.state.wnb  # set by the app factory; Starlette's is untyped
+    return state

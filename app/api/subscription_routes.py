@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from enum import Enum
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query, Request
@@ -27,7 +28,7 @@ from app.services import subscription_ops, subscriptions
 from app.services.audit import AuditNote
 
 router = APIRouter()
-TAGS = ["Subscription"]
+TAGS: list[str | Enum] = ["Subscription"]  # as FastAPI types them: a list of names or Enums
 T = TypeVar("T")
 
 
@@ -54,7 +55,7 @@ async def _run(
         who,
         note,
         use_case,
-        lambda r: named or (references(r) if references else r.references),  # type: ignore[attr-defined]
+        lambda r: named or (references(r) if references else r.references),
     )
 
 

@@ -21,7 +21,9 @@ def yaml_too_deep(text: str, limit: int = MAX_YAML_DEPTH) -> int | None:
             if isinstance(event, _OPEN):
                 depth += 1
                 if depth > limit:
-                    return event.start_mark.line + 1
+                    # PyYAML's parser marks every event; the type allows none (line 1 then).
+                    mark = event.start_mark
+                    return mark.line + 1 if mark is not None else 1
             elif isinstance(event, _CLOSE):
                 depth -= 1
     except yaml.YAMLError:

@@ -23,6 +23,7 @@ def hash_secret(secret: str) -> str:
 
 def verify_secret(stored: str | None, offered: str) -> bool:
     try:
-        return _hasher.verify(stored or _dummy(), offered) and stored is not None
+        _hasher.verify(stored or _dummy(), offered)  # raises unless it matches
     except (VerificationError, InvalidHashError):
         return False
+    return stored is not None

@@ -36,14 +36,14 @@ def searchset(
         entries.append(
             b'{"resource":' + orjson.dumps(outcome) + b',"search":{"mode":"outcome"}}'
         )
-    head = {
+    head: dict[str, object] = {
         "resourceType": "Bundle",
         "type": "searchset",
         "timestamp": fhir_instant(datetime.now(UTC)),
     }
     if total is not None:
-        head["total"] = total  # type: ignore[assignment]
-    head["link"] = links  # type: ignore[assignment]
+        head["total"] = total
+    head["link"] = links
     return _with_entries(head, entries)
 
 

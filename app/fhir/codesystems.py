@@ -53,7 +53,7 @@ STATUS_DEFINITIONS = {
 
 def outcome_category_system(terms: Terminology) -> dict[str, Any]:
     """The outcome categories every coded event falls into, with the displays written."""
-    written: dict[str, Any] = dict(terms.written_codes)
+    written = terms.written_codes
     concepts = [_concept(cat, written[cat].display, OUTCOME_DEFINITIONS[cat]) for cat in CATEGORIES]
     return _code_system(
         terms.outcome_system,

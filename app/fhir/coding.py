@@ -195,7 +195,7 @@ def _category(
 def _original_codes(data: dict[str, Any]) -> Iterator[dict[str, str]]:
     if data["resourceType"] == "Appointment":
         yield {"system": "http://hl7.org/fhir/appointmentstatus", "code": data.get("status", "")}
-        paths = (
+        paths: tuple[str, ...] = (
             "cancelationReason.coding[]",
             "extension[].valueCodeableConcept.coding[]",
             "extension[].valueCoding",

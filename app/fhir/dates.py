@@ -102,11 +102,6 @@ def anniversary(birth: date, years: int = 0, months: int = 0, days: int = 0) -> 
     return reached + timedelta(days=days)
 
 
-def age_in_days(birth: date, at: datetime) -> int:
-    """Whole days from birth to the Europe/London date of `at`."""
-    return (local_date(at) - birth).days
-
-
 def age_in_years(birth: date, on: date) -> int:
     """Completed years on the calendar date `on` (a 29 February birthday counts on 1 March)."""
     years = on.year - birth.year

@@ -60,7 +60,3 @@ def operation_outcome(issues: list[Issue]) -> dict:
             for i in issues
         ],
     }
-
-
-def information(message: str) -> dict:
-    return operation_outcome([Issue("informational", message, severity="information")])

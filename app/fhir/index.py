@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from app.fhir.checks import walk
@@ -109,8 +109,9 @@ def _values(name: str, param: Param, value: Any) -> Iterator[IndexValue]:
     if param.kind == "token":
         if isinstance(value, str):
             yield IndexValue(name, None, value[:255])
-        elif isinstance(value, dict) and isinstance(value.get("value", value.get("code")), str):
-            code = value.get("value", value.get("code"))
+        elif isinstance(value, dict) and isinstance(
+            code := value.get("value", value.get("code")), str
+        ):
             yield IndexValue(name, value.get("system"), code[:255])
     elif param.kind == "string" and isinstance(value, str):
         yield IndexValue(name, None, fold(value)[:255])
@@ -131,8 +132,9 @@ def _date_range(value: Any) -> tuple[datetime, datetime] | None:
         start = parse_range(value["start"]) if isinstance(value.get("start"), str) else None
         end = parse_range(value["end"]) if isinstance(value.get("end"), str) else None
         if start or end:
-            lo = start[0] if start else datetime.min.replace(tzinfo=(end[0].tzinfo))  # type: ignore[index]
-            hi = end[1] if end else datetime.max.replace(tzinfo=lo.tzinfo)
+            # parse_range gives UTC: an open end is the first or last moment in UTC.
+            lo = start[0] if start else datetime.min.replace(tzinfo=UTC)
+            hi = end[1] if end else datetime.max.replace(tzinfo=UTC)
             return lo, hi
     return None
 

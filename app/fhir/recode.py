@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from app.fhir.coding import BirthSpan, PersonCoding, code_for_age
-from app.fhir.terminology import Terminology
+from app.fhir.terminology import Terminology, category_of
 
 
 def recode(
@@ -16,4 +16,4 @@ def recode(
     or the (earliest, latest) span of a partial date; None: unknown, so counted as a child:
     a missed flag is the dangerous error). Ages on the Europe/London date, as at ingest."""
     span = (birth, birth) if isinstance(birth, date) else birth
-    return code_for_age(category, event_at, span, terms)  # type: ignore[arg-type]
+    return code_for_age(category_of(category), event_at, span, terms)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 Reference = dict[str, Any]
@@ -42,13 +42,3 @@ def split_local(reference: str) -> tuple[str, str] | None:
     if len(parts) == 4 and parts[2] == "_history" and parts[0][:1].isupper():
         return parts[0], parts[1]
     return None
-
-
-def rewrite_references(data: dict[str, Any], resolve: Callable[[str], str | None]) -> None:
-    """Replace each literal reference for which `resolve` returns a new value (urn:uuid:...)."""
-    for ref, _ in iter_references(data, data.get("resourceType", "")):
-        target = ref.get("reference")
-        if isinstance(target, str):
-            new = resolve(target)
-            if new is not None:
-                ref["reference"] = new

@@ -33,6 +33,12 @@ class DateValue:
     hi: datetime
 
 
+Token = tuple[str | None, str]  # (system, code): a token, or an identifier (code "": any)
+# What one value of a criterion is, by kind: a DateValue for date and lastUpdated, a Token for
+# token and reference:identifier, else the text (folded for string).
+SearchValue = str | Token | DateValue
+
+
 @dataclass(frozen=True)
 class Criterion:
     """One query parameter occurrence: its values are ORed; criteria are ANDed."""
@@ -40,7 +46,7 @@ class Criterion:
     name: str
     kind: str  # token | string | date | reference | id | lastUpdated
     modifier: str | None
-    values: tuple[object, ...]
+    values: tuple[SearchValue, ...]
     target: str | None = None
 
 
@@ -135,7 +141,7 @@ def _criterion(name: str, modifier: str | None, raw: str, param: Param) -> Crite
             f"Modifier :{modifier} is not supported on {name}.",
             f"{name}:{modifier}",
         )
-    values: list[object] = []
+    values: list[SearchValue] = []
     for part in _split(name, raw):
         if param.kind == "date":
             values.append(parse_date_param(name, part))

@@ -77,7 +77,8 @@ def organisation_of(data: dict[str, Any]) -> str | None:
 def _from_codings(codings: list[dict[str, Any]], terms: Terminology) -> Service:
     # Named services (declared equivalent in the terminology file) win over raw codings, so a
     # feed that adds a local code next to a shared one still lands on the shared service.
-    named = {terms.service_name(c.get("system"), c.get("code")) for c in codings} - {None}
+    found = (terms.service_name(c.get("system"), c.get("code")) for c in codings)
+    named = {name for name in found if name is not None}
     if named:
         parts = sorted(named)
     else:

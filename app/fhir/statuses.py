@@ -43,11 +43,14 @@ def status_of(flag: dict[str, Any], terms: Terminology, recorded_at: datetime) -
     if status is None:
         return None
     period = flag.get("period") or {}
-    start = parse_range(period["start"])[0] if _is_date(period.get("start")) else None
-    end = parse_range(period["end"])[1] if _is_date(period.get("end")) else None
+    start = _span(period.get("start"))
+    end = _span(period.get("end"))
     inactive = flag.get("status") == "inactive"
-    return Status(local[1], status, start, end, inactive)
+    return Status(
+        local[1], status, start[0] if start else None, end[1] if end else None, inactive
+    )
 
 
-def _is_date(value: Any) -> bool:
-    return isinstance(value, str) and parse_range(value) is not None
+def _span(value: Any) -> tuple[datetime, datetime] | None:
+    """[lo, hi) of a date the Flag gives, else None (absent, or not a date)."""
+    return parse_range(value) if isinstance(value, str) else None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -17,7 +17,7 @@ from pydantic import (
 )
 
 StatusCode = Literal["cp-plan", "looked-after", "child-in-need"]
-STATUS_CODES: tuple[str, ...] = StatusCode.__args__  # type: ignore[attr-defined]
+STATUS_CODES: tuple[StatusCode, ...] = get_args(StatusCode)
 Category = Literal[
     "was-not-brought",
     "did-not-attend",
@@ -28,8 +28,14 @@ Category = Literal[
     "attended",
     "booked",
 ]
-CATEGORIES: tuple[str, ...] = Category.__args__  # type: ignore[attr-defined]
+CATEGORIES: tuple[Category, ...] = get_args(Category)
+_CATEGORY_OF: dict[str, Category] = {c: c for c in CATEGORIES}
 MISSED = frozenset({"was-not-brought", "did-not-attend", "no-access"})
+
+
+def category_of(stored: str) -> Category:
+    """A category read back from storage, as the category it is (KeyError: not one)."""
+    return _CATEGORY_OF[stored]
 
 
 ServiceName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=64)]
@@ -149,8 +155,10 @@ class Terminology(BaseModel):
         return f"{self.canonical_base}/CodeSystem/wnb-rule"
 
     def status_for(self, system: str | None, code: str | None) -> StatusCode | None:
-        if system == self.status_system and code in STATUS_CODES:
-            return code  # type: ignore[return-value]
+        if system == self.status_system:
+            own = next((s for s in STATUS_CODES if s == code), None)
+            if own is not None:
+                return own
         for mapping in self.safeguarding_statuses:
             if mapping.system == system and code in mapping.map:
                 return mapping.map[code]

@@ -6,12 +6,11 @@ No database, no HTTP, no work at import time. See rules/default.yaml for the rul
 from app.rules.backtest import backtest
 from app.rules.diff import FiringDiff, diff
 from app.rules.loader import RuleFileError, load_rules
-from app.rules.model import Context, EventView, Firing, StatusView, TimedFiring
+from app.rules.model import EventView, Firing, StatusView, TimedFiring
 from app.rules.ruleset import RuleSet
 from app.rules.schema import Rule
 
 __all__ = [
-    "Context",
     "EventView",
     "Firing",
     "FiringDiff",

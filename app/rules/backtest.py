@@ -99,11 +99,12 @@ def _replay_group(
     times = [e.at for e in group]
     days = [day_number(at) for at in times]
     for index, event in enumerate(group):
-        if plan.follow_up is None:
+        due = plan.due(event)
+        if due is None:  # a rule judged at ingest
             at = event.at
             stop = index + 1  # the past only: later events had not arrived yet
         else:
-            at = plan.due(event)  # type: ignore[assignment]
+            at = due
             # At the close of this window every event up to the trigger's time is decided too.
             stop = bisect_right(times, event.at)
         if at > now or (since is not None and at < since):

@@ -44,8 +44,6 @@ class DesiredFlag:
     events: set[str] = field(default_factory=set)
     children: set[str] = field(default_factory=set)
     age_uncertain: bool = False  # a partial birth date decided on the side of the child
-    first_at: datetime | None = None  # when the rule first held
-    last_at: datetime | None = None
 
 
 def desired_flags(rules: RuleSet, facts: FamilyFacts, now: datetime) -> dict[Pair, DesiredFlag]:
@@ -77,13 +75,11 @@ def merge_firings(
                 flag = out[(f.rule_id, child)] = DesiredFlag(
                     f.rule_id, f.rule_version, child, f.priority, f.description
                 )
-                flag.first_at = timed.at
             flag.events.update(f.evidence_event_ids)
             flag.children.update(f.child_ids)
             flag.agencies.update(f.agencies)
             flag.age_uncertain = flag.age_uncertain or child in f.age_uncertain_child_ids
             flag.description = f.description  # the latest wording counts the most evidence
-            flag.last_at = timed.at
     return out
 
 

@@ -39,7 +39,11 @@ def fire(
     if plan.follow_up is not None:
         assert follow_ups is not None
         # Count a missed event only once its own follow-up window has closed, unanswered.
-        pool = [e for e in pool if plan.due(e) <= now and not follow_ups.followed_up(e)]  # type: ignore[operator]
+        pool = [
+            e
+            for e in pool
+            if (due := plan.due(e)) is not None and due <= now and not follow_ups.followed_up(e)
+        ]
         index = _position(pool, me)
     if plan.rule.consecutive and index is not None:
         child_breaks = breaks.get(me.child_id, ())

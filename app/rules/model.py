@@ -56,22 +56,6 @@ class StatusView:
         return (self.start is None or self.start <= at) and (self.end is None or at <= self.end)
 
 
-@dataclass(frozen=True)
-class Context:
-    """Everything one evaluation may look at; the caller loads it through an index.
-
-    `child_events` are the trigger child's events within `RuleSet.lookback_days()` of the trigger
-    (both directions, trigger included); `family_events` the same for every child of the family;
-    `statuses` the family's children's safeguarding statuses; `now` the clock.
-    """
-
-    trigger: EventView
-    child_events: list[EventView]
-    family_events: list[EventView]
-    statuses: list[StatusView]
-    now: datetime
-
-
 @dataclass(frozen=True, slots=True)
 class Firing:
     """A rule that fired: which children to flag, on what evidence, and how to say it."""

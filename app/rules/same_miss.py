@@ -25,11 +25,10 @@ def source_key(event: EventView) -> tuple[str, str]:
 
 
 def merge_same_misses(
-    events: Iterable[EventView], window: timedelta, keep: EventView | None = None
+    events: Iterable[EventView], window: timedelta
 ) -> tuple[list[EventView], dict[tuple[str, str], tuple[str, ...]]]:
-    """`events` with each group of reports of one miss folded into one, and the sources of
-    every folded group. `keep` (the trigger) stands for its group whenever it is in one, so
-    the caller can still find it by identity; otherwise the earliest report does."""
+    """`events` with each group of reports of one miss folded into one (the earliest report
+    stands for it), and the sources of every folded group."""
     ordered = sorted(events, key=lambda e: (e.at, e.event_id, e.category))
     groups: dict[tuple[str, str, str], list[list[EventView]]] = {}
     kept: list[EventView] = []
@@ -52,7 +51,7 @@ def merge_same_misses(
         clusters.append(run)
     sources: dict[tuple[str, str], tuple[str, ...]] = {}
     for run in clusters:
-        lead = keep if keep is not None and any(e is keep for e in run) else run[0]
+        lead = run[0]
         kept.append(lead)
         if len(run) > 1:
             sources[source_key(lead)] = tuple(dict.fromkeys(e.event_id for e in run))

@@ -115,11 +115,6 @@ class Rule(_Strict):
     statuses: list[SafeguardingStatus] = []
     no_follow_up: FollowUp | None = None
 
-    @property
-    def time_based(self) -> bool:
-        """True when the rule can only be decided after its follow-up window has closed."""
-        return self.no_follow_up is not None
-
     @model_validator(mode="after")
     def _coherent(self) -> Rule:
         for name in ("agencies", "categories", "statuses"):

@@ -75,9 +75,6 @@ class Authenticator:
                 session.commit()
         return principal
 
-    def forget(self, client_id: str) -> None:
-        self._clients.pop(client_id, None)
-
     def _client(
         self, reader: Callable[[], Session], client_id: str
     ) -> tuple[str, str | None, bool]:

@@ -21,7 +21,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from app.fhir.dates import fhir_instant
@@ -41,8 +40,9 @@ from app.services.family_facts import canonical_map
 from app.store import backtest_repo, reconcile_repo
 
 Pair = tuple[str, str]  # (rule id, child id)
-# Fields that change what a firing says, never which (rule, child) pairs it flags.
-WORDING = frozenset({"version", "description", "summary", "priority", "agencies"})
+# Fields that change what a firing says, never which (rule, child) pairs it flags (a set, as
+# model_dump's exclude takes).
+WORDING = {"version", "description", "summary", "priority", "agencies"}
 POSTED_NAME = "posted-rules.yaml"  # what the loader's messages call a rule file sent in
 
 
@@ -211,7 +211,7 @@ def _same_effect(a: Rule, b: Rule) -> bool:
     return a.model_dump(exclude=WORDING) == b.model_dump(exclude=WORDING)
 
 
-def _view(row: Row[Any], merged: dict[str, str]) -> EventView:
+def _view(row: backtest_repo.BacktestRow, merged: dict[str, str]) -> EventView:
     _, resource_type, resource_id, child_id, at, category, service_code, age_days = row[:8]
     booked, span = row[8:]
     child_id = merged.get(child_id, child_id)

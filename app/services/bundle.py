@@ -201,7 +201,7 @@ def may_see_match(may: Permit, type_name: str) -> bool:
 
 def _entry(r: WriteResult, may: Permit) -> bytes:
     status = "201 Created" if r.status == 201 else "200 OK"
-    response = {
+    response: dict[str, object] = {
         "status": status,
         "location": f"{r.type}/{r.id}/_history/{r.version}",
         "etag": f'W/"{r.version}"',

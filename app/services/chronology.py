@@ -82,7 +82,7 @@ def family_chronology_of_child(session: Session, patient_id: str, now: datetime)
     _known_patient(session, patient_id, now)
     family_id = family_repo.families_of(session, [patient_id]).get(patient_id)
     if family_id is None:  # every stored patient has a family; this one predates families
-        body = {"family_id": None, "children": [], "carers": [], "items": []}
+        body: dict[str, object] = {"family_id": None, "children": [], "carers": [], "items": []}
         return View(body, [f"Patient/{patient_id}"])
     return family_chronology(session, family_id, now)
 

@@ -31,7 +31,7 @@ APPOINTMENT_IDS = "https://wnb.dev/fhir/Id/demo-appointment"
 
 def test_nhs_numbers(rng: random.Random) -> list[str]:
     """An endless supply is not needed: 40 valid numbers in the 999 test range."""
-    out = []
+    out: list[str] = []
     while len(out) < 40:
         first = "999" + "".join(rng.choice("0123456789") for _ in range(6))
         digit = check_digit(first)

@@ -11,13 +11,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from app.fhir.dates import parse_range
 from app.rules import EventView, StatusView
 from app.rules.desired import FamilyFacts
-from app.store import rules_repo
+from app.store import family_repo, rules_repo
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,7 @@ def canonical_map(direct: Mapping[str, str], patient_ids: Iterable[str]) -> dict
 
 
 def load(
-    session: Session, members: Sequence[Row[Any]], uses_statuses: bool
+    session: Session, members: Sequence[family_repo.MemberRow], uses_statuses: bool
 ) -> tuple[dict[str, list[str]], Loaded]:
     """The facts of each family from its members' rows (`family_repo.members_with_records`):
     family id -> patient ids, and the facts."""

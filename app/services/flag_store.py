@@ -36,7 +36,7 @@ def store_flags(
         version += 1
         content = _content(r.data, fid, version, ctx)
         child = ((r.data.get("subject") or {}).get("reference") or "").partition("/")[2]
-        row = {
+        row: dict[str, Any] = {  # column -> value, as the repository writes rows
             "type": "Flag",
             "id": fid,
             "version": version,

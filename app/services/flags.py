@@ -24,7 +24,6 @@ from app.services.writes import WriteContext, WriteRequest
 from app.store.models import FlagReview, RaisedFlag
 
 SYSTEM = "wnb"  # who a system review is by
-OPEN_STATES = frozenset({"open", "acknowledged", "evidence-changed"})
 
 
 @dataclass

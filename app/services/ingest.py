@@ -19,6 +19,7 @@ from app.fhir.identity import identity_keys
 from app.fhir.index import index_values, sort_date
 from app.fhir.nhs_number import NHS_NUMBER_SYSTEM
 from app.fhir.patient_of import patient_of
+from app.fhir.terminology import Category, category_of
 from app.fhir.written_by import stamp
 from app.services.consequences import after_write
 from app.services.resolve import BundleIds, resolve_references
@@ -68,7 +69,7 @@ def write_resources(
         # the unit of work commits (`reconcile.settle`). The service's own Flags, written
         # by reconciliation, pass with follow_on=False.
         after_write(session, written, removed_events_of, ctx)
-    return [p.result for p in plans]  # type: ignore[misc]
+    return [_written(p) for p in plans]
 
 
 def _plan_group(
@@ -92,7 +93,7 @@ def _plan_group(
             seen[key] = p.index
     owners = resources_repo.identity_owners(session, [k for p in group for k in p.identity])
     existing = resources_repo.by_pks_for_update(session, owners.values())
-    put_ids = {p.request.type: [] for p in group}
+    put_ids: dict[str, list[str]] = {p.request.type: [] for p in group}
     for p in group:
         if p.request.id:
             put_ids[p.request.type].append(p.request.id)
@@ -218,19 +219,19 @@ def _finish_group(
             p.content = _content(p, [], ctx)
             p.current_content = _restamped(p.stale_of, p.version + 1, ctx)
         elif p.result is None:
-            tags: list[str] = []
+            tags: list[Category] = []
             if p.request.type in CODED_TYPES:
                 found = code_outcomes(p.request.data, ctx.terms, birth, ctx.now, linked)
                 before = stored.get(p.existing_pk or 0, [])
                 p.outcomes, p.keep_events = settle(p.request.data, found, before, ctx.now)
                 children = [o for o in p.outcomes if o.is_child]
-                p.outcome = (children or p.outcomes or [None])[0]
-                kept = [e.category for e in before] if p.keep_events else []
+                p.outcome = next(iter(children or p.outcomes), None)
+                kept = [category_of(e.category) for e in before] if p.keep_events else []
                 tags = list(dict.fromkeys([*(o.category for o in p.outcomes), *kept]))
             p.content = _content(p, tags, ctx)
 
 
-def _content(p: Planned, categories: list[str], ctx: WriteContext) -> str:
+def _content(p: Planned, categories: list[Category], ctx: WriteContext) -> str:
     data = p.request.data
     meta = dict(data.get("meta") or {})
     meta["versionId"] = str(p.version)
@@ -238,7 +239,7 @@ def _content(p: Planned, categories: list[str], ctx: WriteContext) -> str:
     keep_source_time(meta, data, ctx.terms.canonical_base)
     tags = [t for t in meta.get("tag", []) if t.get("system") != ctx.terms.outcome_system]
     for category in categories:
-        written = ctx.terms.written_codes[category]  # type: ignore[index]
+        written = ctx.terms.written_codes[category]
         tags.append({"system": written.system, "code": written.code, "display": written.display})
     if tags:
         meta["tag"] = tags
@@ -248,6 +249,18 @@ def _content(p: Planned, categories: list[str], ctx: WriteContext) -> str:
         stamp(meta, ctx.terms.canonical_base, ctx.author)
     body = {k: v for k, v in data.items() if k not in ("resourceType", "id", "meta")}
     return orjson.dumps({"resourceType": p.request.type, "id": p.id, "meta": meta, **body}).decode()
+
+
+def _pk(p: Planned) -> int:  # every plan has its resource row's key once `_write` ran
+    if p.existing_pk is None:
+        raise RuntimeError(f"entry {p.index} has no stored row")
+    return p.existing_pk
+
+
+def _written(p: Planned) -> WriteResult:  # set for every plan once `_write` ran
+    if p.result is None:
+        raise RuntimeError(f"entry {p.index} was planned but not written")
+    return p.result
 
 
 def _write(session: Session, plans: list[Planned], ctx: WriteContext) -> set[str]:
@@ -282,7 +295,7 @@ def _write(session: Session, plans: list[Planned], ctx: WriteContext) -> set[str
     for p in plans:
         if p.stale_of is not None:
             continue  # its search index, identifiers and events stay as they were
-        pk = p.existing_pk
+        pk = _pk(p)
         index_rows += [
             {"resource_pk": pk, "type": p.request.type, **v.__dict__}
             for v in index_values(p.request.data)
@@ -294,10 +307,10 @@ def _write(session: Session, plans: list[Planned], ctx: WriteContext) -> set[str
         for outcome in p.outcomes:
             event_rows.append(_event_row(p, outcome, ctx))
             coded.append((p, outcome))
-    reindexed = [p.existing_pk for p in updated if p.stale_of is None]
-    resources_repo.replace_index(session, reindexed, index_rows, key_rows)  # type: ignore[arg-type]
-    recoded = [p.existing_pk for p in updated if not p.keep_events]
-    event_pks, removed = events_repo.replace_events(session, recoded, event_rows)  # type: ignore[arg-type]
+    reindexed = [_pk(p) for p in updated if p.stale_of is None]
+    resources_repo.replace_index(session, reindexed, index_rows, key_rows)
+    recoded = [_pk(p) for p in updated if not p.keep_events]
+    event_pks, removed = events_repo.replace_events(session, recoded, event_rows)
     for (p, outcome), pk in zip(coded, event_pks, strict=True):
         p.event_pks.append(pk)
         if outcome is p.outcome:

@@ -33,10 +33,10 @@ def search(
     used = [(k, v) for k, v in params if k not in query.ignored]
     outcome = _ignored_outcome(query.ignored)
     if query.summary_count or query.count == 0:
-        total = search_repo.count(session, query)
+        found = search_repo.count(session, query)
         return Answer(
             bundles.searchset(
-                base, type_name, used, [], [], total, query.offset, 0, False, outcome
+                base, type_name, used, [], [], found, query.offset, 0, False, outcome
             )
         )
     query.count += 1  # one more than the page tells whether a next page exists

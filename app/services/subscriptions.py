@@ -206,7 +206,7 @@ def owned(session: Session, who: Principal, sub_id: str, lock: bool = False) -> 
 
 def render(row: WebhookSubscription) -> dict[str, Any]:
     """The stored Subscription with its current status and error; never the secret."""
-    data = orjson.loads(row.content)
+    data: dict[str, Any] = orjson.loads(row.content)
     data["status"] = row.status
     if row.error:
         data["error"] = row.error

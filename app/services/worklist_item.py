@@ -30,8 +30,8 @@ def person_name(data: dict[str, Any]) -> str | None:
     if not names:
         return None
     name = next((n for n in names if n.get("use") == "official"), names[0])
-    if isinstance(name.get("text"), str) and name["text"].strip():
-        return name["text"].strip()
+    if isinstance(text := name.get("text"), str) and text.strip():
+        return text.strip()
     given = [g for g in name.get("given") or [] if isinstance(g, str)]
     family = name.get("family") if isinstance(name.get("family"), str) else None
     return " ".join([*given, *([family] if family else [])]) or None

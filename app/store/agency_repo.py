@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import ColumnElement, exists, literal, select
+from sqlalchemy import ColumnElement, CompoundSelect, Select, exists, literal, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -71,6 +71,7 @@ def area_sources(
     patients = sorted(set(patient_ids))
     pairs = {tuple(r.split("/", 1)) for r in references if "/" in r}
     ids = sorted({rid for _, rid in pairs})
+    query: Select[str, str, str] | CompoundSelect[str, str, str]
     query = select(literal("p"), Resource.id, Resource.content).where(
         Resource.type == "Patient", Resource.id.in_(patients or [""])
     )

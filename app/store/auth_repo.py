@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.store.changed import rows_changed
 from app.store.models import ApiClient, LoginFailure, UsedAssertion, UserAccount, UserSession
 
 
@@ -36,8 +37,7 @@ def assertion_seen(session: Session, client_id: str, jti: str) -> bool:
 
 
 def forget_expired_assertions(session: Session, now: datetime) -> int:
-    result = session.execute(delete(UsedAssertion).where(UsedAssertion.expires_at < now))
-    return result.rowcount or 0  # type: ignore[attr-defined]
+    return rows_changed(session, delete(UsedAssertion).where(UsedAssertion.expires_at < now))
 
 
 def user(session: Session, username: str) -> UserAccount | None:
@@ -54,8 +54,7 @@ def end_session(session: Session, token_hash: str) -> None:
 
 
 def end_expired_sessions(session: Session, now: datetime) -> int:
-    result = session.execute(delete(UserSession).where(UserSession.expires_at < now))
-    return result.rowcount or 0  # type: ignore[attr-defined]
+    return rows_changed(session, delete(UserSession).where(UserSession.expires_at < now))
 
 
 def login_blocked_until(session: Session, username: str, address: str) -> datetime | None:
@@ -133,8 +132,7 @@ def set_password_hash(session: Session, username: str, password_hash: str) -> No
 
 
 def end_sessions_of(session: Session, username: str) -> int:
-    result = session.execute(delete(UserSession).where(UserSession.username == username))
-    return result.rowcount or 0  # type: ignore[attr-defined]
+    return rows_changed(session, delete(UserSession).where(UserSession.username == username))
 
 
 def extend_session(session: Session, token_hash: str, until: datetime) -> None:

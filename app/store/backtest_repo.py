@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from datetime import datetime
 from itertools import groupby
 from operator import itemgetter
-from typing import Any
 
 from sqlalchemy import DateTime, Row, func, select, text, type_coerce
 from sqlalchemy.orm import Session
@@ -16,11 +15,14 @@ from app.store.models import CodedEvent, FamilyMember, SafeguardingStatus
 
 BATCH = 10_000
 _FAMILY = itemgetter(0)
+# (family_id, resource_type, resource_id, child_id, event_at, category, service_key, age_days,
+# booked_at, age_uncertain_days): see child_events_by_family.
+BacktestRow = Row[str, str, str, str, datetime, str, str | None, int | None, datetime | None, int]
 
 
 def child_events_by_family(
     session: Session, since: datetime | None = None, batch: int = BATCH
-) -> Iterator[tuple[str, list[Row[Any]]]]:
+) -> Iterator[tuple[str, list[BacktestRow]]]:
     """(family id, that family's children's events) for every family, each list ordered by
     event time. A row holds family_id, resource_type, resource_id, child_id, event_at,
     category, service key, age_days, booked_at, age_uncertain_days; the instants are UTC,

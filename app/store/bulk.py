@@ -29,6 +29,7 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     columns = [c.name for c in table.columns if c.name in given]
     names = ", ".join(f'"{c}"' for c in columns)
     statement = f'COPY "{table.name}" ({names}) FROM STDIN'
+    # A checked-out connection always has its psycopg connection; the type allows None.
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     # COPY bypasses SQLAlchemy's execution, so announce it: whatever counts statements
     # (the statement budget tests) sees it as the one round trip it is.

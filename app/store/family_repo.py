@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.orm import Session
@@ -64,17 +63,21 @@ def lock_families_of(session: Session, patient_ids: Iterable[str]) -> dict[str, 
     wanted = sorted(set(patient_ids))
     if not wanted:
         return {}
-    rows = _LOCK_FAMILIES_OF.run(session, {"ids": wanted})
+    rows = session.connection().execute(_LOCK_FAMILIES_OF.for_(session), {"ids": wanted})
     return {p: f for p, f in rows}
 
 
-def members_with_records(session: Session, family_ids: Iterable[str]) -> Sequence[Row[Any]]:
+# (family_id, patient_id, canonical_id, content): see members_with_records.
+MemberRow = Row[str, str, str | None, str | None]
+
+
+def members_with_records(session: Session, family_ids: Iterable[str]) -> Sequence[MemberRow]:
     """(family_id, patient_id, canonical_id, content) for every member of these families:
     the surviving record of a merged one (else None) and the stored Patient JSON (else None)."""
     wanted = sorted(set(family_ids))
     if not wanted:
         return []
-    return _MEMBERS_WITH_RECORDS.run(session, {"ids": wanted}).all()
+    return session.connection().execute(_MEMBERS_WITH_RECORDS.for_(session), {"ids": wanted}).all()
 
 
 def lock(session: Session, family_ids: Iterable[str]) -> None:

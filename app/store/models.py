@@ -4,6 +4,7 @@ in indexed columns shaped for the rule engine's queries."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -13,6 +14,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
     text,
@@ -47,7 +49,9 @@ PK = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class Base(DeclarativeBase):
-    pass
+    # Every model here maps one Table (none maps a join or a select); saying so lets the bulk
+    # writers take `Model.__table__` and read its name and columns.
+    __table__: ClassVar[Table]
 
 
 class Resource(Base):

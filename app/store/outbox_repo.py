@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
+from app.store.changed import rows_changed
 from app.store.webhook_models import DeliveryAttempt, WebhookMessage, WebhookSubscription
 
 # Which messages a subscription's state lets through: its handshake while requested, events
@@ -84,12 +85,13 @@ def claim_due(
 def settle(session: Session, pk: int, token: str, values: dict[str, Any]) -> bool:
     """Apply the outcome of an attempt if the lease is still ours (False if it ran out and
     another worker took the message)."""
-    done = session.execute(
+    done = rows_changed(
+        session,
         update(WebhookMessage)
         .where(WebhookMessage.pk == pk, WebhookMessage.lease_token == token)
-        .values(leased_until=None, lease_token=None, **values)
+        .values(leased_until=None, lease_token=None, **values),
     )
-    return done.rowcount == 1  # type: ignore[attr-defined]
+    return done == 1
 
 
 def add_attempt(session: Session, row: dict[str, Any]) -> None:
@@ -135,7 +137,8 @@ def requeue(
         query = query.where(WebhookMessage.msg_id == msg_id)
     if since is not None:
         query = query.where(WebhookMessage.created_at >= since)
-    done = session.execute(
+    return rows_changed(
+        session,
         query.values(
             state="pending",
             attempts=0,
@@ -143,9 +146,8 @@ def requeue(
             leased_until=None,
             lease_token=None,
             delivered_at=None,
-        )
+        ),
     )
-    return done.rowcount  # type: ignore[attr-defined,no-any-return]
 
 
 def counts_by_state(session: Session, subscription_pk: int | None = None) -> dict[str, int]:

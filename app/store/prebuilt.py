@@ -10,38 +10,38 @@ text, parsed again, on every request."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import any_, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.elements import ColumnElement
 
-OneOf = Callable[[Any, str], ColumnElement[bool]]
+Column = InstrumentedAttribute[Any]  # a mapped column
+OneOf = Callable[[Column, str], ColumnElement[bool]]
+S = TypeVar("S")
 
 
-def _any(column: Any, name: str) -> ColumnElement[bool]:
+def _any(column: Column, name: str) -> ColumnElement[bool]:
     return column == any_(bindparam(name, type_=ARRAY(column.type)))
 
 
-def _in(column: Any, name: str) -> ColumnElement[bool]:
+def _in(column: Column, name: str) -> ColumnElement[bool]:
     return column.in_(bindparam(name, expanding=True))
 
 
-class Prebuilt:
-    """`build(one_of)` makes the statement; `one_of(column, "name")` is the list test."""
+class Prebuilt(Generic[S]):
+    """`build(one_of)` makes the statement; `one_of(column, "name")` is the list test. Run
+    it as `session.connection().execute(prebuilt.for_(session), params)`: on the connection,
+    no ORM step (nothing here loads entities)."""
 
-    def __init__(self, build: Callable[[OneOf], Any]) -> None:
+    def __init__(self, build: Callable[[OneOf], S]) -> None:
         self._build = build
-        self._built: dict[bool, Any] = {}
+        self._built: dict[bool, S] = {}
 
-    def for_(self, session: Session) -> Any:
+    def for_(self, session: Session) -> S:
         postgres = session.connection().dialect.name == "postgresql"
         statement = self._built.get(postgres)
         if statement is None:
             statement = self._built[postgres] = self._build(_any if postgres else _in)
         return statement
-
-    def run(self, session: Session, params: dict[str, Any]) -> Any:
-        """Execute on the session's connection (no ORM step: nothing here loads entities)."""
-        return session.connection().execute(self.for_(session), params)

@@ -80,7 +80,8 @@ def existing_ids(session: Session, type_name: str, ids: Iterable[str]) -> set[st
     wanted = list(set(ids))
     if not wanted:
         return set()
-    rows = _EXISTING_IDS.run(session, {"type": type_name, "ids": wanted})
+    params = {"type": type_name, "ids": wanted}
+    rows = session.connection().execute(_EXISTING_IDS.for_(session), params)
     return {rid for (rid,) in rows}
 
 
@@ -138,11 +139,6 @@ def patients_by_identifier(session: Session, system: str, values: Iterable[str])
     return {value: rid for value, rid in rows}
 
 
-def birth_dates(session: Session, patient_ids: Iterable[str]) -> dict[str, date]:
-    """The earliest possible birth date of each patient."""
-    return {rid: lo for rid, (lo, _) in birth_spans(session, patient_ids).items()}
-
-
 def patient_births(
     session: Session, patient_ids: Iterable[str]
 ) -> dict[str, tuple[date, date] | None]:
@@ -151,7 +147,7 @@ def patient_births(
     wanted = list(set(patient_ids))
     if not wanted:
         return {}
-    rows = _PATIENT_BIRTHS.run(session, {"ids": wanted})
+    rows = session.connection().execute(_PATIENT_BIRTHS.for_(session), {"ids": wanted})
     return {rid: _span(lo, hi) for rid, lo, hi in rows}
 
 
@@ -166,7 +162,7 @@ def birth_spans(session: Session, patient_ids: Iterable[str]) -> dict[str, tuple
     wanted = list(set(patient_ids))
     if not wanted:
         return {}
-    rows = _BIRTH_SPANS.run(session, {"ids": wanted})
+    rows = session.connection().execute(_BIRTH_SPANS.for_(session), {"ids": wanted})
     return {
         rid: (lo.date(), (hi - timedelta(microseconds=1)).date())
         for rid, lo, hi in rows
@@ -205,19 +201,6 @@ def replace_index(
         insert_rows(session, SearchIndex.__table__, index_rows)
     if key_rows:
         insert_rows(session, IdentityKey.__table__, key_rows)
-
-
-def patient_contents(session: Session, patient_ids: Iterable[str]) -> dict[str, str]:
-    """The stored JSON of each Patient asked for that exists."""
-    wanted = sorted(set(patient_ids))
-    if not wanted:
-        return {}
-    rows = session.execute(
-        select(Resource.id, Resource.content).where(
-            Resource.type == "Patient", Resource.id.in_(wanted)
-        )
-    )
-    return {rid: content for rid, content in rows}
 
 
 def replace_search_values(

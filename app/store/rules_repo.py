@@ -27,6 +27,10 @@ EVENT_COLUMNS = (
     CodedEvent.age_uncertain_days,
     CodedEvent.organisation,  # not read by the rules: where a new flag's evidence happened
 )
+# A row of EVENT_COLUMNS, in their order.
+EventRow = Row[
+    int, str, str, str, datetime, str, str | None, int | None, datetime | None, int, str | None
+]
 # Built once (every reconciliation runs them), run on the connection.
 _EVENTS_OF_CHILDREN = Prebuilt(
     lambda one_of: select(*EVENT_COLUMNS)
@@ -41,19 +45,21 @@ _STATUSES_OF = Prebuilt(
 )  # fmt: skip
 
 
-def events_of_children(session: Session, child_ids: list[str]) -> Sequence[Row[Any]]:
+def events_of_children(session: Session, child_ids: list[str]) -> Sequence[EventRow]:
     """Every child's event of these patients (EVENT_COLUMNS), through (child_id, event_at):
     a family's whole history, which is what its flags are judged on."""
     if not child_ids:
         return []
-    return _EVENTS_OF_CHILDREN.run(session, {"ids": child_ids}).all()
+    return session.connection().execute(_EVENTS_OF_CHILDREN.for_(session), {"ids": child_ids}).all()
 
 
-def statuses_of(session: Session, child_ids: list[str]) -> Sequence[Row[Any]]:
+def statuses_of(
+    session: Session, child_ids: list[str]
+) -> Sequence[Row[str, str, datetime | None, datetime | None]]:
     """(child_id, status, start, end) of every safeguarding status of these children."""
     if not child_ids:
         return []
-    return _STATUSES_OF.run(session, {"ids": child_ids}).all()
+    return session.connection().execute(_STATUSES_OF.for_(session), {"ids": child_ids}).all()
 
 
 def delete_status(session: Session, resource_pk: int) -> list[tuple[str, datetime | None]]:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, literal, not_, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, Select, and_, exists, false, func, literal, not_, or_, select
+from sqlalchemy.orm import QueryableAttribute, Session, aliased
 
-from app.fhir.search_query import Criterion, DateValue, SearchQuery
+from app.fhir.search_query import Criterion, DateValue, SearchQuery, SearchValue, Token
 from app.store.models import IdentityKey, Resource, SearchIndex
 
+# A stored instant column: a [lo, hi) bound of the index, or a resource's last update.
+Instant = QueryableAttribute[datetime | None]
 
-def _date_match(lo: Any, hi: Any, v: DateValue) -> ColumnElement[bool]:
+
+def _date_match(lo: Instant, hi: Instant, v: DateValue) -> ColumnElement[bool]:
     """FHIR date prefixes over a stored range [lo, hi) and a searched range [v.lo, v.hi)."""
     eq = and_(lo >= v.lo, hi <= v.hi)
     return {
@@ -25,7 +28,7 @@ def _date_match(lo: Any, hi: Any, v: DateValue) -> ColumnElement[bool]:
     }[v.prefix]
 
 
-def _point_match(col: Any, v: DateValue) -> ColumnElement[bool]:
+def _point_match(col: Instant, v: DateValue) -> ColumnElement[bool]:
     return (
         _date_match(col, col, DateValue(v.prefix, v.lo, v.hi))
         if v.prefix in ("eq", "ne")
@@ -33,28 +36,28 @@ def _point_match(col: Any, v: DateValue) -> ColumnElement[bool]:
     )
 
 
-def _value_match(c: Criterion, value: object) -> ColumnElement[bool]:
+def _value_match(c: Criterion, value: SearchValue) -> ColumnElement[bool]:
     si = SearchIndex
-    if c.kind == "token":
-        system, code = value  # type: ignore[misc]
+    if isinstance(value, DateValue):
+        return _date_match(si.date_lo, si.date_hi, value)
+    if isinstance(value, tuple):
+        if c.kind == "reference":  # :identifier
+            return si.code.in_(_targets_by_identifier(c.target or "Patient", value))
+        system, code = value
         parts = [si.code == code] if code else []
         if system:
             parts.append(si.system == system)
         return and_(*parts)
     if c.kind == "string":
-        text = _like_literal(str(value))
+        text = _like_literal(value)
         pattern = f"%{text}%" if c.modifier == "contains" else f"{text}%"
         return si.code.like(pattern, escape="\\")
-    if c.kind == "reference" and c.modifier == "identifier":
-        return si.code.in_(_targets_by_identifier(c.target or "Patient", value))  # type: ignore[arg-type]
-    if c.kind == "reference":
-        ref = str(value)
-        if "/" in ref:
-            return si.code == ref
-        if c.target:
-            return si.code == f"{c.target}/{ref}"
-        return si.code.like(f"%/{_like_literal(ref)}", escape="\\")
-    return _date_match(si.date_lo, si.date_hi, value)  # type: ignore[arg-type]
+    # A reference: "Type/id", or an id of the parameter's target type (any type without one).
+    if "/" in value:
+        return si.code == value
+    if c.target:
+        return si.code == f"{c.target}/{value}"
+    return si.code.like(f"%/{_like_literal(value)}", escape="\\")
 
 
 def _like_literal(text: str) -> str:
@@ -62,7 +65,7 @@ def _like_literal(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _targets_by_identifier(target: str, value: tuple[str | None, str]) -> Any:
+def _targets_by_identifier(target: str, value: Token) -> Select[str]:
     """'Type/id' of the resources carrying an identifier, for `patient:identifier=...`."""
     system, code = value
     owner = aliased(Resource)
@@ -77,8 +80,8 @@ def _targets_by_identifier(target: str, value: tuple[str | None, str]) -> Any:
 def _criterion(type_name: str, c: Criterion) -> ColumnElement[bool]:
     if c.kind == "id":
         return Resource.id.in_([str(v) for v in c.values])
-    if c.kind == "lastUpdated":
-        return _point_match(Resource.last_updated, c.values[0])  # type: ignore[arg-type]
+    if c.kind == "lastUpdated" and isinstance(when := c.values[0], DateValue):
+        return _point_match(Resource.last_updated, when)
     return exists().where(
         SearchIndex.resource_pk == Resource.pk,
         SearchIndex.type == type_name,
@@ -87,7 +90,7 @@ def _criterion(type_name: str, c: Criterion) -> ColumnElement[bool]:
     )
 
 
-def _filtered(query: SearchQuery) -> Any:
+def _filtered(query: SearchQuery) -> Select[Resource]:
     conditions = [Resource.type == query.type] + [_criterion(query.type, c) for c in query.criteria]
     return select(Resource).where(*conditions)
 

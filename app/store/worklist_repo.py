@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy import Select, UnaryExpression, case, func, select
 from sqlalchemy.orm import Session
 
 from app.store.models import RaisedFlag, Resource
 
+_Row = TypeVarTuple("_Row")  # the columns a query selects, kept through its filters
 PRIORITY_RANK = case({"high": 0, "medium": 1, "low": 2}, value=RaisedFlag.priority, else_=3)
-SORTS: dict[str, tuple[ColumnElement[object], ...]] = {
+SORTS: dict[str, tuple[UnaryExpression[Any], ...]] = {
     "-priority": (PRIORITY_RANK.asc(), RaisedFlag.opened_at.asc(), RaisedFlag.pk.asc()),
     "priority": (PRIORITY_RANK.desc(), RaisedFlag.opened_at.asc(), RaisedFlag.pk.asc()),
     "opened": (RaisedFlag.opened_at.asc(), RaisedFlag.pk.asc()),
@@ -40,7 +42,7 @@ class WorklistFilter:
         return self.born_from is not None or self.born_before is not None
 
 
-def _where(query: Select[tuple[object, ...]], f: WorklistFilter) -> Select[tuple[object, ...]]:
+def _where(query: Select[*_Row], f: WorklistFilter) -> Select[*_Row]:
     query = query.where(RaisedFlag.state.in_(f.states))
     if f.rules:
         query = query.where(RaisedFlag.rule_id.in_(f.rules))
@@ -68,16 +70,15 @@ def worklist_page(
     session: Session, f: WorklistFilter, sort: str, limit: int, offset: int
 ) -> Sequence[RaisedFlag]:
     """One page of the flags matching `f`, in the order `sort` names (a key of SORTS)."""
-    query = _where(select(RaisedFlag), f)  # type: ignore[arg-type]
+    query = _where(select(RaisedFlag), f)
     return session.scalars(query.order_by(*SORTS[sort]).limit(limit).offset(offset)).all()
 
 
 def worklist_counts(session: Session, f: WorklistFilter) -> list[tuple[str, str, int]]:
     """(priority, rule id, how many) over every flag matching `f`, not just one page."""
-    query = _where(
-        select(RaisedFlag.priority, RaisedFlag.rule_id, func.count()),  # type: ignore[arg-type]
-        f,
-    ).group_by(RaisedFlag.priority, RaisedFlag.rule_id)
+    query = _where(select(RaisedFlag.priority, RaisedFlag.rule_id, func.count()), f).group_by(
+        RaisedFlag.priority, RaisedFlag.rule_id
+    )
     return [(str(p), str(r), int(n)) for p, r, n in session.execute(query)]
 
 

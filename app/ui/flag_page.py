@@ -17,13 +17,21 @@ from app.auth.principal import Principal
 from app.fhir.errors import FhirError
 from app.services.audit import AuditNote
 from app.services.flag_view import flag_view
-from app.services.review import REVIEW_OUTCOMES, ReviewAction, ReviewInput, review_flag
+from app.services.review import (
+    REVIEW_OUTCOMES,
+    ReviewAction,
+    ReviewInput,
+    ReviewOutcome,
+    review_flag,
+)
 from app.ui.chronology_view import CLOSED
 from app.ui.guard import page_user
 from app.ui.render import page
 from app.ui.view import PageError, audited
 
-ACTIONS: tuple[str, ...] = get_args(ReviewAction)
+# The form's words as the review's own: a word not here is a form to show again.
+ACTIONS: dict[str, ReviewAction] = {a: a for a in get_args(ReviewAction)}
+OUTCOMES: dict[str, ReviewOutcome] = {o: o for o in get_args(ReviewOutcome)}
 NOTE_LIMIT = 4000
 router = APIRouter(prefix="/ui")
 
@@ -94,7 +102,7 @@ async def review(
     problem = _problem(action, outcome, note)
     if problem:
         return await _show(request, who, flag_id, problem, 422, given)
-    review_input = ReviewInput(action=action, outcome=outcome or None, note=note or None)  # type: ignore[arg-type]
+    review_input = ReviewInput(ACTIONS[action], OUTCOMES.get(outcome), note or None)
     ctx = state.write_context()
     try:
         await audited(
@@ -114,7 +122,7 @@ async def review(
 def _problem(action: str, outcome: str, note: str) -> str | None:
     if action not in ACTIONS:
         return "Choose what you want to do with this flag."
-    if outcome and outcome not in REVIEW_OUTCOMES:
+    if outcome and outcome not in OUTCOMES:
         return "Choose an outcome from the list."
     if len(note) > NOTE_LIMIT or "\x00" in note:
         return f"The note must be {NOTE_LIMIT} characters or fewer."

@@ -142,7 +142,7 @@ def _ticks(first: datetime, last: datetime) -> list[tuple[datetime, str]]:
     """Month starts (or years, over a long span), at most about a dozen."""
     months = (last.year - first.year) * 12 + last.month - first.month
     step = next(s for s in (1, 2, 3, 6, 12, 24, 60) if months / s <= 12)
-    out = []
+    out: list[tuple[datetime, str]] = []
     year, month = first.year, first.month
     while True:
         month += 1

@@ -1,4 +1,5 @@
-"""Test kit for the rule engine: build events by day number, evaluate, read firings.
+"""Test kit for the rule engine: build events by day number, replay them as the live path
+does (`desired_flags` stands on `replay_family`), read firings.
 
 A plain module (not conftest) so test modules can import it by its unique name.
 """
@@ -10,7 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from app.rules import Context, EventView, Firing, RuleSet, StatusView
+from app.rules import EventView, Firing, RuleSet, StatusView
+from app.rules.backtest import replay_family
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2024, 1, 1, 9, 0, tzinfo=UTC)
@@ -47,23 +49,6 @@ class Kit:
             age_days=age_days,
         )
 
-    def context(
-        self,
-        trigger: EventView,
-        history: Iterable[EventView] = (),
-        statuses: Sequence[StatusView] = (),
-        now: datetime | None = None,
-    ) -> Context:
-        """A context as the caller builds it: child and family lists both hold the trigger."""
-        family = [trigger, *history]
-        return Context(
-            trigger=trigger,
-            child_events=[e for e in family if e.child_id == trigger.child_id],
-            family_events=family,
-            statuses=list(statuses),
-            now=now or trigger.at,
-        )
-
     def fired(
         self,
         trigger: EventView,
@@ -73,9 +58,25 @@ class Kit:
         *,
         due: bool = False,
     ) -> dict[str, Firing]:
-        """rule id -> firing, from `evaluate` (or `evaluate_due` when `due`)."""
-        ctx = self.context(trigger, history, statuses, now)
-        firings = self.rules.evaluate_due(ctx) if due else self.rules.evaluate(ctx)
-        by_rule = {f.rule_id: f for f in firings}
-        assert len(by_rule) == len(firings), "a rule fired twice for one trigger"
+        """rule id -> the first firing that counts `trigger`, when the family's events are
+        replayed up to `now` (default: the latest event, when every one is known) as live
+        reconciliation replays them. `due`: time-based rules only (decided when their window
+        closes)."""
+        events = [trigger, *history]
+        found = replay_family(
+            self.rules.plans,
+            events,
+            statuses,
+            since=None,
+            now=now or max(e.at for e in events),
+            same_miss=self.rules.same_miss,
+        )
+        time_based = {p.rule.id for p in self.rules.plans if p.follow_up is not None}
+        by_rule: dict[str, Firing] = {}
+        for timed in sorted(found, key=lambda t: (t.at, t.trigger_at)):
+            firing = timed.firing
+            if (not due or firing.rule_id in time_based) and (
+                trigger.event_id in firing.evidence_event_ids
+            ):
+                by_rule.setdefault(firing.rule_id, firing)
         return by_rule

@@ -1,4 +1,5 @@
-"""backtest replays history without side effects; it must agree with evaluating event by event."""
+"""backtest replays history without side effects; it must agree with the obvious evaluation of
+each event on its own (written here, slow and plain, as the oracle)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ import pytest
 from rulekit import ROOT, Kit, day
 
 from app.rules import (
-    Context,
     EventView,
+    Firing,
     RuleSet,
     StatusView,
     TimedFiring,
@@ -21,7 +22,13 @@ from app.rules import (
     diff,
     load_rules,
 )
+from app.rules.calendar import day_number
+from app.rules.fire import fire
+from app.rules.follow_up import FollowUpIndex
+from app.rules.plan import Plan
 from app.rules.ruleset import event_order
+from app.rules.same_miss import merge_same_misses
+from app.rules.schema import RUN_BREAKERS
 
 E = Kit.event
 CATEGORIES = ["was-not-brought"] * 4 + [
@@ -72,13 +79,63 @@ def random_history(seed: int) -> tuple[dict[str, list[EventView]], dict[str, lis
     return events, statuses
 
 
+def evaluate_one(
+    rules: RuleSet,
+    plans: list[Plan],
+    me: EventView,
+    known: list[EventView],
+    statuses: list[StatusView],
+    now: datetime,
+) -> list[Firing]:
+    """The firings of `plans` for the trigger `me`, given the family's `known` events: every
+    candidate within each rule's reach of the trigger, checked one by one."""
+    family, sources = merge_same_misses(known, rules.same_miss)
+    if not any(e is me for e in family):
+        return []  # an earlier report of the same miss speaks for it
+    today = day_number(me.at)
+    mine = [e for e in family if e.child_id == me.child_id]
+    breaks = {me.child_id: sorted(e.at for e in mine if e.category in RUN_BREAKERS)}
+    of_child = {e.child_id: [s for s in statuses if s.child_id == e.child_id] for e in family}
+    firings = []
+    for plan in plans:
+        if not plan.matches(me, of_child[me.child_id]):
+            continue
+        pool = mine if plan.rule.scope == "child" else family
+        reach = plan.span
+        candidates = sorted(
+            (
+                e
+                for e in pool
+                if (e is me or (reach is not None and abs(day_number(e.at) - today) <= reach))
+                and plan.matches(e, of_child[e.child_id])
+            ),
+            key=event_order,
+        )
+        follow_ups = FollowUpIndex(plan, pool) if plan.follow_up is not None else None
+        trigger = next(i for i, e in enumerate(candidates) if e is me)
+        firing = fire(
+            plan,
+            candidates,
+            trigger,
+            breaks=breaks,
+            follow_ups=follow_ups,
+            now=now,
+            sources=sources,
+        )
+        if firing is not None:
+            firings.append(firing)
+    return firings
+
+
 def replay_one_by_one(
     rules: RuleSet,
     events: dict[str, list[EventView]],
     statuses: dict[str, list[StatusView]],
     now: datetime,
 ) -> list[TimedFiring]:
-    """The slow, obvious replay: build a Context for every event, as ingest and scheduler do."""
+    """The slow, obvious replay: each event judged on what was known when it arrived (an
+    ingest-time rule) or when its rule's window closed (a time-based one)."""
+    at_ingest = [p for p in rules.plans if p.follow_up is None]
     found = []
     for family, family_events in events.items():
         ordered = sorted(family_events, key=event_order)
@@ -86,14 +143,13 @@ def replay_one_by_one(
             if event.at > now:
                 break
             seen = ordered[: index + 1]
-            mine = [e for e in seen if e.child_id == event.child_id]
-            ctx = Context(event, mine, seen, statuses[family], now=event.at)
-            found += [TimedFiring(event.at, event.at, f) for f in rules.evaluate(ctx)]
-            for rule_id, due in rules.due_times(event).items():
-                if due <= now:
+            firings = evaluate_one(rules, at_ingest, event, seen, statuses[family], event.at)
+            found += [TimedFiring(event.at, event.at, f) for f in firings]
+            for plan in rules.plans:
+                due = plan.due(event)
+                if due is not None and due <= now and event.category in plan.categories:
                     known = [e for e in ordered if e.at <= due]
-                    ctx = Context(event, known, known, statuses[family], now=due)
-                    firings = rules.evaluate_due(ctx, [rule_id])
+                    firings = evaluate_one(rules, [plan], event, known, statuses[family], due)
                     found += [TimedFiring(due, event.at, f) for f in firings]
     return found
 

@@ -9,6 +9,7 @@ import pytest
 from rulekit import Kit
 
 from app.rules import EventView
+from app.rules.desired import next_due
 
 REPEAT_90 = "multi-service"  # 2 services within 90 days
 
@@ -55,4 +56,4 @@ def test_windows_are_calendar_days(
 def test_not_rebooked_is_due_when_the_local_day_ends(
     kit: Kit, missed_at: datetime, due: datetime
 ) -> None:
-    assert kit.rules.due_times(miss(missed_at, "gp", "m")) == {"not-rebooked": due}
+    assert next_due(kit.rules, [miss(missed_at, "gp", "m")], now=missed_at) == due

@@ -10,6 +10,7 @@ import pytest
 from rulekit import Kit, day
 
 from app.rules import EventView, load_rules
+from app.rules.desired import next_due
 
 E = Kit.event
 CONSECUTIVE = """
@@ -107,22 +108,7 @@ def test_follow_up_at_any_service_when_same_service_is_false(lang: Kit) -> None:
 
 def test_lookback_covers_window_and_follow_up(lang: Kit) -> None:
     assert lang.rules.lookback_days() == 181  # a local day may start before its UTC date
-    assert lang.rules.due_times(E(0, age_days=800)) == {"under-fives": day(21.625)}
-
-
-def test_context_lists_may_omit_or_repeat_the_trigger(kit: Kit) -> None:
-    from app.rules import Context
-
-    first, second = E(0), E(10)
-    ctx = Context(
-        trigger=second,
-        child_events=[first, first],
-        family_events=[first],
-        statuses=[],
-        now=day(10),
-    )
-    firing = {f.rule_id: f for f in kit.rules.evaluate(ctx)}["repeat-wnb"]
-    assert firing.evidence_event_ids == (first.event_id, second.event_id)
+    assert next_due(lang.rules, [E(0, age_days=800)], now=day(0)) == day(21.625)
 
 
 def test_events_need_aware_times_and_known_categories() -> None:

@@ -6,6 +6,7 @@ import pytest
 from rulekit import Kit, day
 
 from app.rules import EventView
+from app.rules.desired import next_due
 
 RULE = "not-rebooked"
 E = Kit.event
@@ -68,19 +69,13 @@ def test_unknown_service_is_answered_only_by_unknown_service(kit: Kit) -> None:
     assert RULE not in kit.fired(missed, [E(3, "attended", service=None)], now=day(20), due=True)
 
 
-def test_due_evaluation_runs_only_time_based_rules(kit: Kit) -> None:
-    # A repeat pattern is there, but evaluate_due must not report ingest-time rules again.
-    fired = kit.fired(MISSED, [E(-10, service="gp")], now=day(20), due=True)
-    assert set(fired) == {RULE}
-    assert kit.rules.evaluate_due(kit.context(MISSED, now=day(20)), rule_ids=["other"]) == []
-
-
 def test_only_missed_appointments_are_checked(kit: Kit) -> None:
     for category in ("attended", "booked", "carer-cancelled", "provider-cancelled"):
         event = E(0, category, service="gp")
         assert RULE not in kit.fired(event, now=day(20), due=True)
 
 
-def test_due_times(kit: Kit) -> None:
-    assert kit.rules.due_times(MISSED) == {RULE: day(14.625)}
-    assert kit.rules.due_times(E(0, "attended")) == {}
+def test_the_family_is_judged_again_when_the_window_closes(kit: Kit) -> None:
+    assert next_due(kit.rules, [MISSED], now=day(0)) == day(14.625)
+    assert next_due(kit.rules, [MISSED], now=day(14.625)) is None  # decided by then
+    assert next_due(kit.rules, [E(0, "attended")], now=day(0)) is None

@@ -54,10 +54,11 @@ def test_two_reports_of_one_miss_count_once(
 
 def test_the_event_names_both_reports(kit: Kit) -> None:
     gp, chis = report(0, "gp", age_days=100), report(30, "chis", age_days=100)
-    for trigger, other in ((gp, chis), (chis, gp)):
-        firing = kit.fired(trigger, [other])["infant-wnb"]
-        assert set(firing.evidence_event_ids) == {"gp", "chis"}
-        assert firing.trigger_event_id == trigger.event_id
+    # Whichever report arrives last, the family's facts are the same, and so is the firing.
+    firings = [kit.fired(t, [other])["infant-wnb"] for t, other in ((gp, chis), (chis, gp))]
+    assert firings[0] == firings[1]
+    assert set(firings[0].evidence_event_ids) == {"gp", "chis"}
+    assert firings[0].trigger_event_id in {"gp", "chis"}
 
 
 def test_a_pattern_still_counts_each_miss_once(kit: Kit) -> None:
