@@ -224,8 +224,6 @@ def _finish_group(
                 found = code_outcomes(p.request.data, ctx.terms, birth, ctx.now, linked)
                 before = stored.get(p.existing_pk or 0, [])
                 p.outcomes, p.keep_events = settle(p.request.data, found, before, ctx.now)
-                children = [o for o in p.outcomes if o.is_child]
-                p.outcome = next(iter(children or p.outcomes), None)
                 kept = [category_of(e.category) for e in before] if p.keep_events else []
                 tags = list(dict.fromkeys([*(o.category for o in p.outcomes), *kept]))
             p.content = _content(p, tags, ctx)
@@ -291,7 +289,6 @@ def _write(session: Session, plans: list[Planned], ctx: WriteContext) -> set[str
         ],
     )
     index_rows, key_rows, event_rows = [], [], []
-    coded: list[tuple[Planned, Outcome]] = []
     for p in plans:
         if p.stale_of is not None:
             continue  # its search index, identifiers and events stay as they were
@@ -304,17 +301,11 @@ def _write(session: Session, plans: list[Planned], ctx: WriteContext) -> set[str
             {"type": t, "system": s, "value": v, "scope": sc, "resource_pk": pk}
             for t, s, v, sc in p.identity
         ]
-        for outcome in p.outcomes:
-            event_rows.append(_event_row(p, outcome, ctx))
-            coded.append((p, outcome))
+        event_rows += [_event_row(p, outcome, ctx) for outcome in p.outcomes]
     reindexed = [_pk(p) for p in updated if p.stale_of is None]
     resources_repo.replace_index(session, reindexed, index_rows, key_rows)
     recoded = [_pk(p) for p in updated if not p.keep_events]
-    event_pks, removed = events_repo.replace_events(session, recoded, event_rows)
-    for (p, outcome), pk in zip(coded, event_pks, strict=True):
-        p.event_pks.append(pk)
-        if outcome is p.outcome:
-            p.event_pk = pk
+    removed = events_repo.replace_events(session, recoded, event_rows)
     for p in plans:
         if p.stale_of is not None:
             p.result = WriteResult(

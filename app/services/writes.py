@@ -66,12 +66,7 @@ class Planned:
     result: WriteResult | None = None  # set when nothing needs writing
     content: str = ""
     identity: list[tuple[str, str, str, str]] = field(default_factory=list)
-    # One coded event per Patient of the resource; `outcome`/`event_pk` are the first child's
-    # (kept for callers that judge one event per resource).
-    outcomes: list[Outcome] = field(default_factory=list)
-    event_pks: list[int] = field(default_factory=list)
-    outcome: Outcome | None = None
-    event_pk: int | None = None  # the coded event row written for `outcome`
+    outcomes: list[Outcome] = field(default_factory=list)  # one per Patient of the resource
     keep_events: bool = False  # the stored coded miss stands (a stale booked re-send)
     # A version older (by the source's meta.lastUpdated) than the stored one: kept in history
     # only; the stored content stays current, re-stamped as the version after it.

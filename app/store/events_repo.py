@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Row, delete, select
 from sqlalchemy.orm import Session
 
-from app.store.bulk import insert_returning_pks, update_rows
+from app.store.bulk import insert_rows, update_rows
 from app.store.models import CodedEvent
 
 
@@ -40,10 +40,11 @@ def service_keys(session: Session, refs: set[str]) -> dict[str, str]:
 
 def replace_events(
     session: Session, resource_pks: list[int], rows: list[dict[str, Any]]
-) -> tuple[list[int], set[str]]:
+) -> set[str]:
     """The coded events of these resources become `rows` (an update recodes its event).
-    Returns the new rows' primary keys in the order given, and the children whose events
-    were removed (their families' flags must be judged again)."""
+    Returns the children whose events were removed (their families' flags must be judged
+    again). No primary keys come back, so the rows go in the cheapest way (COPY or
+    executemany)."""
     removed: set[str] = set()
     if resource_pks:
         removed = {
@@ -54,10 +55,8 @@ def replace_events(
                 .returning(CodedEvent.child_id)
             )
         }
-    if not rows:
-        return [], removed
-    pks = insert_returning_pks(session, CodedEvent.__table__, rows, ("resource_pk", "child_id"))
-    return pks, removed
+    insert_rows(session, CodedEvent.__table__, rows)
+    return removed
 
 
 # (pk, child_id, event_at, category, is_child, age_days, age_uncertain_days)
