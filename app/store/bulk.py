@@ -76,7 +76,8 @@ def insert_returning_pks(
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     connection.dispatch.before_cursor_execute(connection, cursor, statement, params, None, False)
     try:
-        cursor.execute(statement, params)
+        # Binary: a text array would escape every quote of every JSON body with a regex.
+        cursor.execute(statement, params, binary=True)
         found = {tuple(found_key): pk for pk, *found_key in cursor.fetchall()}
     except psycopg.Error as exc:
         raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc

@@ -67,7 +67,9 @@ def test_the_worker_finishes_what_a_killed_process_left(
     ):
         assert wait_for(lambda: _up(http))
         http.headers["Authorization"] = f"Bearer {token_for(state, http, role='source')}"
-        pid = http.post("/fhir/Patient", json=patient(), headers=FHIR_JSON).json()["id"]
+        made = http.post("/fhir/Patient", json=patient(), headers=FHIR_JSON)
+        assert made.status_code == 201, made.text
+        pid = made.json()["id"]
         for day in ("2026-11-20", "2026-11-24"):
             body = appointment(f"Patient/{pid}", "noshow", f"{day}T09:00:00Z")
             assert http.post("/fhir/Appointment", json=body, headers=FHIR_JSON).is_success
