@@ -64,7 +64,9 @@ def insert_returning_pks(
     given = set().union(*rows)
     columns = [c for c in table.columns if c.name in given and c.name != "pk"]
     arrays = ", ".join(
-        f"%s::{c.type.compile(dialect=connection.dialect)}[]" for c in columns
+        # %b: arrays sent in binary (a text array escapes every quote of every JSON body
+        # with a regex, a third of a Bundle's write CPU).
+        f"%b::{c.type.compile(dialect=connection.dialect)}[]" for c in columns
     )
     names = ", ".join(f'"{c.name}"' for c in columns)
     keys = ", ".join(f'"{k}"' for k in key)
@@ -76,8 +78,7 @@ def insert_returning_pks(
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     connection.dispatch.before_cursor_execute(connection, cursor, statement, params, None, False)
     try:
-        # Binary: a text array would escape every quote of every JSON body with a regex.
-        cursor.execute(statement, params, binary=True)
+        cursor.execute(statement, params)
         found = {tuple(found_key): pk for pk, *found_key in cursor.fetchall()}
     except psycopg.Error as exc:
         raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
