@@ -16,7 +16,7 @@ from app.api.openapi_docs import fhir_body, fhir_responses, search_params
 from app.api.prefer import search_handling
 from app.api.responses import FhirResponse, resource_response, write_response
 from app.api.security import PrincipalDep, require
-from app.api.state import get_state
+from app.api.state import state_of
 from app.auth.principal import Principal
 from app.fhir.capability import capability_statement
 from app.fhir.errors import FhirError
@@ -29,7 +29,7 @@ from app.services.agency_access import guarded, narrow_search
 from app.services.audit import AuditNote
 from app.services.bundle import may_see_match, parse_etag, process_bundle
 
-StateDep = Annotated[AppState, Depends(get_state)]
+StateDep = Annotated[AppState, Depends(state_of)]
 VERSION = "0.1.0"
 READ_ERRORS = (400, 401, 403, 404, 429)
 WRITE_ERRORS = (400, 401, 403, 404, 409, 412, 413, 415, 422, 429)

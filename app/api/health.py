@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from sqlalchemy import text
 
-from app.api.state import get_state
+from app.api.state import state_of
 from app.runtime import AppState
 
 router = APIRouter(tags=["health"])
@@ -25,12 +25,12 @@ async def live() -> dict[str, str]:  # on the event loop: answers even with ever
     summary="Readiness: the database answers (503 with Retry-After while it does not)",
     responses={503: {"description": "The database is unavailable."}},
 )
-def ready(state: Annotated[AppState, Depends(get_state)]) -> dict[str, str]:
+def ready(state: Annotated[AppState, Depends(state_of)]) -> dict[str, str]:
     # A failure here is an OperationalError, which the error handlers answer with 503.
     state.read(lambda s: s.execute(text("SELECT 1")))
     return {"status": "ok"}
 
 
 @router.get("/health", summary="Readiness (kept for existing health checks)")
-def health(state: Annotated[AppState, Depends(get_state)]) -> dict[str, str]:
+def health(state: Annotated[AppState, Depends(state_of)]) -> dict[str, str]:
     return ready(state)

@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import Engine, event
 
-from app.api.state import get_state
+from app.api.state import state_of
 from app.fhir.errors import FhirError
 from app.runtime import AppState
 from app.services.operations import reconcile_backlog
@@ -110,7 +110,7 @@ router = APIRouter(tags=["operations"])
     response_class=Response,
     responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}, 403: {"description": "Not allowed"}},
 )
-def metrics(request: Request, state: Annotated[AppState, Depends(get_state)]) -> Response:
+def metrics(request: Request, state: Annotated[AppState, Depends(state_of)]) -> Response:
     host = request.client.host if request.client else ""
     if not (state.settings.metrics_public or host in LOOPBACK):
         raise FhirError.one(403, "forbidden", "Metrics are open to loopback callers only.")

@@ -61,10 +61,11 @@ def _unnest(
     columns = [c for c in table.columns if c.name in given and c.name != "pk"]
     # %b: binary arrays (a text array escapes every quote of every JSON body with a regex).
     arrays = ", ".join(f"%b::{c.type.compile(dialect=connection.dialect)}[]" for c in columns)
-    names = ", ".join(f'"{c.name}"' for c in columns)
-    statement = f'INSERT INTO "{table.name}" ({names}) SELECT * FROM unnest({arrays})'
+    quote = connection.dialect.identifier_preparer.quote  # only where needed, as SQLAlchemy
+    names = ", ".join(quote(c.name) for c in columns)
+    statement = f"INSERT INTO {quote(table.name)} ({names}) SELECT * FROM unnest({arrays})"
     if returning:
-        statement += " RETURNING pk, " + ", ".join(f'"{k}"' for k in returning)
+        statement += " RETURNING pk, " + ", ".join(quote(k) for k in returning)
     params = [[row.get(c.name) for row in rows] for c in columns]
     # A checked-out connection always has its psycopg connection; the type allows None.
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
