@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 
 from app.fhir.errors import FhirError
 from app.services import chronology_items as items
+from app.services.child_summary import child_summary, children
 from app.services.family_carers import carers_of
 from app.services.identity_changes import identity_items
-from app.services.worklist_item import View, child_summary, children
+from app.services.nurse_view import View
 from app.store import chronology_repo, family_repo, flags_repo, worklist_repo
 
 ADULT = 18  # years: a household member this old is a carer (matches terminology's adult age)
@@ -101,8 +102,8 @@ def _timeline(
     reviews = flags_repo.reviews_of(session, [f.pk for f in flags])
     everything = [
         *items.event_items(chronology_repo.events_of(session, [*child_ids, *carers]), carers),
-        *items.status_items(chronology_repo.statuses_of(session, child_ids), now),
-        *items.flag_items(flags),
+        *items.status_items(chronology_repo.statuses_with_resources(session, child_ids), now),
+        *items.flag_history_items(flags),
         *items.review_items(reviews, flags),
         *identity_items(chronology_repo.patient_versions(session, child_ids)),
     ]

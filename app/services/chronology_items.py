@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from app.services.worklist_item import event_view, review_view
+from app.services.nurse_view import event_view, review_view
 from app.store.models import CodedEvent, FlagReview, RaisedFlag, SafeguardingStatus
 
 # At one instant: a status begins, the outcome arrives, the flag it raised opens, people
@@ -61,7 +61,7 @@ def status_items(
     return out
 
 
-def flag_items(flags: Sequence[RaisedFlag]) -> list[dict[str, Any]]:
+def flag_history_items(flags: Sequence[RaisedFlag]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for f in flags:
         base = {

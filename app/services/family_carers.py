@@ -11,8 +11,8 @@ import orjson
 from sqlalchemy.orm import Session
 
 from app.fhir.nhs_number import NHS_NUMBER_SYSTEM
-from app.services.worklist_item import person_name
-from app.store import chronology_repo
+from app.services.child_summary import person_name
+from app.store import chronology_repo, resources_repo
 
 
 def carer_key(rid: str, data: dict[str, Any]) -> tuple[str, dict[str, str] | None]:
@@ -64,16 +64,21 @@ def carers_of(session: Session, child_ids: Sequence[str]) -> list[dict[str, Any]
         carer["related_persons"].append(f"RelatedPerson/{rp.id}")
         carer["children"].add(rp.patient_id)
         carer["active"] = carer["active"] or data.get("active") is not False
-    found = chronology_repo.patients_by_identifier(
-        session,
-        [
-            (c["identifier"]["system"], c["identifier"]["value"])
-            for c in grouped.values()
-            if c["identifier"]
-        ],
-    )
+    found = _patient_ids(session, [c["identifier"] for c in grouped.values() if c["identifier"]])
     for key, carer in grouped.items():
         carer["patient_id"] = found.get(key)
         carer["relationships"] = sorted(carer["relationships"])
         carer["children"] = sorted(c for c in carer["children"] if c)
     return [grouped[k] for k in sorted(grouped)]
+
+
+def _patient_ids(session: Session, idents: list[dict[str, str]]) -> dict[str, str]:
+    """The Patient id holding each identifier, keyed "system|value"; one query a system."""
+    by_system: dict[str, set[str]] = {}
+    for ident in idents:
+        by_system.setdefault(ident["system"], set()).add(ident["value"])
+    return {
+        f"{system}|{value}": rid
+        for system, values in sorted(by_system.items())
+        for value, rid in resources_repo.patients_by_identifier(session, system, values).items()
+    }

@@ -10,7 +10,7 @@ import orjson
 from sqlalchemy.orm import Session
 
 from app.fhir.errors import FhirError
-from app.services.worklist_item import View, event_view, flag_items, review_view
+from app.services.nurse_view import View, event_view, flag_items, review_view
 from app.store import chronology_repo, flags_repo
 
 

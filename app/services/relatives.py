@@ -8,8 +8,9 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from app.services.child_summary import children
 from app.services.family_carers import carers_of
-from app.services.worklist_item import View, children
+from app.services.nurse_view import View
 from app.store import family_repo
 
 

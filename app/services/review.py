@@ -18,7 +18,7 @@ from app.services.flag_events import flag_events
 from app.services.flag_view import flag_view
 from app.services.flags import flag_write, row_values
 from app.services.ingest import write_resources
-from app.services.worklist_item import View
+from app.services.nurse_view import View
 from app.services.writes import WriteContext
 from app.store import flags_repo, resources_repo
 from app.store.models import RaisedFlag

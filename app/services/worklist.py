@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.fhir.dates import parse_range
 from app.fhir.errors import FhirError
-from app.services.worklist_item import View, flag_items
+from app.services.nurse_view import View, flag_items
 from app.store import worklist_repo
 from app.store.worklist_repo import WorklistFilter
 

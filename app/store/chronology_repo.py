@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from app.store.models import (
     CodedEvent,
     Family,
-    IdentityKey,
     RaisedFlag,
     Resource,
     ResourceVersion,
@@ -44,11 +43,11 @@ def events_by_refs(session: Session, refs: Iterable[str]) -> Sequence[CodedEvent
     ).all()
 
 
-def statuses_of(
+def statuses_with_resources(
     session: Session, child_ids: Iterable[str]
 ) -> list[tuple[SafeguardingStatus, str, datetime]]:
     """Each safeguarding status of these children with the "Type/id" of the resource that
-    carried it and when that resource was last updated."""
+    carried it and when that resource was last updated, in the order they were stored."""
     wanted = sorted(set(child_ids))
     if not wanted:
         return []
@@ -83,23 +82,6 @@ def related_persons_of(session: Session, child_ids: Iterable[str]) -> Sequence[R
         .where(Resource.type == "RelatedPerson", Resource.patient_id.in_(wanted))
         .order_by(Resource.pk)
     ).all()
-
-
-def patients_by_identifier(session: Session, keys: Iterable[tuple[str, str]]) -> dict[str, str]:
-    """The Patient id holding each (system, value) identifier, keyed "system|value"."""
-    wanted = sorted(set(keys))
-    if not wanted:
-        return {}
-    rows = session.execute(
-        select(IdentityKey.system, IdentityKey.value, Resource.id)
-        .join(Resource, Resource.pk == IdentityKey.resource_pk)
-        .where(
-            IdentityKey.type == "Patient",
-            IdentityKey.scope == "",
-            tuple_(IdentityKey.system, IdentityKey.value).in_(wanted),
-        )
-    )
-    return {f"{system}|{value}": rid for system, value, rid in rows}
 
 
 def family_exists(session: Session, family_id: str) -> bool:

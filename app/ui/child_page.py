@@ -13,8 +13,8 @@ from app.api.nurse_params import Id
 from app.api.state import get_state
 from app.services.audit import AuditNote
 from app.services.chronology import child_chronology
+from app.services.nurse_view import View
 from app.services.relatives import relatives
-from app.services.worklist_item import View
 from app.ui import chronology_view as cv
 from app.ui import timeline
 from app.ui.guard import page_user
