@@ -7,13 +7,13 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from app import cli_audit, cli_users
+from app import cli_audit, cli_backtest, cli_users
 from app.auth.scopes import ROLE_SCOPES
 from app.settings import Settings
 
@@ -254,23 +254,7 @@ def _rules(settings: Settings, args: argparse.Namespace) -> int:
     if args.action == "check":
         print(f"ok: {len(rules.rules)} rules ({', '.join(r.id for r in rules.rules)})")
         return 0
-    from app.runtime import build_state
-    from app.services import backtest
-
-    state = build_state(settings)
-    since = datetime.combine(args.since, datetime.min.time(), UTC) if args.since else None
-    now = state.clock()
-    try:
-        with backtest.paused_gc():  # this process runs the one backtest and exits
-            report = state.read(lambda s: backtest.run(s, rules, state.rules, since, now))
-    finally:
-        state.engine.dispose()
-    if args.json:
-        print(json.dumps(backtest.as_json(report, args.limit), indent=2))
-    else:
-        limit = 100 if args.limit is None else args.limit
-        print(backtest.as_text(report, str(args.rulefile), limit))
-    return 0
+    return cli_backtest.backtest(settings, rules, args)
 
 
 COMMANDS = {

@@ -17,7 +17,7 @@ from app.api.security import PrincipalDep, require
 from app.api.yaml_nesting import MAX_YAML_DEPTH, yaml_too_deep
 from app.fhir.errors import FhirError, Issue
 from app.rules import RuleFileError, RuleSet
-from app.services import backtest
+from app.services import backtest, backtest_report
 from app.services.audit import AuditNote
 
 RULES_BODY_LIMIT = 1024 * 1024  # the shipped rule file is 6 KB
@@ -133,7 +133,7 @@ async def post_backtest(request: Request, state: StateDep, who: PrincipalDep) ->
     except FhirError as exc:
         await run_in_threadpool(state.refused, who, note, exc)
         raise
-    body = backtest.as_json(report, ask.limit)
+    body = backtest_report.as_json(report, ask.limit)
     refs = report.patient_refs(ask.limit)
     return await run_in_threadpool(state.audited, who, note, lambda _: body, lambda _: refs)
 

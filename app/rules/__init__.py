@@ -5,7 +5,7 @@ No database, no HTTP, no work at import time. See rules/default.yaml for the rul
 
 from app.rules.backtest import backtest
 from app.rules.diff import FiringDiff, diff
-from app.rules.loader import RuleFileError, load_rules
+from app.rules.loader import RuleFileError, load_rules, load_rules_text
 from app.rules.model import EventView, Firing, StatusView, TimedFiring
 from app.rules.ruleset import RuleSet
 from app.rules.schema import Rule
@@ -22,4 +22,5 @@ __all__ = [
     "backtest",
     "diff",
     "load_rules",
+    "load_rules_text",
 ]

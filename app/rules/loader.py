@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -26,12 +27,23 @@ def load_rules(path: Path) -> RuleSet:
     Raises RuleFileError (e.g. "rules/default.yaml: rule repeat-wnb: field window_days: Input
     should be greater than 0") on the first problem, including a rule id defined twice.
     """
-    files = _rule_files(path)
+    # Lazily: the first problem in file order is the one reported.
+    return _combine((str(file), *_load_file(file)) for file in _rule_files(path))
+
+
+def load_rules_text(text: str, name: str) -> RuleSet:
+    """Load one rule file given as text (a file sent to the API), with the messages a file
+    on disk gets; `name` stands for the file in them."""
+    return _combine([(name, *_parse(text, name))])
+
+
+def _combine(files: Iterable[tuple[str, int | None, list[Rule]]]) -> RuleSet:
+    """One rule set from (file, same_miss_minutes, rules) in order: ids unique, one same-miss
+    window."""
     rules: list[Rule] = []
-    defined_in: dict[str, Path] = {}
-    same_miss: tuple[int, Path] | None = None
-    for file in files:
-        minutes, loaded = _load_file(file)
+    defined_in: dict[str, str] = {}
+    same_miss: tuple[int, str] | None = None
+    for file, minutes, loaded in files:
         if minutes is not None:
             if same_miss is not None and same_miss[0] != minutes:
                 raise RuleFileError(
@@ -64,9 +76,16 @@ def _rule_files(path: Path) -> list[Path]:
 
 def _load_file(file: Path) -> tuple[int | None, list[Rule]]:
     try:
-        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+        text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise RuleFileError(f"{file}: cannot be read ({exc.strerror})") from exc
+    return _parse(text, str(file))
+
+
+def _parse(text: str, file: str) -> tuple[int | None, list[Rule]]:
+    """The file's same_miss_minutes (None: not given) and its rules; `file` names it."""
+    try:
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise RuleFileError(f"{file}: not valid YAML ({exc})") from exc
     try:

@@ -1,0 +1,104 @@
+"""A backtest's report for the reader: JSON (the API's answer and `wnb rules backtest --json`)
+and text (`wnb rules backtest` at a terminal)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.fhir.dates import fhir_instant
+from app.services.backtest import BacktestReport, Pair
+
+
+def as_json(report: BacktestReport, limit: int | None = None) -> dict[str, Any]:
+    """The report as JSON (the API's answer and `wnb rules backtest --json`); `limit` caps
+    the firings listed, never the counts or the diff."""
+    listed = report.firings(limit)
+    return {
+        "since": fhir_instant(report.since) if report.since else None,
+        "now": fhir_instant(report.now),
+        # Like live reconciliation, the replay judges every event with the statuses, family
+        # links and merged records known today, not those known when the event arrived.
+        "judged_with": "current-facts",
+        "families": report.families,
+        "events": report.events,
+        "rules": [
+            {
+                "rule_id": c.rule_id,
+                "version": c.version,
+                "enabled": c.enabled,
+                "firings": c.firings,
+                "children": c.children,
+                "in_force": None
+                if c.in_force_version is None
+                else {
+                    "version": c.in_force_version,
+                    "firings": c.in_force_firings,
+                    "children": c.in_force_children,
+                },
+            }
+            for c in report.counts
+        ],
+        "firings_total": report.firings_total,
+        "truncated": len(listed) < report.firings_total,
+        "firings": [
+            {
+                "rule_id": f.rule_id,
+                "rule_version": f.rule_version,
+                "patient": f"Patient/{f.child_id}",
+                "at": fhir_instant(f.at),
+                "trigger": {"event": f.trigger_event, "at": fhir_instant(f.trigger_at)},
+                "evidence": list(f.evidence),
+                "description": f.description,
+                "priority": f.priority,
+            }
+            for f in listed
+        ],
+        "diff": {
+            "added": [_pair(p) for p in report.diff.added],
+            "removed": [_pair(p) for p in report.diff.removed],
+            "kept": report.kept,
+        },
+    }
+
+
+def as_text(report: BacktestReport, source: str, limit: int | None) -> str:
+    """The report for a person at a terminal (`wnb rules backtest`)."""
+    window = f"from {report.since.date().isoformat()} " if report.since else ""
+    lines = [
+        f"backtest of {source}: {report.events:,} children's events in {report.families:,} "
+        f"families, firings {window}up to {fhir_instant(report.now)} "
+        f"({report.seconds:.1f} s; nothing was raised or written)",
+        "judged with today's knowledge of statuses, families and merged records, as live "
+        "reconciliation judges them",
+        "",
+        f"{'rule':<24}{'version':>8}{'firings':>10}{'children':>10}   in force:"
+        f"{'version':>8}{'firings':>10}{'children':>10}",
+    ]
+    for c in report.counts:
+        name = c.rule_id if c.enabled else f"{c.rule_id} (off)"
+        force = (
+            f"{c.in_force_version:>8}{c.in_force_firings:>10,}{c.in_force_children:>10,}"
+            if c.in_force_version is not None
+            else f"{'(new rule)':>28}"
+        )
+        lines.append(f"{name:<24}{c.version:>8}{c.firings:>10,}{c.children:>10,}{'':12}{force}")
+    listed = report.firings(limit)
+    lines += ["", f"would flag ({len(listed):,} of {report.firings_total:,} firings listed):"]
+    for f in listed:
+        lines.append(
+            f"  {fhir_instant(f.at)}  {f.rule_id} v{f.rule_version}  Patient/{f.child_id}  "
+            f"trigger {f.trigger_event}: {f.description} (evidence: {', '.join(f.evidence)})"
+        )
+    added, removed = report.diff.added, report.diff.removed
+    lines += [
+        "",
+        f"against the rules in force, by (rule, child): {len(added):,} added, "
+        f"{len(removed):,} removed, {report.kept:,} unchanged",
+        *(f"  + {rule}  Patient/{child}" for rule, child in added),
+        *(f"  - {rule}  Patient/{child}" for rule, child in removed),
+    ]
+    return "\n".join(lines)
+
+
+def _pair(pair: Pair) -> dict[str, str]:
+    return {"rule_id": pair[0], "patient": f"Patient/{pair[1]}"}
