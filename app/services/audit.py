@@ -1,8 +1,8 @@
-"""The audit trail: who read or changed which child's record, and who was told."""
+"""The audit trail: who read or changed which child's record, and who was told. The
+AuditEvent resource and its search parameters are in app/fhir (audit_event, audit_search)."""
 
 from __future__ import annotations
 
-import base64
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,30 +11,10 @@ import orjson
 from sqlalchemy.orm import Session
 
 from app.auth.principal import Principal
-from app.fhir.dates import fhir_instant
+from app.fhir.audit_event import ACTIONS, DISCLOSURE, OUTCOMES, REST, to_fhir
+from app.fhir.audit_search import parse_audit_search
 from app.fhir.errors import FhirError
-from app.fhir.numbers import whole_number
-from app.fhir.search_query import DateValue, parse_date_param
 from app.store import audit_repo
-from app.store.models import AuditRecord
-
-REST = ("http://terminology.hl7.org/CodeSystem/audit-event-type", "rest", "RESTful Operation")
-DISCLOSURE = ("http://dicom.nema.org/resources/ontology/DCM", "110106", "Export")
-ACTIONS = {
-    "create": "C",
-    "update": "U",
-    "read": "R",
-    "vread": "R",
-    "history": "R",
-    "search": "E",
-    "transaction": "E",
-    "batch": "E",
-    "review": "U",
-    "disclose": "R",
-    "login": "E",
-}
-OUTCOMES = {"success": "0", "minor": "4", "serious": "8"}
-AGENT_SYSTEM = {"client": "https://wnb.dev/fhir/Id/client", "user": "https://wnb.dev/fhir/Id/user"}
 
 
 @dataclass
@@ -80,47 +60,18 @@ def record(
 
 
 def search(session: Session, params: list[tuple[str, str]], base: str) -> bytes:
-    entities: list[str] = []
-    agent = subtype = type_code = None
-    since = before = None
-    count, offset = 50, 0
-    for name, value in params:
-        if name == "patient":
-            entities.append(value if value.startswith("Patient/") else f"Patient/{value}")
-        elif name == "entity":
-            entities.append(value)
-        elif name == "agent":
-            agent = value
-        elif name == "type" and value in (REST[1], DISCLOSURE[1]):
-            type_code = value
-        elif name in ("type", "subtype"):  # `type=read` is read as the interaction
-            subtype = value
-        elif name == "date":
-            since, before = _bounds(parse_date_param(name, value), since, before)
-        elif name == "_count" and whole_number(value) is not None:
-            count = min(whole_number(value) or 0, 500)
-        elif name == "_offset" and whole_number(value) is not None:
-            offset = whole_number(value) or 0
-        else:
-            raise FhirError.one(
-                400,
-                "not-supported",
-                f"Unknown AuditEvent search parameter "
-                f"{name!r}; supported: patient, entity, agent, type, subtype, "
-                "date, _count, _offset.",
-                name,
-            )
+    q = parse_audit_search(params)
     rows = list(
         audit_repo.search(
             session,
-            entities=entities,
-            agent=agent,
-            subtype=subtype,
-            type_code=type_code,
-            since=since,
-            before=before,
-            limit=count,
-            offset=offset,
+            entities=q.entities,
+            agent=q.agent,
+            subtype=q.subtype,
+            type_code=q.type_code,
+            since=q.since,
+            before=q.before,
+            limit=q.count,
+            offset=q.offset,
         )
     )
     refs = audit_repo.entities_of(session, [r.pk for r in rows])
@@ -133,57 +84,6 @@ def search(session: Session, params: list[tuple[str, str]], base: str) -> bytes:
         for r in rows
     ]
     return orjson.dumps({"resourceType": "Bundle", "type": "searchset", "entry": entries})
-
-
-def _bounds(
-    v: DateValue, since: datetime | None, before: datetime | None
-) -> tuple[datetime | None, datetime | None]:
-    if v.prefix in ("ge", "gt"):
-        return (v.lo if v.prefix == "ge" else v.hi), before
-    if v.prefix in ("le", "lt"):
-        return since, (v.hi if v.prefix == "le" else v.lo)
-    return v.lo, v.hi
-
-
-def to_fhir(r: AuditRecord, references: list[str]) -> dict[str, object]:
-    kind = DISCLOSURE if r.type_code == DISCLOSURE[1] else REST
-    entity: list[dict[str, object]] = [
-        {
-            "what": {"reference": ref},
-            "role": {
-                "system": "http://terminology.hl7.org/CodeSystem/object-role",
-                "code": "1" if ref.startswith("Patient/") else "4",
-                "display": "Patient" if ref.startswith("Patient/") else "Domain Resource",
-            },
-        }
-        for ref in sorted(references)
-    ]
-    if r.query:
-        entity.append(
-            {"query": base64.b64encode(r.query.encode()).decode(), "description": "search query"}
-        )
-    return {
-        "resourceType": "AuditEvent",
-        "id": r.id,
-        "type": {"system": kind[0], "code": kind[1], "display": kind[2]},
-        "subtype": [{"system": "http://hl7.org/fhir/restful-interaction", "code": r.subtype}],
-        "action": r.action,
-        "recorded": fhir_instant(r.recorded),
-        "outcome": r.outcome,
-        **({"outcomeDesc": r.outcome_desc} if r.outcome_desc else {}),
-        "agent": [
-            {
-                "who": {
-                    "identifier": {"system": AGENT_SYSTEM[r.agent_kind], "value": r.agent_id},
-                    "display": r.agent_name or r.agent_id,
-                },
-                "requestor": True,
-                **({"role": [{"text": r.agent_role}]} if r.agent_role else {}),
-            }
-        ],
-        "source": {"observer": {"display": "wnb"}},
-        **({"entity": entity} if entity else {}),
-    }
 
 
 def refusal_text(exc: FhirError) -> str:
