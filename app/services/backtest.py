@@ -14,13 +14,12 @@ import heapq
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from app.rules import (
-    EventView,
     FiringDiff,
     Rule,
     RuleSet,
@@ -30,6 +29,7 @@ from app.rules import (
     diff,
     load_rules_text,
 )
+from app.services.event_views import event_view
 from app.services.family_facts import canonical_map
 from app.store import backtest_repo, reconcile_repo
 
@@ -150,7 +150,9 @@ def run(
     old: list[TimedFiring] = []
     families = events = 0
     for family_id, rows in backtest_repo.child_events_by_family(session, read_from):
-        views = {family_id: [_view(row, merged) for row in rows]}
+        views = {family_id: [
+            event_view(row, merged.get(row.child_id, row.child_id)) for row in rows
+        ]}
         held = {family_id: statuses.get(family_id, [])}
         families += 1
         events += len(views[family_id])
@@ -180,26 +182,6 @@ def _order(t: TimedFiring) -> tuple[Any, ...]:
 
 def _same_effect(a: Rule, b: Rule) -> bool:
     return a.model_dump(exclude=WORDING) == b.model_dump(exclude=WORDING)
-
-
-def _view(row: backtest_repo.BacktestRow, merged: dict[str, str]) -> EventView:
-    _, resource_type, resource_id, child_id, at, category, service_code, age_days = row[:8]
-    booked, span = row[8:]
-    child_id = merged.get(child_id, child_id)
-    if at.tzinfo is None:  # SQLite
-        at = at.replace(tzinfo=UTC)
-    if booked is not None and booked.tzinfo is None:
-        booked = booked.replace(tzinfo=UTC)
-    return EventView(
-        event_id=f"{resource_type}/{resource_id}",
-        child_id=child_id,
-        at=at,
-        category=category,
-        service_code=service_code,
-        age_days=age_days,
-        booked_at=booked,
-        age_uncertain_days=span,
-    )
 
 
 def _per_child(t: TimedFiring) -> Iterator[ReportedFiring]:
