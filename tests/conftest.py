@@ -1,23 +1,31 @@
 """Shared fixtures: every database test runs on a SQLite file and on PostgreSQL, with the schema
-built by the Alembic migrations, and the tables emptied after each test."""
+built by the Alembic migrations. A test runs on one connection inside a transaction that is
+rolled back after it (the app's commits release savepoints); a test marked `own_connections`
+(a real server, a worker process, threads: more than one connection) commits for real and
+the tables are emptied after it."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import sessionmaker
 
 from app.auth.scopes import ROLE_SCOPES
 from app.main import create_app
 from app.runtime import AppState, build_state
+from app.services.users import add_user
 from app.settings import Settings
 from app.store.migrate import upgrade_head
 from app.store.models import Base
@@ -28,6 +36,7 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "WNB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 FIXED_NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
+PASSWORD = "correct horse battery"  # every test user's
 TEST_SECRET = "a-signing-secret-for-the-test-suite-only-" + uuid.uuid4().hex
 LOGS = Collector()
 
@@ -83,8 +92,9 @@ def database_url(
     gen.close()
 
 
-# Kept across tests: the audit trail is append-only (the database refuses deletes) and the
-# clients are registered once per database; every test names its own agents and patients.
+# Kept across tests that commit: the audit trail is append-only (the database refuses deletes)
+# and the clients are registered once per database; every test names its own agents and
+# patients.
 KEPT_TABLES = {"audit_event", "audit_entity", "audit_seal", "api_client", "used_assertion"}
 
 
@@ -114,10 +124,43 @@ def session_state(database_url: str) -> Iterator[AppState]:
 
 
 @pytest.fixture
-def state(session_state: AppState) -> Iterator[AppState]:
+def state(
+    request: pytest.FixtureRequest, session_state: AppState, role_tokens: dict[str, str]
+) -> Iterator[AppState]:
+    """The app state for one test. `role_tokens` comes first: its clients commit for real,
+    once, before a test's transaction holds SQLite's write lock."""
     session_state.clock = lambda: FIXED_NOW
-    yield session_state
-    _empty_tables(session_state)
+    if request.node.get_closest_marker("own_connections"):
+        yield session_state
+        _empty_tables(session_state)
+        return
+    with rolled_back(session_state) as state:
+        yield state
+
+
+@contextmanager
+def rolled_back(state: AppState) -> Iterator[AppState]:
+    """A copy of `state` whose sessions all run on one connection, in a transaction rolled
+    back at the end: each session's commit releases a savepoint instead (SQLite takes them
+    too: the engine issues BEGIN itself, pysqlite's own transaction handling is off)."""
+    engine = state.engine
+    with engine.connect() as conn:
+        outer = conn.begin()
+
+        def refuse(*_: Any) -> None:
+            # A second connection would not see this test's rows (and on SQLite would wait
+            # for its write lock): such a test must be marked own_connections.
+            raise AssertionError("a second database connection: mark the test own_connections")
+
+        event.listen(engine, "checkout", refuse)
+        sessions = sessionmaker(
+            conn, expire_on_commit=False, autoflush=False, join_transaction_mode="create_savepoint"
+        )
+        try:
+            yield dataclasses.replace(state, writer=sessions, reader=sessions)
+        finally:
+            event.remove(engine, "checkout", refuse)
+            outer.rollback()
 
 
 def _empty_tables(state: AppState) -> None:
@@ -140,6 +183,14 @@ def client(state: AppState, role_tokens: dict[str, str]) -> Iterator[TestClient]
     with TestClient(create_app(state=state)) as c:
         c.headers["Authorization"] = f"Bearer {role_tokens['admin']}"
         yield c
+
+
+@pytest.fixture
+def nurse(state: AppState) -> str:
+    """A nurse's user name, new for each test; the password is PASSWORD."""
+    name = f"nurse-{uuid.uuid4().hex[:8]}"
+    state.write(lambda s: add_user(s, name, PASSWORD, "nurse", state.clock()))
+    return name
 
 
 @pytest.fixture

@@ -55,8 +55,9 @@ def child_events_by_family(
         # Instants come back in the session's zone: make that UTC, for this transaction only.
         connection.execute(text("SET LOCAL TIME ZONE 'UTC'"))
     # Core rows, not ORM ones (half the cost); yield_per streams them: PostgreSQL through a
-    # named (server-side) cursor, SQLite row by row.
-    rows = connection.execution_options(yield_per=batch).execute(query)
+    # named (server-side) cursor, SQLite row by row. An option of this statement only: set on
+    # the connection, it would stream every later statement of the transaction too.
+    rows = connection.execute(query, execution_options={"yield_per": batch})
     for family_id, members in groupby(rows, key=_FAMILY):
         yield family_id, list(members)
 

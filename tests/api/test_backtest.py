@@ -404,6 +404,7 @@ def test_rules_check_a_folder_with_an_id_twice(
     )
 
 
+@pytest.mark.own_connections("the command line opens its own engine")
 def test_cli_backtest_matches_the_api(
     client: TestClient,
     state: AppState,

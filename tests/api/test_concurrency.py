@@ -5,11 +5,14 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pytest
 
 from app.runtime import AppState
 from tests.dbcheck import count_resources, events
 from tests.factories import FHIR_JSON, appointment, nhs_number, patient
 from tests.live_server import serve
+
+pytestmark = pytest.mark.own_connections("concurrent requests to a real server")
 
 
 def test_concurrent_posts_of_one_identifier(state: AppState, role_tokens: dict[str, str]) -> None:

@@ -41,6 +41,7 @@ def admin(role_tokens: dict[str, str]) -> dict[str, str]:
     return {**FHIR_JSON, "Authorization": f"Bearer {role_tokens['admin']}"}
 
 
+@pytest.mark.own_connections("a real server; the connection is lost mid-write")
 def test_connection_lost_mid_write_is_503_logs_nothing_personal_and_recovers(
     state: AppState, role_tokens: dict[str, str]
 ) -> None:
@@ -64,6 +65,7 @@ def test_connection_lost_mid_write_is_503_logs_nothing_personal_and_recovers(
     assert count_resources(state) == 1
 
 
+@pytest.mark.own_connections("a real server")
 def test_a_bug_is_500_with_a_request_id_and_the_log_has_its_type_only(
     state: AppState, role_tokens: dict[str, str]
 ) -> None:
@@ -152,6 +154,7 @@ def test_readiness_is_503_while_the_database_is_away_and_liveness_stays_200(
     assert personal_data(lines) == []
 
 
+@pytest.mark.own_connections("every connection is terminated")
 def test_service_resumes_after_the_database_restarts(
     state: AppState, client: TestClient
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 
 from app.runtime import AppState
@@ -11,6 +12,7 @@ from tests.live_server import serve
 from tests.services.test_rules_at_ingest import child
 
 
+@pytest.mark.own_connections("a real server")
 def test_metrics_over_loopback(
     client: TestClient, state: AppState, role_tokens: dict[str, str]
 ) -> None:

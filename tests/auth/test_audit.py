@@ -105,6 +105,7 @@ def test_only_admins_read_the_trail(anonymous: TestClient, role_tokens: dict[str
         assert r.status_code == 403
 
 
+@pytest.mark.own_connections("statements on a connection of its own")
 def test_the_trail_is_append_only(client: TestClient, state: AppState) -> None:
     client.get("/fhir/Patient")
     for statement in ("UPDATE audit_event SET outcome = '8'", "DELETE FROM audit_event"):

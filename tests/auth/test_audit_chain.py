@@ -178,6 +178,7 @@ def test_the_service_role_can_read_and_append_but_not_erase(fresh: AppState) -> 
             conn.execute(text(f"DROP ROLE {role}"))
 
 
+@pytest.mark.own_connections("concurrent requests to a real server")
 def test_concurrent_requests_keep_one_unbroken_chain(
     state: AppState,
     role_tokens: dict[str, str],

@@ -16,9 +16,8 @@ from app.main import create_app
 from app.runtime import AppState
 from app.services.users import add_user
 from tests.auth_helpers import token_for
+from tests.conftest import PASSWORD
 from tests.factories import FHIR_JSON, appointment, created_id, nhs_number, patient, post
-
-PASSWORD = "correct horse battery"
 
 
 def trail(client: TestClient, **params: str) -> list[dict[str, Any]]:

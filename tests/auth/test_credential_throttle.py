@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -21,17 +20,11 @@ from app.services import users
 from app.store import auth_repo
 from app.store.models import LoginFailure
 from tests.auth_helpers import register
+from tests.conftest import PASSWORD
 from tests.live_server import serve
 
-PASSWORD = "correct horse battery"
 UNLIMITED = (1e6, 10**6)
 
-
-@pytest.fixture
-def nurse(state: AppState) -> str:
-    name = f"nurse-{uuid.uuid4().hex[:8]}"
-    state.write(lambda s: users.add_user(s, name, PASSWORD, "nurse", state.clock()))
-    return name
 
 
 @pytest.fixture
@@ -87,6 +80,7 @@ def test_sign_in_is_throttled_before_the_password_is_checked(
     assert r.status_code == 429 and "wnb_session" not in r.headers.get("set-cookie", "")
 
 
+@pytest.mark.own_connections("concurrent requests to a real server")
 def test_a_flood_of_wrong_secrets_leaves_the_service_responsive(state: AppState) -> None:
     new = register(state, role="source")
     with (
@@ -105,6 +99,7 @@ def test_a_flood_of_wrong_secrets_leaves_the_service_responsive(state: AppState)
     assert statuses == {401}
 
 
+@pytest.mark.own_connections("concurrent requests to a real server")
 def test_concurrent_failures_are_all_counted(state: AppState, nurse: str) -> None:
     def wrong_sign_in(base: str) -> int:
         with httpx.Client(base_url=base, timeout=120) as http:

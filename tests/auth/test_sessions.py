@@ -10,15 +10,7 @@ from fastapi.testclient import TestClient
 
 from app.runtime import AppState
 from app.services.users import add_user
-
-PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def nurse(state: AppState) -> str:
-    name = f"nurse-{uuid.uuid4().hex[:8]}"
-    state.write(lambda s: add_user(s, name, PASSWORD, "nurse", state.clock()))
-    return name
+from tests.conftest import PASSWORD
 
 
 def csrf_of(page: str) -> str:

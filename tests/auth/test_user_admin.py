@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -13,17 +12,7 @@ from fastapi.testclient import TestClient
 
 from app.cli import main
 from app.runtime import AppState
-from app.services.users import add_user
-from tests.conftest import FIXED_NOW
-
-PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def nurse(state: AppState) -> str:
-    name = f"nurse-{uuid.uuid4().hex[:8]}"
-    state.write(lambda s: add_user(s, name, PASSWORD, "nurse", state.clock()))
-    return name
+from tests.conftest import FIXED_NOW, PASSWORD
 
 
 def sign_in(http: TestClient, username: str, password: str = PASSWORD) -> int:
@@ -42,6 +31,7 @@ def wnb(state: AppState, monkeypatch: pytest.MonkeyPatch, capsys: pytest.Capture
     return capsys.readouterr().out
 
 
+@pytest.mark.own_connections("the command line opens its own engine")
 def test_disabling_ends_every_session_and_enabling_allows_sign_in(
     anonymous: TestClient, state: AppState, nurse: str,
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
@@ -59,6 +49,7 @@ def test_disabling_ends_every_session_and_enabling_allows_sign_in(
     assert sign_in(anonymous, nurse) == 303
 
 
+@pytest.mark.own_connections("the command line opens its own engine")
 def test_a_password_reset_ends_sessions_and_the_old_password(
     anonymous: TestClient, state: AppState, nurse: str,
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],

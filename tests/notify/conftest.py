@@ -1,10 +1,12 @@
-"""A state whose webhooks may reach loopback over http, and a dispatcher with a fast retry
-schedule, delivering to real local HTTP receivers."""
+"""A state whose webhooks may reach loopback over http, a dispatcher with a fast retry
+schedule, delivering to real local HTTP receivers, and an agency already subscribed to one."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -15,6 +17,8 @@ from app.notify.dispatcher import DeliveryConfig, Dispatcher
 from app.notify.retry import RetryPolicy
 from app.notify.ssrf import parse_networks
 from app.runtime import AppState
+from tests.notify.kit import agency, subscribe, subscription
+from tests.notify.receiver import Receiver, receiving
 
 LOOPBACK = "127.0.0.0/8"
 FAST = RetryPolicy((0, 0.05, 0.05, 0.05), jitter=0)
@@ -39,6 +43,8 @@ def make_dispatcher(state: AppState, **config: object) -> Dispatcher:
         "timeout": 2.0,
         "policy": FAST,
         "lease_margin": 1.0,
+        # One delivery thread: a test's sessions share one connection, one thread at a time.
+        "concurrency": 1,
         **config,
     }
     return Dispatcher(
@@ -53,3 +59,28 @@ def dispatcher(hooks_state: AppState) -> Iterator[Dispatcher]:
     d = make_dispatcher(hooks_state)
     yield d
     d.close()
+
+
+@dataclass(frozen=True)
+class Subscribed:
+    """An agency (its request headers) subscribed to a receiver that took the handshake."""
+
+    headers: dict[str, str]
+    hook: Receiver
+    created: dict[str, Any]  # the Subscription as the create answered it
+
+    @property
+    def id(self) -> str:
+        return str(self.created["id"])
+
+
+@pytest.fixture
+def subscribed(
+    hooks_state: AppState, hooks_client: TestClient, dispatcher: Dispatcher
+) -> Iterator[Subscribed]:
+    gp = agency(hooks_state, hooks_client)
+    with receiving() as hook:
+        created = subscribe(hooks_client, gp, subscription(hook.url))
+        dispatcher.drain()
+        hook.received(1)
+        yield Subscribed(gp, hook, created)

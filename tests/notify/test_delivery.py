@@ -12,6 +12,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 from app.notify.dispatcher import Dispatcher
 from app.notify.signing import new_secret
 from app.runtime import AppState
+from tests.notify.conftest import Subscribed
 from tests.notify.kit import agency, infant_in, open_flag, secret_of, subscribe, subscription
 from tests.notify.receiver import receiving
 
@@ -84,20 +85,16 @@ def test_the_secret_is_shown_once(hooks_state: AppState, hooks_client: TestClien
 
 
 def test_receiver_down_then_up_loses_nothing_and_keeps_the_webhook_id(
-    hooks_state: AppState, hooks_client: TestClient, dispatcher: Dispatcher
+    hooks_client: TestClient, dispatcher: Dispatcher, subscribed: Subscribed
 ) -> None:
-    gp = agency(hooks_state, hooks_client)
-    with receiving() as hook:
-        created = subscribe(hooks_client, gp, subscription(hook.url))
+    gp, hook, created = subscribed.headers, subscribed.hook, subscribed.created
+    hook.answers = [503, 500]  # down twice, then up
+    infant_in(hooks_client, "A81001")
+    deadline = time.monotonic() + 10
+    while len(hook.requests) < 4 and time.monotonic() < deadline:
         dispatcher.drain()
-        hook.received(1)
-        hook.answers = [503, 500]  # down twice, then up
-        infant_in(hooks_client, "A81001")
-        deadline = time.monotonic() + 10
-        while len(hook.requests) < 4 and time.monotonic() < deadline:
-            dispatcher.drain()
-            time.sleep(0.05)
-        tries = hook.received(4)[1:]
+        time.sleep(0.05)
+    tries = hook.received(4)[1:]
     assert len({t.headers["webhook-id"] for t in tries}) == 1
     assert [t.body for t in tries] == [tries[0].body] * 3
     log = hooks_client.get(f"/api/subscriptions/{created['id']}/attempts", headers=gp).json()

@@ -12,7 +12,7 @@ from app.notify.dispatcher import Dispatcher
 from app.notify.retry import DEFAULT_SCHEDULE, RetryPolicy, parse_schedule
 from app.runtime import AppState
 from tests.live_server import serve
-from tests.notify.conftest import make_dispatcher
+from tests.notify.conftest import Subscribed, make_dispatcher
 from tests.notify.kit import agency, infant_in, subscribe, subscription
 from tests.notify.receiver import Receiver, receiving
 
@@ -45,30 +45,24 @@ def attempts(client: TestClient, sid: str, auth: dict[str, str]) -> dict:
 
 
 def test_failing_past_the_schedule_dead_letters_then_replay_sends_it_again(
-    hooks_state: AppState, hooks_client: TestClient, dispatcher: Dispatcher
+    hooks_client: TestClient, dispatcher: Dispatcher, subscribed: Subscribed
 ) -> None:
-    gp = agency(hooks_state, hooks_client)
-    with receiving() as hook:
-        sid = subscribe(hooks_client, gp, subscription(hook.url))["id"]
-        dispatcher.drain()
-        hook.received(1)
-        hook.default = 500
-        infant_in(hooks_client, "A81001")
-        _until(hook, dispatcher, 5)
-        time.sleep(0.1)
-        dispatcher.drain()
-        assert len(hook.requests) == 5  # four attempts in the test schedule, no fifth
-        log = attempts(hooks_client, sid, gp)
-        assert log["messages"] == {"delivered": 1, "dead": 1}
-        dead = log["attempts"][0]["webhook_id"]
+    gp, hook, sid = subscribed.headers, subscribed.hook, subscribed.id
+    hook.default = 500
+    infant_in(hooks_client, "A81001")
+    _until(hook, dispatcher, 5)
+    time.sleep(0.1)
+    dispatcher.drain()
+    assert len(hook.requests) == 5  # four attempts in the test schedule, no fifth
+    log = attempts(hooks_client, sid, gp)
+    assert log["messages"] == {"delivered": 1, "dead": 1}
+    dead = log["attempts"][0]["webhook_id"]
 
-        hook.default = 200
-        r = hooks_client.post(
-            f"/api/subscriptions/{sid}/replay", json={"webhook_id": dead}, headers=gp
-        )
-        assert r.status_code == 200 and r.json() == {"queued": 1}
-        dispatcher.drain()
-        last = hook.received(6)[-1]
+    hook.default = 200
+    r = hooks_client.post(f"/api/subscriptions/{sid}/replay", json={"webhook_id": dead}, headers=gp)
+    assert r.status_code == 200 and r.json() == {"queued": 1}
+    dispatcher.drain()
+    last = hook.received(6)[-1]
     assert last.headers["webhook-id"] == dead
     assert attempts(hooks_client, sid, gp)["messages"] == {"delivered": 2}
 
@@ -88,61 +82,49 @@ def test_replay_needs_one_of_webhook_id_or_since(
 
 
 def test_retry_after_is_honoured(
-    hooks_state: AppState, hooks_client: TestClient, dispatcher: Dispatcher
+    hooks_client: TestClient, dispatcher: Dispatcher, subscribed: Subscribed
 ) -> None:
-    gp = agency(hooks_state, hooks_client)
-    with receiving() as hook:
-        subscribe(hooks_client, gp, subscription(hook.url))
-        dispatcher.drain()
-        hook.received(1)
-        hook.answers = [429]
-        hook.headers = {"Retry-After": "1"}
-        infant_in(hooks_client, "A81001")
-        dispatcher.drain()
-        hook.received(2)
-        hook.headers = {}
-        time.sleep(0.3)  # past the schedule's 0.05 s, short of the receiver's 1 s
-        dispatcher.drain()
-        assert len(hook.requests) == 2
-        time.sleep(0.9)
-        dispatcher.drain()
-        hook.received(3)
+    hook = subscribed.hook
+    hook.answers = [429]
+    hook.headers = {"Retry-After": "1"}
+    infant_in(hooks_client, "A81001")
+    dispatcher.drain()
+    hook.received(2)
+    hook.headers = {}
+    time.sleep(0.3)  # past the schedule's 0.05 s, short of the receiver's 1 s
+    dispatcher.drain()
+    assert len(hook.requests) == 2
+    time.sleep(0.9)
+    dispatcher.drain()
+    hook.received(3)
 
 
 def test_410_gone_switches_the_subscription_off(
-    hooks_state: AppState, hooks_client: TestClient, dispatcher: Dispatcher
+    hooks_client: TestClient, dispatcher: Dispatcher, subscribed: Subscribed
 ) -> None:
-    gp = agency(hooks_state, hooks_client)
-    with receiving() as hook:
-        sid = subscribe(hooks_client, gp, subscription(hook.url))["id"]
-        dispatcher.drain()
-        hook.received(1)
-        hook.answers = [410]
-        infant_in(hooks_client, "A81001")
-        _until(hook, dispatcher, 2)
-        time.sleep(0.1)
-        dispatcher.drain()
-        assert len(hook.requests) == 2
+    gp, hook, sid = subscribed.headers, subscribed.hook, subscribed.id
+    hook.answers = [410]
+    infant_in(hooks_client, "A81001")
+    _until(hook, dispatcher, 2)
+    time.sleep(0.1)
+    dispatcher.drain()
+    assert len(hook.requests) == 2
     shown = hooks_client.get(f"/fhir/Subscription/{sid}", headers=gp).json()
     assert shown["status"] == "off" and "410" in shown["error"]
 
 
 def test_consecutive_failures_put_the_subscription_in_error(
-    hooks_state: AppState, hooks_client: TestClient
+    hooks_state: AppState, hooks_client: TestClient, subscribed: Subscribed
 ) -> None:
-    gp = agency(hooks_state, hooks_client)
+    gp, hook, sid = subscribed.headers, subscribed.hook, subscribed.id
     strict = make_dispatcher(hooks_state, failures_before_error=2)
     try:
-        with receiving() as hook:
-            sid = subscribe(hooks_client, gp, subscription(hook.url))["id"]
-            strict.drain()
-            hook.received(1)
-            hook.default = 503
-            infant_in(hooks_client, "A81001")
-            _until(hook, strict, 3)
-            time.sleep(0.1)
-            strict.drain()
-            assert len(hook.requests) == 3  # in error: no more attempts
+        hook.default = 503
+        infant_in(hooks_client, "A81001")
+        _until(hook, strict, 3)
+        time.sleep(0.1)
+        strict.drain()
+        assert len(hook.requests) == 3  # in error: no more attempts
     finally:
         strict.close()
     status = hooks_client.get(f"/fhir/Subscription/{sid}/$status", headers=gp).json()
@@ -188,6 +170,7 @@ def test_admins_see_delivery_progress_across_subscriptions(
     assert hooks_client.get("/api/subscriptions", headers=gp).status_code == 403
 
 
+@pytest.mark.own_connections("a real server")
 def test_metrics_count_the_outbox(
     hooks_state: AppState, hooks_client: TestClient, dispatcher: Dispatcher
 ) -> None:

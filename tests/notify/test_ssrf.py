@@ -14,8 +14,8 @@ from app.notify.dispatcher import Dispatcher
 from app.notify.ssrf import EndpointRefused, Target, parse_networks, resolve
 from app.runtime import AppState
 from tests.factories import FHIR_JSON
-from tests.notify.kit import agency, infant_in, subscribe, subscription
-from tests.notify.receiver import receiving
+from tests.notify.conftest import Subscribed, make_dispatcher
+from tests.notify.kit import agency, infant_in, subscription
 
 
 def resolver_to(*addresses: str) -> Any:
@@ -107,28 +107,22 @@ def test_a_subscription_to_a_loopback_endpoint_is_refused(
 
 
 def test_delivery_checks_again_and_follows_no_redirect(
-    hooks_state: AppState, hooks_client: TestClient, dispatcher: Dispatcher
+    hooks_state: AppState, hooks_client: TestClient, dispatcher: Dispatcher, subscribed: Subscribed
 ) -> None:
-    from tests.notify.conftest import make_dispatcher
-
-    gp = agency(hooks_state, hooks_client)
-    with receiving() as hook:
-        created = subscribe(hooks_client, gp, subscription(hook.url))
-        dispatcher.drain()
-        hook.received(1)
-        hook.answers = [302]
-        infant_in(hooks_client, "A81001")
-        dispatcher.drain()
-        hook.received(2)
-        # the network was allowed when the agency subscribed; now it is not (a DNS answer
-        # that changed would look the same): the guard refuses before connecting
-        strict = make_dispatcher(hooks_state, allowed_networks=())
-        time.sleep(0.1)  # the retry comes due
-        try:
-            strict.drain()
-        finally:
-            strict.close()
-        assert len(hook.requests) == 2
+    gp, hook, created = subscribed.headers, subscribed.hook, subscribed.created
+    hook.answers = [302]
+    infant_in(hooks_client, "A81001")
+    dispatcher.drain()
+    hook.received(2)
+    # the network was allowed when the agency subscribed; now it is not (a DNS answer
+    # that changed would look the same): the guard refuses before connecting
+    strict = make_dispatcher(hooks_state, allowed_networks=())
+    time.sleep(0.1)  # the retry comes due
+    try:
+        strict.drain()
+    finally:
+        strict.close()
+    assert len(hook.requests) == 2
     log = hooks_client.get(f"/api/subscriptions/{created['id']}/attempts", headers=gp).json()
     newest, redirected = log["attempts"][0], log["attempts"][1]
     assert "SSRF guard" in newest["error"] and newest["status_code"] is None

@@ -14,6 +14,7 @@ from app.fhir.subscription_topics import TOPIC_CANONICAL_EXTENSION
 from app.notify.dispatcher import Dispatcher
 from app.runtime import AppState
 from tests.factories import FHIR_JSON, appointment, created_id, post
+from tests.notify.conftest import Subscribed
 from tests.notify.kit import (
     FLAG_CHANGED,
     FLAG_RAISED,
@@ -154,28 +155,24 @@ def _events(requests: list[Any]) -> list[tuple[int, str]]:
 
 
 def test_one_childs_events_arrive_in_order_even_across_a_failure(
-    hooks_state: AppState, hooks_client: TestClient, dispatcher: Dispatcher
+    hooks_client: TestClient, dispatcher: Dispatcher, subscribed: Subscribed
 ) -> None:
-    gp = agency(hooks_state, hooks_client)
-    with receiving() as hook:
-        sid = subscribe(hooks_client, gp, subscription(hook.url))["id"]
-        dispatcher.drain()
-        hook.received(1)
-        hook.answers = [500]
-        pid = infant_in(hooks_client, "A81001", missed_on="2026-06-08")
-        created_id(
-            post(
-                hooks_client,
-                "Appointment",
-                appointment(f"Patient/{pid}", start="2026-06-12T09:00:00Z"),
-            )
+    gp, hook, sid = subscribed.headers, subscribed.hook, subscribed.id
+    hook.answers = [500]
+    pid = infant_in(hooks_client, "A81001", missed_on="2026-06-08")
+    created_id(
+        post(
+            hooks_client,
+            "Appointment",
+            appointment(f"Patient/{pid}", start="2026-06-12T09:00:00Z"),
         )
-        for _ in range(40):
-            dispatcher.drain()
-            if len(hook.requests) >= 4:
-                break
-            time.sleep(0.03)
-        events = _events(hook.received(4)[1:])
+    )
+    for _ in range(40):
+        dispatcher.drain()
+        if len(hook.requests) >= 4:
+            break
+        time.sleep(0.03)
+    events = _events(hook.received(4)[1:])
     assert [n for n, _ in events] == [1, 1, 2]  # the failed first, again, then the second
     status = hooks_client.get(f"/fhir/Subscription/{sid}/$status", headers=gp).json()
     params = {p["name"]: p for p in status["entry"][0]["resource"]["parameter"]}

@@ -14,6 +14,7 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from app.notify.events import FlagEvent
@@ -23,6 +24,8 @@ from tests.conftest import FIXED_NOW
 from tests.notify.conftest import LOOPBACK, make_dispatcher
 from tests.notify.kit import agency, infant_in, subscribe, subscription
 from tests.notify.receiver import Receiver, receiving
+
+pytestmark = pytest.mark.own_connections("worker processes and concurrent dispatchers")
 
 
 def _worker(state: AppState, log: Path) -> subprocess.Popen[bytes]:

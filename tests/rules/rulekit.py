@@ -16,6 +16,16 @@ from app.rules.backtest import replay_family
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2024, 1, 1, 9, 0, tzinfo=UTC)
+# The shipped rules (rules/default.yaml), in file order.
+SHIPPED_RULE_IDS = (
+    "protected-child",
+    "infant-wnb",
+    "repeat-wnb",
+    "family-wnb",
+    "multi-service",
+    "carer-cancellations",
+    "not-rebooked",
+)
 
 
 def day(n: float) -> datetime:
@@ -80,3 +90,20 @@ class Kit:
             ):
                 by_rule.setdefault(firing.rule_id, firing)
         return by_rule
+
+    def fires_for_c1(
+        self,
+        rule_id: str,
+        trigger: EventView,
+        history: Iterable[EventView],
+        evidence: tuple[str, ...] | None,
+    ) -> Firing | None:
+        """The firing of `rule_id` for child c1 on exactly `evidence` (checked), or None when
+        `evidence` is None (checked that it does not fire)."""
+        firing = self.fired(trigger, history).get(rule_id)
+        if evidence is None:
+            assert firing is None
+            return None
+        assert firing is not None
+        assert (firing.child_ids, firing.evidence_event_ids) == (("c1",), evidence)
+        return firing

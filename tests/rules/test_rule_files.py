@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
-from rulekit import ROOT
+from rulekit import ROOT, SHIPPED_RULE_IDS
 
 from app.rules import RuleFileError, load_rules
 
@@ -42,6 +42,14 @@ CATEGORY_CHOICES = (
 SLUG = "String should match pattern '^[a-z0-9]+(-[a-z0-9]+)*$'"
 EMPTY_LIST = "List should have at least 1 item after validation, not 0"
 SUMMARY_NAMES = "{children}, {events}, {follow_up_days}, {services}, {threshold}, {window_days}"
+
+
+def refusal(write_rules: WriteRules, changes: dict[str, Any]) -> tuple[Path, str]:
+    """The file of the shipped repeat-wnb rule with `changes`, and the loader's message."""
+    path = write_rules(rule_text(**changes))
+    with pytest.raises(RuleFileError) as caught:
+        load_rules(path)
+    return path, str(caught.value)
 
 
 @pytest.mark.parametrize(
@@ -116,10 +124,8 @@ SUMMARY_NAMES = "{children}, {events}, {follow_up_days}, {services}, {threshold}
 def test_bad_rule_names_file_rule_and_field(
     write_rules: WriteRules, changes: dict[str, Any], field: str, message: str
 ) -> None:
-    path = write_rules(rule_text(**changes))
-    with pytest.raises(RuleFileError) as caught:
-        load_rules(path)
-    assert str(caught.value) == f"{path}: rule repeat-wnb: field {field}: {message}"
+    path, refused = refusal(write_rules, changes)
+    assert refused == f"{path}: rule repeat-wnb: field {field}: {message}"
 
 
 @pytest.mark.parametrize(
@@ -132,10 +138,8 @@ def test_bad_rule_names_file_rule_and_field(
 def test_bad_id_is_named_as_written_or_by_position(
     write_rules: WriteRules, changes: dict[str, Any], message: str
 ) -> None:
-    path = write_rules(rule_text(**changes))
-    with pytest.raises(RuleFileError) as caught:
-        load_rules(path)
-    assert str(caught.value) == f"{path}: {message}"
+    path, refused = refusal(write_rules, changes)
+    assert refused == f"{path}: {message}"
 
 
 @pytest.mark.parametrize(
@@ -186,15 +190,7 @@ def test_missing_path(tmp_path: Path) -> None:
 
 def test_shipped_rules_load_with_fixed_ids() -> None:
     rules = load_rules(ROOT / "rules" / "default.yaml")
-    assert [rule.id for rule in rules.rules] == [
-        "protected-child",
-        "infant-wnb",
-        "repeat-wnb",
-        "family-wnb",
-        "multi-service",
-        "carer-cancellations",
-        "not-rebooked",
-    ]
+    assert [rule.id for rule in rules.rules] == list(SHIPPED_RULE_IDS)
     assert rules.lookback_days() == 366
     # Version 2: calendar days, service keys and one event per miss changed their meaning.
     assert [rule.version for rule in rules.rules] == [1, 2, 2, 2, 2, 2, 2]

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -20,6 +21,8 @@ from tests.auth_helpers import token_for
 from tests.factories import FHIR_JSON, appointment, patient
 from tests.live_server import free_port
 from tests.services.test_rules_at_ingest import flags
+
+pytestmark = pytest.mark.own_connections("a server process and a worker process")
 
 START = "from app.cli import main; raise SystemExit(main())"
 

@@ -7,12 +7,15 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 
 from app.runtime import AppState
 from tests.factories import FHIR_JSON, appointment, nhs_number, related_person
 from tests.live_server import serve
 from tests.services.test_rules_at_ingest import child, flags
+
+pytestmark = pytest.mark.own_connections("racing requests to a real server")
 
 
 def test_simultaneous_sibling_events(

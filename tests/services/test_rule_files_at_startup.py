@@ -11,6 +11,7 @@ from app.rules import RuleFileError
 from app.runtime import build_state
 from app.settings import PROJECT_ROOT
 from tests.conftest import settings_for
+from tests.rules.rulekit import SHIPPED_RULE_IDS
 
 
 def test_bad_rule_file_stops_start_up(tmp_path: Path) -> None:
@@ -25,12 +26,4 @@ def test_bad_rule_file_stops_start_up(tmp_path: Path) -> None:
 def test_shipped_rules_load(tmp_path: Path) -> None:
     state = build_state(settings_for(f"sqlite:///{tmp_path / 'x.db'}"))
     assert state.rules is not None
-    assert {r.id for r in state.rules.rules} >= {
-        "protected-child",
-        "infant-wnb",
-        "repeat-wnb",
-        "family-wnb",
-        "multi-service",
-        "carer-cancellations",
-        "not-rebooked",
-    }
+    assert {r.id for r in state.rules.rules} >= set(SHIPPED_RULE_IDS)

@@ -39,6 +39,9 @@ from app.runtime import AppState
 from tests.factories import FHIR_JSON, appointment, patient, post
 from tests.services.test_rules_at_ingest import child, missed
 
+# The budgets count what a request sends: a savepoint per session would add two statements.
+pytestmark = pytest.mark.own_connections("counts the statements a request sends")
+
 # (sqlite, postgres): SQLite sends BEGIN / BEGIN IMMEDIATE as statements of its own.
 BUDGETS = {
     "attended": (16, 14),

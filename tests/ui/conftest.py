@@ -3,7 +3,6 @@ FIXED_NOW is 2026-06-15T12:00Z; the rules are rules/default.yaml."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -12,9 +11,8 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.runtime import AppState
-from app.services.users import add_user
 from tests.api.nurse_helpers import carer, child, noshow, only_flag, status_flag
-from tests.auth.test_sessions import PASSWORD, sign_in
+from tests.auth.test_sessions import sign_in
 from tests.factories import created_id, nhs_number, patient, post
 
 
@@ -29,12 +27,6 @@ class Family:
     family_id: str
     flag: str  # Ruby's repeat-wnb flag
 
-
-@pytest.fixture
-def nurse(state: AppState) -> str:
-    name = f"nurse-{uuid.uuid4().hex[:8]}"
-    state.write(lambda s: add_user(s, name, PASSWORD, "nurse", state.clock()))
-    return name
 
 
 @pytest.fixture

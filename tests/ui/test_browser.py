@@ -11,11 +11,12 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
 from app.runtime import AppState
-from tests.auth.test_sessions import PASSWORD
-from tests.conftest import FIXED_NOW
+from tests.conftest import FIXED_NOW, PASSWORD
 from tests.live_server import serve
 from tests.ui.browser import chromium, shoot, sign_in
 from tests.ui.conftest import Family
+
+pytestmark = pytest.mark.own_connections("a browser against a real server")
 
 # axe-core's own levels: these two are what WCAG 2.2 AA failures look like.
 BLOCKING = {"serious", "critical"}

@@ -114,7 +114,8 @@ def test_an_ended_session_says_so_and_returns_you(
     assert "Your session has ended" in form.text
     assert f'name="next" value="/ui/children/{family.ruby}"' in form.text
     anonymous.cookies.delete("wnb_session")
-    from tests.auth.test_sessions import PASSWORD, csrf_of
+    from tests.auth.test_sessions import csrf_of
+    from tests.conftest import PASSWORD
 
     back = anonymous.post(
         "/login",
@@ -133,7 +134,8 @@ def test_an_ended_session_says_so_and_returns_you(
     "target", ["https://evil.example/", "//evil.example/x", "/\\evil", "/\t/evil.example", ""]
 )
 def test_sign_in_never_redirects_off_site(anonymous: TestClient, nurse: str, target: str) -> None:
-    from tests.auth.test_sessions import PASSWORD, csrf_of
+    from tests.auth.test_sessions import csrf_of
+    from tests.conftest import PASSWORD
 
     form = anonymous.get("/login", params={"next": target}).text
     r = anonymous.post(
