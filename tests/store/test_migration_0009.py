@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.store import audit_chain
 from app.store.migrate import alembic_config
-from tests.test_migration_0008 import empty_url  # noqa: F401  (the fixture)
+from tests.store.test_migration_0008 import empty_url  # noqa: F401  (the fixture)
 
 RECORDED = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 
