@@ -68,6 +68,15 @@ def system_reviews(state: AppState, flag_id: str) -> list[tuple[str, str]]:
     return state.read(query)
 
 
+def missed_twice(client: TestClient, ident: str | None = None) -> tuple[str, str]:
+    """A child not brought on 10 and 12 June (appointments `ident`-1 and `ident`-2 when
+    named), and the repeat-wnb flag that raised: (patient id, flag id)."""
+    pid = child(client)
+    missed(client, pid, "2026-06-10", ident=f"{ident}-1" if ident else None)
+    missed(client, pid, "2026-06-12", ident=f"{ident}-2" if ident else None)
+    return pid, flags(client, pid)["repeat-wnb"]["id"]
+
+
 def flag_state(state: AppState, flag_id: str) -> str:
     return state.read(
         lambda s: s.scalar(select(RaisedFlag.state).where(RaisedFlag.flag_id == flag_id))
@@ -167,10 +176,7 @@ def test_a_miss_corrected_to_attended_withdraws_an_unreviewed_flag(
 def test_a_reviewed_flag_whose_evidence_goes_stays_open_for_a_nurse(
     client: TestClient, state: AppState
 ) -> None:
-    pid = child(client)
-    missed(client, pid, "2026-06-10", ident="D-1")
-    missed(client, pid, "2026-06-12", ident="D-2")
-    flag_id = flags(client, pid)["repeat-wnb"]["id"]
+    pid, flag_id = missed_twice(client, "D")
     assert client.post(f"/api/flags/{flag_id}/review", json={"action": "acknowledge"}).is_success
     appointment_again(client, pid, "2026-06-12", "D-2", "entered-in-error")
     flag = flags(client, pid)["repeat-wnb"]  # still active
@@ -181,10 +187,7 @@ def test_a_reviewed_flag_whose_evidence_goes_stays_open_for_a_nurse(
 
 
 def test_a_closed_flag_reopens_only_on_new_evidence(client: TestClient, state: AppState) -> None:
-    pid = child(client)
-    missed(client, pid, "2026-06-10", ident="E-1")
-    missed(client, pid, "2026-06-12", ident="E-2")
-    flag_id = flags(client, pid)["repeat-wnb"]["id"]
+    pid, flag_id = missed_twice(client, "E")
     r = client.post(
         f"/api/flags/{flag_id}/review",
         json={"action": "close", "outcome": "no-further-action"},
@@ -200,10 +203,7 @@ def test_a_closed_flag_reopens_only_on_new_evidence(client: TestClient, state: A
 
 
 def test_a_withdrawn_flag_reopens_when_the_rule_holds_again(client: TestClient) -> None:
-    pid = child(client)
-    missed(client, pid, "2026-06-10", ident="F-1")
-    missed(client, pid, "2026-06-12", ident="F-2")
-    flag_id = flags(client, pid)["repeat-wnb"]["id"]
+    pid, flag_id = missed_twice(client, "F")
     appointment_again(client, pid, "2026-06-12", "F-2", "fulfilled")
     assert "repeat-wnb" not in flags(client, pid)
     appointment_again(client, pid, "2026-06-12", "F-2", "noshow")  # corrected back
@@ -255,10 +255,7 @@ def test_merged_families_leave_no_empty_rows(client: TestClient, state: AppState
 
 
 def test_a_deceased_childs_open_flags_go_to_a_nurse(client: TestClient, state: AppState) -> None:
-    pid = child(client)
-    missed(client, pid, "2026-06-10")
-    missed(client, pid, "2026-06-12")
-    flag_id = flags(client, pid)["repeat-wnb"]["id"]
+    pid, flag_id = missed_twice(client)
     body = client.get(f"/fhir/Patient/{pid}").json()
     put(client, "Patient", pid, {**body, "deceasedDateTime": "2026-06-13"})
     flag = flags(client, pid)["repeat-wnb"]
@@ -269,10 +266,7 @@ def test_a_deceased_childs_open_flags_go_to_a_nurse(client: TestClient, state: A
 
 
 def test_the_flag_detail_and_worklist_show_system_reviews(client: TestClient) -> None:
-    pid = child(client)
-    missed(client, pid, "2026-06-10", ident="G-1")
-    missed(client, pid, "2026-06-12", ident="G-2")
-    flag_id = flags(client, pid)["repeat-wnb"]["id"]
+    pid, flag_id = missed_twice(client, "G")
     assert client.post(f"/api/flags/{flag_id}/review", json={"action": "acknowledge"}).is_success
     appointment_again(client, pid, "2026-06-12", "G-2", "fulfilled")
     detail = client.get(f"/api/flags/{flag_id}")
