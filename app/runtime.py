@@ -19,6 +19,7 @@ from app.fhir.errors import FhirError
 from app.fhir.terminology import Terminology, load_terminology
 from app.rules import RuleSet, load_rules
 from app.services import audit
+from app.services.answer import Answer
 from app.services.authenticate import Authenticator
 from app.services.reconcile import DEFER, ReconcileFailed, settle
 from app.services.writes import WriteContext
@@ -27,6 +28,7 @@ from app.store.db import make_engine, make_session_factory
 from app.store.secret_file import load_or_create_secret, secret_path
 
 T = TypeVar("T")
+B = TypeVar("B")
 WRITE_ATTEMPTS = 3
 
 
@@ -94,23 +96,23 @@ class AppState:
         self,
         who: Principal,
         note: audit.AuditNote,
-        use_case: Callable[[Session], T],
-        references: Callable[[T], list[str]],
-    ) -> T:
-        """Run a use case and record its AuditEvent in the same transaction: the record of a
-        read or a write commits with it, or neither does. A refusal is recorded on its own."""
+        use_case: Callable[[Session], Answer[B]],
+    ) -> Answer[B]:
+        """Run a use case and record its AuditEvent, naming what the answer disclosed, in the
+        same transaction: the record of a read or a write commits with it, or neither does.
+        A refusal is recorded on its own."""
 
         if not self.settings.audit_enabled:
             return self.write(use_case)
 
-        def run(session: Session) -> T:
-            result = use_case(session)
+        def run(session: Session) -> Answer[B]:
+            answer = use_case(session)
             # Reconcile first: the audit record takes the chain's lock (PostgreSQL), which
             # serialises writers from there to the commit, so it comes as late as it can.
             settle(session, self.write_context(), self.settings.reconcile_inline)
-            note.references = references(result)
+            note.references = answer.references
             audit.record(session, who, note, self.clock())
-            return result
+            return answer
 
         try:
             return self.write(run)

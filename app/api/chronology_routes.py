@@ -6,13 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from starlette.concurrency import run_in_threadpool
 
+from app.api.audited import audited
 from app.api.chronology_schemas import ChildChronology, FamilyChronology
-from app.api.fhir_routes import StateDep
 from app.api.nurse_params import Id
 from app.api.openapi_docs import fhir_responses
-from app.api.security import PrincipalDep, require_all
+from app.api.state import PrincipalDep, StateDep
 from app.services.audit import AuditNote
 from app.services.chronology import (
     child_chronology,
@@ -39,16 +38,10 @@ async def get_child_chronology(
     patient_id: Id, state: StateDep, who: PrincipalDep
 ) -> dict[str, Any]:
     note = AuditNote("read", "Patient", [f"Patient/{patient_id}"])
-    await require_all(state, who, note, *CHILD_NEEDS)
     now = state.clock()
-    view = await run_in_threadpool(
-        state.audited,
-        who,
-        note,
-        lambda s: child_chronology(s, patient_id, now),
-        lambda v: v.references,
+    return await audited(
+        state, who, note, CHILD_NEEDS, lambda s: child_chronology(s, patient_id, now)
     )
-    return view.body
 
 
 @router.get(
@@ -66,16 +59,10 @@ async def get_family_chronology(
     family_id: Id, state: StateDep, who: PrincipalDep
 ) -> dict[str, Any]:
     note = AuditNote("read", "Patient")
-    await require_all(state, who, note, *FAMILY_NEEDS)
     now = state.clock()
-    view = await run_in_threadpool(
-        state.audited,
-        who,
-        note,
-        lambda s: family_chronology(s, family_id, now),
-        lambda v: v.references,
+    return await audited(
+        state, who, note, FAMILY_NEEDS, lambda s: family_chronology(s, family_id, now)
     )
-    return view.body
 
 
 @router.get(
@@ -90,13 +77,7 @@ async def get_family_chronology_of_child(
     patient_id: Id, state: StateDep, who: PrincipalDep
 ) -> dict[str, Any]:
     note = AuditNote("read", "Patient", [f"Patient/{patient_id}"])
-    await require_all(state, who, note, *FAMILY_NEEDS)
     now = state.clock()
-    view = await run_in_threadpool(
-        state.audited,
-        who,
-        note,
-        lambda s: family_chronology_of_child(s, patient_id, now),
-        lambda v: v.references,
+    return await audited(
+        state, who, note, FAMILY_NEEDS, lambda s: family_chronology_of_child(s, patient_id, now)
     )
-    return view.body

@@ -17,10 +17,9 @@ import orjson
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from app.api.fhir_routes import StateDep
 from app.api.openapi_docs import fhir_responses
 from app.api.responses import FhirResponse
-from app.api.security import PrincipalDep
+from app.api.state import PrincipalDep, StateDep
 from app.fhir.codesystems import SEARCH_PARAMS, code_systems, search_bundle
 from app.fhir.errors import FhirError
 from app.rules import load_rules

@@ -8,15 +8,16 @@ from enum import Enum
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Header, Request
 from starlette.concurrency import run_in_threadpool
 
+from app.api.audited import audited
 from app.api.body import read_json
 from app.api.openapi_docs import fhir_body, fhir_responses, search_params
 from app.api.prefer import search_handling
 from app.api.responses import FhirResponse, resource_response, write_response
-from app.api.security import PrincipalDep, require
-from app.api.state import state_of
+from app.api.security import require
+from app.api.state import PrincipalDep, StateDep
 from app.auth.principal import Principal
 from app.fhir.capability import capability_statement
 from app.fhir.errors import FhirError
@@ -29,7 +30,6 @@ from app.services.agency_access import guarded, narrow_search
 from app.services.audit import AuditNote
 from app.services.bundle import may_see_match, parse_etag, process_bundle
 
-StateDep = Annotated[AppState, Depends(state_of)]
 VERSION = "0.1.0"
 READ_ERRORS = (400, 401, 403, 404, 429)
 WRITE_ERRORS = (400, 401, 403, 404, 409, 412, 413, 415, 422, 429)
@@ -62,16 +62,11 @@ def build_router() -> APIRouter:
         raw = await read_body(request, state, who, note)
         ctx = state.write_context()
         ctx.author = (who.kind, who.id)  # stamped on every version written
-        answer = await run_in_threadpool(
-            state.audited,
-            who,
-            note,
-            lambda s: process_bundle(s, load_json(raw), ctx, who.may),
-            lambda a: a.references,
+        # Scopes are checked entry by entry: a batch answers each refusal in its entry.
+        body = await audited(
+            state, who, note, (), lambda s: process_bundle(s, load_json(raw), ctx, who.may)
         )
-        for refusal in answer.refusals:  # a batch entry the caller's scopes did not allow
-            await run_in_threadpool(state.refused, who, AuditNote("transaction", "Bundle"), refusal)
-        return FhirResponse(answer.body)
+        return FhirResponse(body)
 
     for type_name in WRITABLE_TYPES:
         _add_type(router, type_name)
@@ -108,16 +103,16 @@ def _add_type(router: APIRouter, type_name: str) -> None:
         # The search behind a conditional create is recorded with it.
         query = f"If-None-Exist: {if_none_exist}" if if_none_exist else None
         note = AuditNote("create", type_name, query=query)
-        await require(state, who, type_name, "create", note)
+        await require(state, who, type_name, "create", note)  # before the body is read
         raw = await read_body(request, state, who, note)
         ctx = state.write_context()
         ctx.author = (who.kind, who.id)  # stamped on every version written
-        result = await run_in_threadpool(
-            state.audited,
+        result = await audited(
+            state,
             who,
             note,
+            (),
             lambda s: resource_service.create(s, type_name, load_json(raw), if_none_exist, ctx),
-            lambda r: r.references,
         )
         return write_response(result, state.fhir_base, may_see_match(who.may, type_name))
 
@@ -137,19 +132,19 @@ def _add_type(router: APIRouter, type_name: str) -> None:
         if_match: Annotated[str | None, Header()] = None,
     ) -> FhirResponse:
         note = AuditNote("update", type_name, [f"{type_name}/{rid}"])
-        await require(state, who, type_name, "update", note)
+        await require(state, who, type_name, "update", note)  # before the body is read
         raw = await read_body(request, state, who, note)
         version = parse_etag(if_match) if if_match else None
         ctx = state.write_context()
         ctx.author = (who.kind, who.id)  # stamped on every version written
-        result = await run_in_threadpool(
-            state.audited,
+        result = await audited(
+            state,
             who,
             note,
+            (),
             lambda s: resource_service.update(
                 s, type_name, rid, load_json(raw), version, ctx, who.may
             ),
-            lambda r: r.references,
         )
         return write_response(result, state.fhir_base)
 
@@ -170,12 +165,12 @@ def _add_type(router: APIRouter, type_name: str) -> None:
         params = list(request.query_params.multi_items())
         lenient = search_handling(prefer) == "lenient"
         note = AuditNote("search", type_name, query=str(request.query_params))
-        await require(state, who, type_name, "search", note)
         settings = state.settings
-        answer = await run_in_threadpool(
-            state.audited,
+        body = await audited(
+            state,
             who,
             note,
+            [(type_name, "search")],
             lambda s: search_service.search(
                 s,
                 type_name,
@@ -186,9 +181,8 @@ def _add_type(router: APIRouter, type_name: str) -> None:
                 lambda included: who.may(included, "read"),
                 lenient,
             ),
-            lambda a: a.references,
         )
-        return FhirResponse(answer.body)
+        return FhirResponse(body)
 
     @router.get(
         f"/{type_name}/{{rid}}",
@@ -199,13 +193,12 @@ def _add_type(router: APIRouter, type_name: str) -> None:
     )
     async def read(rid: str, state: StateDep, who: PrincipalDep) -> FhirResponse:
         note = AuditNote("read", type_name, [f"{type_name}/{rid}"])
-        await require(state, who, type_name, "read", note)
-        found = await run_in_threadpool(
-            state.audited,
+        found = await audited(
+            state,
             who,
             note,
+            [(type_name, "read")],
             guarded(who, type_name, rid, lambda s: read_service.read(s, type_name, rid)),
-            lambda f: f.references,
         )
         return resource_response(found.content, type_name, rid, found.version, found.last_updated)
 
@@ -218,11 +211,11 @@ def _add_type(router: APIRouter, type_name: str) -> None:
     )
     async def history(rid: str, state: StateDep, who: PrincipalDep) -> FhirResponse:
         note = AuditNote("history", type_name, [f"{type_name}/{rid}"])
-        await require(state, who, type_name, "history", note)
-        answer = await run_in_threadpool(
-            state.audited,
+        body = await audited(
+            state,
             who,
             note,
+            [(type_name, "history")],
             guarded(
                 who,
                 type_name,
@@ -231,9 +224,8 @@ def _add_type(router: APIRouter, type_name: str) -> None:
                     s, type_name, rid, state.fhir_base, state.settings.max_page_size
                 ),
             ),
-            lambda a: a.references,
         )
-        return FhirResponse(answer.body)
+        return FhirResponse(body)
 
     @router.get(
         f"/{type_name}/{{rid}}/_history/{{vid}}",
@@ -244,12 +236,11 @@ def _add_type(router: APIRouter, type_name: str) -> None:
     )
     async def vread(rid: str, vid: str, state: StateDep, who: PrincipalDep) -> FhirResponse:
         note = AuditNote("vread", type_name, [f"{type_name}/{rid}"])
-        await require(state, who, type_name, "vread", note)
-        found = await run_in_threadpool(
-            state.audited,
+        found = await audited(
+            state,
             who,
             note,
+            [(type_name, "vread")],
             guarded(who, type_name, rid, lambda s: read_service.vread(s, type_name, rid, vid)),
-            lambda f: f.references,
         )
         return resource_response(found.content, type_name, rid, found.version, found.last_updated)

@@ -6,15 +6,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from starlette.concurrency import run_in_threadpool
 
+from app.api.audited import audited
 from app.api.body import read_json
 from app.api.chronology_routes import router as chronology_router
-from app.api.fhir_routes import StateDep
 from app.api.nurse_params import Id, review_input, worklist_query
 from app.api.nurse_schemas import FlagDetail, FlagWithReviews, ReviewRequest, WorklistPage
 from app.api.openapi_docs import fhir_responses
-from app.api.security import PrincipalDep, require_all
+from app.api.security import require_all
+from app.api.state import PrincipalDep, StateDep
 from app.auth.scopes import REVIEW
 from app.services.audit import AuditNote
 from app.services.flag_view import flag_view
@@ -44,12 +44,9 @@ async def get_worklist(
     q: Annotated[WorklistQuery, Depends(worklist_query)],
 ) -> dict[str, Any]:
     note = AuditNote("search", "Flag", query=str(request.query_params))
-    await require_all(state, who, note, ("Flag", "search"), ("Patient", "search"))
+    needs = [("Flag", "search"), ("Patient", "search")]
     now = state.clock()
-    view = await run_in_threadpool(
-        state.audited, who, note, lambda s: worklist(s, q, now), lambda v: v.references
-    )
-    return view.body
+    return await audited(state, who, note, needs, lambda s: worklist(s, q, now))
 
 
 @router.get(
@@ -64,12 +61,8 @@ async def get_worklist(
 async def get_flag(flag_id: Id, state: StateDep, who: PrincipalDep) -> dict[str, Any]:
     note = AuditNote("read", "Flag", [f"Flag/{flag_id}"])
     needs = [("Flag", "read"), ("Patient", "read"), ("Appointment", "read")]
-    await require_all(state, who, note, *needs)
     now = state.clock()
-    view = await run_in_threadpool(
-        state.audited, who, note, lambda s: flag_view(s, flag_id, now), lambda v: v.references
-    )
-    return view.body
+    return await audited(state, who, note, needs, lambda s: flag_view(s, flag_id, now))
 
 
 @router.post(
@@ -95,16 +88,10 @@ async def post_review(
     flag_id: Id, request: Request, state: StateDep, who: PrincipalDep
 ) -> dict[str, Any]:
     note = AuditNote("review", "Flag", [f"Flag/{flag_id}"])
+    # Scopes before the body is read: a caller who may not review learns nothing more.
     await require_all(
         state, who, note, (REVIEW, "create"), ("Flag", "read"), ("Patient", "read")
     )
     given = review_input(await read_json(request, REVIEW_BODY_LIMIT))
     ctx = state.write_context()
-    view = await run_in_threadpool(
-        state.audited,
-        who,
-        note,
-        lambda s: review_flag(s, flag_id, given, who, ctx),
-        lambda v: v.references,
-    )
-    return view.body
+    return await audited(state, who, note, (), lambda s: review_flag(s, flag_id, given, who, ctx))

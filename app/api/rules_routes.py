@@ -11,13 +11,15 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from app.api.fhir_routes import StateDep
+from app.api.audited import audited
 from app.api.openapi_docs import fhir_responses
-from app.api.security import PrincipalDep, require
+from app.api.security import require
+from app.api.state import PrincipalDep, StateDep
 from app.api.yaml_nesting import MAX_YAML_DEPTH, yaml_too_deep
 from app.fhir.errors import FhirError, Issue
 from app.rules import RuleFileError, RuleSet
 from app.services import backtest, backtest_report
+from app.services.answer import Answer
 from app.services.audit import AuditNote
 
 RULES_BODY_LIMIT = 1024 * 1024  # the shipped rule file is 6 KB
@@ -135,7 +137,7 @@ async def post_backtest(request: Request, state: StateDep, who: PrincipalDep) ->
         raise
     body = backtest_report.as_json(report, ask.limit)
     refs = report.patient_refs(ask.limit)
-    return await run_in_threadpool(state.audited, who, note, lambda _: body, lambda _: refs)
+    return await audited(state, who, note, (), lambda _: Answer(body, refs))
 
 
 def _load(text: str) -> RuleSet:

@@ -1,16 +1,14 @@
-"""Who is calling, and may they: the dependencies every protected route uses."""
+"""Who is calling, and may they: sign-in (behind `state.PrincipalDep`) and scope checks."""
 
 from __future__ import annotations
 
 import math
 import secrets
-from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from app.api.request_context import route_of
-from app.api.state import get_state
 from app.auth.principal import Principal
 from app.fhir.errors import FhirError, Issue
 from app.runtime import AppState
@@ -32,7 +30,8 @@ class AuthError(FhirError):
 async def current_principal(request: Request) -> Principal:
     """The caller from `Authorization: Bearer` or the session cookie; 401 without either,
     429 past the caller's rate limit."""
-    state: AppState = get_state(request)
+    # Not `state.get_state`: that module builds PrincipalDep from this one.
+    state: AppState = request.app.state.wnb
     now = state.clock()
     header = request.headers.get("authorization", "")
     cookie = request.cookies.get(SESSION_COOKIE)
@@ -84,9 +83,6 @@ async def checked_principal(request: Request) -> Principal:
                 "X-CSRF-Token",
             )
     return who
-
-
-PrincipalDep = Annotated[Principal, Depends(checked_principal)]
 
 
 async def require(

@@ -3,22 +3,20 @@ and replay. The signing secret is in the create response only."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from enum import Enum
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
+from app.api.audited import Need, audited
 from app.api.body import read_json
-from app.api.fhir_routes import READ_ERRORS, WRITE_ERRORS, StateDep
+from app.api.fhir_routes import READ_ERRORS, WRITE_ERRORS
 from app.api.openapi_docs import fhir_body, fhir_responses
 from app.api.responses import FhirResponse
-from app.api.security import PrincipalDep, require
-from app.auth.principal import Principal
+from app.api.security import require_all
+from app.api.state import PrincipalDep, StateDep
 from app.fhir.dates import parse_range
 from app.fhir.errors import FhirError
 from app.fhir.parse import load_json
@@ -29,34 +27,12 @@ from app.services.audit import AuditNote
 
 router = APIRouter()
 TAGS: list[str | Enum] = ["Subscription"]  # as FastAPI types them: a list of names or Enums
-T = TypeVar("T")
 
 
-async def _allowed(state: AppState, who: Principal, interaction: str, sid: str | None) -> AuditNote:
-    """403 (audited) unless the caller's scopes allow this interaction with Subscriptions;
-    the audit note that names the subscription."""
+def _note(interaction: str, sid: str | None = None) -> tuple[AuditNote, list[Need]]:
+    """The audit note that names the subscription, and the scope the interaction needs."""
     note = AuditNote(interaction, "Subscription", [f"Subscription/{sid}"] if sid else [])
-    await require(state, who, "Subscription", interaction, note)
-    return note
-
-
-async def _run(
-    state: AppState,
-    who: Principal,
-    note: AuditNote,
-    use_case: Callable[[Session], T],
-    references: Callable[[T], list[str]] | None = None,
-) -> T:
-    """The use case in one transaction with its audit record: what the note names, else
-    what `references` (default: the result's `references`) says it disclosed."""
-    named = list(note.references)
-    return await run_in_threadpool(
-        state.audited,
-        who,
-        note,
-        use_case,
-        lambda r: named or (references(r) if references else r.references),
-    )
+    return note, [("Subscription", interaction)]
 
 
 def _context(state: AppState) -> subscriptions.SubscriptionContext:
@@ -79,11 +55,12 @@ def _context(state: AppState) -> subscriptions.SubscriptionContext:
     response_class=FhirResponse,
 )
 async def create_subscription(request: Request, state: StateDep, who: PrincipalDep) -> FhirResponse:
-    note = await _allowed(state, who, "create", None)
+    note, needs = _note("create")
+    await require_all(state, who, note, *needs)  # before the body is read
     raw = await read_json(request, state.settings.max_body_bytes)
     ctx = _context(state)
-    shown = await _run(
-        state, who, note, lambda s: subscriptions.create(s, who, load_json(raw), ctx)
+    shown = await audited(
+        state, who, note, (), lambda s: subscriptions.create(s, who, load_json(raw), ctx)
     )
     location = f"{state.fhir_base}/Subscription/{shown.id}/_history/{shown.version}"
     return FhirResponse(
@@ -101,9 +78,11 @@ async def create_subscription(request: Request, state: StateDep, who: PrincipalD
     response_class=FhirResponse,
 )
 async def list_subscriptions(state: StateDep, who: PrincipalDep) -> FhirResponse:
-    note = await _allowed(state, who, "search", None)
-    shown = await _run(state, who, note, lambda s: subscriptions.listed(s, who, state.fhir_base))
-    return FhirResponse(shown.content)
+    note, needs = _note("search")
+    body = await audited(
+        state, who, note, needs, lambda s: subscriptions.listed(s, who, state.fhir_base)
+    )
+    return FhirResponse(body)
 
 
 @router.get(
@@ -114,8 +93,8 @@ async def list_subscriptions(state: StateDep, who: PrincipalDep) -> FhirResponse
     response_class=FhirResponse,
 )
 async def read_subscription(sid: str, state: StateDep, who: PrincipalDep) -> FhirResponse:
-    note = await _allowed(state, who, "read", sid)
-    shown = await _run(state, who, note, lambda s: subscriptions.read(s, who, sid))
+    note, needs = _note("read", sid)
+    shown = await audited(state, who, note, needs, lambda s: subscriptions.read(s, who, sid))
     return FhirResponse(shown.content, headers={"ETag": f'W/"{shown.version}"'})
 
 
@@ -130,11 +109,12 @@ async def read_subscription(sid: str, state: StateDep, who: PrincipalDep) -> Fhi
 async def update_subscription(
     sid: str, request: Request, state: StateDep, who: PrincipalDep
 ) -> FhirResponse:
-    note = await _allowed(state, who, "update", sid)
+    note, needs = _note("update", sid)
+    await require_all(state, who, note, *needs)  # before the body is read
     raw = await read_json(request, state.settings.max_body_bytes)
     ctx = _context(state)
-    shown = await _run(
-        state, who, note, lambda s: subscriptions.update(s, who, sid, load_json(raw), ctx)
+    shown = await audited(
+        state, who, note, (), lambda s: subscriptions.update(s, who, sid, load_json(raw), ctx)
     )
     return FhirResponse(shown.content, headers={"ETag": f'W/"{shown.version}"'})
 
@@ -147,9 +127,9 @@ async def update_subscription(
     response_class=FhirResponse,
 )
 async def subscription_status(sid: str, state: StateDep, who: PrincipalDep) -> FhirResponse:
-    note = await _allowed(state, who, "read", sid)
-    shown = await _run(state, who, note, lambda s: subscriptions.status(s, who, sid))
-    return FhirResponse(shown.content)
+    note, needs = _note("read", sid)
+    body = await audited(state, who, note, needs, lambda s: subscriptions.status(s, who, sid))
+    return FhirResponse(body)
 
 
 @router.get(
@@ -159,11 +139,9 @@ async def subscription_status(sid: str, state: StateDep, who: PrincipalDep) -> F
     responses=fhir_responses(401, 403, 429),
 )
 async def delivery_summary(state: StateDep, who: PrincipalDep) -> dict[str, Any]:
-    note = await _allowed(state, who, "search", None)
+    note, needs = _note("search")
     now = datetime.now(UTC)  # deliveries are timed on the wall clock
-    return await _run(
-        state, who, note, lambda s: subscription_ops.summary(s, who, now), lambda _: []
-    )
+    return await audited(state, who, note, needs, lambda s: subscription_ops.summary(s, who, now))
 
 
 @router.get(
@@ -179,9 +157,9 @@ async def delivery_attempts(
     count: Annotated[int, Query(alias="_count", ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(alias="_offset", ge=0)] = 0,
 ) -> dict[str, Any]:
-    note = await _allowed(state, who, "read", sid)
-    return await _run(
-        state, who, note, lambda s: subscription_ops.attempts(s, who, sid, count, offset)
+    note, needs = _note("read", sid)
+    return await audited(
+        state, who, note, needs, lambda s: subscription_ops.attempts(s, who, sid, count, offset)
     )
 
 
@@ -199,7 +177,8 @@ class ReplayRequest(BaseModel):
 async def replay(
     sid: str, body: ReplayRequest, state: StateDep, who: PrincipalDep
 ) -> dict[str, int]:
-    note = await _allowed(state, who, "update", sid)
+    note, needs = _note("update", sid)
+    await require_all(state, who, note, *needs)  # before the body is judged
     since = None
     if body.since is not None:
         span = parse_range(body.since)
@@ -207,10 +186,10 @@ async def replay(
             raise FhirError.one(400, "invalid", "since must be a FHIR instant.", "body.since")
         since = span[0]
     now = state.clock()
-    queued = await _run(
+    return await audited(
         state,
         who,
         note,
+        (),
         lambda s: subscription_ops.replay(s, who, sid, body.webhook_id, since, now),
     )
-    return {"queued": queued}

@@ -17,7 +17,7 @@ from app.fhir.ids import check_id
 from app.fhir.numbers import whole_number
 from app.fhir.parse import WRITABLE_TYPES, validate_structure
 from app.fhir.references import split_local
-from app.services.answer import Answer
+from app.services.answer import Answer, references_of
 from app.services.ingest import write_resources
 from app.services.write_guard import check_client_writes, check_put_creates
 from app.services.writes import WriteContext, WriteRequest, WriteResult
@@ -30,7 +30,7 @@ Permit = Callable[[str, str], bool]  # (resource type, interaction) -> allowed
 
 def process_bundle(
     session: Session, bundle: dict[str, Any], ctx: WriteContext, may: Permit
-) -> Answer:
+) -> Answer[bytes]:
     """Carry out a transaction or batch Bundle; the response Bundle as JSON bytes.
     `may` says which entries the caller's scopes allow (403 for the others)."""
     kind = bundle.get("type")
@@ -51,7 +51,9 @@ def process_bundle(
     return _batch(session, entries, ctx, may)
 
 
-def _transaction(session: Session, entries: list[Any], ctx: WriteContext, may: Permit) -> Answer:
+def _transaction(
+    session: Session, entries: list[Any], ctx: WriteContext, may: Permit
+) -> Answer[bytes]:
     requests, failures = [], []
     for i, entry in enumerate(entries):
         try:
@@ -65,22 +67,24 @@ def _transaction(session: Session, entries: list[Any], ctx: WriteContext, may: P
     results = write_resources(session, requests, ctx)
     check_put_creates(requests, results, may, [f"{r.where}.id" for r in requests])
     body = _response("transaction-response", [_entry(r, may) for r in results])
-    return Answer(body, sorted({ref for r in results for ref in r.references}))
+    return Answer(body, references_of(results))
 
 
-def _batch(session: Session, entries: list[Any], ctx: WriteContext, may: Permit) -> Answer:
-    out, refs, refusals = [], set(), []
+def _batch(
+    session: Session, entries: list[Any], ctx: WriteContext, may: Permit
+) -> Answer[bytes]:
+    out, written, refusals = [], [], []
     for i, entry in enumerate(entries):
         try:
             request = entry_request(entry, i, ctx.now.date(), may)
             result = _write_one(session, request, ctx, may)
             out.append(_entry(result, may))
-            refs.update(result.references)
+            written.append(result)
         except FhirError as exc:
             out.append(_failed(exc))
             if exc.status == 403:
                 refusals.append(exc)
-    return Answer(_response("batch-response", out), sorted(refs), refusals)
+    return Answer(_response("batch-response", out), references_of(written), refusals)
 
 
 def _write_one(

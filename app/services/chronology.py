@@ -11,16 +11,16 @@ from sqlalchemy.orm import Session
 
 from app.fhir.errors import FhirError
 from app.services import chronology_items as items
+from app.services.answer import Answer
 from app.services.child_summary import child_summary, children
 from app.services.family_carers import carers_of
 from app.services.identity_changes import identity_items
-from app.services.nurse_view import View
 from app.store import chronology_repo, family_repo, flags_repo, worklist_repo
 
 ADULT = 18  # years: a household member this old is a carer (matches terminology's adult age)
 
 
-def child_chronology(session: Session, patient_id: str, now: datetime) -> View:
+def child_chronology(session: Session, patient_id: str, now: datetime) -> Answer[dict[str, Any]]:
     child = _known_patient(session, patient_id, now)
     family_id = family_repo.families_of(session, [patient_id]).get(patient_id)
     body = {
@@ -28,10 +28,10 @@ def child_chronology(session: Session, patient_id: str, now: datetime) -> View:
         "family_id": family_id,
         "items": _timeline(session, [patient_id], {}, now),
     }
-    return View(body, [f"Patient/{patient_id}"])
+    return Answer(body, [f"Patient/{patient_id}"])
 
 
-def family_chronology(session: Session, family_id: str, now: datetime) -> View:
+def family_chronology(session: Session, family_id: str, now: datetime) -> Answer[dict[str, Any]]:
     if not chronology_repo.family_exists(session, family_id):
         raise FhirError.one(404, "not-found", f"Family {family_id} is not known.", "family_id")
     members = family_repo.members(session, [family_id])[family_id]
@@ -54,7 +54,7 @@ def family_chronology(session: Session, family_id: str, now: datetime) -> View:
     }
     refs = {f"Patient/{p}" for p in [*members, *carer_patients]}
     refs |= {ref for c in carers for ref in c["related_persons"]}
-    return View(body, sorted(refs))
+    return Answer(body, sorted(refs))
 
 
 def _is_adult(person: dict[str, Any], now: datetime) -> bool:
@@ -79,12 +79,14 @@ def _household_adult(person: dict[str, Any], kids: list[str]) -> dict[str, Any]:
     }
 
 
-def family_chronology_of_child(session: Session, patient_id: str, now: datetime) -> View:
+def family_chronology_of_child(
+    session: Session, patient_id: str, now: datetime
+) -> Answer[dict[str, Any]]:
     _known_patient(session, patient_id, now)
     family_id = family_repo.families_of(session, [patient_id]).get(patient_id)
     if family_id is None:  # every stored patient has a family; this one predates families
         body: dict[str, object] = {"family_id": None, "children": [], "carers": [], "items": []}
-        return View(body, [f"Patient/{patient_id}"])
+        return Answer(body, [f"Patient/{patient_id}"])
     return family_chronology(session, family_id, now)
 
 

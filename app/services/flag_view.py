@@ -5,16 +5,20 @@ the siblings' appointments too)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import orjson
 from sqlalchemy.orm import Session
 
 from app.fhir.errors import FhirError
-from app.services.nurse_view import View, event_view, flag_items, review_view
+from app.services.answer import Answer
+from app.services.nurse_view import event_view, flag_items, review_view
 from app.store import chronology_repo, flags_repo
 
 
-def flag_view(session: Session, flag_id: str, now: datetime, details: bool = True) -> View:
+def flag_view(
+    session: Session, flag_id: str, now: datetime, details: bool = True
+) -> Answer[dict[str, Any]]:
     row = flags_repo.by_flag_id(session, flag_id)
     if row is None:
         raise FhirError.one(404, "not-found", f"Flag/{flag_id} is not known.", "flag_id")
@@ -29,4 +33,4 @@ def flag_view(session: Session, flag_id: str, now: datetime, details: bool = Tru
         item["evidence_details"] = [event_view(e) for e in events]
         refs |= {f"Patient/{e.child_id}" for e in events}
         refs |= {f"{e.resource_type}/{e.resource_id}" for e in events}
-    return View(item, sorted(refs))
+    return Answer(item, sorted(refs))

@@ -1,10 +1,9 @@
 """The nurse views the services share: a raised flag, a review and a coded outcome as plain
-JSON-ready dicts, and `View`, a view with the records it disclosed."""
+JSON-ready dicts (a use case answers with them in an `answer.Answer`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -14,14 +13,6 @@ from sqlalchemy.orm import Session
 from app.services.child_summary import children
 from app.store import family_repo
 from app.store.models import CodedEvent, FlagReview, RaisedFlag
-
-
-@dataclass(frozen=True)
-class View:
-    """A nurse view and the records it disclosed, for the audit trail."""
-
-    body: dict[str, Any]
-    references: list[str] = field(default_factory=list)
 
 
 def flag_item(row: RaisedFlag, child: dict[str, Any], family_id: str | None) -> dict[str, Any]:

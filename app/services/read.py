@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
 import orjson
 from sqlalchemy.orm import Session
 
@@ -14,35 +11,18 @@ from app.fhir.ids import is_fhir_id
 from app.fhir.numbers import whole_number
 from app.fhir.patient_of import patient_of
 from app.services.answer import Answer, references_of
+from app.services.version import Version
 from app.store import resources_repo
 from app.store.models import Resource
 
 
-@dataclass(frozen=True)
-class Found:
-    """One version of a resource, with what its audit record names."""
-
-    type: str
-    id: str
-    version: int
-    last_updated: datetime
-    content: str
-    references: list[str]
-
-
-def read(session: Session, type_name: str, rid: str) -> Found:
+def read(session: Session, type_name: str, rid: str) -> Answer[Version]:
     current = _current(session, type_name, rid)
-    return Found(
-        type_name,
-        rid,
-        current.version,
-        current.last_updated,
-        current.content,
-        references_of([current]),
-    )
+    shown = Version(rid, current.version, current.last_updated, current.content)
+    return Answer(shown, references_of([current]))
 
 
-def vread(session: Session, type_name: str, rid: str, vid: str) -> Found:
+def vread(session: Session, type_name: str, rid: str, vid: str) -> Answer[Version]:
     _current(session, type_name, rid)  # 404 for an unknown resource before any version
     number = whole_number(vid)
     found = resources_repo.version(session, type_name, rid, number) if number else None
@@ -56,10 +36,10 @@ def vread(session: Session, type_name: str, rid: str, vid: str) -> Found:
     # The patient of the version shown, who may not be the current version's.
     then = patient_of(orjson.loads(found.content), rid)
     refs = sorted({f"{type_name}/{rid}", *([f"Patient/{then}"] if then else [])})
-    return Found(type_name, rid, found.version, found.last_updated, found.content, refs)
+    return Answer(Version(rid, found.version, found.last_updated, found.content), refs)
 
 
-def history(session: Session, type_name: str, rid: str, base: str, limit: int) -> Answer:
+def history(session: Session, type_name: str, rid: str, base: str, limit: int) -> Answer[bytes]:
     current = _current(session, type_name, rid)
     versions = resources_repo.versions_newest_first(session, type_name, rid, limit)
     body = bundles.history(

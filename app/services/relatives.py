@@ -5,16 +5,17 @@ no events are read."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.services.answer import Answer
 from app.services.child_summary import children
 from app.services.family_carers import carers_of
-from app.services.nurse_view import View
 from app.store import family_repo
 
 
-def relatives(session: Session, patient_id: str, now: datetime) -> View:
+def relatives(session: Session, patient_id: str, now: datetime) -> Answer[dict[str, Any]]:
     family_id = family_repo.families_of(session, [patient_id]).get(patient_id)
     members = family_repo.members(session, [family_id]).get(family_id, []) if family_id else []
     others = [m for m in members if m != patient_id]
@@ -27,4 +28,4 @@ def relatives(session: Session, patient_id: str, now: datetime) -> View:
     }
     refs = {f"Patient/{m}" for m in [patient_id, *others]}
     refs |= {ref for c in carers for ref in c["related_persons"]}
-    return View(body, sorted(refs))
+    return Answer(body, sorted(refs))

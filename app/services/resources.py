@@ -10,6 +10,7 @@ from app.fhir.checks import check_resource
 from app.fhir.errors import FhirError
 from app.fhir.ids import check_id
 from app.fhir.parse import validate_structure
+from app.services.answer import Answer, references_of
 from app.services.ingest import write_resources
 from app.services.write_guard import Permit, check_client_writes, check_put_creates
 from app.services.writes import WriteContext, WriteRequest, WriteResult
@@ -21,13 +22,13 @@ def create(
     data: dict[str, Any],
     if_none_exist: str | None,
     ctx: WriteContext,
-) -> WriteResult:
+) -> Answer[WriteResult]:
     """POST: a new resource, or a new version of the one already carrying its identifier."""
     validate_structure(data, type_name)
     check_resource(data, ctx.now.date())
     request = WriteRequest(type=type_name, data=data, if_none_exist=if_none_exist)
     check_client_writes(session, [request], ctx.terms)
-    return write_resources(session, [request], ctx)[0]
+    return _answer(write_resources(session, [request], ctx)[0])
 
 
 def update(
@@ -38,7 +39,7 @@ def update(
     if_match: int | None,
     ctx: WriteContext,
     may: Permit,
-) -> WriteResult:
+) -> Answer[WriteResult]:
     """PUT: a new version of Type/id, or the resource created with that id (which needs the
     caller's create scope as well as update)."""
     check_id(rid, f"{type_name}.id")
@@ -55,4 +56,9 @@ def update(
     check_client_writes(session, [request], ctx.terms)
     results = write_resources(session, [request], ctx)
     check_put_creates([request], results, may, [f"{type_name}.id"])
-    return results[0]
+    return _answer(results[0])
+
+
+def _answer(result: WriteResult) -> Answer[WriteResult]:
+    """The write's result; its audit record names the resource and the patient it is about."""
+    return Answer(result, references_of([result]))

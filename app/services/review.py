@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session
 from app.auth.principal import Principal
 from app.fhir.errors import FhirError
 from app.notify.outbox import enqueue_flag_events
+from app.services.answer import Answer
 from app.services.flag_events import flag_events
 from app.services.flag_view import flag_view
 from app.services.flags import flag_write, row_values
 from app.services.ingest import write_resources
-from app.services.nurse_view import View
 from app.services.writes import WriteContext
 from app.store import flags_repo, resources_repo
 from app.store.models import RaisedFlag
@@ -49,7 +49,7 @@ class ReviewInput:
 
 def review_flag(
     session: Session, flag_id: str, given: ReviewInput, who: Principal, ctx: WriteContext
-) -> View:
+) -> Answer[dict[str, Any]]:
     """Apply one review to the flag (locked until commit); the flag as it now stands."""
     row = flags_repo.by_flag_id(session, flag_id, lock=True)
     if row is None:

@@ -25,7 +25,7 @@ def search(
     max_count: int,
     may_read: Callable[[str], bool] = lambda _type: True,
     lenient: bool = False,
-) -> Answer:
+) -> Answer[bytes]:
     """A searchset Bundle for the given query parameters. Resources added by `_include` are
     only those of types `may_read` allows: a search scope on one type is no read scope on the
     types it points at. `lenient`: unknown parameters are ignored and named in the Bundle."""

@@ -12,18 +12,19 @@ from app.auth.principal import Principal
 from app.fhir.dates import fhir_instant
 from app.fhir.errors import FhirError
 from app.notify import wake
+from app.services.answer import Answer
 from app.services.subscriptions import owned
 from app.store import outbox_repo, subscriptions_repo
 
 
 def attempts(
     session: Session, who: Principal, sub_id: str, count: int, offset: int
-) -> dict[str, Any]:
+) -> Answer[dict[str, Any]]:
     """The newest delivery attempts (time, status, latency, truncated answer, error) and the
     messages' counts by state."""
     row = owned(session, who, sub_id)
     rows = outbox_repo.attempts_of(session, row.pk, count, offset)
-    return {
+    body = {
         "subscription": sub_id,
         "status": row.status,
         "error": row.error,
@@ -44,6 +45,7 @@ def attempts(
             for a, m in rows
         ],
     }
+    return Answer(body, [f"Subscription/{sub_id}"])
 
 
 def replay(
@@ -53,7 +55,7 @@ def replay(
     message_id: str | None,
     since: datetime | None,
     now: datetime,
-) -> int:
+) -> Answer[dict[str, int]]:
     """Queue one message (by webhook-id) or every event message since a time again."""
     row = owned(session, who, sub_id, lock=True)
     if (message_id is None) == (since is None):
@@ -67,20 +69,21 @@ def replay(
     count = outbox_repo.requeue(session, row.pk, now, msg_id=message_id, since=since)
     if count:
         wake.on_commit(session)
-    return count
+    return Answer({"queued": count}, [f"Subscription/{sub_id}"])
 
 
-def summary(session: Session, who: Principal, now: datetime) -> dict[str, Any]:
+def summary(session: Session, who: Principal, now: datetime) -> Answer[dict[str, Any]]:
     """Delivery progress across every subscription (admins): messages by state and how long
     the oldest pending one has waited."""
     if who.role != "admin":
         raise FhirError.one(403, "forbidden", "Only an admin sees every subscription's deliveries.")
     oldest = outbox_repo.oldest_pending_at(session)
-    return {
+    body = {
         "messages": outbox_repo.counts_by_state(session),
         "oldest_pending_seconds": round((now - oldest).total_seconds(), 3) if oldest else None,
         "subscriptions": subscriptions_repo.counts_by_status(session),
     }
+    return Answer(body)  # names no one: counts across every subscription
 
 
 def outbox_progress(session: Session, now: datetime) -> tuple[dict[str, int], float]:

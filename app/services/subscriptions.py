@@ -24,6 +24,8 @@ from app.notify import outbox, ssrf, wake
 from app.notify.notification import status_bundle, status_parameters
 from app.notify.signing import new_secret, secret_problem
 from app.rules import RuleSet
+from app.services.answer import Answer
+from app.services.version import Version
 from app.store import agency_repo, outbox_repo, subscriptions_repo
 from app.store.webhook_models import AgencyBinding, WebhookSubscription
 
@@ -39,20 +41,9 @@ class SubscriptionContext:
     secret_overlap: timedelta = timedelta(hours=24)
 
 
-@dataclass(frozen=True)
-class Shown:
-    """A Subscription as FHIR JSON, and the records its audit entry names."""
-
-    id: str
-    version: int
-    last_updated: datetime
-    content: bytes
-    references: list[str]
-
-
 def create(
     session: Session, who: Principal, data: dict[str, Any], ctx: SubscriptionContext
-) -> Shown:
+) -> Answer[Version]:
     """Register a subscription for the calling agency and queue its handshake."""
     agency = agency_repo.binding(session, who.id) if who.kind == "client" else None
     if agency is None:
@@ -89,12 +80,12 @@ def create(
     outbox_repo.add_messages(session, [outbox.handshake_message(row, ctx.now)])
     wake.on_commit(session)
     body = with_secret(render(row), secret)
-    return Shown(sub_id, 1, ctx.now, orjson.dumps(body), [f"Subscription/{sub_id}"])
+    return Answer(Version(sub_id, 1, ctx.now, orjson.dumps(body)), [f"Subscription/{sub_id}"])
 
 
 def update(
     session: Session, who: Principal, sub_id: str, data: dict[str, Any], ctx: SubscriptionContext
-) -> Shown:
+) -> Answer[Version]:
     """Change a subscription (PUT). A new secret rotates: the old one keeps signing too for
     the overlap. A new endpoint, or a subscription in error or off, starts again with a
     handshake (so this is also how an agency resumes after fixing its receiver)."""
@@ -150,14 +141,13 @@ def _checked(
     return spec
 
 
-def read(session: Session, who: Principal, sub_id: str) -> Shown:
+def read(session: Session, who: Principal, sub_id: str) -> Answer[Version]:
     row = owned(session, who, sub_id)
-    return Shown(
-        row.id, row.version, row.updated_at, orjson.dumps(render(row)), [f"Subscription/{row.id}"]
-    )
+    shown = Version(row.id, row.version, row.updated_at, orjson.dumps(render(row)))
+    return Answer(shown, [f"Subscription/{row.id}"])
 
 
-def listed(session: Session, who: Principal, base: str) -> Shown:
+def listed(session: Session, who: Principal, base: str) -> Answer[bytes]:
     """A searchset of the caller's subscriptions (an admin: everyone's)."""
     rows = subscriptions_repo.listed(session, None if _is_admin(who) else who.id, MAX_LISTED)
     body = {
@@ -175,10 +165,10 @@ def listed(session: Session, who: Principal, base: str) -> Shown:
         ],
     }
     refs = [f"Subscription/{r.id}" for r in rows]
-    return Shown("", 0, datetime.min, orjson.dumps(body), refs)
+    return Answer(orjson.dumps(body), refs)
 
 
-def status(session: Session, who: Principal, sub_id: str) -> Shown:
+def status(session: Session, who: Principal, sub_id: str) -> Answer[bytes]:
     """`$status`: state, the latest event number and the error, if any."""
     row = owned(session, who, sub_id)
     params = status_parameters(
@@ -191,9 +181,7 @@ def status(session: Session, who: Principal, sub_id: str) -> Shown:
         error=row.error,
     )
     body = status_bundle(row.fhir_base, params)
-    return Shown(
-        row.id, row.version, row.updated_at, orjson.dumps(body), [f"Subscription/{row.id}"]
-    )
+    return Answer(orjson.dumps(body), [f"Subscription/{row.id}"])
 
 
 def owned(session: Session, who: Principal, sub_id: str, lock: bool = False) -> WebhookSubscription:

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy.orm import Session
 
 from app.fhir.dates import parse_range
 from app.fhir.errors import FhirError
-from app.services.nurse_view import View, flag_items
+from app.services.answer import Answer
+from app.services.nurse_view import flag_items
 from app.store import worklist_repo
 from app.store.worklist_repo import WorklistFilter
 
@@ -52,7 +54,7 @@ class WorklistQuery:
     offset: int = 0
 
 
-def worklist(session: Session, q: WorklistQuery, now: datetime) -> View:
+def worklist(session: Session, q: WorklistQuery, now: datetime) -> Answer[dict[str, Any]]:
     today = now.date()
     f = to_filter(q, today)
     counts = worklist_repo.worklist_counts(session, f)
@@ -72,7 +74,7 @@ def worklist(session: Session, q: WorklistQuery, now: datetime) -> View:
         "next": next_link(q) if more else None,
     }
     refs = {f"Patient/{r.child_id}" for r in rows} | {f"Flag/{r.flag_id}" for r in rows}
-    return View(body, sorted(refs))
+    return Answer(body, sorted(refs))
 
 
 def to_filter(q: WorklistQuery, today: date) -> WorklistFilter:

@@ -38,12 +38,6 @@ class WriteResult:
     warning: Issue | None = None
     matched: bool = False  # found by If-None-Exist: the stored resource, not the one sent
 
-    @property
-    def references(self) -> list[str]:
-        """What an audit record names: the resource and the patient it is about."""
-        refs = [f"{self.type}/{self.id}"]
-        return [*refs, f"Patient/{self.patient_id}"] if self.patient_id else refs
-
 
 @dataclass
 class WriteContext:

@@ -4,6 +4,7 @@ evidence and reviews, and the chronology as a timeline (one row per service) and
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -11,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from app.api.nurse_params import Id
 from app.api.state import get_state
+from app.services.answer import Answer
 from app.services.audit import AuditNote
 from app.services.chronology import child_chronology
-from app.services.nurse_view import View
 from app.services.relatives import relatives
 from app.ui import chronology_view as cv
 from app.ui import timeline
@@ -24,12 +25,14 @@ from app.ui.view import audited
 router = APIRouter(prefix="/ui")
 
 
-def _child_and_relatives(session: Session, patient_id: str, now: datetime) -> tuple[View, View]:
+Views = tuple[dict[str, Any], dict[str, Any]]
+
+
+def _child_and_relatives(session: Session, patient_id: str, now: datetime) -> Answer[Views]:
     """Both in one transaction: one audit record names everyone the page shows."""
-    return (
-        child_chronology(session, patient_id, now),
-        relatives(session, patient_id, now),
-    )
+    child = child_chronology(session, patient_id, now)
+    kin = relatives(session, patient_id, now)
+    return Answer((child.body, kin.body), sorted({*child.references, *kin.references}))
 
 
 @router.get("/children/{patient_id}")
@@ -38,23 +41,19 @@ async def child_page(patient_id: Id, request: Request) -> Response:
     who = await page_user(request, note)
     now = get_state(request).clock()
     child, kin = await audited(
-        request,
-        who,
-        note,
-        lambda s: _child_and_relatives(s, patient_id, now),
-        lambda views: sorted(set(views[0].references) | set(views[1].references)),
+        request, who, note, lambda s: _child_and_relatives(s, patient_id, now)
     )
-    items = child.body["items"]
+    items = child["items"]
     events = cv.of_kind(items, "event")
     statuses = cv.of_kind(items, "status-start")
     rows = cv.services(events)
     current, past = cv.open_first(cv.flags(items))
     context = {
         "who": who,
-        "child": child.body["child"],
-        "family_id": child.body["family_id"],
-        "siblings": kin.body["siblings"],
-        "carers": kin.body["carers"],
+        "child": child["child"],
+        "family_id": child["family_id"],
+        "siblings": kin["siblings"],
+        "carers": kin["carers"],
         "current_flags": current,
         "past_flags": past,
         "items": items,

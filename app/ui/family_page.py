@@ -49,14 +49,7 @@ async def family_page(family_id: Id, request: Request) -> Response:
     note = AuditNote("read", "Patient")
     who = await page_user(request, note)
     now = get_state(request).clock()
-    view = await audited(
-        request,
-        who,
-        note,
-        lambda s: family_chronology(s, family_id, now),
-        lambda v: v.references,
-    )
-    body = view.body
+    body = await audited(request, who, note, lambda s: family_chronology(s, family_id, now))
     children, carers = person_rows(body)
 
     def row_of(item: dict[str, Any]) -> str:

@@ -55,10 +55,7 @@ async def _show(
 ) -> Response:
     note = AuditNote("read", "Flag", [f"Flag/{flag_id}"])
     now = get_state(request).clock()
-    view = await audited(
-        request, who, note, lambda s: flag_view(s, flag_id, now), lambda v: v.references
-    )
-    flag: dict[str, Any] = view.body
+    flag: dict[str, Any] = await audited(request, who, note, lambda s: flag_view(s, flag_id, now))
     # Only our own redirect's words: a crafted link cannot make the page say "Saved: ...".
     done = request.query_params.get("done")
     context = {
@@ -110,7 +107,6 @@ async def review(
             who,
             audit_note,
             lambda s: review_flag(s, flag_id, review_input, who, ctx),
-            lambda v: v.references,
         )
     except PageError as exc:
         if exc.status not in (409, 422):

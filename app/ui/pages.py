@@ -9,8 +9,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from app.api.audited import audited
 from app.api.client_identity import client_address
 from app.api.security import SESSION_COOKIE, current_principal
 from app.api.state import get_state
@@ -18,6 +20,7 @@ from app.auth import login_csrf
 from app.auth.principal import Principal
 from app.fhir.errors import FhirError
 from app.services import audit, users
+from app.services.answer import Answer
 from app.ui.guard import safe_next
 from app.ui.render import page
 
@@ -97,9 +100,12 @@ async def logout(request: Request, csrf_token: Annotated[str, Form()]) -> Respon
     state = get_state(request)
     token = request.cookies.get(SESSION_COOKIE, "")
     note = audit.AuditNote("logout")
-    await run_in_threadpool(
-        state.audited, who, note, lambda s: users.logout(s, token), lambda _: []
-    )
+
+    def end_session(session: Session) -> Answer[None]:
+        users.logout(session, token)
+        return Answer(None)  # names no record: the session ended is the caller's own
+
+    await audited(state, who, note, (), end_session)
     response = RedirectResponse("/login?reason=signed-out", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response

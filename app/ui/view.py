@@ -8,14 +8,15 @@ from typing import TypeVar
 
 from fastapi import Request
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
+from app.api import audited as api
 from app.api.state import get_state
 from app.auth.principal import Principal
 from app.fhir.errors import FhirError
+from app.services.answer import Answer
 from app.services.audit import AuditNote
 
-T = TypeVar("T")
+B = TypeVar("B")
 
 
 class PageError(Exception):
@@ -31,12 +32,11 @@ async def audited(
     request: Request,
     who: Principal,
     note: AuditNote,
-    use_case: Callable[[Session], T],
-    references: Callable[[T], list[str]],
-) -> T:
-    state = get_state(request)
+    use_case: Callable[[Session], Answer[B]],
+) -> B:
+    """The answer's body; a page signs its user in (`guard.page_user`), which is its check."""
     try:
-        return await run_in_threadpool(state.audited, who, note, use_case, references)
+        return await api.audited(get_state(request), who, note, (), use_case)
     except FhirError as exc:
         raise PageError(exc.status, message_of(exc)) from exc
 

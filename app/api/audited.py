@@ -1,0 +1,39 @@
+"""One audited route: the caller's scopes checked, the use case run off the event loop in one
+transaction with its audit record, and the answer's body handed back for the response.
+A refusal at any step is recorded too, so the trail shows what was asked as well as what
+was given."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import TypeVar
+
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from app.api.security import require_all
+from app.auth.principal import Principal
+from app.runtime import AppState
+from app.services.answer import Answer
+from app.services.audit import AuditNote
+
+B = TypeVar("B")
+Need = tuple[str, str]  # (resource type, interaction) the caller's scopes must allow
+
+
+async def audited(
+    state: AppState,
+    who: Principal,
+    note: AuditNote,
+    needs: Sequence[Need],
+    use_case: Callable[[Session], Answer[B]],
+) -> B:
+    """The body of `use_case`'s answer. `needs` are checked first (each refusal audited);
+    a route that must read its body between the check and the use case checks them
+    itself and passes none."""
+    await require_all(state, who, note, *needs)
+    answer = await run_in_threadpool(state.audited, who, note, use_case)
+    for refusal in answer.refusals:  # a batch entry the caller's scopes did not allow
+        await run_in_threadpool(state.refused, who, replace(note, references=[]), refusal)
+    return answer.body
