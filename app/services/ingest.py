@@ -43,10 +43,12 @@ CODED_TYPES = frozenset({"Appointment", "Observation"})
 
 
 def write_resources(
-    session: Session, requests: list[WriteRequest], ctx: WriteContext, follow_on: bool = True
+    session: Session, requests: list[WriteRequest], ctx: WriteContext
 ) -> list[WriteResult]:
-    """Store `requests` as one unit; results in the order given. Raises FhirError (nothing
-    written is flushed before every check has passed)."""
+    """Store `requests` as one unit and run what follows from them; results in the order
+    given. Raises FhirError (nothing written is flushed before every check has passed).
+    The service's own Flags never come this way (`flag_store`): they follow from the facts,
+    so storing them must not start the facts' consequences again."""
     ids = BundleIds()
     plans = [Planned(request=r, index=i) for i, r in enumerate(requests)]
     for p in plans:
@@ -64,11 +66,9 @@ def write_resources(
         _finish_group(session, group, ids, birth, ctx)
     written = [p for p in plans if p.result is None]
     removed_events_of = _write(session, written, ctx)
-    if follow_on:
-        # Families, statuses and codes follow; the families touched are reconciled before
-        # the unit of work commits (`reconcile.settle`). The service's own Flags, written
-        # by reconciliation, pass with follow_on=False.
-        after_write(session, written, removed_events_of, ctx)
+    # Families, statuses and codes follow; the families touched are reconciled before the
+    # unit of work commits (`reconcile.settle`).
+    after_write(session, written, removed_events_of, ctx)
     return [_written(p) for p in plans]
 
 

@@ -16,9 +16,9 @@ from app.fhir.errors import FhirError
 from app.notify.outbox import enqueue_flag_events
 from app.services.answer import Answer
 from app.services.flag_events import flag_events
+from app.services.flag_store import store_flags
 from app.services.flag_view import flag_view
 from app.services.flags import flag_write, row_values
-from app.services.ingest import write_resources
 from app.services.writes import WriteContext
 from app.store import flags_repo, resources_repo
 from app.store.models import RaisedFlag
@@ -132,9 +132,12 @@ def _rule(where: str, message: str) -> FhirError:
 def _write_flag(
     session: Session, row: RaisedFlag, current: dict[str, Any], ctx: WriteContext
 ) -> int:
-    """Write the FHIR Flag as the review leaves it; its version (unchanged if nothing did)."""
+    """Write the FHIR Flag as the review leaves it; its version (unchanged if nothing did).
+    The service's own Flag needs no resolving, checking or coding, and changes no family:
+    it is stored as reconciliation stores it, never sent back through ingest."""
     stored = resources_repo.current(session, "Flag", row.flag_id)
-    coding = (orjson.loads(stored.content).get("code") or {}).get("coding") if stored else None
+    before = orjson.loads(stored.content) if stored else {}
+    coding = (before.get("code") or {}).get("coding")
     description = (coding or [{}])[0].get("display") or row.rule_id
     request = flag_write(
         ctx,
@@ -148,5 +151,13 @@ def _write_flag(
         current["state"],
         current["outcome"],
     )
-    [written] = write_resources(session, [request], ctx, follow_on=False)
-    return written.version
+    if stored is not None and _body(before) == _body(request.data):
+        return stored.version  # a note alone: the Flag says what it said
+    # Read after the flag's row was locked (by_flag_id), as store_flags expects.
+    known = {row.flag_id: (stored.pk, stored.version)} if stored is not None else {}
+    return store_flags(session, [request], ctx, known)[row.flag_id]
+
+
+def _body(flag: dict[str, Any]) -> dict[str, Any]:
+    """A Flag without its id and meta (version, time): what a new version would change."""
+    return {k: v for k, v in flag.items() if k not in ("id", "meta")}
