@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import text
-
 from app.runtime import AppState
+from app.services import upkeep
 from app.services.audit_sealing import BATCH as SEAL_BATCH
 from app.services.audit_sealing import seal_trail
 from app.services.reconcile import note_rules_version, reconcile_due
-from app.store import auth_repo
 
 log = logging.getLogger("wnb.worker")
 DUE_BATCH = 500
@@ -18,9 +16,7 @@ DUE_BATCH = 500
 
 def checkpoint_sqlite(state: AppState) -> None:
     """Fold the SQLite write-ahead log back into the database so it cannot grow unbounded."""
-    with state.engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
-        conn.execute(text("PRAGMA optimize"))
+    upkeep.checkpoint_sqlite(state.engine)
 
 
 def run_reconcile(state: AppState) -> int:
@@ -62,9 +58,4 @@ def sweep_audit(state: AppState) -> int:
 def housekeeping(state: AppState) -> None:
     """Forget expired client assertion ids and ended sessions."""
     now = state.clock()
-    state.write(
-        lambda s: (
-            auth_repo.forget_expired_assertions(s, now),
-            auth_repo.end_expired_sessions(s, now),
-        )
-    )
+    state.write(lambda s: upkeep.forget_expired(s, now))
