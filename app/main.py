@@ -14,7 +14,6 @@ from app.api.audit_routes import router as audit_router
 from app.api.auth_routes import router as auth_router
 from app.api.codesystem_routes import router as codesystem_router
 from app.api.errors import install_error_handlers
-from app.api.failures import UnexpectedErrors
 from app.api.fhir_routes import VERSION, build_router
 from app.api.headers import SecurityHeaders
 from app.api.health import router as health_router
@@ -56,10 +55,11 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
             app.state.wnb.secret_file,
         )
     install_error_handlers(app)
-    app.add_middleware(UnexpectedErrors)  # innermost: its 500 still gets headers and a log line
-    app.add_middleware(SecurityHeaders, hsts=not settings.is_development)
     app.state.metrics = Metrics()
+    # The access log answers an unhandled exception with a 500; the security headers sit
+    # outside it, so that answer carries them too.
     app.add_middleware(AccessLog, metrics=app.state.metrics)
+    app.add_middleware(SecurityHeaders, hsts=not settings.is_development)
     count_statements(app.state.wnb.engine)
     app.include_router(health_router)
     app.include_router(metrics_router)

@@ -1,7 +1,8 @@
 """One log line per request: method, route template, status, time and request id. Never the
 path, query string or body, which carry ids, NHS numbers and names. Every response carries its
 request id in `X-Request-ID`, so a caller can quote it and an operator can find the line. The
-same observation feeds the process's metrics (requests, time, statements per route)."""
+same observation feeds the process's metrics (requests, time, statements per route), and an
+exception nobody handled ends here as a 500 (`failures`), so one wrapper sees every request."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.failures import log_unexpected, send_500
 from app.api.metrics import Metrics, counting_statements
 from app.api.request_context import REQUEST_ID_HEADER, request_id, route_of
 
@@ -27,7 +29,7 @@ class AccessLog:
             return
         rid = request_id(scope)
         started = time.perf_counter()
-        status = 500
+        status: int | None = None  # until the response starts
 
         async def record_status(message: Message) -> None:
             nonlocal status
@@ -42,7 +44,12 @@ class AccessLog:
         with counting_statements() as statements:
             try:
                 await self.app(scope, receive, record_status)
+            except Exception as exc:  # the handler of last resort
+                log_unexpected(exc, scope, rid)
+                if status is None:  # else the client already has a status; the server closes it
+                    await send_500(record_status, rid)
             finally:
+                status = 500 if status is None else status
                 seconds, route = time.perf_counter() - started, route_of(scope)
                 if self.metrics is not None:
                     self.metrics.observe(scope["method"], route, status, seconds, statements[0])

@@ -3,8 +3,8 @@ the log gets the exception's type, where it was raised, the route template and t
 
 Never the exception's text or traceback: a database driver's message can hold the SQL and the
 values of the row being written (a child's NHS number, name, birth date). Starlette's own
-500 handler re-raises so that the server logs the full traceback; this middleware sits inside
-it and does not re-raise, which is the point."""
+500 handler re-raises so that the server logs the full traceback; the access log, which sees
+every request anyway, answers here instead and does not re-raise, which is the point."""
 
 from __future__ import annotations
 
@@ -12,44 +12,23 @@ import logging
 import traceback
 
 import orjson
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope, Send
 
-from app.api.request_context import request_id, route_of
+from app.api.request_context import route_of
 from app.fhir.errors import Issue, operation_outcome
 
 log = logging.getLogger("wnb.api")
 
 
-class UnexpectedErrors:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracking_send)
-        except Exception as exc:  # the handler of last resort
-            rid = request_id(scope)
-            log.error(
-                "unhandled %s at %s on %s %s request %s",
-                type(exc).__name__,
-                raised_at(exc),
-                scope.get("method", ""),
-                route_of(scope),
-                rid,
-            )
-            if not started:  # else the client already has a status; the server closes it
-                await _send_500(send, rid)
+def log_unexpected(exc: Exception, scope: Scope, rid: str) -> None:
+    log.error(
+        "unhandled %s at %s on %s %s request %s",
+        type(exc).__name__,
+        raised_at(exc),
+        scope.get("method", ""),
+        route_of(scope),
+        rid,
+    )
 
 
 def raised_at(exc: BaseException) -> str:
@@ -61,7 +40,7 @@ def raised_at(exc: BaseException) -> str:
     return f"{last.filename.rsplit('/', 1)[-1]}:{last.lineno}"
 
 
-async def _send_500(send: Send, rid: str) -> None:
+async def send_500(send: Send, rid: str) -> None:
     body = orjson.dumps(
         operation_outcome(
             [Issue("exception", f"Internal error; it has been logged as request {rid}.")]

@@ -81,6 +81,7 @@ def test_a_bug_is_500_with_a_request_id_and_the_log_has_its_type_only(
     ):
         r = http.post("/fhir/Patient", json=child)
     assert r.status_code == 500
+    assert r.headers["x-content-type-options"] == "nosniff"  # the last resort's answer too
     rid = r.headers["x-request-id"]
     assert rid in r.json()["issue"][0]["diagnostics"]
     assert "Siobhan" not in r.text
