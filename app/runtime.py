@@ -107,9 +107,8 @@ class AppState:
 
         def run(session: Session) -> Answer[B]:
             answer = use_case(session)
-            # Reconcile first, so that a reconciliation that fails (and makes the write run
-            # again deferred) leaves no audit record behind; the record is one insert, linked
-            # into the hash chain by the worker after commit (app/store/audit_chain.py).
+            # The audit record is one insert and takes no lock: the worker links it into the
+            # hash chain after commit (app/store/audit_chain.py).
             settle(session, self.write_context(), self.settings.reconcile_inline)
             note.references = answer.references
             audit.record(session, who, note, self.clock())
