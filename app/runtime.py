@@ -63,8 +63,8 @@ class AppState:
         """Run a use case in one transaction, reconcile the families it touched, and commit
         here, at the edge. A unique-key race or a deadlock with a concurrent request is
         retried: the second attempt sees the first's rows."""
-        defer = False
-        for attempt in range(WRITE_ATTEMPTS):
+        defer, races = False, 0
+        while True:
             with self.writer() as session:
                 session.info[DEFER] = defer
                 try:
@@ -83,14 +83,14 @@ class AppState:
                     session.rollback()
                     if isinstance(exc, OperationalError) and not _is_race(exc):
                         raise
-                    if attempt == WRITE_ATTEMPTS - 1:
+                    races += 1
+                    if races == WRITE_ATTEMPTS:
                         raise FhirError.one(
                             409,
                             "conflict",
                             "The resource was changed by another request "
                             "at the same time; send it again.",
                         ) from exc
-        raise AssertionError("unreachable")
 
     def audited(
         self,
