@@ -31,7 +31,7 @@ class Loaded:
 
 @dataclass(frozen=True)
 class Place:
-    """Where and when an event happened, for a new flag's organisation and age."""
+    """Where an event happened and how old its child was: a new flag's organisation and age."""
 
     organisation: str | None
     age_days: int | None
