@@ -7,6 +7,8 @@ the column stores; a column some rows leave out is NULL in them."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -67,32 +69,34 @@ def _unnest(
     if returning:
         statement += " RETURNING pk, " + ", ".join(quote(k) for k in returning)
     params = [[row.get(c.name) for row in rows] for c in columns]
-    # A checked-out connection always has its psycopg connection; the type allows None.
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    # Run on the driver, so announce it: whatever counts statements (the statement budget
-    # tests, /metrics) sees it as the one round trip it is.
-    connection.dispatch.before_cursor_execute(connection, cursor, statement, params, None, False)
-    try:
+    with _driver(connection, statement, params, many=False) as cursor:
         cursor.execute(statement, params)
         return list(cursor.fetchall()) if returning else []
-    except psycopg.Error as exc:
-        # Raised as SQLAlchemy raises its own (IntegrityError for a unique-key race), so the
-        # unit of work retries it like any other statement's.
-        raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
 
 
 def _copy(
     connection: Connection, table: Table, rows: list[dict[str, Any]], given: set[str]
 ) -> None:
     columns = [c.name for c in table.columns if c.name in given]
-    names = ", ".join(f'"{c}"' for c in columns)
-    statement = f'COPY "{table.name}" ({names}) FROM STDIN'
+    quote = connection.dialect.identifier_preparer.quote
+    statement = f"COPY {quote(table.name)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
+    with _driver(connection, statement, rows, many=True) as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row([row.get(c) for c in columns])
+
+
+@contextmanager
+def _driver(connection: Connection, statement: str, params: Any, many: bool) -> Iterator[Any]:
+    """A psycopg cursor on the connection's transaction, for what SQLAlchemy cannot say (COPY,
+    binary arrays). It is announced to SQLAlchemy's listeners, so whatever counts statements
+    (the statement budget tests, /metrics) sees the one round trip it is; a driver error is
+    raised as SQLAlchemy raises its own (IntegrityError for a unique-key race), so the unit of
+    work retries it like any other statement's."""
+    # A checked-out connection always has its psycopg connection; the type allows None.
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    connection.dispatch.before_cursor_execute(connection, cursor, statement, rows, None, True)
+    connection.dispatch.before_cursor_execute(connection, cursor, statement, params, None, many)
     try:
-        with cursor.copy(statement) as copy:
-            for row in rows:
-                copy.write_row([row.get(c) for c in columns])
+        yield cursor
     except psycopg.Error as exc:
         raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
 

@@ -38,13 +38,6 @@ _IDENTITY_OWNERS = select(
         bindparam("keys", expanding=True)
     )
 )  # fmt: skip
-_BIRTH_SPANS = Prebuilt(
-    lambda one_of: select(Resource.id, SearchIndex.date_lo, SearchIndex.date_hi)
-    .join(SearchIndex, SearchIndex.resource_pk == Resource.pk)
-    .where(
-        Resource.type == "Patient", one_of(Resource.id, "ids"), SearchIndex.param == "birthdate"
-    )
-)
 # A Patient's existence and its birth date in one round trip (references are checked and
 # appointments coded in the same write).
 _PATIENT_BIRTHS = Prebuilt(
@@ -158,16 +151,9 @@ def _span(lo: datetime | None, hi: datetime | None) -> tuple[date, date] | None:
 
 
 def birth_spans(session: Session, patient_ids: Iterable[str]) -> dict[str, tuple[date, date]]:
-    """(earliest, latest) possible birth date of each patient (a year alone spans the year)."""
-    wanted = list(set(patient_ids))
-    if not wanted:
-        return {}
-    rows = session.connection().execute(_BIRTH_SPANS.for_(session), {"ids": wanted})
-    return {
-        rid: (lo.date(), (hi - timedelta(microseconds=1)).date())
-        for rid, lo, hi in rows
-        if lo is not None and hi is not None
-    }
+    """(earliest, latest) possible birth date of each patient that has one (a year alone
+    spans the year)."""
+    return {rid: span for rid, span in patient_births(session, patient_ids).items() if span}
 
 
 def insert_resources(session: Session, rows: list[dict[str, Any]]) -> list[int]:
