@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from app.rules.backtest import replay_family
 from app.rules.model import EventView, StatusView, TimedFiring
 from app.rules.ruleset import RuleSet
 
 Pair = tuple[str, str]  # (rule id, child id)
+# A child recorded as deceased with no date (`deceasedBoolean` true): the death may have come
+# before any event, so no new flag is raised for the child at all.
+DEATH_DATE_UNKNOWN = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)

@@ -57,16 +57,21 @@ class FollowUpIndex:
     def followed_up(self, missed: EventView) -> bool:
         """True if a follow-up moment of the same child (and service) is strictly after
         `missed` and before the end of the local calendar day `within_days` after it."""
+        return self.follow_up_of(missed) is not None
+
+    def follow_up_of(self, missed: EventView) -> str | None:
+        """The id of the first event that followed `missed` up in time (see `followed_up`),
+        or None: what a withdrawal of a time-based flag names as its reason."""
         assert self._plan.follow_up is not None
         key = self._key(missed)
         times = self._times.get(key)
         if not times:
-            return False
+            return None
         ids = self._ids[key]
         limit = end_of_day_after(missed.at, self._plan.follow_up)
         for index in range(bisect_right(times, missed.at), len(times)):
             if times[index] >= limit:
-                return False
+                return None
             if ids[index] != missed.event_id:
-                return True
-        return False
+                return ids[index]
+        return None

@@ -7,15 +7,16 @@ unit of work commits."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from app.fhir.statuses import status_of
-from app.services import family
+from app.services import family, merges
 from app.services.recode import recode_patients
 from app.services.writes import Planned, WriteContext
-from app.store import reconcile_repo, rules_repo
+from app.store import family_repo, links_repo, rules_repo
 
 TOUCHED = "wnb.touched"  # session.info key: patients whose families must be reconciled
 
@@ -37,21 +38,32 @@ def after_write(
     touched: set[str] = set(removed_events_of)
     created = [p.id for p in plans if p.request.type == "Patient" and p.version == 1]
     family.add_patients(session, created, ctx.now)
-    patients = [p for p in plans if p.request.type == "Patient"]
-    if patients:
-        reconcile_repo.set_aliases(
-            session,
-            [p.id for p in patients],
-            [m for p in patients for m in family.merges_of(p.id, p.request.data)],
-        )
+    merges_changed: set[str] = set()  # patients named by a Patient.link that came or went
+    boundaries: dict[str, datetime | None] = {}
     for p in plans:
         kind, data = p.request.type, p.request.data
         if kind in ("RelatedPerson", "Group", "Patient"):
+            source = f"{kind}/{p.id}"
             links = family.links_of(kind, p.id, data, ctx.now, ctx.terms.links_carer)
-            touched |= family.update_links(session, f"{kind}/{p.id}", links, ctx.now)
+            changed = family_repo.replace_links(session, source, links)
+            if changed:
+                touched |= family.regroup(session, changed, ctx.now)
+                if kind == "Patient":
+                    merges_changed.update(changed)
+            if kind != "Patient":
+                at = family.next_boundary(kind, data, ctx.now)
+                if at is not None or p.version > 1:  # a first version has no mark to clear
+                    boundaries[source] = at
         if kind == "Flag" and p.existing_pk is not None:
             touched |= _replace_status(session, p.existing_pk, data, ctx)
         touched.update(o.child_id for o in p.outcomes)  # every participant of a joint one
+    links_repo.set_due(session, boundaries)
+    if merges_changed:
+        # Whichever side stated the merge, and whichever side undoes it, both records'
+        # families are judged again (`regroup` touched them).
+        stated = links_repo.refresh_aliases(session, merges_changed)
+        merges.refuse_cycles(session, stated, [p for p in plans if p.request.type == "Patient"])
+    patients = [p for p in plans if p.request.type == "Patient"]
     updated = [p.id for p in patients if p.version > 1]
     if updated:
         # A birth date, death or merge may have changed: the patient's family is judged again.

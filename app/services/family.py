@@ -34,15 +34,16 @@ def links_of(
 ) -> list[tuple[str, str]]:
     """(link key, patient id) pairs a RelatedPerson, Group or Patient asserts at `now`.
 
-    An inactive carer or membership, or one whose period has ended, links no one. A Patient
-    merged into another (`link` replaced-by / replaces) is linked to it, so the two records
-    are always one family.
+    An inactive carer or membership, one whose period has not started yet or has ended, and a
+    Group that is not an actual household (`actual` false: a definition, not people) link no
+    one. A Patient merged into another (`link` replaced-by / replaces) is linked to it, so the
+    two records are always one family. `next_boundary` says when the answer changes.
     """
     if type_name == "RelatedPerson":
         child = split_local((data.get("patient") or {}).get("reference") or "")
         if child is None or child[0] != "Patient" or data.get("active") is False:
             return []
-        if _ended(data.get("period"), now):
+        if not _in_period(data.get("period"), now):
             return []
         return [
             (f"carer:{i['system']}|{i['value']}"[:300], child[1])
@@ -52,11 +53,11 @@ def links_of(
             and i.get("value")
             and links_carer(str(i["system"]), str(i["value"]))
         ]
-    if type_name == "Group" and data.get("type") == "person" and data.get("active", True):
+    if _household(type_name, data):
         members = [
             split_local((m.get("entity") or {}).get("reference") or "")
             for m in data.get("member", [])
-            if isinstance(m, dict) and not m.get("inactive") and not _ended(m.get("period"), now)
+            if isinstance(m, dict) and not m.get("inactive") and _in_period(m.get("period"), now)
         ]
         return [(f"group:{rid}", m[1]) for m in members if m and m[0] == "Patient"]
     if type_name == "Patient":
@@ -80,11 +81,46 @@ def merges_of(rid: str, data: dict[str, Any]) -> list[tuple[str, str]]:
     return found
 
 
-def _ended(period: Any, now: datetime) -> bool:
-    if not isinstance(period, dict) or not isinstance(period.get("end"), str):
-        return False
-    bounds = parse_range(period["end"])
-    return bounds is not None and bounds[1] <= now
+def next_boundary(type_name: str, data: dict[str, Any], now: datetime) -> datetime | None:
+    """The first moment after `now` at which a carer's or a membership's period starts or
+    ends, so `links_of` would answer differently: the family must be worked out again then,
+    even if nothing is sent (a durable mark, as time-based rules have)."""
+    periods: list[Any] = []
+    if type_name == "RelatedPerson" and data.get("active") is not False:
+        periods = [data.get("period")]
+    elif _household(type_name, data):
+        periods = [m.get("period") for m in data.get("member", []) if isinstance(m, dict)]
+    moments = [
+        at for period in periods for at in _bounds(period) if at is not None and at > now
+    ]
+    return min(moments, default=None)
+
+
+def _household(type_name: str, data: dict[str, Any]) -> bool:
+    return (
+        type_name == "Group"
+        and data.get("type") == "person"
+        and data.get("active", True) is not False
+        and data.get("actual", True) is not False
+    )
+
+
+def _bounds(period: Any) -> tuple[datetime | None, datetime | None]:
+    """(when the period starts, when it has ended): the start of its start (a date starts at
+    the beginning of its day) and the end of its end (a date ends when the day ends). None:
+    open on that side."""
+    start = end = None
+    if isinstance(period, dict):
+        if isinstance(period.get("start"), str) and (lo := parse_range(period["start"])):
+            start = lo[0]
+        if isinstance(period.get("end"), str) and (hi := parse_range(period["end"])):
+            end = hi[1]
+    return start, end
+
+
+def _in_period(period: Any, now: datetime) -> bool:
+    start, end = _bounds(period)
+    return (start is None or start <= now) and (end is None or now < end)
 
 
 def update_links(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.fhir.dates import parse_range
 from app.rules import EventView, StatusView
-from app.rules.desired import FamilyFacts
+from app.rules.desired import DEATH_DATE_UNKNOWN, FamilyFacts
 from app.store import family_repo, rules_repo
 
 
@@ -38,13 +38,18 @@ class Place:
 
 
 def canonical_map(direct: Mapping[str, str], patient_ids: Iterable[str]) -> dict[str, str]:
-    """Each patient -> its surviving record, following chains of merges (A -> B -> C)."""
+    """Each patient -> its surviving record, following chains of merges (A -> B -> C). A
+    cycle (stored before cycles were refused) is one record, named by its smallest id: a
+    child is never its own sibling."""
     out: dict[str, str] = {}
     for patient in patient_ids:
-        seen, current = {patient}, patient
-        while current in direct and direct[current] not in seen:
+        path, current = [patient], patient
+        while current in direct:
             current = direct[current]
-            seen.add(current)
+            if current in path:
+                current = min(path[path.index(current) :])
+                break
+            path.append(current)
         out[patient] = current
     return out
 
@@ -102,12 +107,11 @@ def load(
 
 def deceased_at(patient: dict[str, Any]) -> datetime | None:
     """When a Patient died: its deceasedDateTime, or for `deceasedBoolean` true with no date
-    the time this version was stored (the first moment the service knew of the death)."""
+    `DEATH_DATE_UNKNOWN` (the death may have come before any event of the record, so none
+    raises a new flag; open flags go to a nurse as with a date)."""
     when = patient.get("deceasedDateTime")
     if isinstance(when, str) and (bounds := parse_range(when)) is not None:
         return bounds[1]  # the end of the day (or instant) given: the death is within it
     if patient.get("deceasedBoolean") is True:
-        stored = (patient.get("meta") or {}).get("lastUpdated")
-        bounds = parse_range(stored) if isinstance(stored, str) else None
-        return bounds[0] if bounds else datetime.now(UTC)
+        return DEATH_DATE_UNKNOWN
     return None

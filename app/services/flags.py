@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from app.fhir.raised_flag import raised_flag
-from app.rules.desired import DesiredFlag, Pair
+from app.rules.desired import DEATH_DATE_UNKNOWN, DesiredFlag, Pair
 from app.services.writes import WriteContext, WriteRequest
 from app.store.models import FlagReview, RaisedFlag
 
@@ -167,7 +167,8 @@ def _let_go(row: RaisedFlag, known: Judged, why: str, now: datetime) -> Change |
 def _deceased(row: RaisedFlag, known: Judged, died: datetime, now: datetime) -> Change | None:
     if (row.pk, "deceased") in known.system_noted:
         return None  # marked once; a nurse decides what happens next
-    note = f"The child is recorded as deceased ({died.date().isoformat()}): review this flag."
+    when = "date unknown" if died == DEATH_DATE_UNKNOWN else died.date().isoformat()
+    note = f"The child is recorded as deceased ({when}): review this flag."
     return _of(
         row,
         {"state": "evidence-changed", "updated_at": now},

@@ -26,6 +26,7 @@ from app.services.resolve import BundleIds, resolve_references
 from app.services.search import count_matches
 from app.services.settle import settle
 from app.services.stale import is_stale, keep_source_time, stale_warning
+from app.services.subject_change import warn_if_subject_changed
 from app.services.writes import Planned, WriteContext, WriteRequest, WriteResult
 from app.store import events_repo, resources_repo
 from app.store.models import CodedEvent, Resource
@@ -165,6 +166,8 @@ def _decide(p: Planned, target: Resource | None, ctx: WriteContext) -> None:
         p.id = p.request.id or str(uuid.uuid4())
         return
     p.id, p.version, p.existing_pk = target.id, target.version + 1, target.pk
+    if p.request.type in CODED_TYPES:
+        warn_if_subject_changed(target, p.request.data)
     stored = orjson.loads(target.content)
     if _same_content(stored, p.request.data):
         p.result = _result(target, 200)

@@ -22,12 +22,12 @@ from sqlalchemy.orm import Session
 from app.notify.outbox import enqueue_flag_events
 from app.rules import RuleSet
 from app.rules.desired import DesiredFlag, Pair, desired_flags, next_due
-from app.services import family_facts, flags
+from app.services import family_facts, flags, withdrawal_reasons
 from app.services.consequences import take_touched
 from app.services.flag_events import reconciled_events
 from app.services.flag_store import store_flags
 from app.services.writes import WriteContext
-from app.store import family_repo, flags_repo, reconcile_repo, rules_repo
+from app.store import family_repo, flags_repo, reconcile_repo
 
 log = logging.getLogger("wnb.reconcile")
 RULES_KEY = "rules-fingerprint"
@@ -63,7 +63,10 @@ def reconcile(session: Session, patient_ids: Iterable[str], ctx: WriteContext) -
     rows, stored = flags_repo.flags_of_children(session, everyone)
     dying = {r.pk for r in rows if r.is_open and r.child_id in deaths}
     known = flags.judged(rows, flags_repo.reviews_of(session, sorted(dying)))
-    explain = _explain(session, desired, known, loaded.canonical)
+    events = [e for facts in loaded.facts.values() for e in facts.events]
+    explain = withdrawal_reasons.explain(
+        session, desired, known, loaded.canonical, rules, events
+    )
     changes = flags.compare(desired, known, family_of, deaths, explain, ctx.now)
     if changes:
         _apply(session, changes, known, stored, rules, views, loaded.places, ctx)
@@ -126,12 +129,9 @@ def note_rules_version(session: Session, rules: RuleSet | None, now: datetime) -
     so the worker re-judges every family in the background. Returns how many were marked."""
     if rules is None:
         return 0
-    fingerprint = rules_fingerprint(rules)
-    if reconcile_repo.state_value(session, RULES_KEY) == fingerprint:
+    if not reconcile_repo.swap_state_value(session, RULES_KEY, rules_fingerprint(rules)):
         return 0
-    marked = reconcile_repo.mark_every_child(session, now)
-    reconcile_repo.set_state_value(session, RULES_KEY, fingerprint)
-    return marked
+    return reconcile_repo.mark_every_child(session, now)
 
 
 def _locked_members(session: Session, wanted: set[str]) -> Any:
@@ -149,35 +149,6 @@ def _locked_members(session: Session, wanted: set[str]) -> Any:
                 return rows
         families = family_repo.lock_families_of(session, wanted)  # someone moved: lock again
     return family_repo.members_with_records(session, families.values())
-
-
-def _explain(
-    session: Session,
-    desired: dict[Pair, DesiredFlag],
-    known: flags.Judged,
-    canonical: dict[str, str],
-) -> dict[Pair, str]:
-    """Why each open flag that no longer holds stopped holding, in words for its history."""
-    gone = {pair: row for pair, row in known.current.items() if row.is_open and pair not in desired}
-    refs = {e for row in gone.values() for e in orjson.loads(row.evidence_events)}
-    facts = rules_repo.event_facts(session, refs)
-    out: dict[Pair, str] = {}
-    for pair, row in gone.items():
-        child = pair[1]
-        if canonical.get(child, child) != child:
-            out[pair] = f"the record was merged into Patient/{canonical[child]}"
-            continue
-        said = []
-        for ref in orjson.loads(row.evidence_events):
-            event = facts.get(ref)
-            if event is None:
-                said.append(f"{ref} is no longer a coded outcome")
-            elif not event.is_child:
-                said.append(f"{ref} is no longer a child's appointment")
-            else:
-                said.append(f"{ref} is now {event.category}")
-        out[pair] = "; ".join(said) + " (or a status, family link or rule changed)"
-    return out
 
 
 def _apply(

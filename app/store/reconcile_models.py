@@ -36,3 +36,24 @@ class ServiceState(Base):
     __tablename__ = "service_state"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(255))
+
+
+class LinkDue(Base):
+    """A carer (RelatedPerson) or household (Group) whose family links must be worked out
+    again at `due_at`: a period it states starts or ends then, or the terminology's list of
+    identifiers that link no one changed. Durable, so a boundary passes even with no new fact."""
+
+    __tablename__ = "link_due"
+    source: Mapped[str] = mapped_column(String(120), primary_key=True)  # "RelatedPerson/id"
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class FamilyConfirmed(Base):
+    """A family larger than `WNB_FAMILY_ALERT_SIZE` that an admin confirmed is one family
+    (not an unlisted shared carer identifier): its family-level rules are no longer held."""
+
+    __tablename__ = "family_confirmed"
+    family_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column()  # members when confirmed; a larger family asks again
+    confirmed_by: Mapped[str] = mapped_column(String(120))
+    confirmed_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +15,8 @@ from app.store.models import CodedEvent
 from app.store.reconcile_models import PatientAlias, ReconcileDue, ServiceState
 
 
-def _insert(session: Session, table: Any) -> Any:
+def upsert(session: Session, table: Any) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT."""
     dialect = session.connection().dialect.name
     return (postgresql if dialect == "postgresql" else sqlite).insert(table)
 
@@ -25,7 +26,7 @@ def mark(session: Session, patient_ids: Iterable[str], due_at: datetime) -> None
     rows = [{"patient_id": p, "due_at": due_at} for p in sorted(set(patient_ids))]
     if not rows:
         return
-    statement = _insert(session, ReconcileDue)
+    statement = upsert(session, ReconcileDue)
     earlier = func.least if session.connection().dialect.name == "postgresql" else func.min
     session.execute(
         statement.on_conflict_do_update(
@@ -40,7 +41,7 @@ def set_marks(session: Session, due: Mapping[datetime, Iterable[str]]) -> None:
     """Families' next deadlines, in one statement: each patient's mark becomes its time."""
     rows = [{"patient_id": p, "due_at": at} for at, ps in due.items() for p in sorted(set(ps))]
     if rows:
-        statement = _insert(session, ReconcileDue)
+        statement = upsert(session, ReconcileDue)
         session.execute(
             statement.on_conflict_do_update(
                 index_elements=["patient_id"], set_={"due_at": statement.excluded.due_at}
@@ -93,18 +94,12 @@ def mark_every_child(session: Session, now: datetime) -> int:
     return len(ids)
 
 
-def set_aliases(
-    session: Session, patient_ids: Sequence[str], pairs: Sequence[tuple[str, str]]
-) -> None:
-    """The aliases stated by these patients' records become `pairs` (merged, surviving)."""
-    involved = sorted(set(patient_ids) | {p for p, _ in pairs})
-    if involved:
-        session.execute(delete(PatientAlias).where(PatientAlias.patient_id.in_(involved)))
-    if pairs:
-        session.execute(
-            _insert(session, PatientAlias).on_conflict_do_nothing(),
-            [{"patient_id": p, "canonical_id": c} for p, c in sorted(set(pairs))],
-        )
+def swap_state_value(session: Session, key: str, value: str) -> bool:
+    """Store `value` under `key`; False if it was already the value (nothing to do)."""
+    if state_value(session, key) == value:
+        return False
+    set_state_value(session, key, value)
+    return True
 
 
 def state_value(session: Session, key: str) -> str | None:
@@ -112,7 +107,7 @@ def state_value(session: Session, key: str) -> str | None:
 
 
 def set_state_value(session: Session, key: str, value: str) -> None:
-    statement = _insert(session, ServiceState)
+    statement = upsert(session, ServiceState)
     session.execute(
         statement.on_conflict_do_update(
             index_elements=["key"], set_={"value": statement.excluded.value}

@@ -76,10 +76,16 @@ def add_status(session: Session, resource_pk: int, row: dict[str, Any]) -> None:
     session.execute(insert(SafeguardingStatus), [{"resource_pk": resource_pk, **row}])
 
 
-def event_facts(session: Session, refs: set[str]) -> dict[str, CodedEvent]:
-    """The coded event behind each reference ("Appointment/id")."""
+def event_facts(session: Session, refs: set[str]) -> dict[str, list[CodedEvent]]:
+    """The coded events behind each reference ("Appointment/id"): one per child of a joint
+    appointment."""
     ids = [r.partition("/")[2] for r in refs]
     if not ids:
         return {}
     rows = session.scalars(select(CodedEvent).where(CodedEvent.resource_id.in_(ids)))
-    return {f"{e.resource_type}/{e.resource_id}": e for e in rows}
+    out: dict[str, list[CodedEvent]] = {}
+    for e in rows:
+        ref = f"{e.resource_type}/{e.resource_id}"
+        if ref in refs:
+            out.setdefault(ref, []).append(e)
+    return out

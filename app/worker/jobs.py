@@ -8,6 +8,7 @@ from app.runtime import AppState
 from app.services import upkeep
 from app.services.audit_sealing import BATCH as SEAL_BATCH
 from app.services.audit_sealing import seal_trail
+from app.services.link_periods import note_links_version, relink_due
 from app.services.reconcile import note_rules_version, reconcile_due
 
 log = logging.getLogger("wnb.worker")
@@ -27,6 +28,11 @@ def run_reconcile(state: AppState) -> int:
     marked = state.write(lambda s: note_rules_version(s, state.rules, state.clock()))
     if marked:
         log.info("rules changed: %d children's families to judge again", marked)
+    relinked = state.write(lambda s: note_links_version(s, state.terms, state.clock()))
+    if relinked:
+        log.info("family link terms changed: %d carers and households to link again", relinked)
+    while state.write(lambda s: relink_due(s, state.write_context(), DUE_BATCH)) == DUE_BATCH:
+        pass  # each batch marks the families it changed; the loop below reconciles them
     total = 0
     while True:
         count = state.write(lambda s: reconcile_due(s, state.write_context(), DUE_BATCH))
