@@ -14,6 +14,7 @@ from app.api.audit_routes import router as audit_router
 from app.api.auth_routes import router as auth_router
 from app.api.codesystem_routes import router as codesystem_router
 from app.api.errors import install_error_handlers
+from app.api.family_admin_routes import router as family_admin_router
 from app.api.fhir_routes import VERSION, build_router
 from app.api.headers import SecurityHeaders
 from app.api.health import router as health_router
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     app.include_router(build_router())
     app.include_router(codesystem_router)
     app.include_router(rules_router)
+    app.include_router(family_admin_router)
     app.include_router(nurse_router)
     install_ui(app)
     original = app.openapi

@@ -56,7 +56,11 @@ class AppState:
 
     def write_context(self) -> WriteContext:
         return WriteContext(
-            terms=self.terms, now=self.clock(), base_url=self.fhir_base, rules=self.rules
+            terms=self.terms,
+            now=self.clock(),
+            base_url=self.fhir_base,
+            rules=self.rules,
+            family_alert_size=self.settings.family_alert_size,
         )
 
     def write(self, use_case: Callable[[Session], T]) -> T:

@@ -37,6 +37,14 @@ class Settings(BaseSettings):
         description="How often the worker links newly committed AuditEvents into the audit "
         "trail's hash chain (until then the database's append-only triggers protect them).",
     )
+    family_alert_size: int = Field(
+        default=12,
+        ge=2,
+        description="A family of more patients than this is likely an unlisted shared carer "
+        "identifier (a foster agency, a placeholder): an operator alert is raised and its "
+        "family-level rules are held until an admin confirms the family or lists the "
+        "identifier in never_link_carers.",
+    )
     reconcile_inline: bool = Field(
         default=True,
         description="Reconcile flags before a write's response (read your writes). False "

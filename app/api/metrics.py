@@ -1,5 +1,6 @@
 """`GET /metrics` in Prometheus text format: requests by route and status, ingest latency,
-statements per request, the reconciliation backlog and lag, database pool use.
+statements per request, the reconciliation backlog and lag, database pool use, families held
+for an admin's word (`wnb_families_held`: an operator alert).
 
 Per process (each API process and the worker answer for themselves). Open without a token
 only to loopback callers or with `WNB_METRICS_PUBLIC=true` (a scraper inside the cluster);
@@ -21,6 +22,7 @@ from sqlalchemy import Engine, event
 from app.api.state import state_of
 from app.fhir.errors import FhirError
 from app.runtime import AppState
+from app.services import large_families
 from app.services.operations import reconcile_backlog
 from app.services.subscription_ops import outbox_progress
 
@@ -67,6 +69,11 @@ class Metrics:
         )
         self.webhook_lag = Gauge(
             "wnb_webhook_lag_seconds", "Age of the oldest pending webhook message", registry=r
+        )
+        self.families_held = Gauge(
+            "wnb_families_held",
+            "Families above WNB_FAMILY_ALERT_SIZE whose family rules wait for an admin",
+            registry=r,
         )
 
     def observe(
@@ -124,4 +131,6 @@ def metrics(request: Request, state: Annotated[AppState, Depends(state_of)]) -> 
     for name in ("pending", "delivered", "dead"):
         found.webhooks.labels(name).set(by_state.get(name, 0))
     found.webhook_lag.set(max(0.0, waited))
+    limit = state.settings.family_alert_size
+    found.families_held.set(state.read(lambda s: large_families.held_count(s, limit)))
     return Response(generate_latest(found.registry), media_type=CONTENT_TYPE_LATEST)

@@ -18,6 +18,7 @@ Pair = tuple[str, str]  # (rule id, child id)
 # A child recorded as deceased with no date (`deceasedBoolean` true): the death may have come
 # before any event, so no new flag is raised for the child at all.
 DEATH_DATE_UNKNOWN = datetime.min.replace(tzinfo=UTC)
+PERIOD_UNKNOWN = " (the status's start was not sent: counted from when the service learned of it)"
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,25 @@ def desired_flags(rules: RuleSet, facts: FamilyFacts, now: datetime) -> dict[Pai
     found = replay_family(
         rules.plans, facts.events, facts.statuses, since=None, now=now, same_miss=rules.same_miss
     )
-    return merge_firings(found, facts.deaths)
+    out = merge_firings(found, facts.deaths)
+    _say_unknown_periods(rules, facts.statuses, out)
+    return out
+
+
+def _say_unknown_periods(
+    rules: RuleSet, statuses: Sequence[StatusView], flags: Mapping[Pair, DesiredFlag]
+) -> None:
+    """A flag resting on a status whose Flag gave no start says so: the status was counted
+    from when the service learned of it, and may have begun earlier."""
+    plans = {plan.rule.id: plan for plan in rules.plans if plan.statuses}
+    for (rule_id, child), flag in flags.items():
+        plan = plans.get(rule_id)
+        unknown = plan is not None and any(
+            s.child_id == child and s.status in plan.statuses and not s.start_stated
+            for s in statuses
+        )
+        if unknown and PERIOD_UNKNOWN not in flag.description:
+            flag.description += PERIOD_UNKNOWN
 
 
 def merge_firings(

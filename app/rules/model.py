@@ -44,12 +44,15 @@ class StatusView:
     """A safeguarding status of a child (from a FHIR Flag): cp-plan, looked-after, child-in-need.
 
     Active at an instant when `start <= at <= end`; a missing start or end is open on that side.
+    `start_stated` False: the Flag gave no start, and `start` is when the service first learned
+    of the status (a flag it supports says the period is unknown).
     """
 
     child_id: str
     status: str
     start: datetime | None = None
     end: datetime | None = None
+    start_stated: bool = True
 
     def active_at(self, at: datetime) -> bool:
         """True when the status covers `at` (both ends inclusive)."""

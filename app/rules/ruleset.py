@@ -26,6 +26,7 @@ class RuleSet:
         self.rules: list[Rule] = list(rules)
         self.plans: list[Plan] = [Plan.of(rule) for rule in self.rules if rule.enabled]
         self.same_miss = same_miss
+        self._child_only: RuleSet | None = None
 
     def rule(self, rule_id: str) -> Rule:
         """The rule with this id (KeyError if none)."""
@@ -33,6 +34,13 @@ class RuleSet:
             if rule.id == rule_id:
                 return rule
         raise KeyError(rule_id)
+
+    def child_rules_only(self) -> RuleSet:
+        """These rules without those of family scope (a family held for an admin's word)."""
+        if self._child_only is None:
+            kept = [r for r in self.rules if r.scope != "family"]
+            self._child_only = RuleSet(kept, self.same_miss)
+        return self._child_only
 
     def uses_statuses(self) -> bool:
         """Whether any enabled rule looks at safeguarding statuses."""

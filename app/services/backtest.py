@@ -142,7 +142,10 @@ def run(
     merged = canonical_map(direct, direct)
     statuses = {
         family: [
-            StatusView(merged.get(s.child_id, s.child_id), s.status, s.start, s.end) for s in rows
+            StatusView(
+                merged.get(s.child_id, s.child_id), s.status, s.start, s.end, s.start_stated
+            )
+            for s in rows
         ]
         for family, rows in backtest_repo.statuses_by_family(session).items()
     }

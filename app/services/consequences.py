@@ -76,18 +76,36 @@ def after_write(
 def _replace_status(
     session: Session, resource_pk: int, data: dict[str, Any], ctx: WriteContext
 ) -> set[str]:
-    """The status a Flag states replaces what its previous version stated. An inactive Flag
-    with no end date ends when first stored as inactive: a re-send does not move the end."""
+    """The status a Flag states replaces what its previous version stated.
+
+    - With no start, it counts from when the service first learned of it (kept across
+      re-sends), never without bound; the flags it supports say its period is unknown.
+    - An inactive Flag ends at its `period.end`, else when first stored as inactive (a re-send
+      does not move the end); but one the service never knew as active counts only for a
+      period it states in full: an inactive plan with no dates was never a plan here.
+    - Entered in error, or not about a Patient: no status.
+    """
     old = rules_repo.delete_status(session, resource_pk)
+    children = {child for child, _, _ in old}
     status = status_of(data, ctx.terms, ctx.now)
     if status is None:
-        return {child for child, _ in old}
+        return children
+    before = next(((s, e) for child, s, e in old if child == status.child_id), None)
+    if status.inactive and before is None and (status.start is None or status.end is None):
+        return children
+    start = status.start or (before[0] if before and before[0] else ctx.now)
     end = status.end
     if status.inactive and end is None:
-        end = next((e for child, e in old if child == status.child_id and e), ctx.now)
+        end = (before[1] if before else None) or ctx.now
     rules_repo.add_status(
         session,
         resource_pk,
-        {"child_id": status.child_id, "status": status.status, "start": status.start, "end": end},
+        {
+            "child_id": status.child_id,
+            "status": status.status,
+            "start": start,
+            "end": end,
+            "start_stated": status.start is not None,
+        },
     )
-    return {child for child, _ in old} | {status.child_id}
+    return children | {status.child_id}

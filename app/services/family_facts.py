@@ -92,7 +92,7 @@ def load(
     if uses_statuses:
         for s in rules_repo.statuses_of(session, everyone):
             child = canonical.get(s.child_id, s.child_id)
-            statuses[child].append(StatusView(child, s.status, s.start, s.end))
+            statuses[child].append(StatusView(child, s.status, s.start, s.end, s.start_stated))
     deaths = {canonical.get(p, p): died for p, died in deaths_of.items()}
     facts = {}
     for family_id, group in groups.items():

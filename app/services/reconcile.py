@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from app.notify.outbox import enqueue_flag_events
 from app.rules import RuleSet
 from app.rules.desired import DesiredFlag, Pair, desired_flags, next_due
-from app.services import family_facts, flags, withdrawal_reasons
+from app.services import family_facts, flags, large_families, withdrawal_reasons
 from app.services.consequences import take_touched
 from app.services.flag_events import reconciled_events
 from app.services.flag_store import store_flags
@@ -49,8 +49,11 @@ def reconcile(session: Session, patient_ids: Iterable[str], ctx: WriteContext) -
     deaths: dict[str, datetime] = {}
     due: dict[datetime, list[str]] = defaultdict(list)
     views: dict[str, datetime] = {}
+    held = large_families.held(session, members, ctx.family_alert_size)
+    held_children = {loaded.canonical.get(p, p) for f in held for p in members[f]}
     for family_id, facts in loaded.facts.items():
-        desired.update(desired_flags(rules, facts, ctx.now))
+        judged_by = rules.child_rules_only() if family_id in held else rules
+        desired.update(desired_flags(judged_by, facts, ctx.now))
         deaths.update(facts.deaths)
         views.update((e.event_id, e.at) for e in facts.events)
         for p in members[family_id]:
@@ -65,7 +68,7 @@ def reconcile(session: Session, patient_ids: Iterable[str], ctx: WriteContext) -
     known = flags.judged(rows, flags_repo.reviews_of(session, sorted(dying)))
     events = [e for facts in loaded.facts.values() for e in facts.events]
     explain = withdrawal_reasons.explain(
-        session, desired, known, loaded.canonical, rules, events
+        session, desired, known, loaded.canonical, rules, events, held_children
     )
     changes = flags.compare(desired, known, family_of, deaths, explain, ctx.now)
     if changes:

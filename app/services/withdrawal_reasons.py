@@ -4,7 +4,7 @@ up, a merge), never a fact that did not change."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import orjson
 from sqlalchemy.orm import Session
@@ -16,6 +16,10 @@ from app.services import flags
 from app.store import rules_repo
 
 OTHER_CHANGES = "a status, family link or rule changed"
+HELD = (
+    "the family is larger than WNB_FAMILY_ALERT_SIZE, so its family rules are held until an "
+    "admin confirms it is one family or lists the carer identifier that ties it together"
+)
 
 
 def explain(
@@ -25,9 +29,11 @@ def explain(
     canonical: Mapping[str, str],
     rules: RuleSet,
     events: Sequence[EventView],
+    held: Collection[str] = (),
 ) -> dict[Pair, str]:
     """Why each open flag that no longer holds stopped holding. `events`: the judged
-    families' events, merged records already folded into their surviving record."""
+    families' events, merged records already folded into their surviving record; `held`:
+    children of families whose family rules are held for an admin (`large_families`)."""
     gone = {pair: row for pair, row in known.current.items() if row.is_open and pair not in desired}
     if not gone:
         return {}
@@ -42,6 +48,9 @@ def explain(
             out[pair] = f"the record was merged into Patient/{canonical[child]}"
             continue
         plan = plans.get(rule_id)
+        if plan is not None and plan.rule.scope == "family" and child in held:
+            out[pair] = HELD
+            continue
         if plan is not None and plan.follow_up is not None and rule_id not in follow_ups:
             follow_ups[rule_id] = FollowUpIndex(plan, events)
         said = []

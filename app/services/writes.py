@@ -46,6 +46,7 @@ class WriteContext:
     base_url: str = ""
     rules: RuleSet | None = None  # None: store and code, raise nothing
     author: tuple[str, str] | None = None  # (client|user, id) of a FHIR client's write
+    family_alert_size: int | None = None  # larger families' family rules held (None: never)
 
 
 @dataclass(eq=False)  # compared by identity: field-by-field equality is never wanted here

@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from app.store.models import FamilyLink, Resource
+from app.store.models import FamilyLink, FamilyMember, Resource
 from app.store.reconcile_models import FamilyConfirmed, LinkDue, PatientAlias
 from app.store.reconcile_repo import upsert
 
@@ -100,19 +100,6 @@ def aliases_of(session: Session, patient_ids: Iterable[str]) -> dict[str, str]:
     return {p: c for p, c in rows}
 
 
-def confirmed_sizes(session: Session, family_ids: Iterable[str]) -> dict[str, int]:
-    """The size each of these families had when an admin confirmed it."""
-    wanted = sorted(set(family_ids))
-    if not wanted:
-        return {}
-    rows = session.execute(
-        select(FamilyConfirmed.family_id, FamilyConfirmed.size).where(
-            FamilyConfirmed.family_id.in_(wanted)
-        )
-    )
-    return {f: n for f, n in rows}
-
-
 def confirm(session: Session, family_id: str, size: int, by: str, at: datetime) -> None:
     statement = upsert(session, FamilyConfirmed)
     session.execute(
@@ -126,3 +113,38 @@ def confirm(session: Session, family_id: str, size: int, by: str, at: datetime) 
         ),
         [{"family_id": family_id, "size": size, "confirmed_by": by, "confirmed_at": at}],
     )
+
+
+def large_families(session: Session, above: int) -> list[tuple[str, int]]:
+    """(family id, members) of every family of more than `above` patients, largest first."""
+    size = func.count(FamilyMember.patient_id)
+    rows = session.execute(
+        select(FamilyMember.family_id, size)
+        .group_by(FamilyMember.family_id)
+        .having(size > above)
+        .order_by(size.desc(), FamilyMember.family_id)
+    )
+    return [(f, n) for f, n in rows]
+
+
+def shared_keys(session: Session, family_id: str) -> list[tuple[str, int]]:
+    """(link key, patients) of the carer identifiers and households that tie a family
+    together, most shared first: what an admin lists in never_link_carers, or confirms."""
+    patients = func.count(FamilyLink.patient_id.distinct())
+    rows = session.execute(
+        select(FamilyLink.link_key, patients)
+        .join(FamilyMember, FamilyMember.patient_id == FamilyLink.patient_id)
+        .where(FamilyMember.family_id == family_id)
+        .group_by(FamilyLink.link_key)
+        .having(patients > 1)
+        .order_by(patients.desc(), FamilyLink.link_key)
+    )
+    return [(k, n) for k, n in rows]
+
+
+def confirmations(session: Session, family_ids: Iterable[str]) -> dict[str, FamilyConfirmed]:
+    wanted = sorted(set(family_ids))
+    if not wanted:
+        return {}
+    rows = session.scalars(select(FamilyConfirmed).where(FamilyConfirmed.family_id.in_(wanted)))
+    return {r.family_id: r for r in rows}

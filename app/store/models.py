@@ -309,6 +309,8 @@ class SafeguardingStatus(Base):
     status: Mapped[str] = mapped_column(String(32))
     start: Mapped[datetime | None] = mapped_column(UtcDateTime())
     end: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # False: the Flag gave no start, and `start` is when the service first learned of it.
+    start_stated: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
 
 
 class RaisedFlag(Base):

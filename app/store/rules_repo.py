@@ -40,7 +40,7 @@ _EVENTS_OF_CHILDREN = Prebuilt(
 _STATUSES_OF = Prebuilt(
     lambda one_of: select(
         SafeguardingStatus.child_id, SafeguardingStatus.status, SafeguardingStatus.start,
-        SafeguardingStatus.end,
+        SafeguardingStatus.end, SafeguardingStatus.start_stated,
     ).where(one_of(SafeguardingStatus.child_id, "ids"))
 )  # fmt: skip
 
@@ -55,21 +55,25 @@ def events_of_children(session: Session, child_ids: list[str]) -> Sequence[Event
 
 def statuses_of(
     session: Session, child_ids: list[str]
-) -> Sequence[Row[str, str, datetime | None, datetime | None]]:
-    """(child_id, status, start, end) of every safeguarding status of these children."""
+) -> Sequence[Row[str, str, datetime | None, datetime | None, bool]]:
+    """(child_id, status, start, end, start_stated) of every safeguarding status of these
+    children."""
     if not child_ids:
         return []
     return session.connection().execute(_STATUSES_OF.for_(session), {"ids": child_ids}).all()
 
 
-def delete_status(session: Session, resource_pk: int) -> list[tuple[str, datetime | None]]:
-    """Forget the status this Flag stated; (child, end) of what it stated."""
+StatusBounds = tuple[str, datetime | None, datetime | None]  # (child, start, end)
+
+
+def delete_status(session: Session, resource_pk: int) -> list[StatusBounds]:
+    """Forget the status this Flag stated; (child, start, end) of what it stated."""
     rows = session.execute(
         delete(SafeguardingStatus)
         .where(SafeguardingStatus.resource_pk == resource_pk)
-        .returning(SafeguardingStatus.child_id, SafeguardingStatus.end)
+        .returning(SafeguardingStatus.child_id, SafeguardingStatus.start, SafeguardingStatus.end)
     ).all()
-    return [(child, end) for child, end in rows]
+    return [(child, start, end) for child, start, end in rows]
 
 
 def add_status(session: Session, resource_pk: int, row: dict[str, Any]) -> None:

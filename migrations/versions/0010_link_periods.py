@@ -35,7 +35,24 @@ def upgrade() -> None:
     )
 
 
+    with op.batch_alter_table("safeguarding_status") as batch_op:
+        batch_op.add_column(
+            sa.Column("start_stated", sa.Boolean(), server_default=sa.text("true"), nullable=False)
+        )
+    # A status stored with no start counted without bound before: from now on it counts from
+    # when the service learned of it, which for the rows already kept is unknown; their
+    # resource's first version is the best evidence of that moment.
+    op.execute(
+        "UPDATE safeguarding_status SET start_stated = false, start = ("
+        "SELECT MIN(v.last_updated) FROM resource r JOIN resource_version v "
+        "ON v.type = r.type AND v.id = r.id WHERE r.pk = safeguarding_status.resource_pk) "
+        "WHERE start IS NULL"
+    )
+
+
 def downgrade() -> None:
+    with op.batch_alter_table("safeguarding_status") as batch_op:
+        batch_op.drop_column("start_stated")
     op.drop_table("family_confirmed")
     op.drop_index("ix_link_due_due_at", table_name="link_due")
     op.drop_table("link_due")

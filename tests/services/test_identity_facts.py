@@ -7,7 +7,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.runtime import AppState
-from tests.factories import appointment, post
+from tests.factories import appointment, nhs_number, post, related_person
+from tests.services.test_coding_at_ingest import joint
 from tests.services.test_late_facts import put, system_reviews
 from tests.services.test_rules_at_ingest import child, flags, missed
 
@@ -78,3 +79,17 @@ def test_an_appointment_resent_for_another_child_says_so(
         f"Appointment/{moved} was sent again naming another patient: its coded outcome moves "
         "to them"
     ]
+
+
+def test_one_joint_appointment_missed_by_twins_is_a_family_pattern(client: TestClient) -> None:
+    """Decision (hazard log H-76): two children not brought is what family-wnb counts, even
+    at one appointment. Twins booked only together would otherwise never show a family
+    pattern, and a carer who brings neither twin has not brought two children."""
+    carer = nhs_number()
+    one, two = child(client, birth="2024-04-20"), child(client, birth="2024-04-20")
+    for pid in (one, two):
+        post(client, "RelatedPerson", related_person(f"Patient/{pid}", carer))
+    post(client, "Appointment", joint(one, two))
+    for pid in (one, two):
+        assert "family-wnb" in flags(client, pid)
+        assert "repeat-wnb" not in flags(client, pid)  # one miss each

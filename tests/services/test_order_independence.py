@@ -41,6 +41,11 @@ EXAMPLES = MultiplexedDatabase(
     DirectoryBasedExampleDatabase(".hypothesis/examples"),
 )
 BIRTHS = [date(2025, 12, 1), date(2019, 5, 1), date(2012, 1, 1)]
+PERIODS: dict[str, dict[str, Any]] = {
+    "": {},
+    "ended": {"period": {"start": "2025-01-01", "end": "2026-06-01"}},
+    "later": {"period": {"start": "2026-07-01"}},
+}
 STATUS = {"noshow": "was-not-brought", "fulfilled": "attended", "booked": "booked"}
 
 
@@ -59,10 +64,20 @@ class History:
     wrong_birth: list[bool]  # first sent as 1990 (a typo), corrected later
     carers: list[int | None]  # children sharing a carer number are siblings
     household: list[int]
+    # Each member's period: "" none, "ended" before now, "later" starting after now (neither
+    # links now; the test's clock does not move, so the boundaries stay ahead or behind).
+    membership: list[str]
     cp_plan: int | None
-    merged: bool  # child 1 is a duplicate record of child 0 (replaced-by)
+    merged: bool  # child 1 is a duplicate record of child 0
+    merge_stated_on: int  # 1: record 1 says replaced-by; 0: record 0 says replaces
+    merge_undone: bool  # a later version of the stating record drops the link
+
     visits: list[Visit]
     ids: list[str] = field(default_factory=list)
+
+    @property
+    def merged_now(self) -> bool:
+        return self.merged and not self.merge_undone
 
 
 visits = st.builds(
@@ -83,8 +98,13 @@ def histories(draw: st.DrawFn) -> History:
         wrong_birth=draw(st.lists(st.booleans(), min_size=n, max_size=n)),
         carers=draw(st.lists(st.none() | st.integers(0, 1), min_size=n, max_size=n)),
         household=draw(st.lists(st.integers(0, n - 1), max_size=n, unique=True)),
+        membership=draw(
+            st.lists(st.sampled_from(["", "", "ended", "later"]), min_size=n, max_size=n)
+        ),
         cp_plan=draw(st.none() | st.integers(0, n - 1)),
         merged=n >= 2 and draw(st.booleans()),
+        merge_stated_on=draw(st.sampled_from([0, 1])),
+        merge_undone=draw(st.booleans()),
         visits=[v for v in draw(st.lists(visits, min_size=1, max_size=6)) if v.child < n],
     )
 
@@ -99,7 +119,9 @@ def resources(h: History) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     nhs = [nhs_number() for _ in h.births]
     carer_numbers = [nhs_number(), nhs_number()]
 
-    def patient(i: int, final: bool) -> dict[str, Any]:
+    stating = h.merge_stated_on
+
+    def patient(i: int, final: bool, linked: bool = False) -> dict[str, Any]:
         birth = h.births[i] if final or not h.wrong_birth[i] else date(1990, 1, 1)
         data: dict[str, Any] = {
             "resourceType": "Patient",
@@ -107,14 +129,20 @@ def resources(h: History) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
             "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": nhs[i]}],
             "birthDate": birth.isoformat(),
         }
-        if final and h.merged and i == 1:
-            data["link"] = [{"other": {"reference": f"Patient/{h.ids[0]}"}, "type": "replaced-by"}]
+        if linked:
+            other, kind = (h.ids[0], "replaced-by") if i == 1 else (h.ids[1], "replaces")
+            data["link"] = [{"other": {"reference": f"Patient/{other}"}, "type": kind}]
         return data
 
     first = [patient(i, False) for i in range(len(h.ids))]
-    rest: list[dict[str, Any]] = [
-        patient(i, True) for i in range(len(h.ids)) if h.wrong_birth[i] or (h.merged and i == 1)
-    ]
+    rest: list[dict[str, Any]] = []
+    for i in range(len(h.ids)):
+        merging = h.merged and i == stating
+        if merging and h.merge_undone:
+            # Merged, then the merge undone by a later version of the same record.
+            rest += [patient(i, False, linked=True), patient(i, True)]
+        elif merging or h.wrong_birth[i]:
+            rest.append(patient(i, True, linked=merging))
     for i, carer in enumerate(h.carers):
         if carer is not None:
             rest.append(
@@ -137,7 +165,10 @@ def resources(h: History) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
                 "id": f"g-{h.ids[0]}",
                 "type": "person",
                 "actual": True,
-                "member": [{"entity": {"reference": f"Patient/{h.ids[i]}"}} for i in h.household],
+                "member": [
+                    {"entity": {"reference": f"Patient/{h.ids[i]}"}, **PERIODS[h.membership[i]]}
+                    for i in h.household
+                ],
             }
         )
     if h.cp_plan is not None:
@@ -236,11 +267,12 @@ def expected(h: History, state: AppState) -> set[tuple[str, str, frozenset[str]]
         for j in range(n):
             if h.carers[i] is not None and h.carers[i] == h.carers[j]:
                 join(i, j)
-    for i in h.household:
-        join(i, h.household[0])
-    if h.merged:
+    linked = [i for i in h.household if not h.membership[i]]
+    for i in linked:
+        join(i, linked[0])
+    if h.merged_now:
         join(0, 1)
-    canonical = [0 if (h.merged and i == 1) else i for i in range(n)]
+    canonical = [0 if (h.merged_now and i == 1) else i for i in range(n)]
     out: set[tuple[str, str, frozenset[str]]] = set()
     for root in {find(i) for i in range(n)}:
         members = [i for i in range(n) if find(i) == root]
