@@ -1,11 +1,11 @@
-"""The nurse API (JSON, not FHIR): the worklist of raised flags, one flag in detail, and
-reviewing a flag. Every read is audited with the children it disclosed."""
+"""The nurse API (JSON, not FHIR): the worklist of raised flags, one flag in detail,
+reviewing a flag, and finding a child. Every read is audited with the children it disclosed."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from app.api.audited import audited
 from app.api.body import read_json
@@ -16,6 +16,7 @@ from app.api.openapi_docs import fhir_responses
 from app.api.security import require_all
 from app.api.state import PrincipalDep, StateDep
 from app.auth.scopes import REVIEW
+from app.services import child_search
 from app.services.audit import AuditNote
 from app.services.flag_view import flag_view
 from app.services.review import review_flag
@@ -89,9 +90,30 @@ async def post_review(
 ) -> dict[str, Any]:
     note = AuditNote("review", "Flag", [f"Flag/{flag_id}"])
     # Scopes before the body is read: a caller who may not review learns nothing more.
-    await require_all(
-        state, who, note, (REVIEW, "create"), ("Flag", "read"), ("Patient", "read")
-    )
+    await require_all(state, who, note, (REVIEW, "create"), ("Flag", "read"), ("Patient", "read"))
     given = review_input(await read_json(request, REVIEW_BODY_LIMIT))
     ctx = state.write_context()
     return await audited(state, who, note, (), lambda s: review_flag(s, flag_id, given, who, ctx))
+
+
+@router.get(
+    "/children",
+    tags=["Nurse"],
+    summary="Find a child by NHS number, name, date of birth, or name with date of birth",
+    description="`q`: an NHS number (spaces allowed), a name or part of one, a date of birth "
+    "(2020-03-01 or 01/03/2020), or words with a date. At most 50 children, by name, each "
+    "with the other members of their family now; `more` says to narrow the search. Needs the "
+    "Patient search scope; audited as a search naming every patient shown.",
+    responses=fhir_responses(400, 401, 403, 429),
+)
+async def find_children(
+    request: Request,
+    state: StateDep,
+    who: PrincipalDep,
+    q: Annotated[str, Query(max_length=200)],
+) -> dict[str, Any]:
+    note = AuditNote("search", "Patient", query=str(request.query_params))
+    today = state.clock().date()
+    return await audited(
+        state, who, note, [("Patient", "search")], lambda s: child_search.find_children(s, q, today)
+    )

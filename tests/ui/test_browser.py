@@ -161,3 +161,33 @@ def test_an_ended_session_brings_the_nurse_back(
     sign_in(page, nurse, PASSWORD)
     expect(page.get_by_role("heading", name="Ruby Marsh", level=1)).to_be_visible()
     assert page.url == f"{site}/ui/children/{family.ruby}"
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_find_a_child_from_any_page(
+    browser: Browser, site: str, family: Family, nurse: str, width: int
+) -> None:
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    try:
+        page.goto(f"{site}/ui/rules")
+        sign_in(page, nurse, PASSWORD)
+        box = page.get_by_label("Find a child by NHS number, name or date of birth")
+        box.fill("Marsh 02/04/2019")
+        box.press("Enter")
+        expect(page.get_by_role("heading", name="Find a child", level=1)).to_be_visible()
+        results = page.locator("#search-results")
+        expect(results).to_contain_text("Ruby Marsh")
+        expect(results).to_contain_text("Iris Marsh")  # her family
+        accessible(page)
+        shoot(page, f"search-{width}")
+        page.locator("#find-q").fill("123 456 7890")
+        page.locator("#find-q").press("Enter")
+        expect(page.locator("#find-q-error")).to_contain_text("not a valid NHS number")
+        accessible(page)
+    finally:
+        context.close()
+    # The refused NHS number answers 400 on purpose; anything else the console reports is a fault.
+    assert [p for p in problems if "status of 400" not in p] == []

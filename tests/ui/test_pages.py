@@ -170,3 +170,37 @@ def test_sign_out_ends_the_session_with_a_message(signed_in: TestClient) -> None
     r = signed_in.post("/logout", data={"csrf_token": csrf_of(page)})
     assert r.status_code == 200 and "You have signed out" in r.text
     assert signed_in.get("/ui/", follow_redirects=False).status_code == 303
+
+
+def test_find_a_child_from_the_search_box(signed_in: TestClient, family: Family) -> None:
+    assert 'action="/ui/children"' in signed_in.get("/ui/rules").text  # on every page
+    r = signed_in.get("/ui/children", params={"q": f"{family.ruby_nhs[:3]} {family.ruby_nhs[3:]}"})
+    assert r.status_code == 200
+    words = text_of(r.text)
+    assert "1 child found" in words and "Ruby Marsh" in words
+    assert "Iris Marsh" in words  # her family
+    assert f'href="/ui/children/{family.ruby}"' in r.text
+    assert f'href="/ui/families/{family.family_id}"' in r.text
+    both = text_of(signed_in.get("/ui/children", params={"q": "marsh"}).text)
+    assert "2 people found" in both
+    empty = signed_in.get("/ui/children")
+    assert empty.status_code == 200 and "found" not in text_of(empty.text)
+
+
+def test_a_search_that_cannot_be_run_says_why_on_the_page(signed_in: TestClient) -> None:
+    r = signed_in.get("/ui/children", params={"q": "123 456 7890"})
+    assert r.status_code == 400 and "text/html" in r.headers["content-type"]
+    assert "Error: 123 456 7890 is not a valid NHS number" in text_of(r.text)
+
+
+def test_an_unknown_page_is_a_page_not_json(signed_in: TestClient) -> None:
+    r = signed_in.get("/ui/no-such-page")
+    assert r.status_code == 404 and "text/html" in r.headers["content-type"]
+    assert "Page not found" in r.text
+
+
+def test_rules_page_says_ages_and_counts_in_words(signed_in: TestClient) -> None:
+    words = text_of(signed_in.get("/ui/rules").text)
+    assert "Age: under 1 year" in words  # not under {'years': 1, 'months': 0, 'days': 0}
+    assert "Fires at 1 appointment" in words and "1 appointments" not in words
+    assert "{" not in words
