@@ -63,6 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_user.add_argument("--username", required=True)
     add_user.add_argument("--password", required=True)
     add_user.add_argument("--role", required=True, choices=["nurse", "admin"])
+    add_user.add_argument("--name", help='the name pages show, e.g. "Jo Smith"')
     cli_users.add_parsers(user)
     _add_rules_parser(sub)
     cli_audit.add_parsers(sub)
@@ -219,7 +220,9 @@ def _user(settings: Settings, args: argparse.Namespace) -> int:
 
     upgrade_head(settings.database_url)
     state = build_state(settings)
-    state.write(lambda s: add_user(s, args.username, args.password, args.role, state.clock()))
+    state.write(
+        lambda s: add_user(s, args.username, args.password, args.role, state.clock(), args.name)
+    )
     print(f"created {args.role} {args.username}")
     return 0
 

@@ -1,4 +1,5 @@
-"""`wnb user list | disable | enable | reset-password`: the accounts of people who sign in."""
+"""`wnb user list | disable | enable | reset-password | rename`: the accounts of people who
+sign in."""
 
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ def add_parsers(user: Any) -> None:
     )
     reset.add_argument("username")
     reset.add_argument("--password", help="default: asked for without echo")
+    rename = user.add_parser("rename", help="set the name pages show for the person")
+    rename.add_argument("username")
+    rename.add_argument("--name", required=True, help='e.g. "Jo Smith" ("" for the username)')
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
@@ -34,16 +38,30 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     try:
         if args.action == "list":
             accounts = state.read(lambda s: user_admin.list_users(s, state.clock()))
-            print(json.dumps([
-                {"username": a.username, "role": a.role, "disabled": a.disabled,
-                 "created_at": a.created_at.isoformat(), "live_sessions": a.sessions}
-                for a in accounts
-            ], indent=2))
+            print(
+                json.dumps(
+                    [
+                        {
+                            "username": a.username,
+                            "name": a.name,
+                            "role": a.role,
+                            "disabled": a.disabled,
+                            "created_at": a.created_at.isoformat(),
+                            "live_sessions": a.sessions,
+                        }
+                        for a in accounts
+                    ],
+                    indent=2,
+                )
+            )
         elif args.action in ("disable", "enable"):
             off = args.action == "disable"
             ended = state.write(lambda s: user_admin.set_disabled(s, args.username, off))
             ended_text = f"; ended {ended} session(s)" if off else ""
             print(f"{args.action}d {args.username}{ended_text}")
+        elif args.action == "rename":
+            state.write(lambda s: user_admin.rename(s, args.username, args.name))
+            print(f"renamed {args.username}")
         else:
             password = args.password or getpass.getpass("new password: ")
             ended = state.write(lambda s: user_admin.reset_password(s, args.username, password))

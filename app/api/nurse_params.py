@@ -3,10 +3,10 @@ Anything unexpected is a 400 naming the parameter, never silently ignored."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from fastapi import Path, Query, Request
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from app.api.nurse_schemas import ReviewRequest
 from app.fhir.errors import FhirError, Issue
@@ -14,12 +14,13 @@ from app.fhir.parse import load_json
 from app.services.review import ReviewInput
 from app.services.worklist import WorklistQuery
 
+M = TypeVar("M", bound=BaseModel)
 NO_NUL = r"^[^\x00]*$"
 Id = Annotated[str, Path(pattern=r"^[A-Za-z0-9\-.]{1,64}$", description="A FHIR id")]
 Text = Annotated[str | None, Query(max_length=255, pattern=NO_NUL)]
 WORKLIST_PARAMS = frozenset(
     {"rule", "priority", "age_band", "min_age_days", "max_age_days", "organisation"}
-    | {"opened_from", "opened_to", "state", "sort", "_count", "_offset"}
+    | {"opened_from", "opened_to", "state", "sort", "owner", "_count", "_offset"}
 )
 
 
@@ -48,6 +49,10 @@ def worklist_query(
         Literal["-priority", "priority", "opened", "-opened", "last_event", "-last_event"],
         Query(description="-priority: high first, then the longest waiting"),
     ] = "-priority",
+    owner: Annotated[
+        Text,
+        Query(description="Case owner: a username, `me`, or `unassigned` (nobody owns it)"),
+    ] = None,
     count: Annotated[int, Query(alias="_count", ge=0, le=100, description="0: counts only")] = 20,
     offset: Annotated[int, Query(alias="_offset", ge=0, le=1_000_000)] = 0,
 ) -> WorklistQuery:
@@ -71,19 +76,25 @@ def worklist_query(
         opened_to=opened_to,
         state=state,
         sort=sort,
+        owner=owner,
         count=count,
         offset=offset,
     )
 
 
-def review_input(raw: bytes) -> ReviewInput:
-    """The review body, or 400 with an expression for each thing wrong with it."""
+def json_body(model: type[M], raw: bytes) -> M:
+    """A JSON request body as `model`, or 400 with an expression for each thing wrong."""
     try:
-        body = ReviewRequest.model_validate(load_json(raw))
+        return model.model_validate(load_json(raw))
     except ValidationError as exc:
         issues = [
             Issue("invalid", e["msg"], ".".join(["body", *(str(p) for p in e["loc"])]))
             for e in exc.errors()
         ]
         raise FhirError(400, issues) from None
+
+
+def review_input(raw: bytes) -> ReviewInput:
+    """The review body, or 400 with an expression for each thing wrong with it."""
+    body = json_body(ReviewRequest, raw)
     return ReviewInput(action=body.action, outcome=body.outcome, note=body.note)

@@ -3,12 +3,14 @@ reviewing a flag, and finding a child. Every read is audited with the children i
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
 from app.api.audited import audited
 from app.api.body import read_json
+from app.api.case_routes import router as case_router
 from app.api.chronology_routes import router as chronology_router
 from app.api.nurse_params import Id, review_input, worklist_query
 from app.api.nurse_schemas import FlagDetail, FlagWithReviews, ReviewRequest, WorklistPage
@@ -26,6 +28,7 @@ REVIEW_BODY_LIMIT = 16 * 1024  # a 4,000-character note in JSON, with room to sp
 
 router = APIRouter(prefix="/api")
 router.include_router(chronology_router)
+router.include_router(case_router)
 
 
 @router.get(
@@ -47,6 +50,8 @@ async def get_worklist(
     note = AuditNote("search", "Flag", query=str(request.query_params))
     needs = [("Flag", "search"), ("Patient", "search")]
     now = state.clock()
+    if q.owner == "me":
+        q = replace(q, owner=who.id)
     return await audited(state, who, note, needs, lambda s: worklist(s, q, now))
 
 

@@ -22,6 +22,15 @@ class FlagLinks(BaseModel):
     chronology: str = Field(description="The child's chronology")
 
 
+class CaseOwnerView(BaseModel):
+    username: str
+    name: str = Field(description="The owner's display name (else the username)")
+    next_review: str | None = Field(description="Date by which the owner reviews the case")
+    overdue: bool = Field(description="The next review date has passed")
+    assigned_by: str = Field(description="Who assigned the case, by name")
+    assigned_at: datetime
+
+
 class WorklistItem(BaseModel):
     flag_id: str
     rule_id: str
@@ -38,6 +47,7 @@ class WorklistItem(BaseModel):
     closed_at: datetime | None
     evidence: list[str] = Field(description='The outcomes behind the flag ("Appointment/id")')
     links: FlagLinks
+    owner: CaseOwnerView | None = Field(None, description="Who owns the child's case, if anyone")
 
 
 class Counts(BaseModel):

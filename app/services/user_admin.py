@@ -1,4 +1,4 @@
-"""Looking after people's accounts: list, disable, enable, reset a password. Disabling or
+"""Looking after people's accounts: list, disable, enable, reset a password, rename. Disabling or
 resetting ends every session the person holds, so a leaver's open browser stops working at
 once rather than when its session would have expired."""
 
@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from app.auth.passwords import hash_secret
-from app.services.users import MIN_PASSWORD
+from app.services.users import MIN_PASSWORD, checked_name, shown_name
 from app.store import auth_repo
 
 
@@ -21,12 +21,15 @@ class Account:
     disabled: bool
     created_at: datetime
     sessions: int  # live sessions now
+    name: str  # the display name, or the username when none was given
 
 
 def list_users(session: Session, now: datetime) -> list[Account]:
     live = auth_repo.live_session_counts(session, now)
     return [
-        Account(u.username, u.role, u.disabled, u.created_at, live.get(u.username, 0))
+        Account(
+            u.username, u.role, u.disabled, u.created_at, live.get(u.username, 0), shown_name(u)
+        )
         for u in auth_repo.all_users(session)
     ]
 
@@ -45,6 +48,14 @@ def reset_password(session: Session, username: str, password: str) -> int:
     _existing(session, username)
     auth_repo.set_password_hash(session, username, hash_secret(password))
     return auth_repo.end_sessions_of(session, username)
+
+
+def rename(session: Session, username: str, display_name: str | None) -> None:
+    """The name pages show for the person (blank: the username again)."""
+    account = auth_repo.user(session, username)
+    if account is None:
+        raise ValueError(f"no user {username!r}")
+    account.display_name = checked_name(display_name)
 
 
 def _existing(session: Session, username: str) -> None:

@@ -35,7 +35,14 @@ class NewSession:
     expires_at: datetime
 
 
-def add_user(session: Session, username: str, password: str, role: str, now: datetime) -> None:
+def add_user(
+    session: Session,
+    username: str,
+    password: str,
+    role: str,
+    now: datetime,
+    display_name: str | None = None,
+) -> None:
     if role not in smart.USER_ROLE_SCOPES:
         raise ValueError(f"role must be one of {', '.join(smart.USER_ROLE_SCOPES)}")
     if len(password) < MIN_PASSWORD:
@@ -44,6 +51,7 @@ def add_user(session: Session, username: str, password: str, role: str, now: dat
         raise ValueError("the username must be 1 to 100 characters")
     if auth_repo.user(session, username) is not None:
         raise ValueError(f"user {username!r} already exists")
+    display_name = checked_name(display_name)
     auth_repo.add(
         session,
         UserAccount(
@@ -51,6 +59,7 @@ def add_user(session: Session, username: str, password: str, role: str, now: dat
             password_hash=hash_secret(password),
             role=role,
             created_at=now,
+            display_name=display_name,
         ),
     )
 
@@ -84,7 +93,7 @@ def login(
             auth_repo.block_login(session, username, address, now + pause)
         return REFUSED
     auth_repo.forget_login_failures(session, username, address)
-    who = Principal("user", account.username, account.username, account.role)
+    who = Principal("user", account.username, shown_name(account), account.role)
     audit.record(session, who, audit.AuditNote("login"), now)  # with the session it opens
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     auth_repo.add(
@@ -135,11 +144,23 @@ def principal_for_session(session: Session, token: str, now: datetime) -> Princi
     return Principal(
         kind="user",
         id=account.username,
-        name=account.username,
+        name=shown_name(account),
         role=account.role,
         scopes=smart.parse_scopes(smart.USER_ROLE_SCOPES[account.role]),
         csrf_token=live.csrf_token,
     )
+
+
+def checked_name(display_name: str | None) -> str | None:
+    """A person's name as pages show it ("Jo Smith"); None or blank keeps the username."""
+    name = " ".join((display_name or "").split())
+    if len(name) > 200:
+        raise ValueError("the name must be at most 200 characters")
+    return name or None
+
+
+def shown_name(account: UserAccount) -> str:
+    return account.display_name or account.username
 
 
 def token_hash(token: str) -> str:

@@ -1,5 +1,6 @@
 """The nurse's worklist: raised flags filtered by rule, priority, the child's age band,
-organisation and opening date; sorted; paged; counted by priority and by rule."""
+organisation, opening date and the case's owner; sorted; paged; counted by priority and by
+rule. Each item says who owns the child's case."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from app.fhir.dates import parse_range
 from app.fhir.errors import FhirError
 from app.services.answer import Answer
+from app.services.case_owner import owner_views
 from app.services.nurse_view import flag_items
 from app.store import worklist_repo
 from app.store.worklist_repo import WorklistFilter
@@ -32,8 +34,9 @@ STATES = {
 PATH = "/api/worklist"
 FILTER_PARAMS = (
     *("rule", "priority", "age_band", "min_age_days", "max_age_days", "organisation"),
-    *("opened_from", "opened_to", "state", "sort"),
+    *("opened_from", "opened_to", "state", "sort", "owner"),
 )
+UNASSIGNED = "unassigned"  # the owner filter's word for a case nobody owns
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class WorklistQuery:
     opened_to: str | None = None
     state: str = "all"
     sort: str = "-priority"
+    owner: str | None = None  # a username, or UNASSIGNED
     count: int = 20
     offset: int = 0
 
@@ -66,6 +70,9 @@ def worklist(session: Session, q: WorklistQuery, now: datetime) -> Answer[dict[s
     total = sum(n for _, _, n in counts)
     rows = worklist_repo.worklist_page(session, f, q.sort, q.count, q.offset) if q.count else []
     items = flag_items(session, rows, today)
+    owners = owner_views(session, [r.child_id for r in rows], today)
+    for item, row in zip(items, rows, strict=True):
+        item["owner"] = owners.get(row.child_id)
     more = q.count > 0 and q.offset + len(rows) < total
     body = {
         "total": total,
@@ -104,6 +111,8 @@ def to_filter(q: WorklistQuery, today: date) -> WorklistFilter:
         opened_before=_date_bound("opened_to", q.opened_to, 1),
         born_from=max(born_from, default=None),
         born_before=min(born_before, default=None),
+        owner=q.owner,
+        unassigned=q.owner == UNASSIGNED,
     )
 
 

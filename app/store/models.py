@@ -196,6 +196,7 @@ class UserAccount(Base):
     role: Mapped[str] = mapped_column(String(32))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    display_name: Mapped[str | None] = mapped_column(String(200))  # "Jo Smith", shown on pages
 
 
 class LoginFailure(Base):
@@ -381,4 +382,9 @@ class FlagReview(Base):
 # Reconciliation's marks and merged records, and agencies, subscriptions and the webhook
 # outbox, live in modules of their own; imported here so that `Base.metadata` (migrations,
 # tests) always holds them.
-from app.store import audit_chain_models, reconcile_models, webhook_models  # noqa: E402, F401
+from app.store import (  # noqa: E402, F401
+    audit_chain_models,
+    case_models,
+    reconcile_models,
+    webhook_models,
+)

@@ -10,6 +10,7 @@ from typing import Any, TypeVarTuple
 from sqlalchemy import Select, UnaryExpression, case, func, select
 from sqlalchemy.orm import Session
 
+from app.store.case_models import CaseOwner
 from app.store.models import RaisedFlag, Resource
 
 _Row = TypeVarTuple("_Row")  # the columns a query selects, kept through its filters
@@ -36,6 +37,8 @@ class WorklistFilter:
     opened_before: datetime | None = None  # exclusive
     born_from: datetime | None = None  # inclusive
     born_before: datetime | None = None  # exclusive
+    owner: str | None = None  # the case owner's username
+    unassigned: bool = False  # only children whose case nobody owns
 
     @property
     def by_age(self) -> bool:
@@ -54,6 +57,13 @@ def _where(query: Select[*_Row], f: WorklistFilter) -> Select[*_Row]:
         query = query.where(RaisedFlag.opened_at >= f.opened_from)
     if f.opened_before is not None:
         query = query.where(RaisedFlag.opened_at < f.opened_before)
+    if f.unassigned:
+        owned = select(CaseOwner.child_id).where(CaseOwner.child_id == RaisedFlag.child_id)
+        query = query.where(~owned.exists())
+    elif f.owner is not None:
+        query = query.join(CaseOwner, CaseOwner.child_id == RaisedFlag.child_id).where(
+            CaseOwner.owner == f.owner
+        )
     if f.by_age:
         # A child whose birth date is unknown has no age, so never falls in an age band.
         query = query.join(

@@ -14,6 +14,7 @@ from app.api.nurse_params import Id
 from app.api.state import get_state
 from app.services.answer import Answer
 from app.services.audit import AuditNote
+from app.services.case_owner import case_panel
 from app.services.chronology import child_chronology
 from app.services.relatives import relatives
 from app.ui import chronology_view as cv
@@ -25,14 +26,15 @@ from app.ui.view import audited
 router = APIRouter(prefix="/ui")
 
 
-Views = tuple[dict[str, Any], dict[str, Any]]
+Views = tuple[dict[str, Any], dict[str, Any], dict[str, Any]]
 
 
 def _child_and_relatives(session: Session, patient_id: str, now: datetime) -> Answer[Views]:
-    """Both in one transaction: one audit record names everyone the page shows."""
+    """All in one transaction: one audit record names everyone the page shows."""
     child = child_chronology(session, patient_id, now)
     kin = relatives(session, patient_id, now)
-    return Answer((child.body, kin.body), sorted({*child.references, *kin.references}))
+    case = case_panel(session, [patient_id], now.date())
+    return Answer((child.body, kin.body, case), sorted({*child.references, *kin.references}))
 
 
 @router.get("/children/{patient_id}")
@@ -40,7 +42,7 @@ async def child_page(patient_id: Id, request: Request) -> Response:
     note = AuditNote("read", "Patient", [f"Patient/{patient_id}"])
     who = await page_user(request, note)
     now = get_state(request).clock()
-    child, kin = await audited(
+    child, kin, case = await audited(
         request, who, note, lambda s: _child_and_relatives(s, patient_id, now)
     )
     items = child["items"]
@@ -54,6 +56,9 @@ async def child_page(patient_id: Id, request: Request) -> Response:
         "family_id": child["family_id"],
         "siblings": kin["siblings"],
         "carers": kin["carers"],
+        "owner": case["owners"].get(patient_id),
+        "colleagues": case["colleagues"],
+        "saved": request.query_params.get("owner") == "saved",
         "current_flags": current,
         "past_flags": past,
         "items": items,

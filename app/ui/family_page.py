@@ -3,14 +3,18 @@ one row per person, so a cluster of missed appointments across siblings shows at
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from app.api.nurse_params import Id
 from app.api.state import get_state
+from app.services.answer import Answer
 from app.services.audit import AuditNote
+from app.services.case_owner import case_panel
 from app.services.chronology import family_chronology
 from app.ui import chronology_view as cv
 from app.ui import timeline
@@ -35,6 +39,12 @@ def person_rows(body: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
     return children, carers
 
 
+def _common(owners: dict[str, dict[str, Any]], ids: list[str]) -> dict[str, Any] | None:
+    """The owner of every child's case when they all have the same one."""
+    names = {(owners.get(i) or {}).get("username") for i in ids}
+    return owners[ids[0]] if ids and len(names) == 1 and None not in names else None
+
+
 def _unique(name: str, taken: Any) -> str:
     taken = set(taken)
     n, candidate = 1, name
@@ -44,12 +54,22 @@ def _unique(name: str, taken: Any) -> str:
     return candidate
 
 
+def _family(
+    session: Session, family_id: str, now: datetime
+) -> Answer[tuple[dict[str, Any], dict[str, Any]]]:
+    """The chronology and who owns each child's case, in one transaction."""
+    chronology = family_chronology(session, family_id, now)
+    ids = [c["id"] for c in chronology.body["children"]]
+    case = case_panel(session, ids, now.date())
+    return Answer((chronology.body, case), chronology.references)
+
+
 @router.get("/families/{family_id}")
 async def family_page(family_id: Id, request: Request) -> Response:
     note = AuditNote("read", "Patient")
     who = await page_user(request, note)
     now = get_state(request).clock()
-    body = await audited(request, who, note, lambda s: family_chronology(s, family_id, now))
+    body, case = await audited(request, who, note, lambda s: _family(s, family_id, now))
     children, carers = person_rows(body)
 
     def row_of(item: dict[str, Any]) -> str:
@@ -65,6 +85,10 @@ async def family_page(family_id: Id, request: Request) -> Response:
         "family_id": family_id,
         "children": body["children"],
         "carers": body["carers"],
+        "owners": case["owners"],
+        "common_owner": _common(case["owners"], [c["id"] for c in body["children"]]),
+        "colleagues": case["colleagues"],
+        "saved": request.query_params.get("owner") == "saved",
         "row_of": row_of,
         "flags": cv.flags(items),
         "items": items,

@@ -4,17 +4,14 @@ system's own entries (evidence changed, withdrawn) shown apart from people's."""
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from app.api.nurse_params import Id
 from app.api.state import get_state
 from app.auth.principal import Principal
-from app.fhir.errors import FhirError
 from app.services.audit import AuditNote
 from app.services.flag_view import flag_view
 from app.services.review import (
@@ -25,7 +22,7 @@ from app.services.review import (
     review_flag,
 )
 from app.ui.chronology_view import CLOSED
-from app.ui.guard import page_user
+from app.ui.guard import checked_form_user, page_user
 from app.ui.render import page
 from app.ui.view import PageError, audited
 
@@ -87,14 +84,8 @@ async def review(
     note: Annotated[str, Form()] = "",
 ) -> Response:
     audit_note = AuditNote("review", "Flag", [f"Flag/{flag_id}"])
-    who = await page_user(request, audit_note)
+    who = await checked_form_user(request, audit_note, csrf_token)
     state = get_state(request)
-    if who.csrf_token is not None and not secrets.compare_digest(
-        who.csrf_token.encode(), csrf_token.encode()
-    ):
-        refusal = FhirError.one(403, "forbidden", "Missing or wrong CSRF token.", "csrf_token")
-        await run_in_threadpool(state.refused, who, audit_note, refusal)
-        raise PageError(403, "The form has expired. Go back, reload the page and try again.")
     given = {"action": action, "outcome": outcome, "note": note}
     problem = _problem(action, outcome, note)
     if problem:

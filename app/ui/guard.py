@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from urllib.parse import urlencode
 
 from fastapi import Request
@@ -14,6 +15,7 @@ from app.api.state import get_state
 from app.auth.principal import Principal
 from app.fhir.errors import FhirError
 from app.services.audit import AuditNote
+from app.ui.view import PageError
 
 PAGE_ROLES = frozenset({"nurse", "admin"})
 SAFE_PATH = re.compile(r"/(?!/)[A-Za-z0-9\-._~/?=&%+,:;@!]*")
@@ -50,6 +52,18 @@ async def page_user(request: Request, note: AuditNote) -> Principal:
         refusal = FhirError.one(403, "forbidden", "The nurse's pages are for nurses and admins.")
         await run_in_threadpool(get_state(request).refused, who, note, refusal)
         raise NotAllowed
+    return who
+
+
+async def checked_form_user(request: Request, note: AuditNote, csrf_token: str) -> Principal:
+    """The signed-in nurse posting a form, whose CSRF token must match her session's."""
+    who = await page_user(request, note)
+    if who.csrf_token is not None and not secrets.compare_digest(
+        who.csrf_token.encode(), csrf_token.encode()
+    ):
+        refusal = FhirError.one(403, "forbidden", "Missing or wrong CSRF token.", "csrf_token")
+        await run_in_threadpool(get_state(request).refused, who, note, refusal)
+        raise PageError(403, "The form has expired. Go back, reload the page and try again.")
     return who
 
 

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from app.ui import (
+    case_page,
     child_page,
     family_page,
     flag_page,
@@ -35,6 +36,7 @@ def install_ui(app: FastAPI) -> None:
         pages,
         worklist_page,
         search_page,
+        case_page,
         child_page,
         family_page,
         flag_page,

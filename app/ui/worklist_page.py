@@ -10,17 +10,25 @@ from fastapi.responses import Response
 
 from app.api.state import get_state
 from app.services.audit import AuditNote
-from app.services.worklist import AGE_BANDS, PRIORITIES, STATES, WorklistQuery, worklist
+from app.services.worklist import (
+    AGE_BANDS,
+    PRIORITIES,
+    STATES,
+    UNASSIGNED,
+    WorklistQuery,
+    worklist,
+)
 from app.ui.guard import page_user
 from app.ui.render import page
 from app.ui.view import audited
 
 PAGE_SIZE = 20
-FILTERS = ("rule", "priority", "age_band", "organisation", "state")
+FILTERS = ("rule", "priority", "age_band", "organisation", "state", "owner")
+OWNER_CHOICES = {"me": "Mine", UNASSIGNED: "Nobody"}
 router = APIRouter(prefix="/ui")
 
 
-def query_of(request: Request) -> tuple[WorklistQuery, dict[str, str], int]:
+def query_of(request: Request, me: str) -> tuple[WorklistQuery, dict[str, str], int]:
     """The worklist query from the filter form. A value the form cannot send is ignored
     rather than refused: a stale bookmark still opens the worklist."""
     given = {k: request.query_params.get(k, "").strip()[:100] for k in FILTERS}
@@ -30,6 +38,8 @@ def query_of(request: Request) -> tuple[WorklistQuery, dict[str, str], int]:
         given["age_band"] = ""
     if given["priority"] not in PRIORITIES:
         given["priority"] = ""
+    if given["owner"] not in OWNER_CHOICES:
+        given["owner"] = ""
     raw_page = request.query_params.get("page", "1")
     number = int(raw_page) if raw_page.isdigit() and 0 < int(raw_page) < 50_000 else 1
     q = WorklistQuery(
@@ -38,6 +48,7 @@ def query_of(request: Request) -> tuple[WorklistQuery, dict[str, str], int]:
         age_band=given["age_band"] or None,
         organisation=given["organisation"] or None,
         state=given["state"],
+        owner=me if given["owner"] == "me" else (given["owner"] or None),
         count=PAGE_SIZE,
         offset=(number - 1) * PAGE_SIZE,
     )
@@ -55,7 +66,7 @@ def link(filters: dict[str, str], **changes: str | int) -> str:
 async def worklist_page(request: Request) -> Response:
     note = AuditNote("search", "Flag", query=str(request.query_params) or None)
     who = await page_user(request, note)
-    q, filters, number = query_of(request)
+    q, filters, number = query_of(request, who.id)
     state = get_state(request)
     now = state.clock()
     body: dict[str, Any] = await audited(request, who, note, lambda s: worklist(s, q, now))
@@ -69,6 +80,7 @@ async def worklist_page(request: Request) -> Response:
         "states": list(STATES),
         "priorities": PRIORITIES,
         "age_bands": list(AGE_BANDS),
+        "owner_choices": list(OWNER_CHOICES.items()),
         "page_number": number,
         "pages": pages,
         "previous": link(filters, page=number - 1) if number > 1 else None,

@@ -4,6 +4,7 @@ accessibility rules axe-core checks, keyboard use, JavaScript off, and an ended 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -45,6 +46,19 @@ def page(browser: Browser, site: str) -> Iterator[Page]:
     yield tab
     context.close()
     assert problems == [], "the browser reported errors (a CSP refusal, a script failing)"
+
+
+@contextmanager
+def tab_at(browser: Browser, width: int) -> Iterator[tuple[Page, list[str]]]:
+    """A tab of `width` pixels (390: a phone) and the errors its console reports."""
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    tab = context.new_page()
+    problems: list[str] = []
+    tab.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    try:
+        yield tab, problems
+    finally:
+        context.close()
 
 
 def accessible(page: Page) -> None:
@@ -167,11 +181,7 @@ def test_an_ended_session_brings_the_nurse_back(
 def test_find_a_child_from_any_page(
     browser: Browser, site: str, family: Family, nurse: str, width: int
 ) -> None:
-    context = browser.new_context(viewport={"width": width, "height": 900})
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    try:
+    with tab_at(browser, width) as (page, problems):
         page.goto(f"{site}/ui/rules")
         sign_in(page, nurse, PASSWORD)
         box = page.get_by_label("Find a child by NHS number, name or date of birth")
@@ -187,7 +197,31 @@ def test_find_a_child_from_any_page(
         page.locator("#find-q").press("Enter")
         expect(page.locator("#find-q-error")).to_contain_text("not a valid NHS number")
         accessible(page)
-    finally:
-        context.close()
     # The refused NHS number answers 400 on purpose; anything else the console reports is a fault.
     assert [p for p in problems if "status of 400" not in p] == []
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_nurse_takes_a_case_and_finds_it_in_her_caseload(
+    browser: Browser, site: str, family: Family, nurse: str, width: int
+) -> None:
+    with tab_at(browser, width) as (page, problems):
+        page.goto(f"{site}/ui/children/{family.ruby}")
+        sign_in(page, nurse, PASSWORD)
+        expect(page.locator("#case-owner")).to_contain_text("Nobody")
+        accessible(page)
+        page.get_by_label("Give the case to").select_option("me")
+        page.get_by_label("Next review date (optional)").fill("2026-06-10")
+        page.get_by_role("button", name="Save owner").click()
+        expect(page.locator("#case-owner")).to_contain_text("Review overdue")
+        page.goto(f"{site}/ui/caseload")
+        expect(page.get_by_role("heading", name="My caseload", level=1)).to_be_visible()
+        expect(page.locator("#caseload")).to_contain_text("Ruby Marsh")
+        accessible(page)
+        shoot(page, f"caseload-{width}")
+        page.goto(f"{site}/ui/families/{family.family_id}")
+        accessible(page)
+        page.goto(f"{site}/ui/?owner=me")
+        expect(page.locator("#worklist")).to_contain_text("Ruby Marsh")
+        accessible(page)
+    assert problems == []

@@ -1,0 +1,87 @@
+"""Case work in the browser: "My caseload" (/ui/caseload), and the forms on the child and
+family pages that give a case to a nurse with a next review date. The forms post like the
+review form: a CSRF token, then the same use case as the API, then back to the page."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from app.api.nurse_params import Id
+from app.api.state import get_state
+from app.auth.principal import Principal
+from app.services import case_owner
+from app.services.audit import AuditNote
+from app.ui.guard import checked_form_user, page_user
+from app.ui.render import page
+from app.ui.view import PageError, audited
+
+router = APIRouter(prefix="/ui")
+Field = Annotated[str, Form()]
+
+
+def assignment_of(who: Principal, owner: str, next_review: str) -> case_owner.Assignment:
+    try:
+        review = date.fromisoformat(next_review) if next_review else None
+    except ValueError:
+        raise PageError(422, "Enter the next review date as a date, like 2026-12-20.") from None
+    chosen = who.id if owner == "me" else (owner or None)
+    return case_owner.Assignment(chosen, review)
+
+
+async def _give(
+    request: Request,
+    note: AuditNote,
+    form: tuple[str, str, str],
+    assign: case_owner.Assign,
+    subject: str,
+) -> None:
+    csrf_token, owner, next_review = form
+    who = await checked_form_user(request, note, csrf_token)
+    given = assignment_of(who, owner, next_review)
+    now = get_state(request).clock()
+    await audited(request, who, note, lambda s: assign(s, subject, given, who, now))
+
+
+@router.post("/children/{patient_id}/owner")
+async def give_child(
+    patient_id: Id, request: Request, csrf_token: Field = "", owner: Field = "",
+    next_review: Field = "",
+) -> Response:  # fmt: skip
+    note = AuditNote("update", "Patient", [f"Patient/{patient_id}"])
+    who = await checked_form_user(request, note, csrf_token)
+    given = assignment_of(who, owner, next_review)
+    now = get_state(request).clock()
+    await audited(
+        request, who, note, lambda s: case_owner.assign_child(s, patient_id, given, who, now)
+    )
+    return RedirectResponse(f"/ui/children/{patient_id}?owner=saved#case", status_code=303)
+
+
+@router.post("/families/{family_id}/owner")
+async def give_family(
+    family_id: Id, request: Request, csrf_token: Field = "", owner: Field = "",
+    next_review: Field = "",
+) -> Response:  # fmt: skip
+    note = AuditNote("update", "Patient")
+    who = await checked_form_user(request, note, csrf_token)
+    given = assignment_of(who, owner, next_review)
+    now = get_state(request).clock()
+    await audited(
+        request, who, note, lambda s: case_owner.assign_family(s, family_id, given, who, now)
+    )
+    return RedirectResponse(f"/ui/families/{family_id}?owner=saved#case", status_code=303)
+
+
+@router.get("/caseload")
+async def caseload_page(request: Request) -> Response:
+    note = AuditNote("search", "Patient", query="my caseload")
+    who = await page_user(request, note)
+    today = get_state(request).clock().date()
+    body: dict[str, Any] = await audited(
+        request, who, note, lambda s: case_owner.caseload(s, who.id, today)
+    )
+    return page(request, "caseload.html", {"who": who, "body": body, "today": today})
