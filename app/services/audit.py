@@ -35,9 +35,11 @@ def record(
     outcome: str = "success",
     description: str | None = None,
 ) -> None:
-    """Append one AuditEvent. A read by an agency is a disclosure to another organisation;
-    a refusal disclosed nothing, so it is recorded as the RESTful operation it was."""
-    kind = DISCLOSURE if who.role == "agency" and outcome == "success" else REST
+    """Append one AuditEvent. A read by an agency is a disclosure to another organisation, and
+    a printed chronology one to a meeting; a refusal disclosed nothing, so it is recorded as
+    the RESTful operation it was."""
+    disclosed = who.role == "agency" or note.interaction == "disclose"  # e.g. a printout
+    kind = DISCLOSURE if disclosed and outcome == "success" else REST
     audit_repo.append(
         session,
         {

@@ -17,6 +17,7 @@ from app.services.audit import AuditNote
 from app.services.case_owner import case_panel
 from app.services.chronology import child_chronology
 from app.services.relatives import relatives
+from app.services.status_banner import banner
 from app.ui import chronology_view as cv
 from app.ui import timeline
 from app.ui.guard import page_user
@@ -34,12 +35,26 @@ def _child_and_relatives(session: Session, patient_id: str, now: datetime) -> An
     child = child_chronology(session, patient_id, now)
     kin = relatives(session, patient_id, now)
     case = case_panel(session, [patient_id], now.date())
+    case["banner"] = banner(session, patient_id, child.body["items"], now)
     return Answer((child.body, kin.body, case), sorted({*child.references, *kin.references}))
 
 
 @router.get("/children/{patient_id}")
 async def child_page(patient_id: Id, request: Request) -> Response:
     note = AuditNote("read", "Patient", [f"Patient/{patient_id}"])
+    return await _child(patient_id, request, note)
+
+
+@router.get("/children/{patient_id}/print")
+async def child_print(patient_id: Id, request: Request) -> Response:
+    """The chronology to print for a strategy meeting: audited as a disclosure."""
+    note = AuditNote("disclose", "Patient", [f"Patient/{patient_id}"], query="print chronology")
+    return await _child(patient_id, request, note, printing=True)
+
+
+async def _child(
+    patient_id: str, request: Request, note: AuditNote, printing: bool = False
+) -> Response:
     who = await page_user(request, note)
     now = get_state(request).clock()
     child, kin, case = await audited(
@@ -57,11 +72,14 @@ async def child_page(patient_id: Id, request: Request) -> Response:
         "siblings": kin["siblings"],
         "carers": kin["carers"],
         "owner": case["owners"].get(patient_id),
+        "banner": case["banner"],
         "colleagues": case["colleagues"],
         "saved": request.query_params.get("owner") == "saved",
         "current_flags": current,
         "past_flags": past,
         "items": items,
         "timeline": timeline.build(events, statuses, cv.service_of, rows, lambda _: None, now),
+        "printing": printing,
+        "now": now,
     }
     return page(request, "child.html", context)

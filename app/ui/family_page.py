@@ -66,7 +66,19 @@ def _family(
 
 @router.get("/families/{family_id}")
 async def family_page(family_id: Id, request: Request) -> Response:
-    note = AuditNote("read", "Patient")
+    return await _family_page(family_id, request, AuditNote("read", "Patient"))
+
+
+@router.get("/families/{family_id}/print")
+async def family_print(family_id: Id, request: Request) -> Response:
+    """The family's chronology to print: audited as a disclosure naming every child."""
+    note = AuditNote("disclose", "Patient", query="print chronology")
+    return await _family_page(family_id, request, note, printing=True)
+
+
+async def _family_page(
+    family_id: str, request: Request, note: AuditNote, printing: bool = False
+) -> Response:
     who = await page_user(request, note)
     now = get_state(request).clock()
     body, case = await audited(request, who, note, lambda s: _family(s, family_id, now))
@@ -100,5 +112,7 @@ async def family_page(family_id: Id, request: Request) -> Response:
             lambda s: children.get(s["child_id"]),
             now,
         ),
+        "printing": printing,
+        "now": now,
     }
     return page(request, "family.html", context)

@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
+from pypdf import PdfReader
 
 from app.runtime import AppState
 from tests.conftest import FIXED_NOW, PASSWORD
@@ -224,4 +226,28 @@ def test_a_nurse_takes_a_case_and_finds_it_in_her_caseload(
         page.goto(f"{site}/ui/?owner=me")
         expect(page.locator("#worklist")).to_contain_text("Ruby Marsh")
         accessible(page)
+        # On a phone the rows stack: no column is hidden behind a sideways scroll.
+        fits = "t => t.scrollWidth <= t.parentElement.clientWidth + 1"
+        assert width > 390 or page.locator("#worklist").evaluate(fits)
     assert problems == []
+
+
+def test_a_printed_chronology_is_marked_numbered_and_free_of_link_urls(
+    browser: Browser, site: str, family: Family, nurse: str, tmp_path: Path
+) -> None:
+    with tab_at(browser, 1280) as (page, problems):
+        page.goto(f"{site}/ui/children/{family.ruby}/print")
+        sign_in(page, nurse, PASSWORD)
+        expect(page.locator("#print-now")).to_be_visible()  # JavaScript on: one click prints
+        accessible(page)
+        pdf = tmp_path / "chronology.pdf"
+        page.pdf(path=str(pdf), format="A4", display_header_footer=False)
+    assert problems == []
+    pages = [p.extract_text() for p in PdfReader(pdf).pages]
+    words = " ".join(pages)
+    nhs = family.ruby_nhs
+    assert f"{nhs[:3]} {nhs[3:6]} {nhs[6:]}" in words and "Ruby Marsh" in words
+    assert f"Printed by {nurse}" in words
+    assert all("OFFICIAL-SENSITIVE" in p for p in pages)  # on every page
+    assert "Page 1 of" in pages[0]
+    assert "(Link:" not in words and "/ui/" not in words and "Save owner" not in words

@@ -4,3 +4,10 @@ import { initAll } from './nhsuk-frontend.min.js'
 
 document.body.classList.add('js-enabled', 'nhsuk-frontend-supported')
 initAll()
+
+// The print view's button: without JavaScript the browser's own Print does the same.
+const printNow = document.getElementById('print-now')
+if (printNow) {
+  printNow.hidden = false
+  printNow.addEventListener('click', () => window.print())
+}
