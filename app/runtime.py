@@ -61,6 +61,7 @@ class AppState:
             base_url=self.fhir_base,
             rules=self.rules,
             family_alert_size=self.settings.family_alert_size,
+            future_miss_tolerance=timedelta(seconds=self.settings.future_miss_tolerance_seconds),
         )
 
     def write(self, use_case: Callable[[Session], T]) -> T:
@@ -144,9 +145,7 @@ def build_state(settings: Settings) -> AppState:
     secret_file = None
     if settings.secret_key is None:  # development only: Settings refuses this elsewhere
         secret_file = secret_path(settings)
-        settings = settings.model_copy(
-            update={"secret_key": load_or_create_secret(secret_file)}
-        )
+        settings = settings.model_copy(update={"secret_key": load_or_create_secret(secret_file)})
     engine = make_engine(settings)
     return AppState(
         settings=settings,

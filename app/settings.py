@@ -45,6 +45,12 @@ class Settings(BaseSettings):
         "family-level rules are held until an admin confirms the family or lists the "
         "identifier in never_link_carers.",
     )
+    future_miss_tolerance_seconds: int = Field(
+        default=300,
+        ge=0,
+        description="How far ahead of the server's clock a missed appointment may be dated "
+        "(the sender's clock may run ahead); a miss dated later is refused with 422.",
+    )
     reconcile_inline: bool = Field(
         default=True,
         description="Reconcile flags before a write's response (read your writes). False "

@@ -29,8 +29,11 @@ def worklist_query(
     rule: Annotated[Text, Query(description="Rule id; several comma-separated")] = None,
     priority: Annotated[Text, Query(description="high, medium, low; comma-separated")] = None,
     age_band: Annotated[
-        Literal["0-1", "1-5", "5-11", "11-18"] | None,
-        Query(description="The child's age today in completed years, e.g. 1-5 = 1 to 4"),
+        Literal["0-1", "1-5", "5-11", "11-18", "18+"] | None,
+        Query(
+            description="The child's age today in completed years, e.g. 1-5 = 1 to 4; 18+ = "
+            "18 or older (open flags outlive the 18th birthday)"
+        ),
     ] = None,
     min_age_days: Annotated[int | None, Query(ge=0, le=40000)] = None,
     max_age_days: Annotated[int | None, Query(ge=0, le=40000)] = None,

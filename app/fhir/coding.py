@@ -107,6 +107,12 @@ def code_outcomes(
     return [_for_patient(pid, category, births.get(pid), terms, shared) for pid in patients]
 
 
+def outcome_category(data: dict[str, Any], terms: Terminology) -> Category | None:
+    """The outcome an Appointment or Observation states (before any age recoding), whoever
+    it is about; None when it states none."""
+    return _category(data, terms, list(_original_codes(data)))
+
+
 def code_outcome(
     data: dict[str, Any],
     terms: Terminology,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from app.fhir.checks import walk
@@ -22,6 +23,14 @@ BOOKING_ORGANIZATION = (
 # (every GP clinic is "General Practice") to tell two services apart, so it is not used.
 SERVICE_PATHS = ("serviceType[].coding[]", "specialty[].coding[]", "appointmentType.coding[]")
 ORGANISATION_TYPES = ("Organization", "HealthcareService", "Location")
+# Where outcome codes are carried (as app.fhir.coding reads them).
+OUTCOME_CODE_PATHS = (
+    "code.coding[]",
+    "valueCodeableConcept.coding[]",
+    "extension[].valueCodeableConcept.coding[]",
+    "extension[].valueCoding",
+)
+ORG_PREFIX = "org|"  # a key made from the organisation alone: the service itself is unknown
 MAX_KEY = 128  # the coded_event column; longer keys are hashed, still stable
 
 
@@ -41,21 +50,42 @@ def service_of(
     """The service of an Appointment or outcome Observation.
 
     An Appointment: serviceType, else specialty, else appointmentType, else the booking
-    organisation. An Observation never uses its own code (that is the outcome, e.g. "DNA"):
-    its service is the Appointment it is based on (`linked` maps "Appointment/id" to that
-    appointment's key), else its performer organisation.
+    organisation. An Observation never uses its own code as the service (that is the
+    outcome, e.g. "DNA"): its service is the Appointment it is based on (`linked` maps
+    "Appointment/id" to that appointment's key), else its performer organisation. Either,
+    when nothing of that names one: the service a service-specific outcome code is mapped to
+    in `outcome_services` ("DNA GP appointment": general practice); a generic code maps to
+    none, so the service stays unknown.
     """
     if data["resourceType"] == "Appointment":
         for path in SERVICE_PATHS:
             codings = [c for c, _ in walk(data, path, "") if isinstance(c, dict) and c.get("code")]
             if codings:
                 return _from_codings(codings, terms)
-        return _organisation_service(organisation_of(data))
-    for ref, _ in walk(data, "basedOn[]", ""):
-        key = (linked or {}).get((ref or {}).get("reference") or "")
-        if key:
-            return Service(key)
-    return _organisation_service(organisation_of(data))
+    else:
+        for ref, _ in walk(data, "basedOn[]", ""):
+            key = (linked or {}).get((ref or {}).get("reference") or "")
+            if key:
+                return Service(key)
+    found = _organisation_service(organisation_of(data))
+    return found if found.key is not None else _outcome_service(data, terms)
+
+
+@lru_cache(maxsize=4096)  # every event view asks; organisations are few
+def organisation_key(label: str | None) -> str | None:
+    """The key of an organisation as a place: what an event known only by its organisation
+    has as its service key, so the two compare."""
+    return _organisation_service(label).key
+
+
+def _outcome_service(data: dict[str, Any], terms: Terminology) -> Service:
+    for path in OUTCOME_CODE_PATHS:
+        for coding, _ in walk(data, path, ""):
+            if isinstance(coding, dict):
+                name = terms.outcome_service(coding.get("system"), coding.get("code"))
+                if name:
+                    return Service(name, None, None, name)
+    return Service(None)
 
 
 def organisation_of(data: dict[str, Any]) -> str | None:
@@ -90,7 +120,7 @@ def _from_codings(codings: list[dict[str, Any]], terms: Terminology) -> Service:
 def _organisation_service(label: str | None) -> Service:
     if not label:
         return Service(None)
-    return Service(_fit("org|" + label.strip().casefold()), None, None, label)
+    return Service(_fit(ORG_PREFIX + label.strip().casefold()), None, None, label)
 
 
 def _fit(key: str) -> str:

@@ -90,6 +90,12 @@ class CodeMap(BaseModel):
     map: dict[str, Category]
 
 
+class OutcomeServiceMap(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    system: str
+    map: dict[str, ServiceName]
+
+
 class StatusMap(BaseModel):
     model_config = ConfigDict(extra="forbid")
     system: str
@@ -109,6 +115,9 @@ class Terminology(BaseModel):
     _service_names: dict[tuple[str, str], str] = PrivateAttr(default_factory=dict)
     # One service however each system codes it: name -> the codings that mean it.
     service_equivalents: dict[ServiceName, list[ServiceCoding]] = {}
+    # Service-specific outcome codes ("DNA GP appointment") -> a service_equivalents name: the
+    # event's service when nothing else names one. Generic codes ("did not attend") are absent.
+    outcome_services: list[OutcomeServiceMap] = []
     # Carer identifiers shared by unrelated children (a foster agency's number, a placeholder
     # NHS number a system sends when it has none): they never make two children one family.
     never_link_carers: list[CarerIdentifier] = []
@@ -132,6 +141,13 @@ class Terminology(BaseModel):
                     raise ValueError(
                         f"service_equivalents: {coding.system}|{coding.code} is listed under "
                         f"both {named[pair]} and {name}"
+                    )
+        for mapping in self.outcome_services:
+            for outcome_code, name in mapping.map.items():
+                if name not in self.service_equivalents:
+                    raise ValueError(
+                        f"outcome_services: {mapping.system}|{outcome_code} names the service "
+                        f"{name}, which service_equivalents does not list"
                     )
         return self
 
@@ -167,6 +183,13 @@ class Terminology(BaseModel):
     def service_name(self, system: str | None, code: str | None) -> str | None:
         """The service name a coding is declared equivalent to, if any."""
         return self._service_names.get(normal_coding(system or "", code or ""))
+
+    def outcome_service(self, system: str | None, code: str | None) -> str | None:
+        """The service a service-specific outcome code names ("DNA GP appointment"), if any."""
+        for mapping in self.outcome_services:
+            if mapping.system == system and code in mapping.map:
+                return mapping.map[code]
+        return None
 
     def code_category(self, system: str | None, code: str | None) -> Category | None:
         for mapping in self.codes:

@@ -1,6 +1,8 @@
 """Answers "was this missed appointment followed up within N days?" for time-based rules.
 
-A follow-up is, for the same child (and service key, when the rule says same_service):
+A follow-up is, for the same child (and service, when the rule says same_service: the same
+key, or an event known only by its organisation and one at that organisation, as
+`places.same_service` says):
 - a booking made after the miss and within N Europe/London calendar days of it, whatever date
   the new appointment is for (`booked_at`; a view without it falls back to `at`). Any event
   that was booked counts as a booking, whatever happened to it later (a rebooked appointment
@@ -18,6 +20,7 @@ from datetime import datetime
 
 from app.rules.calendar import end_of_day_after
 from app.rules.model import EventView
+from app.rules.places import organisation_only
 from app.rules.plan import Plan
 
 CANCELLED = frozenset({"carer-cancelled", "provider-cancelled", "cancelled-unknown"})
@@ -42,6 +45,10 @@ class FollowUpIndex:
                 moments.append(event.at)  # an attendance counts when it took place
             for moment in moments:
                 found.setdefault(self._key(event), []).append((moment, event.event_id))
+                if self._same_service and event.place is not None:
+                    found.setdefault(_at(event.child_id, event.place), []).append(
+                        (moment, event.event_id)
+                    )
         self._times: dict[tuple[str, str | None], list[datetime]] = {}
         self._ids: dict[tuple[str, str | None], list[str]] = {}
         for key, rows in found.items():
@@ -63,15 +70,34 @@ class FollowUpIndex:
         """The id of the first event that followed `missed` up in time (see `followed_up`),
         or None: what a withdrawal of a time-based flag names as its reason."""
         assert self._plan.follow_up is not None
-        key = self._key(missed)
+        limit = end_of_day_after(missed.at, self._plan.follow_up)
+        found = [self._first(key, missed, limit) for key in self._keys_of(missed)]
+        hits = [f for f in found if f is not None]
+        return min(hits)[1] if hits else None
+
+    def _keys_of(self, missed: EventView) -> list[tuple[str, str | None]]:
+        keys = [self._key(missed)]
+        if self._same_service and organisation_only(missed.service_code):
+            keys.append(_at(missed.child_id, missed.service_code or ""))  # any event there
+        if self._same_service and missed.place is not None and missed.place != missed.service_code:
+            keys.append((missed.child_id, missed.place))  # events known only by its place
+        return keys
+
+    def _first(
+        self, key: tuple[str, str | None], missed: EventView, limit: datetime
+    ) -> tuple[datetime, str] | None:
         times = self._times.get(key)
         if not times:
             return None
         ids = self._ids[key]
-        limit = end_of_day_after(missed.at, self._plan.follow_up)
         for index in range(bisect_right(times, missed.at), len(times)):
             if times[index] >= limit:
                 return None
             if ids[index] != missed.event_id:
-                return ids[index]
+                return times[index], ids[index]
         return None
+
+
+def _at(child_id: str, place: str) -> tuple[str, str]:
+    """The index key of every event of a child at one organisation (a key no service has)."""
+    return child_id, "@" + place

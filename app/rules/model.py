@@ -18,8 +18,10 @@ class EventView:
     the event, from the latest possible birth date (None = unknown); `age_uncertain_days` how
     many days older the child may be (a partial birth date; 0 = exact). `service_code` is the
     normalised service key. `booked_at` is when the appointment was booked (None: unknown, the
-    rules then use `at`). Two views are the same event only if every field is equal, so a
-    caller that keeps one row per status change of an Appointment can hand both in.
+    rules then use `at`). `place` is the key of the organisation it happened at (as
+    `app.fhir.service_key.organisation_key` makes it), None when not known. Two views are the
+    same event only if every field is equal, so a caller that keeps one row per status change
+    of an Appointment can hand both in.
     """
 
     event_id: str
@@ -30,6 +32,7 @@ class EventView:
     age_days: int | None = None
     booked_at: datetime | None = None
     age_uncertain_days: int = 0
+    place: str | None = None
 
     def __post_init__(self) -> None:
         # Naive datetimes would fail later, deep inside a comparison; fail here with the id.

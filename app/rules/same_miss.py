@@ -1,9 +1,12 @@
 """One miss reported by two systems (a GP system and CHIS, each with its own identifier) is one
 event: counted once by every rule, with every report named in the evidence.
 
-Two events are the same miss when they are of the same child, the same (known) service key and
+Two events are the same miss when they are of the same child, the same (known) service and
 the same category, and start within the rule files' `same_miss_minutes` of the first of them.
-An unknown service never merges: two misses at unknown services may be two clinics, and
+One service: the same key, or an event known only by its organisation and one at that
+organisation (`places.same_service`); a report joins the latest group whose every report is of
+its service, so a GP and a dental miss at one practice never fold into one. An unknown service
+never merges: two misses at unknown services may be two clinics, and
 counting a miss twice is the lesser error than losing one.
 """
 
@@ -13,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from datetime import timedelta
 
 from app.rules.model import EventView
+from app.rules.places import same_service
 
 DEFAULT_WINDOW = timedelta(minutes=60)
 # (event_id, child_id) of the event that stands for a miss -> ids of every report of it.
@@ -30,20 +34,16 @@ def merge_same_misses(
     """`events` with each group of reports of one miss folded into one (the earliest report
     stands for it), and the sources of every folded group."""
     ordered = sorted(events, key=lambda e: (e.at, e.event_id, e.category))
-    groups: dict[tuple[str, str, str], list[list[EventView]]] = {}
+    groups: dict[tuple[str, str], list[list[EventView]]] = {}
     kept: list[EventView] = []
     clusters: list[list[EventView]] = []
     for event in ordered:
         if event.service_code is None:
             kept.append(event)
             continue
-        runs = groups.setdefault((event.child_id, event.service_code, event.category), [])
-        last = runs[-1] if runs else None
-        if (
-            last is not None
-            and event.at - last[0].at <= window
-            and event.event_id not in {e.event_id for e in last}
-        ):
+        runs = groups.setdefault((event.child_id, event.category), [])
+        last = _latest_of_its_service(runs, event, window)
+        if last is not None and event.event_id not in {e.event_id for e in last}:
             last.append(event)
             continue
         run = [event]
@@ -57,3 +57,16 @@ def merge_same_misses(
             sources[source_key(lead)] = tuple(dict.fromkeys(e.event_id for e in run))
     kept.sort(key=lambda e: (e.at, e.event_id, e.category))
     return kept, sources
+
+
+def _latest_of_its_service(
+    runs: list[list[EventView]], event: EventView, window: timedelta
+) -> list[EventView] | None:
+    """The latest group whose every report is of `event`'s service, if it started within
+    `window` before `event` (an older one cannot take it: groups start in time order)."""
+    for run in reversed(runs):
+        if event.at - run[0].at > window:
+            return None
+        if all(same_service(event, e) for e in run):
+            return run
+    return None

@@ -48,7 +48,8 @@ def demo_requests(now: datetime, seed: int = 7) -> list[WriteRequest]:
         carer_nhs = next(numbers)
         for c in range(children):
             urn = f"urn:uuid:{family.lower()}-{c}"
-            born = (now - timedelta(days=rng.randint(200, 14 * 365))).date().isoformat()
+            age_days = rng.randint(200, 14 * 365)
+            born = (now - timedelta(days=age_days)).date().isoformat()
             requests.append(
                 _req(
                     "Patient",
@@ -84,19 +85,20 @@ def demo_requests(now: datetime, seed: int = 7) -> list[WriteRequest]:
                 )
             )
             for n in range(rng.randint(2, 5)):
-                requests.append(_req("Appointment", _appointment(rng, now, urn, family, c, n)))
+                appt = _appointment(rng, now, urn, family, c, n, age_days)
+                requests.append(_req("Appointment", appt))
     return requests
 
 
 def _appointment(
-    rng: random.Random, now: datetime, urn: str, family: str, child: int, n: int
+    rng: random.Random, now: datetime, urn: str, family: str, child: int, n: int, age_days: int
 ) -> dict[str, Any]:
     code, display = rng.choice(SERVICES)
     status = rng.choice(STATUSES)
     start = (
         now + timedelta(days=rng.randint(5, 30))
         if status == "booked"
-        else now - timedelta(days=rng.randint(3, 300))
+        else now - timedelta(days=min(rng.randint(3, 300), age_days - 1))  # never before birth
     )
     data: dict[str, Any] = {
         "resourceType": "Appointment",

@@ -6,15 +6,17 @@ from collections.abc import Sequence
 from datetime import UTC
 from typing import Any
 
+from app.fhir.service_key import organisation_key
 from app.rules import EventView
 
 
 def event_view(row: Sequence[Any], child_id: str) -> EventView:
-    """`row` starts with the ten columns of `rules_repo.EVENT_COLUMNS` in their order (the
-    first, a key of the caller's, and any after the tenth are not read; `backtest_repo` rows
-    have the same layout); `child_id` is the record the event counts as (a merged record's
-    survivor)."""
+    """`row` starts with the eleven columns of `rules_repo.EVENT_COLUMNS` in their order (the
+    first, a key of the caller's, and any after the eleventh are not read; `backtest_repo`
+    rows have the same layout); `child_id` is the record the event counts as (a merged
+    record's survivor)."""
     _, resource_type, resource_id, _, at, category, service_code, age_days, booked, span = row[:10]
+    organisation = row[10]
     # Read through a raw column (backtest_repo, for speed), SQLite gives naive UTC instants.
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
@@ -29,4 +31,5 @@ def event_view(row: Sequence[Any], child_id: str) -> EventView:
         age_days=age_days,
         booked_at=booked,
         age_uncertain_days=span,
+        place=organisation_key(organisation),
     )

@@ -14,6 +14,7 @@ import orjson
 from sqlalchemy.orm import Session
 
 from app.fhir.dates import parse_range
+from app.fhir.service_key import organisation_key
 from app.rules import EventView, StatusView
 from app.rules.desired import DEATH_DATE_UNKNOWN, FamilyFacts
 from app.store import family_repo, rules_repo
@@ -86,6 +87,7 @@ def load(
                 age_days=row.age_days,
                 booked_at=row.booked_at,
                 age_uncertain_days=row.age_uncertain_days,
+                place=organisation_key(row.organisation),
             )
         )
     statuses: dict[str, list[StatusView]] = defaultdict(list)

@@ -22,6 +22,7 @@ from app.fhir.patient_of import patient_of
 from app.fhir.terminology import Category, category_of
 from app.fhir.written_by import stamp
 from app.services.consequences import after_write
+from app.services.impossible_outcomes import refuse_impossible_outcomes
 from app.services.resolve import BundleIds, resolve_references
 from app.services.search import count_matches
 from app.services.settle import settle
@@ -65,6 +66,7 @@ def write_resources(
         resolve_references(session, [(p.request.data, p.request.where) for p in group], ids)
         _plan_group(session, group, ids, seen_keys, ctx)
         _finish_group(session, group, ids, birth, ctx)
+    refuse_impossible_outcomes(session, plans, ctx)
     written = [p for p in plans if p.result is None]
     removed_events_of = _write(session, written, ctx)
     # Families, statuses and codes follow; the families touched are reconciled before the

@@ -20,8 +20,15 @@ from app.store import worklist_repo
 from app.store.worklist_repo import WorklistFilter
 
 PRIORITIES = ("high", "medium", "low")
-# Completed years at today's date, lower bound inclusive, upper exclusive.
-AGE_BANDS = {"0-1": (0, 1), "1-5": (1, 5), "5-11": (5, 11), "11-18": (11, 18)}
+# Completed years at today's date, lower bound inclusive, upper exclusive (None: no upper).
+# 18+ keeps an open flag findable once its child has had their 18th birthday.
+AGE_BANDS: dict[str, tuple[int, int | None]] = {
+    "0-1": (0, 1),
+    "1-5": (1, 5),
+    "5-11": (5, 11),
+    "11-18": (11, 18),
+    "18+": (18, None),
+}
 STATES = {
     "open": ("open",),
     "acknowledged": ("acknowledged",),
@@ -93,7 +100,8 @@ def to_filter(q: WorklistQuery, today: date) -> WorklistFilter:
     born_before: list[datetime] = []
     if q.age_band is not None:
         youngest, oldest = AGE_BANDS[q.age_band]
-        born_from.append(_midnight(_years_before(today, oldest) + timedelta(days=1)))
+        if oldest is not None:
+            born_from.append(_midnight(_years_before(today, oldest) + timedelta(days=1)))
         born_before.append(_midnight(_years_before(today, youngest) + timedelta(days=1)))
     if q.min_age_days is not None:
         born_before.append(_midnight(today - timedelta(days=q.min_age_days - 1)))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from app.fhir.coding import Outcome
@@ -47,6 +47,7 @@ class WriteContext:
     rules: RuleSet | None = None  # None: store and code, raise nothing
     author: tuple[str, str] | None = None  # (client|user, id) of a FHIR client's write
     family_alert_size: int | None = None  # larger families' family rules held (None: never)
+    future_miss_tolerance: timedelta = timedelta(minutes=5)  # the sender's clock may run ahead
 
 
 @dataclass(eq=False)  # compared by identity: field-by-field equality is never wanted here

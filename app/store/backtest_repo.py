@@ -16,8 +16,10 @@ from app.store.models import CodedEvent, FamilyMember, SafeguardingStatus
 BATCH = 10_000
 _FAMILY = itemgetter(0)
 # (family_id, resource_type, resource_id, child_id, event_at, category, service_key, age_days,
-# booked_at, age_uncertain_days): see child_events_by_family.
-BacktestRow = Row[str, str, str, str, datetime, str, str | None, int | None, datetime | None, int]
+# booked_at, age_uncertain_days, organisation): see child_events_by_family.
+BacktestRow = Row[
+    str, str, str, str, datetime, str, str | None, int | None, datetime | None, int, str | None
+]
 
 
 def child_events_by_family(
@@ -25,8 +27,8 @@ def child_events_by_family(
 ) -> Iterator[tuple[str, list[BacktestRow]]]:
     """(family id, that family's children's events) for every family, each list ordered by
     event time. A row holds family_id, resource_type, resource_id, child_id, event_at,
-    category, service key, age_days, booked_at, age_uncertain_days; the instants are UTC,
-    naive on SQLite (which keeps no zone).
+    category, service key, age_days, booked_at, age_uncertain_days, organisation; the instants
+    are UTC, naive on SQLite (which keeps no zone).
     `since` leaves out older events. A child with no family row (should not happen) is a
     family of its own."""
     family = func.coalesce(FamilyMember.family_id, CodedEvent.child_id).label("family_id")
@@ -43,6 +45,7 @@ def child_events_by_family(
             CodedEvent.age_days,
             type_coerce(CodedEvent.booked_at, DateTime(timezone=True)).label("booked_at"),
             CodedEvent.age_uncertain_days,
+            CodedEvent.organisation,  # where it happened: the rules match organisation-only
         )
         .outerjoin(FamilyMember, FamilyMember.patient_id == CodedEvent.child_id)
         .where(CodedEvent.is_child)

@@ -82,6 +82,26 @@ def events_of_patients(session: Session, patient_ids: Iterable[str]) -> Sequence
     ).all()
 
 
+def misses_before(
+    session: Session, cutoffs: dict[str, datetime], categories: Iterable[str], skip: list[int]
+) -> list[tuple[str, str, str]]:
+    """(child id, resource type, resource id) of each stored event in `categories` of a child
+    in `cutoffs` dated before that child's cutoff, leaving out the resources `skip`."""
+    if not cutoffs:
+        return []
+    query = select(
+        CodedEvent.child_id, CodedEvent.resource_type, CodedEvent.resource_id, CodedEvent.event_at
+    ).where(
+        CodedEvent.child_id.in_(list(cutoffs)),
+        CodedEvent.category.in_(list(categories)),
+        CodedEvent.event_at < max(cutoffs.values()),
+    )
+    if skip:
+        query = query.where(CodedEvent.resource_pk.not_in(skip))
+    rows = session.execute(query.order_by(CodedEvent.event_at, CodedEvent.pk)).all()
+    return [(c, t, i) for c, t, i, at in rows if at < cutoffs[c]]
+
+
 def update_events(session: Session, rows: list[dict[str, Any]]) -> None:
     """Each row: `pk` and the same columns to set."""
     update_rows(session, CodedEvent.__table__, rows)

@@ -25,7 +25,7 @@ EVENT_COLUMNS = (
     CodedEvent.age_days,
     CodedEvent.booked_at,
     CodedEvent.age_uncertain_days,
-    CodedEvent.organisation,  # not read by the rules: where a new flag's evidence happened
+    CodedEvent.organisation,  # where it happened: evidence, and organisation-only matching
 )
 # A row of EVENT_COLUMNS, in their order.
 EventRow = Row[
@@ -33,9 +33,11 @@ EventRow = Row[
 ]
 # Built once (every reconciliation runs them), run on the connection.
 _EVENTS_OF_CHILDREN = Prebuilt(
-    lambda one_of: select(*EVENT_COLUMNS)
-    .where(one_of(CodedEvent.child_id, "ids"), CodedEvent.is_child)
-    .order_by(CodedEvent.event_at, CodedEvent.pk)
+    lambda one_of: (
+        select(*EVENT_COLUMNS)
+        .where(one_of(CodedEvent.child_id, "ids"), CodedEvent.is_child)
+        .order_by(CodedEvent.event_at, CodedEvent.pk)
+    )
 )
 _STATUSES_OF = Prebuilt(
     lambda one_of: select(

@@ -116,6 +116,24 @@ def test_filters(
     assert sum(page["counts"]["by_priority"].values()) == page["total"]
 
 
+def test_an_open_flag_stays_findable_after_the_18th_birthday(
+    client: TestClient, state: AppState
+) -> None:
+    """Hazard log H-84: Eve was not brought twice at 17; her flag is still open at 18."""
+    scenario(client, state)
+    eve = child(client, "2008-06-10", "Eve")  # 18 on 10 June 2026
+    noshow(client, eve, "2026-05-01")
+    noshow(client, eve, "2026-05-20")
+
+    def found(band: str) -> set[tuple[str, str]]:
+        page = client.get("/api/worklist", params={"age_band": band, "_count": "100"})
+        assert page.status_code == 200, page.text
+        return set(keys(page.json()["items"]))
+
+    assert ("Eve", "repeat-wnb") not in found("11-18")
+    assert found("18+") == {("Eve", "repeat-wnb"), ("Eve", "not-rebooked")}
+
+
 @pytest.mark.parametrize(
     ("sort", "field", "descending"),
     [

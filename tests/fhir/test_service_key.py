@@ -105,13 +105,48 @@ def test_an_observation_never_takes_its_outcome_code_as_service() -> None:
     one = service_of(dna(**practice), TERMS)
     other = service_of({**dna(**practice), "code": cc((SNOMED, "281399006"))}, TERMS)
     assert one.key == other.key == "org|organization/p1"
-    # Nothing to go on: unknown, never the outcome code.
-    assert service_of(dna(), TERMS).key is None
+    # Nothing to go on (a generic code): unknown, never the outcome code.
+    generic = service_of(dna(code=cc((SNOMED, "281399006"))), TERMS)
+    assert generic.key is None
+    # A service-specific code names a service of the terminology file, not itself.
+    assert service_of(dna(), TERMS).key == "general-practice"
 
 
 def test_an_observation_based_on_an_appointment_takes_its_service() -> None:
     data = dna(basedOn=[{"reference": "Appointment/a1"}])
     assert service_of(data, TERMS, {"Appointment/a1": "dental"}).key == "dental"
+
+
+@pytest.mark.parametrize(
+    ("code", "service"),
+    [
+        ("924331000000103", "general-practice"),  # DNA GP appointment
+        ("956821000000104", "health-visiting"),  # DNA health visitor 3-4 month contact
+        ("870401000000102", "camhs"),  # DNA CAMHS appointment
+        ("201741000000102", "immunisation"),  # DNA child immunisation
+        ("281399006", None),  # Did not attend: generic, names no service
+        ("314503007", None),  # DNA hospital appointment: a hospital is many clinics
+    ],
+)
+def test_a_service_specific_dna_code_names_its_service(code: str, service: str | None) -> None:
+    """Hazard log H-03: only when nothing else names the service, and never the code itself."""
+    assert service_of(dna(code=cc((SNOMED, code))), TERMS).key == service
+    # A GP appointment's own coding lands on the same service.
+    gp = appt(serviceType=[cc(("https://example.org/service", "gp"))])
+    assert service_of(gp, TERMS).key == "general-practice"
+    # A performer or a based-on appointment still comes first.
+    practice = {"performer": [{"reference": "Organization/p1", "type": "Organization"}]}
+    assert service_of(dna(code=cc((SNOMED, code)), **practice), TERMS).key == "org|organization/p1"
+    based = dna(code=cc((SNOMED, code)), basedOn=[{"reference": "Appointment/a1"}])
+    assert service_of(based, TERMS, {"Appointment/a1": "dental"}).key == "dental"
+
+
+def test_an_outcome_code_mapped_to_an_unlisted_service_stops_start_up(tmp_path: Path) -> None:
+    text = (PROJECT_ROOT / "rules" / "terminology.yaml").read_text()
+    bad = tmp_path / "terminology.yaml"
+    bad.write_text(text.replace('"924331000000103": general-practice', '"924331000000103": gp-x'))
+    with pytest.raises(TerminologyError, match="names the service gp-x, which service_equivalents"):
+        load_terminology(bad)
 
 
 def test_long_keys_are_hashed_and_stable() -> None:

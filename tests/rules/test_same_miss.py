@@ -21,6 +21,7 @@ def report(
     category: str = "was-not-brought",
     child: str = "c1",
     age_days: int = 3000,
+    place: str | None = None,
 ) -> EventView:
     return EventView(
         event_id,
@@ -29,6 +30,7 @@ def report(
         category,
         service_code=service,
         age_days=age_days,
+        place=place,
     )
 
 
@@ -67,6 +69,54 @@ def test_a_pattern_still_counts_each_miss_once(kit: Kit) -> None:
     firing = kit.fired(second[1], [*first, second[0]])["repeat-wnb"]
     assert firing.description == "2 missed appointments within 365 days"
     assert set(firing.evidence_event_ids) == {"gp-1", "chis-1", "gp-2", "chis-2"}
+
+
+AT_X = "org|x"
+
+
+@pytest.mark.parametrize(
+    ("reports", "repeat_fires"),
+    [
+        # A CHIS report known only by the practice, and the practice's dental appointment.
+        (
+            [
+                report(0, "chis", service=AT_X, place=AT_X),
+                report(20, "gp", service="dental", place=AT_X),
+            ],
+            False,
+        ),
+        # ... at another organisation: two misses.
+        (
+            [
+                report(0, "chis", service=AT_X, place=AT_X),
+                report(20, "gp", service="dental", place="org|y"),
+            ],
+            True,
+        ),
+        # Two named services at one organisation are never one miss, nor folded through a
+        # report known only by that organisation.
+        (
+            [
+                report(0, "a", service="dental", place=AT_X),
+                report(5, "b", service="gp", place=AT_X),
+            ],
+            True,
+        ),
+        (
+            [
+                report(0, "a", service="dental", place=AT_X),
+                report(5, "b", service="gp", place=AT_X),
+                report(10, "chis", service=AT_X, place=AT_X),
+            ],
+            True,
+        ),
+    ],
+)
+def test_a_report_known_only_by_its_organisation_is_the_same_miss_there(
+    kit: Kit, reports: list[EventView], repeat_fires: bool
+) -> None:
+    fired = kit.fired(reports[-1], reports[:-1])
+    assert ("repeat-wnb" in fired) == repeat_fires
 
 
 def test_the_backtest_sees_one_event_too(default_rules: RuleSet) -> None:

@@ -10,14 +10,17 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from app.runtime import AppState
+from app.services.backtest import run as run_backtest
 from app.store.models import CodedEvent
-from tests.api.nurse_helpers import only_flag
+from tests.api.nurse_helpers import booked_by, only_flag
+from tests.conftest import FIXED_NOW
 from tests.factories import appointment, created_id, patient, post
 from tests.services.test_rules_at_ingest import child, evidence, flags
 from tests.services.test_time_based_rules import due_checks_at
 
 SNOMED = "http://snomed.info/sct"
 CHIS = "https://chis.example/service-type"
+ODS = "https://fhir.nhs.uk/Id/ods-organization-code"
 
 
 def events(state: AppState, resource_id: str) -> list[CodedEvent]:
@@ -227,3 +230,80 @@ def test_a_flag_on_a_partial_birth_date_says_the_age_is_uncertain(
     again = flags(client, pid)["repeat-wnb"]
     ext = next(x for x in again["extension"] if x["url"].endswith("wnb-flag-evidence"))
     assert {"url": "age-uncertain", "valueBoolean": True} in ext["extension"]
+
+
+def at_organisation(ods: str) -> dict[str, Any]:
+    return {"performer": [{"type": "Organization", "identifier": {"system": ODS, "value": ods}}]}
+
+
+def test_a_dna_gp_observation_is_rebooked_by_a_gp_visit(
+    client: TestClient, state: AppState
+) -> None:
+    """Hazard log H-03: "DNA GP appointment", with no performer and no based-on appointment,
+    is a general practice miss; the GP visit three days later answers it."""
+    pid = child(client)
+    obs = created_id(
+        post(client, "Observation", dna(pid, effectiveDateTime="2026-05-25T09:00:00Z"))
+    )
+    assert [e.service_key for e in events(state, obs)] == ["general-practice"]
+    seen = appointment(f"Patient/{pid}", "fulfilled", "2026-05-28T09:00:00Z", service="gp")
+    post(client, "Appointment", seen)
+    assert "not-rebooked" not in flags(client, pid)
+    # A generic "did not attend" names no service: nothing answers it.
+    other = child(client)
+    generic = {**dna(other, effectiveDateTime="2026-05-25T09:00:00Z")}
+    generic["code"] = {"coding": [{"system": SNOMED, "code": "281399006"}]}
+    post(client, "Observation", generic)
+    post(
+        client,
+        "Appointment",
+        {
+            **seen,
+            "participant": [{"actor": {"reference": f"Patient/{other}"}, "status": "accepted"}],
+        },
+    )
+    assert "not-rebooked" in flags(client, other)
+
+
+def test_one_miss_as_an_appointment_and_a_chis_observation_is_one_event(
+    client: TestClient,
+) -> None:
+    """Hazard log H-05: the CHIS report knows only the organisation; the appointment is at it."""
+    pid = child(client)
+    practice = booked_by("ODS-A")
+    post(
+        client,
+        "Appointment",
+        appointment(f"Patient/{pid}", "noshow", "2026-06-10T09:00:00Z", **practice),
+    )
+    chis = dna(pid, effectiveDateTime="2026-06-10T09:30:00Z", **at_organisation("ODS-A"))
+    chis["code"] = {"coding": [{"system": SNOMED, "code": "281399006"}]}
+    post(client, "Observation", chis)
+    assert "repeat-wnb" not in flags(client, pid)
+    # The same report from another organisation is another miss.
+    elsewhere = {**chis, **at_organisation("ODS-B")}
+    post(client, "Observation", elsewhere)
+    assert "repeat-wnb" in flags(client, pid)
+
+
+@pytest.mark.parametrize(("rebooked_at", "answered"), [("ODS-A", True), ("ODS-B", False)])
+def test_a_miss_known_only_by_its_organisation_is_rebooked_there(
+    client: TestClient, state: AppState, rebooked_at: str, answered: bool
+) -> None:
+    pid = child(client)
+    miss = dna(pid, effectiveDateTime="2026-05-25T09:00:00Z", **at_organisation("ODS-A"))
+    miss["code"] = {"coding": [{"system": SNOMED, "code": "281399006"}]}
+    post(client, "Observation", miss)
+    rebooked = appointment(
+        f"Patient/{pid}",
+        "booked",
+        "2026-07-01T09:00:00Z",
+        created="2026-05-29T10:00:00Z",
+        **booked_by(rebooked_at),
+    )
+    post(client, "Appointment", rebooked)
+    assert ("not-rebooked" not in flags(client, pid)) == answered
+    # The backtest reads the organisation from the same rows and agrees.
+    report = state.read(lambda s: run_backtest(s, state.rules, None, None, FIXED_NOW))
+    found = {t.firing.rule_id for t in report.found if pid in t.firing.child_ids}
+    assert found == set(flags(client, pid))

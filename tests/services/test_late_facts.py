@@ -324,7 +324,11 @@ def test_an_inactive_status_ends_when_first_stored_inactive(
         state.clock = lambda: FIXED_NOW
     ends = state.read(lambda s: list(s.scalars(select(SafeguardingStatus.end))))
     assert ends == [FIXED_NOW]  # the later re-send did not move it
-    missed(client, pid, "2026-06-16")  # after the plan ended: not a protected child's miss
+    # A minute after the plan ended (within the clock-skew tolerance): not a protected child's.
+    after = appointment(
+        f"Patient/{pid}", "noshow", "2026-06-15T12:01:00Z", end="2026-06-15T12:20:00Z"
+    )
+    post(client, "Appointment", after)
     assert "protected-child" not in flags(client, pid)
 
 

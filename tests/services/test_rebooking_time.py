@@ -22,12 +22,14 @@ def test_booked_at_is_created_else_first_stored(client: TestClient, state: AppSt
     )
     [event] = events(state, created_id(post(client, "Appointment", with_created)))
     assert event.booked_at == datetime(2026, 6, 2, 9, 0, tzinfo=UTC)
-    plain = appointment(f"Patient/{pid}", "booked", "2026-07-02T09:00:00Z", ident="B-1")
+    # Booked for a minute from now, then missed once that minute has passed.
+    soon = {"start": "2026-06-15T12:01:00Z", "end": "2026-06-15T12:20:00Z"}
+    plain = appointment(f"Patient/{pid}", "booked", ident="B-1", **soon)
     appt = created_id(post(client, "Appointment", plain))
     assert events(state, appt)[0].booked_at == FIXED_NOW
     # Later versions (the appointment then missed) keep when it was first booked.
     state.clock = lambda: FIXED_NOW + timedelta(minutes=2)  # within the token's life
-    again = appointment(f"Patient/{pid}", "noshow", "2026-07-02T09:00:00Z", ident="B-1")
+    again = appointment(f"Patient/{pid}", "noshow", ident="B-1", **soon)
     assert post(client, "Appointment", again).status_code == 200
     [missed] = events(state, appt)
     assert (missed.category, missed.booked_at) == ("was-not-brought", FIXED_NOW)

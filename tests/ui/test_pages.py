@@ -45,6 +45,13 @@ def test_worklist_filters_count_and_page(signed_in: TestClient, family: Family) 
     assert "No flags match" in beyond and "Previous" in beyond
 
 
+def test_worklist_can_show_only_young_adults(signed_in: TestClient, family: Family) -> None:
+    page = signed_in.get("/ui/").text
+    assert '<option value="18+"' in page  # hazard log H-84
+    adults = text_of(signed_in.get("/ui/", params={"age_band": "18+"}).text)
+    assert "No flags match" in adults and "Ruby Marsh" not in adults
+
+
 def test_child_page_shows_family_flags_and_timeline(signed_in: TestClient, family: Family) -> None:
     r = signed_in.get(f"/ui/children/{family.ruby}")
     assert r.status_code == 200
