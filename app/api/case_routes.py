@@ -10,7 +10,8 @@ from fastapi import APIRouter, Query, Request
 
 from app.api.audited import audited
 from app.api.body import read_json
-from app.api.case_schemas import Caseload, OwnerAnswer, owner_request
+from app.api.case_schemas import Caseload, OwnerAnswer, owner_request, sharing_request
+from app.api.chronology_schemas import SharedItem
 from app.api.nurse_params import Id
 from app.api.openapi_docs import fhir_responses
 from app.api.security import require_all
@@ -18,10 +19,10 @@ from app.api.state import PrincipalDep, StateDep
 from app.auth.principal import Principal
 from app.auth.scopes import REVIEW
 from app.runtime import AppState
-from app.services import case_owner
+from app.services import case_owner, sharing
 from app.services.audit import AuditNote
 
-BODY_LIMIT = 4 * 1024
+BODY_LIMIT = 16 * 1024  # a 4,000-character note in JSON, with room to spare
 router = APIRouter()
 
 
@@ -91,3 +92,27 @@ async def get_caseload(
     today = state.clock().date()
     whose = owner or who.id
     return await audited(state, who, note, needs, lambda s: case_owner.caseload(s, whose, today))
+
+
+@router.post(
+    "/children/{patient_id}/sharing",
+    tags=["Nurse"],
+    summary="Record what was shared with another agency outside this service",
+    description='Body `{"agency": "Health visiting team", "method": "phone", "shared_at": '
+    '"2026-06-14T10:30:00Z", "note": "..."}`; 422 naming what is wrong. It appears in the '
+    "child's and the family's chronology beside the webhooks each agency was sent. Needs the "
+    "review scope; audited as a change to the child's record.",
+    status_code=201,
+    response_model=SharedItem,
+    responses=fhir_responses(400, 401, 403, 404, 422, 429),
+)
+async def post_sharing(
+    patient_id: Id, request: Request, state: StateDep, who: PrincipalDep
+) -> dict[str, Any]:
+    note = AuditNote("update", "Patient", [f"Patient/{patient_id}"])
+    await require_all(state, who, note, (REVIEW, "create"), ("Patient", "read"))
+    given = sharing_request(await read_json(request, BODY_LIMIT))
+    now = state.clock()
+    return await audited(
+        state, who, note, (), lambda s: sharing.record_sharing(s, patient_id, given, who, now)
+    )

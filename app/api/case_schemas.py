@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.nurse_params import json_body
 from app.api.nurse_schemas import CaseOwnerView, ChildSummary
 from app.services.case_owner import Assignment
+from app.services.sharing import SharingInput
 
 
 class OwnerRequest(BaseModel):
@@ -54,3 +55,21 @@ def owner_request(raw: bytes, me: str) -> Assignment:
     """The body, or 400 naming each thing wrong with it; `me` stands for the caller."""
     body = json_body(OwnerRequest, raw)
     return Assignment(me if body.owner == "me" else body.owner, body.next_review)
+
+
+class SharingRequest(BaseModel):
+    """Something shared with another agency outside this service, to keep on the record."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agency: str = Field(max_length=200, description='e.g. "Health visiting team, Leeds"')
+    method: str = Field(
+        max_length=32, description="phone, secure-email, meeting, in-person, letter, other"
+    )
+    shared_at: datetime = Field(description="When, with a zone")
+    note: str | None = Field(default=None, max_length=4000, pattern=r"^[^\x00]*$")
+
+
+def sharing_request(raw: bytes) -> SharingInput:
+    body = json_body(SharingRequest, raw)
+    return SharingInput(body.agency, body.method, body.shared_at, body.note)

@@ -59,8 +59,32 @@ class IdentityItem(Subject):
     source: str | None = Field(description="The sender's meta.source, if given")
 
 
+class NotifiedItem(Subject):
+    at: datetime
+    kind: Literal["notified"]
+    agency: str = Field(description="The agency's name as registered")
+    agency_type: str | None
+    flag_id: str
+    rule_id: str
+    payload: str = Field(description="id-only or full-resource: what the agency was sent")
+    event_number: int | None
+    delivery: Literal["pending", "delivered", "failed"]
+    delivered_at: datetime | None
+
+
+class SharedItem(Subject):
+    at: datetime = Field(description="When it was shared")
+    kind: Literal["shared"]
+    agency: str
+    method: str = Field(description="phone, secure-email, meeting, in-person, letter or other")
+    note: str | None
+    recorded_by: str
+    recorded_at: datetime
+
+
 ChronologyItem = Annotated[
-    EventItem | StatusItem | FlagItem | ReviewItem | IdentityItem, Field(discriminator="kind")
+    EventItem | StatusItem | FlagItem | ReviewItem | IdentityItem | NotifiedItem | SharedItem,
+    Field(discriminator="kind"),
 ]
 
 

@@ -15,6 +15,7 @@ from app.services.answer import Answer
 from app.services.child_summary import child_summary, children
 from app.services.family_carers import carers_of
 from app.services.identity_changes import identity_items
+from app.services.sharing import sharing_items
 from app.store import chronology_repo, family_repo, flags_repo, worklist_repo
 
 ADULT = 18  # years: a household member this old is a carer (matches terminology's adult age)
@@ -108,5 +109,6 @@ def _timeline(
         *items.flag_history_items(flags),
         *items.review_items(reviews, flags),
         *identity_items(chronology_repo.patient_versions(session, child_ids)),
+        *sharing_items(session, child_ids, flags),
     ]
     return items.in_time_order(everything)

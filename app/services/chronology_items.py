@@ -22,6 +22,8 @@ KIND_ORDER = {
     "flag-updated": 3,
     "review": 4,
     "flag-closed": 5,
+    "notified": 5,
+    "shared": 5,
     "status-end": 6,
 }
 

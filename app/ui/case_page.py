@@ -4,8 +4,9 @@ review form: a CSRF token, then the same use case as the API, then back to the p
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -13,13 +14,14 @@ from fastapi.responses import RedirectResponse, Response
 from app.api.nurse_params import Id
 from app.api.state import get_state
 from app.auth.principal import Principal
-from app.services import case_owner
+from app.services import case_owner, sharing
 from app.services.audit import AuditNote
 from app.ui.guard import checked_form_user, page_user
 from app.ui.render import page
 from app.ui.view import PageError, audited
 
 router = APIRouter(prefix="/ui")
+LONDON = ZoneInfo("Europe/London")
 Field = Annotated[str, Form()]
 
 
@@ -85,3 +87,24 @@ async def caseload_page(request: Request) -> Response:
         request, who, note, lambda s: case_owner.caseload(s, who.id, today)
     )
     return page(request, "caseload.html", {"who": who, "body": body, "today": today})
+
+
+@router.post("/children/{patient_id}/sharing")
+async def record_sharing(
+    patient_id: Id, request: Request, csrf_token: Field = "", agency: Field = "",
+    method: Field = "", shared_on: Field = "", note: Field = "",
+) -> Response:  # fmt: skip
+    audit_note = AuditNote("update", "Patient", [f"Patient/{patient_id}"])
+    who = await checked_form_user(request, audit_note, csrf_token)
+    now = get_state(request).clock()
+    try:
+        day = date.fromisoformat(shared_on)
+    except ValueError:
+        raise PageError(422, "Enter the date it was shared, like 2026-12-20.") from None
+    # A date from the form: midday London time is never the wrong day in either season.
+    at = datetime.combine(day, time(12), tzinfo=LONDON).astimezone(UTC)
+    given = sharing.SharingInput(agency, method, min(at, now), note or None)
+    await audited(
+        request, who, audit_note, lambda s: sharing.record_sharing(s, patient_id, given, who, now)
+    )
+    return RedirectResponse(f"/ui/children/{patient_id}?shared=saved#sharing", status_code=303)

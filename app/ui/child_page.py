@@ -17,6 +17,7 @@ from app.services.audit import AuditNote
 from app.services.case_owner import case_panel
 from app.services.chronology import child_chronology
 from app.services.relatives import relatives
+from app.services.sharing import METHODS
 from app.services.status_banner import banner
 from app.ui import chronology_view as cv
 from app.ui import timeline
@@ -80,6 +81,8 @@ async def _child(
         "items": items,
         "timeline": timeline.build(events, statuses, cv.service_of, rows, lambda _: None, now),
         "printing": printing,
+        "methods": list(METHODS.items()),
+        "shared": request.query_params.get("shared") == "saved",
         "now": now,
     }
     return page(request, "child.html", context)

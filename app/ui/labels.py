@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from app.services.sharing import METHODS
+
 STATES = {
     "open": "New",
     "acknowledged": "Acknowledged",
@@ -68,6 +70,7 @@ STATUSES = {
     "child-in-need": "Child in need",
 }
 PRIORITIES = {"high": "High", "medium": "Medium", "low": "Low"}
+SHARING_METHODS = METHODS
 RELATIONSHIPS = {
     "MTH": "Mother",
     "FTH": "Father",
@@ -103,6 +106,7 @@ FILTERS = {
     "action_label": lambda v: label(ACTIONS, v),
     "rule_label": lambda v: label(RULES, v),
     "status_label": lambda v: label(STATUSES, v),
+    "method_label": lambda v: label(SHARING_METHODS, v),
     "priority_label": lambda v: label(PRIORITIES, v),
     "relationship_label": lambda v: label(RELATIONSHIPS, v),
 }

@@ -7,6 +7,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from tests.api.nurse_helpers import audited_for
+from tests.auth.test_sessions import csrf_of
 from tests.factories import created_id, nhs_number, patient, post
 from tests.ui.conftest import Family
 from tests.ui.test_pages import text_of
@@ -71,3 +72,26 @@ def test_a_child_page_links_to_its_print_view(signed_in: TestClient, family: Fam
 def test_an_unknown_childs_print_view_is_a_404(signed_in: TestClient) -> None:
     assert signed_in.get("/ui/children/nobody/print").status_code == 404
     assert signed_in.get("/ui/families/nobody/print").status_code == 404
+
+
+def test_a_nurse_records_sharing_on_the_child_page_and_it_prints(
+    signed_in: TestClient, family: Family
+) -> None:
+    page = signed_in.get(f"/ui/children/{family.ruby}").text
+    assert "Nothing shared yet." in text_of(page)
+    form = {
+        "csrf_token": csrf_of(page),
+        "agency": "Health visiting team",
+        "method": "phone",
+        "shared_on": "2026-06-14",
+        "note": "Discussed by phone with the health visitor.",
+    }
+    done = signed_in.post(f"/ui/children/{family.ruby}/sharing", data=form, follow_redirects=False)
+    assert done.status_code == 303
+    words = text_of(signed_in.get(done.headers["location"]).text)
+    assert "Sharing recorded." in words and "shared with Health visiting team, by phone" in words
+    printed = text_of(signed_in.get(f"/ui/children/{family.ruby}/print").text)
+    assert "Shared with Health visiting team" in printed
+    assert "Discussed by phone with the health visitor." in printed
+    bad = signed_in.post(f"/ui/children/{family.ruby}/sharing", data={**form, "method": "pigeon"})
+    assert bad.status_code == 422 and "Say how it was shared" in bad.text
