@@ -75,7 +75,13 @@ def fhir_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-OPEN_PATHS = {"/fhir/metadata", "/health", "/auth/token", "/.well-known/smart-configuration"}
+OPEN_PATHS = {
+    "/fhir/metadata",
+    "/health",
+    "/auth/token",
+    "/.well-known/smart-configuration",
+    "/fhir/.well-known/smart-configuration",
+}
 
 
 def add_security(schema: dict[str, Any]) -> dict[str, Any]:
