@@ -50,6 +50,13 @@ def search_params(type_name: str) -> dict[str, Any]:
             "required": False,
             "schema": {"type": "string", "enum": ["none", "estimate", "accurate"]},
         },
+        {
+            "name": "_totalMethod",
+            "in": "query",
+            "required": False,
+            "description": "Aidbox's spelling of _total, as fhirpy's count() sends it",
+            "schema": {"type": "string", "enum": ["count", "estimate", "none"]},
+        },
     ]
     return {"parameters": params}
 

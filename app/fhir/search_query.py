@@ -89,6 +89,10 @@ def parse_search(
             query.sort = [_sort_key(raw_name, part) for part in raw_value.split(",")]
         elif name == "_total":
             query.total = _choice(raw_name, raw_value, ("none", "estimate", "accurate")) != "none"
+        elif name == "_totalMethod":
+            # Not FHIR but Aidbox's spelling of _total, sent by fhirpy's count(): known, so
+            # a stock client works unchanged, and kept in the self link to say it was used.
+            query.total = _choice(raw_name, raw_value, ("count", "estimate", "none")) != "none"
         elif name == "_summary":
             query.summary_count = _choice(raw_name, raw_value, ("count", "false")) == "count"
         elif name == "_include":
@@ -113,6 +117,7 @@ def parse_search(
                         "_count",
                         "_sort",
                         "_total",
+                        "_totalMethod",
                         "_include",
                         "_summary",
                     ]
