@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.fhir.index import SEARCH_PARAMS
+from app.fhir.search_chain import chain_names
 
 FHIR_JSON = "application/fhir+json"
 
@@ -25,7 +26,7 @@ def fhir_body(type_name: str) -> dict[str, Any]:
 
 
 def search_params(type_name: str) -> dict[str, Any]:
-    names = ["_id", "_lastUpdated", *SEARCH_PARAMS.get(type_name, {})]
+    names = ["_id", "_lastUpdated", *SEARCH_PARAMS.get(type_name, {}), *chain_names(type_name)]
     params = [
         {"name": n, "in": "query", "required": False, "schema": {"type": "string"}} for n in names
     ]

@@ -6,6 +6,7 @@ from typing import Any
 
 from app.fhir.index import SEARCH_PARAMS
 from app.fhir.parse import WRITABLE_TYPES
+from app.fhir.search_chain import chains_of
 from app.fhir.search_query import INCLUDABLE
 from app.fhir.subscription_topics import subscription_resource
 
@@ -65,7 +66,7 @@ def capability_statement(base_url: str, version: str, date: str) -> dict[str, An
                 "searchParam": [
                     {"name": "_id", "type": "token"},
                     {"name": "_lastUpdated", "type": "date"},
-                    *({"name": name, "type": SEARCH_TYPE[p.kind]} for name, p in params.items()),
+                    *(_search_param(type_name, name, p.kind) for name, p in params.items()),
                 ],
             }
         )
@@ -112,3 +113,16 @@ def capability_statement(base_url: str, version: str, date: str) -> dict[str, An
             }
         ],
     }
+
+
+def _search_param(type_name: str, name: str, kind: str) -> dict[str, Any]:
+    # R4's searchParam has no `chain` element (that is R5): the chains a reference parameter
+    # takes are stated in its documentation, the R4-valid place for them.
+    param: dict[str, Any] = {"name": name, "type": SEARCH_TYPE[kind]}
+    if chains := chains_of(type_name, name):
+        param["documentation"] = (
+            "Also chained: "
+            + ", ".join(f"{c}=system|value" for c in chains)
+            + " (the Patient carrying that identifier)."
+        )
+    return param
