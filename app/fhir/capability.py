@@ -8,7 +8,11 @@ from app.fhir.index import SEARCH_PARAMS
 from app.fhir.parse import WRITABLE_TYPES
 from app.fhir.search_chain import chains_of
 from app.fhir.search_query import INCLUDABLE
-from app.fhir.subscription_topics import subscription_resource
+from app.fhir.subscription_topics import (
+    IMPLEMENTATION_GUIDE,
+    SERVER_CAPABILITIES,
+    subscription_resource,
+)
 
 SEARCH_TYPE = {"token": "token", "string": "string", "date": "date", "reference": "reference"}
 
@@ -76,6 +80,7 @@ def capability_statement(base_url: str, version: str, date: str) -> dict[str, An
         "status": "active",
         "date": date,
         "kind": "instance",
+        "instantiates": [SERVER_CAPABILITIES],
         "software": {"name": "wnb", "version": version},
         "implementation": {
             "description": "Was Not Brought trigger service",
@@ -83,6 +88,7 @@ def capability_statement(base_url: str, version: str, date: str) -> dict[str, An
         },
         "fhirVersion": "4.0.1",
         "format": ["application/fhir+json", "json"],
+        "implementationGuide": [IMPLEMENTATION_GUIDE],
         "rest": [
             {
                 "mode": "server",
