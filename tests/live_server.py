@@ -21,8 +21,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(state: AppState) -> Iterator[str]:
-    port = free_port()
+def serve(state: AppState, port: int | None = None) -> Iterator[str]:
+    """`port`: one chosen beforehand, for a state whose base URL must name the server."""
+    port = port or free_port()
     # log_config=None: uvicorn's own loggers propagate to the root logger, so the suite's log
     # scan sees what the server would log (a traceback of an unhandled error included).
     config = uvicorn.Config(

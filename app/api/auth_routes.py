@@ -69,7 +69,7 @@ async def token(request: Request) -> JSONResponse:
         unit_of_work = state.write if fields.get("client_assertion") else state.read
         body = await state.credentials.run(
             lambda: unit_of_work(
-            lambda s: issue_token(
+                lambda s: issue_token(
                     s,
                     fields,
                     authorization,
@@ -92,7 +92,13 @@ async def token(request: Request) -> JSONResponse:
 
 
 @router.get("/.well-known/smart-configuration", summary="SMART discovery document")
+@router.get(
+    "/fhir/.well-known/smart-configuration",
+    summary="SMART discovery document at the FHIR base (SMART App Launch 2)",
+)
 async def smart_configuration(request: Request) -> dict[str, Any]:
+    # SMART App Launch 2 looks for the document relative to the FHIR base; the root copy stays
+    # for clients of the earlier drafts. Both are the same document.
     return {
         "token_endpoint": token_url(request),
         "grant_types_supported": ["client_credentials"],
@@ -103,6 +109,9 @@ async def smart_configuration(request: Request) -> dict[str, Any]:
         ],
         "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
         "scopes_supported": sorted({s for text in ROLE_SCOPES.values() for s in text.split()}),
+        # Required by SMART App Launch 2 whatever the grants; this server issues no
+        # authorization codes, so the statement only says plain would never be accepted.
+        "code_challenge_methods_supported": ["S256"],
         "capabilities": [
             "client-confidential-asymmetric",
             "client-confidential-symmetric",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.fhir.index import SEARCH_PARAMS
+from app.fhir.search_chain import chain_names
 
 FHIR_JSON = "application/fhir+json"
 
@@ -25,7 +26,7 @@ def fhir_body(type_name: str) -> dict[str, Any]:
 
 
 def search_params(type_name: str) -> dict[str, Any]:
-    names = ["_id", "_lastUpdated", *SEARCH_PARAMS.get(type_name, {})]
+    names = ["_id", "_lastUpdated", *SEARCH_PARAMS.get(type_name, {}), *chain_names(type_name)]
     params = [
         {"name": n, "in": "query", "required": False, "schema": {"type": "string"}} for n in names
     ]
@@ -49,6 +50,13 @@ def search_params(type_name: str) -> dict[str, Any]:
             "in": "query",
             "required": False,
             "schema": {"type": "string", "enum": ["none", "estimate", "accurate"]},
+        },
+        {
+            "name": "_totalMethod",
+            "in": "query",
+            "required": False,
+            "description": "Aidbox's spelling of _total, as fhirpy's count() sends it",
+            "schema": {"type": "string", "enum": ["count", "estimate", "none"]},
         },
     ]
     return {"parameters": params}
@@ -75,7 +83,13 @@ def fhir_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-OPEN_PATHS = {"/fhir/metadata", "/health", "/auth/token", "/.well-known/smart-configuration"}
+OPEN_PATHS = {
+    "/fhir/metadata",
+    "/health",
+    "/auth/token",
+    "/.well-known/smart-configuration",
+    "/fhir/.well-known/smart-configuration",
+}
 
 
 def add_security(schema: dict[str, Any]) -> dict[str, Any]:

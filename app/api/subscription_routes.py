@@ -22,6 +22,7 @@ from app.fhir.errors import FhirError
 from app.fhir.parse import load_json
 from app.notify.ssrf import parse_networks
 from app.runtime import AppState
+from app.services import subscription_events as subscription_events_service
 from app.services import subscription_ops, subscriptions
 from app.services.audit import AuditNote
 
@@ -117,6 +118,36 @@ async def update_subscription(
         state, who, note, (), lambda s: subscriptions.update(s, who, sid, load_json(raw), ctx)
     )
     return FhirResponse(shown.content, headers={"ETag": f'W/"{shown.version}"'})
+
+
+@router.get(
+    "/fhir/Subscription/{sid}/$events",
+    tags=TAGS,
+    summary="Re-fetch this subscription's events by number (Backport $events), id-only",
+    responses=fhir_responses(400, *READ_ERRORS),
+    response_class=FhirResponse,
+)
+async def subscription_events(
+    sid: str,
+    request: Request,
+    state: StateDep,
+    who: PrincipalDep,
+    eventsSinceNumber: Annotated[str | None, Query()] = None,
+    eventsUntilNumber: Annotated[str | None, Query()] = None,
+) -> FhirResponse:
+    # The declared parameters document the operation; all of the query is checked by the
+    # service, so an unknown one is refused rather than ignored.
+    note, needs = _note("read", sid)
+    params = list(request.query_params.multi_items())
+    now = state.clock()
+    body = await audited(
+        state,
+        who,
+        note,
+        needs,
+        lambda s: subscription_events_service.events(s, who, sid, params, now),
+    )
+    return FhirResponse(body)
 
 
 @router.get(

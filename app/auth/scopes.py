@@ -1,4 +1,7 @@
-"""SMART on FHIR v2 scopes (`system/Appointment.cu`, `user/*.rs`) and the roles built of them."""
+"""SMART on FHIR v2 scopes (`system/Appointment.cu`, `user/*.rs`) and the roles built of them.
+
+SMART v1 spellings (`system/Flag.read`, `patient/*.write`, `user/*.*`) are read as their v2
+equivalents, as SMART App Launch 2 asks of servers that still meet v1 clients."""
 
 from __future__ import annotations
 
@@ -7,6 +10,9 @@ from dataclasses import dataclass
 
 PERMISSIONS = "cruds"
 _SCOPE = re.compile(r"^(system|user)/(\*|[A-Z][A-Za-z]+)\.([cruds]+)$")
+_V1_SCOPE = re.compile(r"^(system|user)/(\*|[A-Z][A-Za-z]+)\.(read|write|\*)$")
+# SMART App Launch 2, "Scopes for requesting clinical data": what each v1 word means in v2.
+V1_PERMISSIONS = {"read": "rs", "write": "cud", "*": "cruds"}
 # Interactions and the permission letter each needs.
 INTERACTION_PERMISSION = {
     "create": "c",
@@ -69,6 +75,8 @@ class Scope:
 
 
 def parse_scope(text: str) -> Scope:
+    if v1 := _V1_SCOPE.match(text):
+        return Scope(v1[1], v1[2], V1_PERMISSIONS[v1[3]])
     m = _SCOPE.match(text)
     if not m or not _in_order(m[3]):
         raise ScopeError(
@@ -80,6 +88,20 @@ def parse_scope(text: str) -> Scope:
 
 def parse_scopes(text: str) -> list[Scope]:
     return [parse_scope(part) for part in text.split()]
+
+
+def parse_requested(text: str) -> tuple[list[Scope], list[str]]:
+    """A token request's scopes, and the words that are no resource scope (`launch/patient`,
+    `openid`, a granular `?category=` scope): RFC 6749 section 3.3 lets the server leave
+    those out of what it grants rather than refuse the request."""
+    scopes: list[Scope] = []
+    other: list[str] = []
+    for part in text.split():
+        try:
+            scopes.append(parse_scope(part))
+        except ScopeError:
+            other.append(part)
+    return scopes, other
 
 
 def grant(requested: list[Scope], registered: list[Scope]) -> list[Scope]:

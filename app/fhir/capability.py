@@ -6,8 +6,13 @@ from typing import Any
 
 from app.fhir.index import SEARCH_PARAMS
 from app.fhir.parse import WRITABLE_TYPES
+from app.fhir.search_chain import chains_of
 from app.fhir.search_query import INCLUDABLE
-from app.fhir.subscription_topics import subscription_resource
+from app.fhir.subscription_topics import (
+    IMPLEMENTATION_GUIDE,
+    SERVER_CAPABILITIES,
+    subscription_resource,
+)
 
 SEARCH_TYPE = {"token": "token", "string": "string", "date": "date", "reference": "reference"}
 
@@ -65,7 +70,7 @@ def capability_statement(base_url: str, version: str, date: str) -> dict[str, An
                 "searchParam": [
                     {"name": "_id", "type": "token"},
                     {"name": "_lastUpdated", "type": "date"},
-                    *({"name": name, "type": SEARCH_TYPE[p.kind]} for name, p in params.items()),
+                    *(_search_param(type_name, name, p.kind) for name, p in params.items()),
                 ],
             }
         )
@@ -75,6 +80,7 @@ def capability_statement(base_url: str, version: str, date: str) -> dict[str, An
         "status": "active",
         "date": date,
         "kind": "instance",
+        "instantiates": [SERVER_CAPABILITIES],
         "software": {"name": "wnb", "version": version},
         "implementation": {
             "description": "Was Not Brought trigger service",
@@ -82,6 +88,7 @@ def capability_statement(base_url: str, version: str, date: str) -> dict[str, An
         },
         "fhirVersion": "4.0.1",
         "format": ["application/fhir+json", "json"],
+        "implementationGuide": [IMPLEMENTATION_GUIDE],
         "rest": [
             {
                 "mode": "server",
@@ -112,3 +119,16 @@ def capability_statement(base_url: str, version: str, date: str) -> dict[str, An
             }
         ],
     }
+
+
+def _search_param(type_name: str, name: str, kind: str) -> dict[str, Any]:
+    # R4's searchParam has no `chain` element (that is R5): the chains a reference parameter
+    # takes are stated in its documentation, the R4-valid place for them.
+    param: dict[str, Any] = {"name": name, "type": SEARCH_TYPE[kind]}
+    if chains := chains_of(type_name, name):
+        param["documentation"] = (
+            "Also chained: "
+            + ", ".join(f"{c}=system|value" for c in chains)
+            + " (the Patient carrying that identifier)."
+        )
+    return param

@@ -9,6 +9,7 @@ from app.fhir.dates import parse_range
 from app.fhir.errors import FhirError
 from app.fhir.index import SEARCH_PARAMS, Param, fold
 from app.fhir.numbers import whole_number
+from app.fhir.search_chain import is_chained, parse_chain
 
 DATE_PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le")
 SORTABLE = {
@@ -89,6 +90,10 @@ def parse_search(
             query.sort = [_sort_key(raw_name, part) for part in raw_value.split(",")]
         elif name == "_total":
             query.total = _choice(raw_name, raw_value, ("none", "estimate", "accurate")) != "none"
+        elif name == "_totalMethod":
+            # Not FHIR but Aidbox's spelling of _total, sent by fhirpy's count(): known, so
+            # a stock client works unchanged, and kept in the self link to say it was used.
+            query.total = _choice(raw_name, raw_value, ("count", "estimate", "none")) != "none"
         elif name == "_summary":
             query.summary_count = _choice(raw_name, raw_value, ("count", "false")) == "count"
         elif name == "_include":
@@ -99,6 +104,8 @@ def parse_search(
             query.criteria.append(
                 Criterion(name, "lastUpdated", None, (parse_date_param(raw_name, raw_value),))
             )
+        elif is_chained(raw_name):
+            query.criteria.append(_chained(type_name, raw_name, raw_value))
         elif name in params:
             query.criteria.append(_criterion(name, modifier or None, raw_value, params[name]))
         elif lenient:
@@ -113,6 +120,7 @@ def parse_search(
                         "_count",
                         "_sort",
                         "_total",
+                        "_totalMethod",
                         "_include",
                         "_summary",
                     ]
@@ -158,6 +166,21 @@ def _criterion(name: str, modifier: str | None, raw: str, param: Param) -> Crite
         else:
             values.append(part)
     return Criterion(name, param.kind, modifier, tuple(values), param.target)
+
+
+def _chained(type_name: str, raw_name: str, raw: str) -> Criterion:
+    # A Patient found by an identifier is what `:identifier` already resolves (through the
+    # identity keys of stored Patients), so the chain is that criterion under its own name.
+    name, target = parse_chain(type_name, raw_name)
+    tokens = [_token(raw_name, part) for part in _split(raw_name, raw)]
+    return Criterion(name, "reference", "identifier", tuple(tokens), target)
+
+
+def _token(name: str, part: str) -> Token:
+    system, bar, code = part.partition("|")
+    if bar and not code:
+        raise FhirError.one(400, "invalid", "An identifier search needs a value.", name)
+    return (system or None, code) if bar else (None, part)
 
 
 def _split(name: str, raw: str) -> list[str]:

@@ -15,6 +15,7 @@ from app.fhir.subscription_topics import TOPICS
 BACKPORT = "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition"
 FILTER_CRITERIA = f"{BACKPORT}/backport-filter-criteria"
 PAYLOAD_CONTENT = f"{BACKPORT}/backport-payload-content"
+HEARTBEAT_PERIOD = f"{BACKPORT}/backport-heartbeat-period"
 SECRET_EXTENSION = "https://medplum.com/fhir/StructureDefinition/subscription-secret"
 PAYLOADS = ("id-only", "full-resource")
 FILTERS = ("rule", "priority", "area")
@@ -56,6 +57,7 @@ def parse_subscription(data: dict[str, Any]) -> SubscriptionSpec:
         raise _bad("Subscription.channel.endpoint", "A rest-hook needs an https endpoint.")
     if channel.get("payload", "application/fhir+json") not in ("application/fhir+json",):
         raise _bad("Subscription.channel.payload", "The payload type is application/fhir+json.")
+    _no_heartbeat(channel)
     secret, secret_at = _secret(data)
     return SubscriptionSpec(
         topic=topic,
@@ -127,6 +129,18 @@ def _filters(data: dict[str, Any]) -> dict[str, list[str]]:
                 raise _bad(where, f"priority is one of {', '.join(PRIORITIES)}.")
             found.setdefault(name, set()).update(values)
     return {name: sorted(values) for name, values in found.items()}
+
+
+def _no_heartbeat(channel: dict[str, Any]) -> None:
+    # No heartbeat notifications are sent: accepting the period would promise them, and a
+    # subscriber would take their absence for a dead channel.
+    for i, ext in enumerate(channel.get("extension", [])):
+        if ext.get("url") == HEARTBEAT_PERIOD:
+            raise _bad(
+                f"Subscription.channel.extension[{i}]",
+                "Heartbeat notifications are not sent: leave out backport-heartbeat-period "
+                "and use $status or $events to check the channel.",
+            )
 
 
 def _headers(channel: dict[str, Any]) -> list[str]:

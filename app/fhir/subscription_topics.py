@@ -15,6 +15,11 @@ TOPICS: dict[str, frozenset[str]] = {
     FLAG_CHANGED: frozenset({"evidence-changed", "updated", "withdrawn", "closed", "reopened"}),
 }
 
+BACKPORT_IG = "http://hl7.org/fhir/uv/subscriptions-backport"
+# The Backport IG's canonical, and the server CapabilityStatement this one instantiates.
+IMPLEMENTATION_GUIDE = f"{BACKPORT_IG}/ImplementationGuide/hl7.fhir.uv.subscriptions-backport"
+SERVER_CAPABILITIES = f"{BACKPORT_IG}/CapabilityStatement/backport-subscription-server-r4"
+SUBSCRIPTION_PROFILE = f"{BACKPORT_IG}/StructureDefinition/backport-subscription"
 TOPIC_CANONICAL_EXTENSION = (
     "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/"
     "capabilitystatement-subscriptiontopic-canonical"
@@ -25,6 +30,7 @@ def subscription_resource() -> dict[str, Any]:
     """The CapabilityStatement entry for Subscription, advertising every topic."""
     return {
         "type": "Subscription",
+        "supportedProfile": [SUBSCRIPTION_PROFILE],
         "extension": [
             {"url": TOPIC_CANONICAL_EXTENSION, "valueCanonical": topic} for topic in TOPICS
         ],
@@ -39,6 +45,11 @@ def subscription_resource() -> dict[str, Any]:
                 "name": "status",
                 "definition": "http://hl7.org/fhir/uv/subscriptions-backport/"
                 "OperationDefinition/backport-subscription-status",
-            }
+            },
+            {
+                "name": "events",
+                "definition": "http://hl7.org/fhir/uv/subscriptions-backport/"
+                "OperationDefinition/backport-subscription-events",
+            },
         ],
     }

@@ -80,10 +80,12 @@ def notification_bundle(
     events_since_start: int,
     at: datetime,
     events: Sequence[NotificationEvent] = (),
+    status_code: str = "active",
 ) -> dict[str, Any]:
-    """The Bundle a subscriber receives (handshake, heartbeat or event-notification)."""
+    """The Bundle a subscriber receives (handshake, heartbeat, event-notification or the
+    answer to `$events`). `status_code`: the subscription's status as the bundle states it."""
     status = status_parameters(
-        base, subscription_id, topic, "active", notification_type, events_since_start, events
+        base, subscription_id, topic, status_code, notification_type, events_since_start, events
     )
     entries: list[dict[str, Any]] = [
         {
@@ -129,6 +131,25 @@ def status_bundle(base: str, status: dict[str, Any]) -> dict[str, Any]:
 
 def _url(base: str, subscription_id: str) -> str:
     return f"{base}/Subscription/{subscription_id}"
+
+
+def events_of(body: str) -> list[NotificationEvent]:
+    """The events a stored notification Bundle announced, as they were sent."""
+    status = orjson.loads(body)["entry"][0]["resource"]
+    out = []
+    for p in status.get("parameter", []):
+        if p["name"] != "notification-event":
+            continue
+        parts = {part["name"]: part for part in p["part"]}
+        focus = parts["focus"]["valueReference"]["reference"]
+        out.append(
+            NotificationEvent(
+                int(parts["event-number"]["valueString"]),
+                datetime.fromisoformat(parts["timestamp"]["valueInstant"]),
+                "/".join(focus.rsplit("/", 2)[-2:]),
+            )
+        )
+    return out
 
 
 def with_resources(body: str, resources: dict[str, str]) -> str:

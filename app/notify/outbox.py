@@ -70,7 +70,10 @@ def event_message(
 
 def handshake_message(sub: WebhookSubscription, now: datetime) -> dict[str, Any]:
     """An outbox row for a subscription's handshake (delivered while it is `requested`)."""
-    body = notification_bundle(sub.fhir_base, sub.id, sub.topic, "handshake", 0, now)
+    # The Backport IG: a handshake states the subscription as it is while waiting for it.
+    body = notification_bundle(
+        sub.fhir_base, sub.id, sub.topic, "handshake", 0, now, status_code="requested"
+    )
     return _row(sub.pk, "handshake", "handshake", body, now, None, None)
 
 

@@ -97,14 +97,19 @@ def issue_token(
         raise OAuthError(400, "unsupported_grant_type", "grant_type must be client_credentials")
     client = _authenticate(session, form, authorization, token_url, now)
     registered = smart.parse_scopes(client.scopes)
-    try:
-        requested = smart.parse_scopes(form["scope"]) if form.get("scope") else registered
-    except smart.ScopeError as exc:
-        raise OAuthError(400, "invalid_scope", str(exc)) from exc
+    requested, unknown = (
+        smart.parse_requested(form["scope"]) if form.get("scope") else (registered, [])
+    )
+    # RFC 6749 section 3.3: grant the part of the request the client holds and say so in
+    # `scope`; refuse only when nothing of it can be granted.
     granted = smart.grant(requested, registered)
     if not granted:
+        ignored = f" ({len(unknown)} not SMART resource scopes)" if unknown else ""
         raise OAuthError(
-            400, "invalid_scope", "none of the requested scopes is registered for this client"
+            400,
+            "invalid_scope",
+            "none of the requested scopes is registered for this client"
+            f"{ignored}; registered: {client.scopes}",
         )
     scope = smart.render(granted)
     token, expires_in = issue_access_token(secret_key, client.client_id, scope, now, ttl_seconds)

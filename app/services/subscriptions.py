@@ -20,6 +20,7 @@ from app.fhir.subscription import (
     with_secret,
     without_secret,
 )
+from app.fhir.subscription_topics import SUBSCRIPTION_PROFILE
 from app.notify import outbox, ssrf, wake
 from app.notify.notification import status_bundle, status_parameters
 from app.notify.signing import new_secret, secret_problem
@@ -200,7 +201,11 @@ def render(row: WebhookSubscription) -> dict[str, Any]:
         data["error"] = row.error
     else:
         data.pop("error", None)
-    data["meta"] = {"versionId": str(row.version), "lastUpdated": fhir_instant(row.updated_at)}
+    data["meta"] = {
+        "versionId": str(row.version),
+        "lastUpdated": fhir_instant(row.updated_at),
+        "profile": [SUBSCRIPTION_PROFILE],
+    }
     return data
 
 

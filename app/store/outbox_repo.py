@@ -161,3 +161,21 @@ def oldest_pending_at(session: Session) -> datetime | None:
     return session.scalar(
         select(func.min(WebhookMessage.created_at)).where(WebhookMessage.state == "pending")
     )
+
+
+def events_between(
+    session: Session, subscription_pk: int, since: int, until: int, limit: int
+) -> Sequence[WebhookMessage]:
+    """A subscription's event notifications numbered since..until (inclusive), lowest first,
+    whatever their delivery state: `$events` re-sends what a subscriber missed."""
+    return session.scalars(
+        select(WebhookMessage)
+        .where(
+            WebhookMessage.subscription_pk == subscription_pk,
+            WebhookMessage.kind == "event-notification",
+            WebhookMessage.event_number >= since,
+            WebhookMessage.event_number <= until,
+        )
+        .order_by(WebhookMessage.event_number)
+        .limit(limit)
+    ).all()

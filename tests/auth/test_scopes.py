@@ -2,7 +2,15 @@
 
 import pytest
 
-from app.auth.scopes import ScopeError, allows, grant, parse_scope, parse_scopes, render
+from app.auth.scopes import (
+    ScopeError,
+    allows,
+    grant,
+    parse_requested,
+    parse_scope,
+    parse_scopes,
+    render,
+)
 
 
 @pytest.mark.parametrize("text", ["system/Appointment.cu", "system/*.cruds", "user/Flag.rs"])
@@ -45,6 +53,27 @@ def test_grant_is_never_wider_than_the_registration(
     requested: str, registered: str, granted: str
 ) -> None:
     assert render(grant(parse_scopes(requested), parse_scopes(registered))) == granted
+
+
+@pytest.mark.parametrize(
+    ("v1", "v2"),
+    [
+        ("system/Flag.read", "system/Flag.rs"),
+        ("system/*.read", "system/*.rs"),
+        ("system/Appointment.write", "system/Appointment.cud"),
+        ("user/*.*", "user/*.cruds"),
+    ],
+)
+def test_smart_v1_scopes_read_as_v2(v1: str, v2: str) -> None:
+    assert str(parse_scope(v1)) == v2
+
+
+def test_a_request_keeps_its_resource_scopes_and_sets_the_rest_aside() -> None:
+    scopes, other = parse_requested(
+        "launch/patient system/Flag.read openid patient/*.read system/Obs.rs?category=x"
+    )
+    assert render(scopes) == "system/Flag.rs"
+    assert other == ["launch/patient", "openid", "patient/*.read", "system/Obs.rs?category=x"]
 
 
 def test_interactions_map_to_letters() -> None:
