@@ -4,6 +4,7 @@ the worker tests share."""
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +15,8 @@ import orjson
 from app.notify import wake
 from app.notify.dispatcher import Dispatcher
 from app.notify.events import FlagEvent
+from app.runtime import AppState
+from app.store import outbox_repo
 from tests.conftest import FIXED_NOW
 from tests.notify.receiver import Received
 
@@ -66,3 +69,17 @@ def assert_in_order_per_child(received: list[Received], children: int) -> None:
         child = (number - 1) % children  # event n was made for child (n - 1) % children
         assert number > last.get(child, 0), "one child's events arrived out of order"
         last[child] = number
+
+
+def wait_all_delivered(state: AppState, total: int) -> None:
+    """Until the outbox holds `total` messages, all delivered. Every attempt settles before
+    its message counts as delivered and reaches the receiver before it is answered, so after
+    this no request is still on its way."""
+    deadline = time.monotonic() + 120
+    while True:
+        with state.reader() as session:
+            counts = outbox_repo.counts_by_state(session)
+        if counts == {"delivered": total}:
+            return
+        assert time.monotonic() < deadline, f"not all delivered: {counts}"
+        time.sleep(0.1)

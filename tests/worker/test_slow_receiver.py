@@ -4,7 +4,6 @@ worker never sends it a second time (issue 21, defect 1)."""
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 
 import pytest
@@ -12,11 +11,15 @@ from fastapi.testclient import TestClient
 
 from app.notify.outbox import enqueue_flag_events
 from app.runtime import AppState
-from app.store import outbox_repo
 from tests.notify.conftest import make_dispatcher
 from tests.notify.kit import agency, subscribe, subscription
 from tests.notify.receiver import receiving
-from tests.worker.kit import assert_in_order_per_child, raised_events, running
+from tests.worker.kit import (
+    assert_in_order_per_child,
+    raised_events,
+    running,
+    wait_all_delivered,
+)
 
 pytestmark = pytest.mark.own_connections("concurrent dispatchers")
 
@@ -53,7 +56,7 @@ def test_a_slow_receiver_gets_each_message_once_and_in_order_from_two_workers(
         events = raised_events(count, CHILDREN)
         hooks_state.write(lambda s: enqueue_flag_events(s, events))
         with running(workers):
-            _wait_all_delivered(hooks_state, count + 1)
+            wait_all_delivered(hooks_state, count + 1)
         # Every attempt settles before its message counts as delivered, and every attempt's
         # request reached the receiver before it was answered: nothing more can arrive.
         received = list(hook.requests[1:])
@@ -61,14 +64,3 @@ def test_a_slow_receiver_gets_each_message_once_and_in_order_from_two_workers(
     assert len(ids) == count
     assert [i for i, n in ids.items() if n > 1] == [], "messages delivered more than once"
     assert_in_order_per_child(received, CHILDREN)
-
-
-def _wait_all_delivered(state: AppState, total: int) -> None:
-    deadline = time.monotonic() + 120
-    while True:
-        with state.reader() as session:
-            counts = outbox_repo.counts_by_state(session)
-        if counts == {"delivered": total}:
-            return
-        assert time.monotonic() < deadline, f"not all delivered: {counts}"
-        time.sleep(0.1)
