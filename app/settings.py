@@ -68,6 +68,17 @@ class Settings(BaseSettings):
         description="Serve GET /metrics to any caller (default: loopback callers only).",
     )
     db_pool_size: int = Field(default=20, description="Connections per API process.")
+    db_prepared_statements: bool = Field(
+        default=True,
+        description="Let psycopg prepare statements on the server (PostgreSQL). False behind a "
+        "pooler in transaction mode (PgBouncer before 1.21): each connection's prepared "
+        "statements would be sent to another client's server connection.",
+    )
+    db_listen_url: str | None = Field(
+        default=None,
+        description="A direct PostgreSQL URL (not through a pooler) for the worker's LISTEN "
+        "wake-ups; default the database URL.",
+    )
     default_page_size: int = Field(default=50, description="Search page size without _count.")
     max_page_size: int = Field(default=1000, description="Largest _count honoured.")
     log_level: str = Field(default="INFO")

@@ -10,7 +10,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -24,6 +24,7 @@ from app.notify.notification import with_resources
 from app.notify.outcome import settle_attempt
 from app.notify.retry import RetryPolicy
 from app.notify.signing import signed_headers
+from app.notify.slots import Slots
 from app.store import outbox_repo, resources_repo
 from app.store.outbox_repo import Claimed
 from app.store.webhook_models import WebhookSubscription
@@ -47,7 +48,7 @@ class DeliveryConfig:
     concurrency: int = 8
     lease_margin: float = 30.0
     poll_seconds: float = 1.0
-    batch: int = 50
+    batch: int = 50  # most claimed at once; never more than the idle delivery threads
 
 
 class Dispatcher:
@@ -69,18 +70,15 @@ class Dispatcher:
         self._clock = clock
         self._resolver = resolver
         self._pool = ThreadPoolExecutor(config.concurrency, thread_name_prefix="wnb-deliver")
+        self._slots = Slots(config.concurrency)
 
     def run_once(self) -> int:
-        """Claim one batch of due messages and deliver it; how many were claimed."""
-        token = uuid.uuid4().hex
-        now = self._clock()
-        lease = timedelta(seconds=self._config.timeout + self._config.lease_margin)
-        with self._sessions() as session:
-            claimed = outbox_repo.claim_due(session, now, self._config.batch, now + lease, token)
-            session.commit()
-        if claimed:
-            list(self._pool.map(lambda c: self._deliver(c, token), claimed))
-        return len(claimed)
+        """Claim what the idle delivery threads can start now, deliver it and wait for it;
+        how many were claimed."""
+        started = self._start_due(wait=0.0) or []
+        for future in started:
+            future.result()
+        return len(started)
 
     def drain(self, rounds: int = 100) -> int:
         """Deliver until nothing is due now (tests, benchmarks); how many attempts were made."""
@@ -93,21 +91,58 @@ class Dispatcher:
         return total
 
     def run(self, stop: threading.Event) -> None:
-        """Deliver until `stop` is set: woken by a commit that wrote to the outbox, or
-        polling every `poll_seconds` for retries that came due."""
+        """Deliver until `stop` is set: a thread that finishes takes the next due message at
+        once; with nothing due, woken by a commit that wrote to the outbox, or polling every
+        `poll_seconds` for retries that came due."""
         while not stop.is_set():
             try:
-                count = self.run_once()
+                started = self._start_due(wait=self._config.poll_seconds)
             except Exception as exc:  # a database hiccup must not end the loop
                 log.warning("delivery round failed: %s", type(exc).__name__)
-                count = 0
                 stop.wait(self._config.poll_seconds)
-            if not count:
+                continue
+            if started is not None and not started:
                 wake.wait(self._config.poll_seconds)
 
     def close(self) -> None:
         """Wait for deliveries in flight and stop the delivery threads."""
         self._pool.shutdown(wait=True)
+
+    def _start_due(self, wait: float) -> list[Future[None]] | None:
+        """Claim as many due messages as there are idle delivery threads (at most `batch`)
+        and start them; None when no thread became idle within `wait` seconds. Every claimed
+        message starts at once, so its lease only has to cover one attempt: a batch larger
+        than the threads would leave its tail queued while the lease ran out, and another
+        worker would send those messages again."""
+        idle = self._slots.take(self._config.batch, wait)
+        if not idle:
+            return None
+        token = uuid.uuid4().hex
+        now = self._clock()
+        lease = timedelta(seconds=self._config.timeout + self._config.lease_margin)
+        try:
+            with self._sessions() as session:
+                claimed = outbox_repo.claim_due(session, now, idle, now + lease, token)
+                session.commit()
+        except BaseException:
+            self._slots.give(idle)
+            raise
+        self._slots.give(idle - len(claimed))
+        return [self._pool.submit(self._send, c, token) for c in claimed]
+
+    def _send(self, claimed: Claimed, token: str) -> None:
+        try:
+            self._deliver(claimed, token)
+        except Exception as exc:
+            # Unrecorded: the lease runs out and the message is tried again.
+            log.warning(
+                "webhook message %d not settled: %s", claimed.message.pk, type(exc).__name__
+            )
+            raise
+        finally:
+            self._slots.give()
+            # The thread is free, and the same child's next message may be due now.
+            wake.wake()
 
     def _deliver(self, claimed: Claimed, token: str) -> None:
         msg, sub = claimed.message, claimed.subscription

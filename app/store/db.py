@@ -35,7 +35,12 @@ def make_engine(settings: Settings) -> Engine:
         max_overflow=10,
         pool_pre_ping=True,
         # A refused or dropped connection must fail fast (503), not hold the request.
-        connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
+        connect_args={
+            "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+            # None: never prepare, so a transaction-mode pooler may hand each transaction to
+            # any server connection.
+            **({} if settings.db_prepared_statements else {"prepare_threshold": None}),
+        },
         hide_parameters=True,
     )
 

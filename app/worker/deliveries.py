@@ -79,7 +79,10 @@ class Deliveries:
 
     def _listen(self) -> None:
         """Wake the loop when another process commits an outbox row (pg_notify)."""
-        url = make_url(self._state.settings.database_url).set(drivername="postgresql")
+        # A pooler in transaction mode would hand the LISTEN to a server connection that the
+        # next client gets, and the notifications would be lost: a direct URL can be given.
+        settings = self._state.settings
+        url = make_url(settings.db_listen_url or settings.database_url).set(drivername="postgresql")
         poll = self._state.settings.webhook_poll_seconds
         while not self._stop.is_set():
             try:

@@ -1,5 +1,5 @@
 """A partner agency's webhook endpoint: a real HTTP server on a loopback port that records
-every request and answers as the test tells it (a status, a Retry-After, or hanging)."""
+every request and answers as the test tells it (a status, a Retry-After, slowly, or hanging)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ class Receiver:
         self.default = 200
         self.headers: dict[str, str] = {}
         self.hang: threading.Event | None = None  # hold requests until set
+        self.delay = 0.0  # seconds to take over each answer: a slow but healthy receiver
         self.arrived = threading.Condition()
         self.url = ""
 
@@ -53,6 +54,8 @@ class Receiver:
                     receiver.arrived.notify_all()
                 if receiver.hang is not None:
                     receiver.hang.wait(30)
+                if receiver.delay:
+                    time.sleep(receiver.delay)
                 self.send_response(status)
                 for name, value in receiver.headers.items():
                     self.send_header(name, value)

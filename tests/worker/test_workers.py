@@ -9,21 +9,18 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections import Counter
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from app.notify.events import FlagEvent
 from app.notify.outbox import enqueue_flag_events
 from app.runtime import AppState
-from tests.conftest import FIXED_NOW
 from tests.notify.conftest import LOOPBACK, make_dispatcher
 from tests.notify.kit import agency, infant_in, subscribe, subscription
-from tests.notify.receiver import Receiver, receiving
+from tests.notify.receiver import receiving
+from tests.worker.kit import assert_in_order_per_child, raised_events, running
 
 pytestmark = pytest.mark.own_connections("worker processes and concurrent dispatchers")
 
@@ -102,50 +99,13 @@ def test_two_workers_never_deliver_one_message_twice(
         subscribe(hooks_client, gp, subscription(hook.url))
         workers[0].drain()
         hook.received(1)
-        events = [
-            FlagEvent(
-                kind="raised",
-                flag_id=str(uuid.uuid4()),
-                flag_version=1,
-                rule_id="infant-wnb",
-                priority="high",
-                child_id=f"child-{i % 10}",  # ten children, four events each: order matters too
-                family_id=f"family-{i % 10}",
-                agencies=("gp",),
-                areas=("A81001",),
-                at=FIXED_NOW + timedelta(seconds=i),
-            )
-            for i in range(count)
-        ]
+        # Ten children, four events each: order matters too.
+        events = raised_events(count, children=10)
         hooks_state.write(lambda s: enqueue_flag_events(s, events))
-        stop = threading.Event()
-        threads = [threading.Thread(target=w.run, args=(stop,)) for w in workers]
-        for t in threads:
-            t.start()
-        try:
-            received = hook.received(count + 1, timeout=60)[1:]
+        with running(workers):
+            hook.received(count + 1, timeout=60)
             time.sleep(0.5)  # a duplicate, if any, would arrive now
-        finally:
-            stop.set()
-            for t in threads:
-                t.join(timeout=10)
-            for w in workers:
-                w.close()
         received = list(hook.requests[1:])
     ids = Counter(r.headers["webhook-id"] for r in received)
     assert len(ids) == count and max(ids.values()) == 1
-    _assert_in_order_per_child(received, hook)
-
-
-def _assert_in_order_per_child(received: list, hook: Receiver) -> None:
-    import orjson
-
-    last: dict[str, int] = {}
-    for r in received:
-        params = orjson.loads(r.body)["entry"][0]["resource"]["parameter"]
-        event = next(p for p in params if p["name"] == "notification-event")
-        parts = {x["name"]: x for x in event["part"]}
-        number = int(parts["event-number"]["valueString"])
-        child = str(number % 10)  # event n is for child (n - 1) % 10 in creation order
-        assert number > last.get(child, 0), "one child's events arrived out of order"
-        last[child] = number
+    assert_in_order_per_child(received, children=10)
