@@ -132,6 +132,9 @@ class Settings(BaseSettings):
     hashing_threads: int = Field(
         default=2, ge=1, description="Password and secret checks run at once (per process)."
     )
+    max_bundle_entries: int = Field(
+        default=1000, ge=1, description="Entries in one transaction or batch Bundle (413 beyond)."
+    )
     query_max_repeats: int = Field(
         default=50, ge=1, description="Occurrences of one query parameter (400 beyond)."
     )
