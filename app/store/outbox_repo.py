@@ -143,9 +143,10 @@ def requeue(
     now: datetime,
     msg_id: str | None = None,
     since: datetime | None = None,
+    delivered: bool = False,
 ) -> int:
-    """Send again (same webhook-id): one message, or every event message since a time.
-    Returns how many were queued."""
+    """Send again (same webhook-id): one message, or every event message since a time (those
+    delivered too only when `delivered`). Returns how many were queued."""
     query = update(WebhookMessage).where(
         WebhookMessage.subscription_pk == subscription_pk, WebhookMessage.kind != "handshake"
     )
@@ -153,6 +154,8 @@ def requeue(
         query = query.where(WebhookMessage.msg_id == msg_id)
     if since is not None:
         query = query.where(WebhookMessage.created_at >= since)
+        if not delivered:
+            query = query.where(WebhookMessage.state != "delivered")
     return rows_changed(
         session,
         query.values(
