@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from app.api.access_log import AccessLog
 from app.api.audit_routes import router as audit_router
@@ -22,6 +22,7 @@ from app.api.metrics import Metrics, count_statements
 from app.api.metrics import router as metrics_router
 from app.api.nurse_routes import router as nurse_router
 from app.api.openapi_docs import add_security
+from app.api.query_guard import query_shape
 from app.api.rules_routes import router as rules_router
 from app.api.subscription_routes import router as subscription_router
 from app.runtime import AppState, build_state
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
         title="wnb",
         version=VERSION,
         lifespan=lifespan,
+        dependencies=[Depends(query_shape)],
         description="Was Not Brought: FHIR R4 ingest of children's appointment "
         "outcomes, coded for safeguarding.",
     )

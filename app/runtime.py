@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.auth.credential_throttle import CredentialThrottle
 from app.auth.principal import Principal
 from app.auth.rate_limit import RateLimiter
+from app.auth.refusal_throttle import RefusalThrottle
 from app.fhir.errors import FhirError
 from app.fhir.terminology import Terminology, load_terminology
 from app.rules import RuleSet, load_rules
@@ -47,6 +48,7 @@ class AppState:
     auth: Authenticator
     limiter: RateLimiter
     credentials: CredentialThrottle
+    refusals: RefusalThrottle
     clock: Callable[[], datetime] = field(default=_utc_now)
     secret_file: Path | None = None  # where the generated development secret is kept
 
@@ -168,5 +170,6 @@ def build_state(settings: Settings) -> AppState:
             settings.address_burst,
             settings.hashing_threads,
         ),
+        refusals=RefusalThrottle(settings.address_attempts_per_minute, settings.address_burst),
         secret_file=secret_file,
     )

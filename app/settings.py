@@ -149,6 +149,18 @@ class Settings(BaseSettings):
     hashing_threads: int = Field(
         default=2, ge=1, description="Password and secret checks run at once (per process)."
     )
+    max_bundle_entries: int = Field(
+        default=1000, ge=1, description="Entries in one transaction or batch Bundle (413 beyond)."
+    )
+    query_max_repeats: int = Field(
+        default=50, ge=1, description="Occurrences of one query parameter (400 beyond)."
+    )
+    query_max_values: int = Field(
+        default=100, ge=1, description="Comma-separated values of one query parameter, in all."
+    )
+    query_max_value_length: int = Field(
+        default=2048, ge=16, description="Characters in one query parameter value."
+    )
 
     @model_validator(mode="after")
     def _no_default_secrets_outside_development(self) -> Settings:

@@ -22,6 +22,7 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
+from app.auth.refusal_throttle import RefusalThrottle
 from app.auth.scopes import ROLE_SCOPES
 from app.main import create_app
 from app.runtime import AppState, build_state
@@ -130,6 +131,12 @@ def state(
     """The app state for one test. `role_tokens` comes first: its clients commit for real,
     once, before a test's transaction holds SQLite's write lock."""
     session_state.clock = lambda: FIXED_NOW
+    # Each test starts with no failed authentications counted against the test client's
+    # address: refusals in one test must not throttle the next.
+    settings = session_state.settings
+    session_state.refusals = RefusalThrottle(
+        settings.address_attempts_per_minute, settings.address_burst
+    )
     if request.node.get_closest_marker("own_connections"):
         yield session_state
         _empty_tables(session_state)

@@ -48,7 +48,9 @@ def connection_lost_on(engine: Engine, statement_start: str) -> Iterator[None]:
         return
 
     def disk_gone(_cursor: Any) -> None:
-        raise sqlite3.OperationalError("disk I/O error")
+        error = sqlite3.OperationalError("disk I/O error")
+        error.sqlite_errorcode = sqlite3.SQLITE_IOERR  # as SQLite itself reports it
+        raise error
 
     with failing_on(engine, statement_start, disk_gone):
         yield

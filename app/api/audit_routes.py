@@ -9,7 +9,6 @@ from app.api.openapi_docs import fhir_responses
 from app.api.responses import FhirResponse
 from app.api.state import PrincipalDep, StateDep
 from app.services import audit
-from app.services.answer import Answer
 
 AUDIT_PARAMS = ("patient", "entity", "agent", "type", "subtype", "date", "_count", "_offset")
 
@@ -31,12 +30,12 @@ router = APIRouter(prefix="/fhir", default_response_class=FhirResponse)
 async def search_audit(request: Request, state: StateDep, who: PrincipalDep) -> FhirResponse:
     params = list(request.query_params.multi_items())
     note = audit.AuditNote("search", "AuditEvent", query=str(request.query_params))
-    # Reading the trail is itself recorded: who looked at who looked (naming no patient).
+    # Reading the trail is itself recorded: who looked at who looked, and at which children.
     body = await audited(
         state,
         who,
         note,
         [("AuditEvent", "search")],
-        lambda s: Answer(audit.search(s, params, state.fhir_base)),
+        lambda s: audit.search(s, params, state.fhir_base),
     )
     return FhirResponse(body)

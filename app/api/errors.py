@@ -13,6 +13,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
+from app.api.database_errors import database_away as is_away
 from app.api.request_context import request_id, route_of
 from app.api.responses import FhirResponse
 from app.fhir.errors import FhirError, Issue, operation_outcome
@@ -84,11 +85,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
 # Lost connection, refused connection, pool exhausted, SQLite locked past its timeout,
 # PostgreSQL serialization failure: none is the client's fault and all pass; ask for a retry.
+# These types also carry statement errors, which `is_away` tells apart.
 DATABASE_AWAY = (OperationalError, InterfaceError, PoolTimeout)
 RETRY_AFTER_SECONDS = 5
 
 
 async def database_away(request: Request, exc: Exception) -> FhirResponse:
+    if not is_away(exc):
+        # A statement the database refused is a bug, not an outage: the access log answers
+        # it with 500 and logs its type and place.
+        raise exc
     # The type only: the driver's message names the statement and, without
     # hide_parameters, the values being written.
     log.warning(

@@ -21,7 +21,7 @@ from app.api.state import PrincipalDep, StateDep
 from app.auth.principal import Principal
 from app.fhir.capability import capability_statement
 from app.fhir.errors import FhirError
-from app.fhir.parse import WRITABLE_TYPES, load_json
+from app.fhir.parse import WRITABLE_TYPES, bundle_within, load_json
 from app.runtime import AppState
 from app.services import read as read_service
 from app.services import resources as resource_service
@@ -63,8 +63,13 @@ def build_router() -> APIRouter:
         ctx = state.write_context()
         ctx.author = (who.kind, who.id)  # stamped on every version written
         # Scopes are checked entry by entry: a batch answers each refusal in its entry.
+        limit = state.settings.max_bundle_entries
         body = await audited(
-            state, who, note, (), lambda s: process_bundle(s, load_json(raw), ctx, who.may)
+            state,
+            who,
+            note,
+            (),
+            lambda s: process_bundle(s, bundle_within(load_json(raw), limit), ctx, who.may),
         )
         return FhirResponse(body)
 

@@ -8,6 +8,7 @@ import secrets
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
+from app.api.client_identity import client_address
 from app.api.request_context import route_of
 from app.auth.principal import Principal
 from app.fhir.errors import FhirError, Issue
@@ -47,11 +48,27 @@ async def current_principal(request: Request) -> Principal:
     except Unauthenticated as exc:
         error = ', error="invalid_token"' if header else ""
         refusal = AuthError(401, "login", str(exc), {"WWW-Authenticate": CHALLENGE + error})
-        stranger = Principal("user" if cookie and not header else "client", "(unauthenticated)",
-                             "(unauthenticated)", None)
+        stranger = Principal(
+            "user" if cookie and not header else "client",
+            "(unauthenticated)",
+            "(unauthenticated)",
+            None,
+        )
         note = AuditNote("authenticate", None, query=f"{request.method} {route_of(request.scope)}")
-        await run_in_threadpool(state.refused, stranger, note, refusal)
-        raise refusal from exc
+        verdict = state.refusals.refuse(client_address(request), now)
+        if verdict.wait == 0:
+            await run_in_threadpool(state.refused, stranger, note, refusal)
+            raise refusal from exc
+        throttled = AuthError(
+            429,
+            "throttled",
+            "Too many failed authentications from this address: slow down.",
+            {"Retry-After": str(max(1, math.ceil(verdict.wait)))},
+        )
+        if verdict.summary:
+            note.query = f"{verdict.summary} refused authentications from one address"
+            await run_in_threadpool(state.refused, stranger, note, throttled)
+        raise throttled from exc
     wait = state.limiter.check(who.key)
     if wait > 0:
         raise AuthError(

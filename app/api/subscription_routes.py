@@ -196,7 +196,12 @@ async def delivery_attempts(
 
 class ReplayRequest(BaseModel):
     webhook_id: str | None = Field(default=None, max_length=64)
-    since: str | None = Field(default=None, description="an instant: replay every event since")
+    since: str | None = Field(
+        default=None, description="an instant: replay every undelivered event since"
+    )
+    include_delivered: bool = Field(
+        default=False, description="with since: delivered events too, not only undelivered ones"
+    )
 
 
 @router.post(
@@ -222,5 +227,7 @@ async def replay(
         who,
         note,
         (),
-        lambda s: subscription_ops.replay(s, who, sid, body.webhook_id, since, now),
+        lambda s: subscription_ops.replay(
+            s, who, sid, body.webhook_id, since, now, body.include_delivered
+        ),
     )

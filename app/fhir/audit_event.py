@@ -22,6 +22,7 @@ ACTIONS = {
     "review": "U",
     "disclose": "R",
     "login": "E",
+    "revoke": "U",
 }
 OUTCOMES = {"success": "0", "minor": "4", "serious": "8"}
 AGENT_SYSTEM = {"client": "https://wnb.dev/fhir/Id/client", "user": "https://wnb.dev/fhir/Id/user"}

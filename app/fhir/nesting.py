@@ -28,3 +28,32 @@ def too_deep_at(root: Any, where: str, limit: int = MAX_JSON_DEPTH) -> str | Non
                 if isinstance(v, dict | list)
             )
     return None
+
+
+# How many times one element may repeat. A Patient with 200,000 `given` names wrote 400,000
+# search index rows from one small request; real records repeat an element a handful of
+# times. Identifiers also become identity keys, hence their tighter limit.
+MAX_REPEATS = 200
+MAX_IDENTIFIERS = 100
+
+
+def too_many_at(root: Any, where: str) -> tuple[str, int] | None:
+    """The FHIRPath of the first array longer than its limit, and the limit; else None. A
+    Bundle's own `entry` is left to the Bundle size limit (its resources are walked)."""
+    stack: list[tuple[Any, str]] = [(root, where)]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                child = f"{path}.{key}"
+                if isinstance(value, list):
+                    limit = MAX_IDENTIFIERS if key == "identifier" else MAX_REPEATS
+                    bundle_entries = node is root and key == "entry" and where == "Bundle"
+                    if len(value) > limit and not bundle_entries:
+                        return child, limit
+                    stack.append((value, child))
+                elif isinstance(value, dict):
+                    stack.append((value, child))
+        elif isinstance(node, list):
+            stack.extend((v, f"{path}[{i}]") for i, v in enumerate(node) if isinstance(v, dict))
+    return None

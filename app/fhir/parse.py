@@ -9,7 +9,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 from app.fhir.errors import FhirError, Issue
-from app.fhir.nesting import MAX_JSON_DEPTH, too_deep_at
+from app.fhir.nesting import MAX_JSON_DEPTH, too_deep_at, too_many_at
 
 WRITABLE_TYPES = ("Patient", "RelatedPerson", "Group", "Appointment", "Flag", "Observation")
 
@@ -34,6 +34,14 @@ def load_json(body: bytes, root: str | None = None) -> dict[str, Any]:
             "too-costly",
             f"The body nests deeper than {MAX_JSON_DEPTH} objects and arrays.",
             deep,
+        )
+    crowded = too_many_at(data, root or str(data.get("resourceType") or "body"))
+    if crowded:
+        raise FhirError.one(
+            422,
+            "too-costly",
+            f"The element repeats more than {crowded[1]} times.",
+            crowded[0],
         )
     if b"\\u0000" in body:  # a cheap look first; the walk runs only for the rare bad body
         where = _nul_at(data, root or str(data.get("resourceType") or "body"))
@@ -106,3 +114,16 @@ def validate_structure(data: dict[str, Any], expected: str | None = None) -> str
     except (TypeError, ValueError) as exc:  # fhir.resources raises plain errors for some shapes
         raise FhirError.one(400, "structure", f"Invalid {type_name}: {exc}", type_name) from exc
     return type_name
+
+
+def bundle_within(data: dict[str, Any], max_entries: int) -> dict[str, Any]:
+    """`data`, or 413 naming Bundle.entry when it holds more entries than a Bundle may."""
+    entries = data.get("entry")
+    if isinstance(entries, list) and len(entries) > max_entries:
+        raise FhirError.one(
+            413,
+            "too-costly",
+            f"A Bundle may hold at most {max_entries} entries; send it in parts.",
+            "Bundle.entry",
+        )
+    return data

@@ -14,6 +14,7 @@ from app.auth.principal import Principal
 from app.fhir.audit_event import ACTIONS, DISCLOSURE, OUTCOMES, REST, to_fhir
 from app.fhir.audit_search import parse_audit_search
 from app.fhir.errors import FhirError
+from app.services.answer import Answer
 from app.store import audit_repo
 
 
@@ -61,7 +62,9 @@ def record(
     )
 
 
-def search(session: Session, params: list[tuple[str, str]], base: str) -> bytes:
+def search(session: Session, params: list[tuple[str, str]], base: str) -> Answer[bytes]:
+    """The matching AuditEvents; the answer names the children they concern, so that the
+    record of this search says whose trail was looked at."""
     q = parse_audit_search(params)
     rows = list(
         audit_repo.search(
@@ -85,7 +88,9 @@ def search(session: Session, params: list[tuple[str, str]], base: str) -> bytes:
         }
         for r in rows
     ]
-    return orjson.dumps({"resourceType": "Bundle", "type": "searchset", "entry": entries})
+    children = sorted({ref for r in rows for ref in refs[r.pk] if ref.startswith("Patient/")})
+    body = orjson.dumps({"resourceType": "Bundle", "type": "searchset", "entry": entries})
+    return Answer(body, children)
 
 
 def refusal_text(exc: FhirError) -> str:

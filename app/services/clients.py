@@ -15,13 +15,16 @@ from sqlalchemy.orm import Session
 
 from app.auth import scopes as smart
 from app.auth.passwords import hash_secret, verify_secret
+from app.auth.principal import Principal
 from app.auth.tokens import (
     TokenError,
     issue_access_token,
     read_assertion_issuer,
     verify_client_assertion,
 )
-from app.store import auth_repo
+from app.services import audit
+from app.services.audit import AuditNote
+from app.store import auth_repo, outbox_repo, subscriptions_repo
 from app.store.models import ApiClient
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -75,12 +78,29 @@ def add_client(
     return NewClient(client.client_id, secret, client.scopes)
 
 
+# Who a revocation from the command line is recorded as: the operator has no account here.
+OPERATOR = Principal("user", "(command line)", "operator at the command line", "admin")
+REVOKED = "the client was revoked"
+
+
 def revoke_client(session: Session, client_id: str, now: datetime) -> None:
+    """Refuse the client's tokens, switch its subscriptions off and drop what was still
+    waiting to be sent to it: a revoked agency is told nothing more. Recorded in the trail."""
     client = auth_repo.client(session, client_id)
     if client is None:
         raise ValueError(f"no client {client_id}")
     client.revoked_at = client.revoked_at or now
     session.flush()
+    switched = subscriptions_repo.switch_off_client(session, client_id, REVOKED, now)
+    dropped = outbox_repo.drop_pending_of_client(session, client_id, REVOKED)
+    note = AuditNote(
+        "revoke",
+        "Subscription" if switched else None,
+        [f"Subscription/{sid}" for sid in switched],
+        query=f"client revoke {client_id}",
+    )
+    detail = f"{len(switched)} subscriptions switched off, {dropped} pending messages dropped"
+    audit.record(session, OPERATOR, note, now, description=detail)
 
 
 def issue_token(

@@ -55,8 +55,10 @@ def replay(
     message_id: str | None,
     since: datetime | None,
     now: datetime,
+    include_delivered: bool = False,
 ) -> Answer[dict[str, int]]:
-    """Queue one message (by webhook-id) or every event message since a time again."""
+    """Queue one message (by webhook-id) or every event message since a time again; since a
+    time, only those not delivered unless `include_delivered` (an agency that lost its copy)."""
     row = owned(session, who, sub_id, lock=True)
     if (message_id is None) == (since is None):
         raise FhirError.one(
@@ -66,7 +68,9 @@ def replay(
         raise FhirError.one(
             404, "not-found", f"No message {message_id} for this subscription.", "body.webhook_id"
         )
-    count = outbox_repo.requeue(session, row.pk, now, msg_id=message_id, since=since)
+    count = outbox_repo.requeue(
+        session, row.pk, now, msg_id=message_id, since=since, delivered=include_delivered
+    )
     if count:
         wake.on_commit(session)
     return Answer({"queued": count}, [f"Subscription/{sub_id}"])

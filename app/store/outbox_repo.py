@@ -11,6 +11,7 @@ from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from app.store.changed import rows_changed
+from app.store.models import ApiClient
 from app.store.webhook_models import DeliveryAttempt, WebhookMessage, WebhookSubscription
 
 # Which messages a subscription's state lets through: its handshake while requested, events
@@ -53,8 +54,11 @@ def claim_due(
     query = (
         select(WebhookMessage.pk)
         .join(WebhookSubscription, WebhookSubscription.pk == WebhookMessage.subscription_pk)
+        .join(ApiClient, ApiClient.client_id == WebhookSubscription.client_id)
         .where(
             WebhookMessage.state == "pending",
+            # A revoked agency is told nothing more, even if its rows escaped the revocation.
+            ApiClient.revoked_at.is_(None),
             WebhookMessage.next_attempt_at <= now,
             or_(WebhookMessage.leased_until.is_(None), WebhookMessage.leased_until < now),
             DELIVERABLE,
@@ -80,6 +84,18 @@ def claim_due(
         .order_by(WebhookMessage.pk)
     )
     return [Claimed(m, s) for m, s in rows]
+
+
+def drop_pending_of_client(session: Session, client_id: str, reason: str) -> int:
+    """Mark every pending message to one client's subscriptions dead (kept for the attempt
+    log, never sent); how many."""
+    subs = select(WebhookSubscription.pk).where(WebhookSubscription.client_id == client_id)
+    return rows_changed(
+        session,
+        update(WebhookMessage)
+        .where(WebhookMessage.state == "pending", WebhookMessage.subscription_pk.in_(subs))
+        .values(state="dead", last_error=reason, leased_until=None, lease_token=None),
+    )
 
 
 def settle(session: Session, pk: int, token: str, values: dict[str, Any]) -> bool:
@@ -127,9 +143,10 @@ def requeue(
     now: datetime,
     msg_id: str | None = None,
     since: datetime | None = None,
+    delivered: bool = False,
 ) -> int:
-    """Send again (same webhook-id): one message, or every event message since a time.
-    Returns how many were queued."""
+    """Send again (same webhook-id): one message, or every event message since a time (those
+    delivered too only when `delivered`). Returns how many were queued."""
     query = update(WebhookMessage).where(
         WebhookMessage.subscription_pk == subscription_pk, WebhookMessage.kind != "handshake"
     )
@@ -137,6 +154,8 @@ def requeue(
         query = query.where(WebhookMessage.msg_id == msg_id)
     if since is not None:
         query = query.where(WebhookMessage.created_at >= since)
+        if not delivered:
+            query = query.where(WebhookMessage.state != "delivered")
     return rows_changed(
         session,
         query.values(

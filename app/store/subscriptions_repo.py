@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from app.store.models import ApiClient
 from app.store.webhook_models import AgencyBinding, WebhookSubscription
 
 # A subscription in error still collects its events: they wait until the agency fixes its
@@ -40,11 +42,14 @@ def listed(session: Session, client_id: str | None, limit: int) -> Sequence[Webh
 def live_with_agency(
     session: Session,
 ) -> Sequence[tuple[WebhookSubscription, AgencyBinding]]:
-    """Every subscription collecting events, with the binding of the agency that owns it."""
+    """Every subscription collecting events, with the binding of the agency that owns it.
+    A revoked agency's subscriptions collect nothing, whatever their status says (revoking
+    switches them off, but a row revoked by other means must not leak either)."""
     rows = session.execute(
         select(WebhookSubscription, AgencyBinding)
         .join(AgencyBinding, AgencyBinding.client_id == WebhookSubscription.client_id)
-        .where(WebhookSubscription.status.in_(LIVE))
+        .join(ApiClient, ApiClient.client_id == WebhookSubscription.client_id)
+        .where(WebhookSubscription.status.in_(LIVE), ApiClient.revoked_at.is_(None))
         .order_by(WebhookSubscription.pk)
     )
     return [(s, b) for s, b in rows]
@@ -62,6 +67,21 @@ def advance_event_numbers(session: Session, counts: dict[int, int]) -> dict[int,
             .returning(WebhookSubscription.events_since_start)
         ).scalar_one()
     return totals
+
+
+def switch_off_client(session: Session, client_id: str, reason: str, now: datetime) -> list[str]:
+    """Switch off every subscription of one client that is not off already; their ids."""
+    rows = session.scalars(
+        select(WebhookSubscription)
+        .where(WebhookSubscription.client_id == client_id, WebhookSubscription.status != "off")
+        .order_by(WebhookSubscription.pk)
+        .with_for_update()
+    ).all()
+    for row in rows:
+        row.status, row.error, row.updated_at = "off", reason, now
+        row.version += 1
+    session.flush()
+    return [row.id for row in rows]
 
 
 def change(session: Session, pk: int, values: dict[str, Any]) -> None:

@@ -25,6 +25,17 @@ def agency(
     full_resource: bool = False,
 ) -> dict[str, str]:
     """Register an agency client and get it a token; its Authorization header."""
+    return registered_agency(state, http, agency_type, areas, full_resource)[1]
+
+
+def registered_agency(
+    state: AppState,
+    http: TestClient,
+    agency_type: str = "gp",
+    areas: tuple[str, ...] = ("A81001",),
+    full_resource: bool = False,
+) -> tuple[str, dict[str, str]]:
+    """`agency`, with the client id too."""
 
     def register(session: Any) -> tuple[str, str]:
         new = add_client(session, f"{agency_type} agency", None, "agency", None, state.clock())
@@ -36,7 +47,7 @@ def agency(
         "/auth/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret)
     )
     assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+    return client_id, {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 def subscription(

@@ -184,3 +184,20 @@ def test_metrics_count_the_outbox(
     assert 'wnb_webhook_messages{state="delivered"} 1.0' in text
     assert 'wnb_webhook_messages{state="pending"} 0.0' in text
     assert "wnb_webhook_lag_seconds 0.0" in text
+
+
+def test_replay_since_resends_undelivered_only_unless_asked(
+    hooks_client: TestClient, dispatcher: Dispatcher, subscribed: Subscribed
+) -> None:
+    gp, hook, sid = subscribed.headers, subscribed.hook, subscribed.id
+    infant_in(hooks_client, "A81001")
+    dispatcher.drain()
+    [_, sent] = hook.received(2)
+    url = f"/api/subscriptions/{sid}/replay"
+    since = "2000-01-01T00:00:00Z"
+    r = hooks_client.post(url, json={"since": since}, headers=gp)
+    assert r.status_code == 200 and r.json() == {"queued": 0}  # it was delivered
+    r = hooks_client.post(url, json={"since": since, "include_delivered": True}, headers=gp)
+    assert r.status_code == 200 and r.json() == {"queued": 1}
+    dispatcher.drain()
+    assert hook.received(3)[-1].headers["webhook-id"] == sent.headers["webhook-id"]
