@@ -62,7 +62,9 @@ class SharingRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    agency: str = Field(max_length=200, description='e.g. "Health visiting team, Leeds"')
+    agency: str = Field(
+        max_length=200, pattern=r"^[^\x00]*$", description='e.g. "Health visiting team, Leeds"'
+    )
     method: str = Field(
         max_length=32, description="phone, secure-email, meeting, in-person, letter, other"
     )

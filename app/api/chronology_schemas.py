@@ -25,6 +25,9 @@ class StatusItem(Subject):
     kind: Literal["status-start", "status-end"]
     status: str = Field(description="cp-plan, looked-after or child-in-need")
     start: datetime | None
+    start_stated: bool = Field(
+        description="false: the source gave no start; `start` is when the service learned of it"
+    )
     end: datetime | None
     resource: str = Field(description='The resource that carried the status ("Flag/id")')
 

@@ -20,7 +20,7 @@ def person_search(text: str, where: str = "q") -> list[tuple[str, str]]:
     """Patient search parameters for `text`; 400 naming `where` when nothing in it can be
     searched for (an invalid NHS number or date, or no words at all)."""
     text = text.strip()
-    if not text or len(text) > MAX_QUERY:
+    if not text or len(text) > MAX_QUERY or "\x00" in text:
         raise _unclear(
             where,
             f"Type an NHS number, a name or a date of birth (at most {MAX_QUERY} characters).",

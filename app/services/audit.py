@@ -26,6 +26,7 @@ class AuditNote:
     resource_type: str | None = None
     references: list[str] = field(default_factory=list)  # "Patient/1", "Appointment/9", ...
     query: str | None = None
+    disclosure: bool = False  # leaves the service: a printed chronology
 
 
 def record(
@@ -39,7 +40,7 @@ def record(
     """Append one AuditEvent. A read by an agency is a disclosure to another organisation, and
     a printed chronology one to a meeting; a refusal disclosed nothing, so it is recorded as
     the RESTful operation it was."""
-    disclosed = who.role == "agency" or note.interaction == "disclose"  # e.g. a printout
+    disclosed = who.role == "agency" or note.disclosure
     kind = DISCLOSURE if disclosed and outcome == "success" else REST
     audit_repo.append(
         session,

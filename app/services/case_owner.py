@@ -16,8 +16,9 @@ from app.auth.principal import Principal
 from app.fhir.errors import FhirError
 from app.services.answer import Answer
 from app.services.child_summary import children
+from app.services.chronology import is_adult
 from app.services.users import shown_name
-from app.store import auth_repo, case_repo, family_repo, worklist_repo
+from app.store import auth_repo, case_repo, family_repo, links_repo, worklist_repo
 from app.store.case_models import CaseOwner
 
 OWNER_ROLES = frozenset({"nurse", "admin"})
@@ -41,16 +42,22 @@ def assign_child(
 ) -> Answer[dict[str, Any]]:
     if not worklist_repo.patients(session, [child_id]):
         raise FhirError.one(404, "not-found", f"No child {child_id}.", "child_id")
-    return _assign(session, [child_id], given, who, now)
+    # A merged record's case is its surviving record's: flags are raised there only.
+    surviving = links_repo.aliases_of(session, [child_id]).get(child_id, child_id)
+    return _assign(session, [surviving], given, who, now)
 
 
 def assign_family(
     session: Session, family_id: str, given: Assignment, who: Principal, now: datetime
 ) -> Answer[dict[str, Any]]:
+    """Every child of the family now: not the adults of a household, not merged records."""
     members = family_repo.members(session, [family_id])[family_id]
-    kids = sorted(worklist_repo.patients(session, members))
+    merged = links_repo.aliases_of(session, members)
+    people = children(session, [m for m in members if m not in merged], now.date())
+    stored = worklist_repo.patients(session, people)
+    kids = sorted(k for k in stored if not is_adult(people[k], now))
     if not kids:
-        raise FhirError.one(404, "not-found", f"No family {family_id}.", "family_id")
+        raise FhirError.one(404, "not-found", f"No family {family_id} with children.", "family_id")
     return _assign(session, kids, given, who, now)
 
 

@@ -38,7 +38,7 @@ def family_chronology(session: Session, family_id: str, now: datetime) -> Answer
     members = family_repo.members(session, [family_id])[family_id]
     everyone = children(session, members, now.date())
     # An adult in a household Group is a carer in every view, never one of the children.
-    adults = [m for m in members if _is_adult(everyone[m], now)]
+    adults = [m for m in members if is_adult(everyone[m], now)]
     kids = [m for m in members if m not in adults]
     carers = carers_of(session, kids)
     listed = {c["patient_id"] for c in carers}
@@ -58,7 +58,7 @@ def family_chronology(session: Session, family_id: str, now: datetime) -> Answer
     return Answer(body, sorted(refs))
 
 
-def _is_adult(person: dict[str, Any], now: datetime) -> bool:
+def is_adult(person: dict[str, Any], now: datetime) -> bool:
     birth = person.get("birth_date")
     if not isinstance(birth, str) or len(birth) < 10:
         return False  # unknown or partial: counted as a child (a missed flag is the danger)

@@ -54,6 +54,7 @@ def status_items(
             "carer": None,
             "status": s.status,
             "start": s.start,
+            "start_stated": s.start_stated,  # else the start is when the service learned of it
             "end": s.end,
             "resource": resource,
         }

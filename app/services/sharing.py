@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -30,6 +30,7 @@ METHODS = {
 DELIVERY = {"pending": "pending", "delivered": "delivered", "dead": "failed"}
 NOTE_LIMIT = 4000
 CLOCK_SKEW = timedelta(minutes=5)
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)  # before any child this service could hold
 
 
 @dataclass(frozen=True)
@@ -65,14 +66,15 @@ def record_sharing(
 
 def _problems(given: SharingInput, now: datetime) -> list[Issue]:
     out = []
-    if not given.agency.strip() or len(given.agency) > 200:
+    if not given.agency.strip() or len(given.agency) > 200 or "\x00" in given.agency:
         out.append(Issue("value", "Name the agency (at most 200 characters).", "agency"))
     if given.method not in METHODS:
         known = ", ".join(METHODS)
         out.append(Issue("value", f"Say how it was shared: one of {known}.", "method"))
-    if given.shared_at.tzinfo is None or given.shared_at > now + CLOCK_SKEW:
-        out.append(Issue("value", "When it was shared: a time with a zone, not in the future.",
-                         "shared_at"))  # fmt: skip
+    aware = given.shared_at.tzinfo is not None
+    if not aware or not EARLIEST <= given.shared_at <= now + CLOCK_SKEW:
+        when = "When it was shared: a time with a zone, since 1900, not in the future."
+        out.append(Issue("value", when, "shared_at"))
     if given.note is not None and (len(given.note) > NOTE_LIMIT or "\x00" in given.note):
         out.append(Issue("value", f"The note must be {NOTE_LIMIT} characters or fewer.", "note"))
     return out

@@ -27,7 +27,8 @@ def statuses_now(items: Iterable[dict[str, Any]], now: datetime) -> list[dict[st
             continue
         known = held.get(i["status"])
         if known is None or (i["start"] is not None and (known["since"] or now) > i["start"]):
-            held[i["status"]] = {"status": i["status"], "since": i["start"]}
+            stated = i.get("start_stated", True)
+            held[i["status"]] = {"status": i["status"], "since": i["start"], "stated": stated}
     return sorted(held.values(), key=lambda s: s["status"])
 
 

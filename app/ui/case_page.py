@@ -30,22 +30,10 @@ def assignment_of(who: Principal, owner: str, next_review: str) -> case_owner.As
         review = date.fromisoformat(next_review) if next_review else None
     except ValueError:
         raise PageError(422, "Enter the next review date as a date, like 2026-12-20.") from None
+    if "\x00" in owner or len(owner) > 100:
+        raise PageError(422, "Choose who owns the case from the list.")
     chosen = who.id if owner == "me" else (owner or None)
     return case_owner.Assignment(chosen, review)
-
-
-async def _give(
-    request: Request,
-    note: AuditNote,
-    form: tuple[str, str, str],
-    assign: case_owner.Assign,
-    subject: str,
-) -> None:
-    csrf_token, owner, next_review = form
-    who = await checked_form_user(request, note, csrf_token)
-    given = assignment_of(who, owner, next_review)
-    now = get_state(request).clock()
-    await audited(request, who, note, lambda s: assign(s, subject, given, who, now))
 
 
 @router.post("/children/{patient_id}/owner")
@@ -101,6 +89,8 @@ async def record_sharing(
         day = date.fromisoformat(shared_on)
     except ValueError:
         raise PageError(422, "Enter the date it was shared, like 2026-12-20.") from None
+    if day > now.astimezone(LONDON).date():
+        raise PageError(422, "The date it was shared cannot be in the future.")
     # A date from the form: midday London time is never the wrong day in either season.
     at = datetime.combine(day, time(12), tzinfo=LONDON).astimezone(UTC)
     given = sharing.SharingInput(agency, method, min(at, now), note or None)

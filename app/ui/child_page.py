@@ -21,6 +21,7 @@ from app.services.sharing import METHODS
 from app.services.status_banner import banner
 from app.ui import chronology_view as cv
 from app.ui import timeline
+from app.ui.case_page import LONDON
 from app.ui.guard import page_user
 from app.ui.render import page
 from app.ui.view import audited
@@ -49,7 +50,9 @@ async def child_page(patient_id: Id, request: Request) -> Response:
 @router.get("/children/{patient_id}/print")
 async def child_print(patient_id: Id, request: Request) -> Response:
     """The chronology to print for a strategy meeting: audited as a disclosure."""
-    note = AuditNote("disclose", "Patient", [f"Patient/{patient_id}"], query="print chronology")
+    note = AuditNote(
+        "read", "Patient", [f"Patient/{patient_id}"], "print chronology", disclosure=True
+    )
     return await _child(patient_id, request, note, printing=True)
 
 
@@ -83,6 +86,7 @@ async def _child(
         "printing": printing,
         "methods": list(METHODS.items()),
         "shared": request.query_params.get("shared") == "saved",
+        "today": now.astimezone(LONDON).date().isoformat(),  # the form's default: London's day
         "now": now,
     }
     return page(request, "child.html", context)

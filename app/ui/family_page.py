@@ -72,7 +72,7 @@ async def family_page(family_id: Id, request: Request) -> Response:
 @router.get("/families/{family_id}/print")
 async def family_print(family_id: Id, request: Request) -> Response:
     """The family's chronology to print: audited as a disclosure naming every child."""
-    note = AuditNote("disclose", "Patient", query="print chronology")
+    note = AuditNote("read", "Patient", query="print chronology", disclosure=True)
     return await _family_page(family_id, request, note, printing=True)
 
 

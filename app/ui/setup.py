@@ -15,6 +15,7 @@ from app.ui import (
     family_page,
     flag_page,
     pages,
+    print_marking,
     rules_page,
     search_page,
     worklist_page,
@@ -41,6 +42,7 @@ def install_ui(app: FastAPI) -> None:
         family_page,
         flag_page,
         rules_page,
+        print_marking,
     ):
         app.include_router(module.router, include_in_schema=False)
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")

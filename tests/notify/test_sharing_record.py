@@ -51,11 +51,13 @@ def test_a_wrong_sharing_record_names_the_field_and_keeps_nothing(
         ({"agency": "  "}, "agency"),
         ({"method": "pigeon"}, "method"),
         ({"shared_at": "2027-01-01T00:00:00Z"}, "shared_at"),  # the test clock is June 2026
+        ({"shared_at": "0001-01-01T00:30:00+01:00"}, "shared_at"),  # before year 1 in UTC
     ):
         r = hooks_client.post(f"/api/children/{pid}/sharing", json={**SHARED, **change})
         assert r.status_code == 422, r.text
         assert [i["expression"] for i in r.json()["issue"]] == [[where]]
-    r = hooks_client.post(f"/api/children/{pid}/sharing", json={**SHARED, "extra": 1})
-    assert r.status_code == 400
+    for bad in ({"extra": 1}, {"agency": "HV\x00x"}):
+        r = hooks_client.post(f"/api/children/{pid}/sharing", json={**SHARED, **bad})
+        assert r.status_code == 400, r.text
     assert hooks_client.post("/api/children/nobody/sharing", json=SHARED).status_code == 404
     assert chronology(hooks_client, pid, "shared") == []

@@ -15,6 +15,10 @@ from app.services.users import add_user
 from tests.api.nurse_helpers import audited_for
 from tests.auth.test_sessions import csrf_of
 from tests.conftest import PASSWORD
+from tests.factories import created_id, patient, post
+from tests.services.test_late_facts import household
+from tests.services.test_late_facts import put as put_resource
+from tests.services.test_merge_undone import linked
 from tests.ui.conftest import Family
 from tests.ui.test_pages import text_of
 
@@ -142,3 +146,22 @@ def test_the_owner_form_needs_its_csrf_token_and_a_real_date(
     bad = signed_in.post(path, data={"owner": "me", "csrf_token": token, "next_review": "soon"})
     assert bad.status_code == 422 and "next review date" in bad.text
     assert owners(client)[family.ruby] is None
+
+
+def test_a_familys_case_goes_to_its_children_only(
+    signed_in: TestClient, client: TestClient, family: Family
+) -> None:
+    # An adult in the household, and a duplicate of Iris merged into her.
+    adult = created_id(post(client, "Patient", patient(birth="1990-02-01", given="Ann")))
+    assert post(client, "Group", household(family.ruby, family.iris, adult)).status_code == 201
+    duplicate = created_id(post(client, "Patient", patient(birth="2022-08-20", given="Iris")))
+    put_resource(
+        client, "Patient", duplicate, linked(client, duplicate, "replaced-by", family.iris)
+    )
+    body = signed_in.get(f"/api/children/{family.ruby}/chronology").json()
+    r = put(signed_in, f"/api/families/{body['family_id']}/owner", {"owner": "me"})
+    assert r.status_code == 200, r.text
+    assert {c["id"] for c in r.json()["children"]} == {family.ruby, family.iris}
+    # The merged record's case is its surviving record's.
+    r = put(signed_in, f"/api/children/{duplicate}/owner", {"owner": None})
+    assert [c["id"] for c in r.json()["children"]] == [family.iris]

@@ -48,9 +48,11 @@ def test_the_search_is_audited_naming_the_children_shown(
 ) -> None:
     found(client, "Marsh")
     for pid in (family.ruby, family.iris):
-        [latest, *_] = [e for e in audited_for(client, pid) if e["subtype"][0]["code"] == "search"]
-        queries = [base64.b64decode(e["query"]) for e in latest["entity"] if "query" in e]
-        assert queries == [b"q=Marsh"]  # FHIR keeps the query as base64Binary
+        searches = [e for e in audited_for(client, pid) if e["subtype"][0]["code"] == "search"]
+        queries = {
+            base64.b64decode(x["query"]) for e in searches for x in e["entity"] if "query" in x
+        }
+        assert b"q=Marsh" in queries  # FHIR keeps the query as base64Binary
 
 
 @pytest.mark.parametrize(
@@ -61,6 +63,7 @@ def test_the_search_is_audited_naming_the_children_shown(
         ("123 456 7890", "not a valid NHS number"),
         ("31/02/2020", "not a date"),
         ("!!!", "Type an NHS number"),
+        ("Marsh\x00", "Type an NHS number"),
     ],
 )
 def test_a_query_that_cannot_be_searched_is_a_400(client: TestClient, q: str, says: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from app.ui.print_marking import css_string
 from tests.api.nurse_helpers import audited_for
 from tests.auth.test_sessions import csrf_of
 from tests.factories import created_id, nhs_number, patient, post
@@ -52,14 +53,13 @@ def test_the_print_view_is_marked_signed_and_audited_as_a_disclosure(
     assert "<form" not in html.split('id="maincontent"')[1]  # no review or owner forms
     nhs = family.ruby_nhs
     assert f"{nhs[:3]} {nhs[3:6]} {nhs[6:]}" in words
-    [printed] = [
-        e for e in audited_for(client, family.ruby) if e["subtype"][0]["code"] == "disclose"
-    ]
-    assert printed["type"]["code"] == "110106"  # DICOM "Export": a disclosure
+    # DICOM "Export": a disclosure, of a read
+    [printed] = [e for e in audited_for(client, family.ruby) if e["type"]["code"] == "110106"]
+    assert printed["subtype"][0]["code"] == "read"
     fam = text_of(signed_in.get(f"/ui/families/{family.family_id}/print").text)
     assert "Ruby Marsh" in fam and "Iris Marsh" in fam and "OFFICIAL-SENSITIVE" in fam
     assert any(
-        e["subtype"][0]["code"] == "disclose" for e in audited_for(client, family.iris)
+        e["type"]["code"] == "110106" for e in audited_for(client, family.iris)
     )  # the family's printout names every child
 
 
@@ -93,5 +93,17 @@ def test_a_nurse_records_sharing_on_the_child_page_and_it_prints(
     printed = text_of(signed_in.get(f"/ui/children/{family.ruby}/print").text)
     assert "Shared with Health visiting team" in printed
     assert "Discussed by phone with the health visitor." in printed
-    bad = signed_in.post(f"/ui/children/{family.ruby}/sharing", data={**form, "method": "pigeon"})
+    path = f"/ui/children/{family.ruby}/sharing"
+    bad = signed_in.post(path, data={**form, "method": "pigeon"})
     assert bad.status_code == 422 and "Say how it was shared" in bad.text
+    tomorrow = signed_in.post(path, data={**form, "shared_on": "2026-06-16"})
+    assert tomorrow.status_code == 422 and "cannot be in the future" in tomorrow.text
+    assert signed_in.post(path, data={**form, "agency": "HV\x00x"}).status_code == 422
+    assert signed_in.post(path, data={**form, "csrf_token": "wrong"}).status_code == 403
+    assert (
+        text_of(signed_in.get(f"/ui/children/{family.ruby}").text).count("Shared with Health") == 1
+    )
+
+
+def test_a_name_cannot_break_out_of_the_print_stylesheet() -> None:
+    assert css_string('Jo "} body {display:none} \\ \n') == '"Jo  } body {display:none}    "'
