@@ -82,6 +82,7 @@ class SharedItem(Subject):
     method: str = Field(description="phone, secure-email, meeting, in-person, letter or other")
     note: str | None
     recorded_by: str
+    recorded_by_name: str = Field(description="The display name of who recorded it")
     recorded_at: datetime
 
 

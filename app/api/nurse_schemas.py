@@ -67,6 +67,7 @@ class Reviewer(BaseModel):
         description="system: the service itself, when a flag's facts changed"
     )
     id: str
+    name: str | None = Field(None, description="A person's display name (users only)")
 
 
 # What the service itself records when the facts under a flag change.

@@ -17,7 +17,7 @@ from app.fhir.errors import FhirError
 from app.services.answer import Answer
 from app.services.child_summary import children
 from app.services.chronology import is_adult
-from app.services.users import shown_name
+from app.services.users import display_names, shown_name
 from app.store import auth_repo, case_repo, family_repo, links_repo, worklist_repo
 from app.store.case_models import CaseOwner
 
@@ -141,7 +141,7 @@ def colleagues(session: Session) -> list[dict[str, str]]:
 
 
 def _names(session: Session) -> dict[str, str]:
-    return {u.username: shown_name(u) for u in auth_repo.all_users(session)}
+    return display_names(session)
 
 
 def case_panel(session: Session, child_ids: list[str], today: date) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from app.services.child_summary import child_summary, children
 from app.services.family_carers import carers_of
 from app.services.identity_changes import identity_items
 from app.services.sharing import sharing_items
+from app.services.users import display_names
 from app.store import chronology_repo, family_repo, flags_repo, worklist_repo
 
 ADULT = 18  # years: a household member this old is a carer (matches terminology's adult age)
@@ -103,12 +104,13 @@ def _timeline(
 ) -> list[dict[str, Any]]:
     flags = chronology_repo.flags_of(session, child_ids)
     reviews = flags_repo.reviews_of(session, [f.pk for f in flags])
+    names = display_names(session)
     everything = [
         *items.event_items(chronology_repo.events_of(session, [*child_ids, *carers]), carers),
         *items.status_items(chronology_repo.statuses_with_resources(session, child_ids), now),
         *items.flag_history_items(flags),
-        *items.review_items(reviews, flags),
+        *items.review_items(reviews, flags, names),
         *identity_items(chronology_repo.patient_versions(session, child_ids)),
-        *sharing_items(session, child_ids, flags),
+        *sharing_items(session, child_ids, flags, names),
     ]
     return items.in_time_order(everything)

@@ -88,7 +88,7 @@ def flag_history_items(flags: Sequence[RaisedFlag]) -> list[dict[str, Any]]:
 
 
 def review_items(
-    reviews: Sequence[FlagReview], flags: Sequence[RaisedFlag]
+    reviews: Sequence[FlagReview], flags: Sequence[RaisedFlag], names: dict[str, str]
 ) -> list[dict[str, Any]]:
     by_pk = {f.pk: f for f in flags}
     return [
@@ -98,7 +98,7 @@ def review_items(
             "carer": None,
             "flag_id": by_pk[r.flag_pk].flag_id,
             "rule_id": by_pk[r.flag_pk].rule_id,
-            **review_view(r),
+            **review_view(r, names),
         }
         for r in reviews
         if r.flag_pk in by_pk

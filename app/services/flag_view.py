@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.fhir.errors import FhirError
 from app.services.answer import Answer
 from app.services.nurse_view import event_view, flag_items, review_view
+from app.services.users import display_names
 from app.store import chronology_repo, flags_repo
 
 
@@ -23,7 +24,8 @@ def flag_view(
     if row is None:
         raise FhirError.one(404, "not-found", f"Flag/{flag_id} is not known.", "flag_id")
     [item] = flag_items(session, [row], now.date())
-    item["reviews"] = [review_view(r) for r in flags_repo.reviews_of(session, [row.pk])]
+    names = display_names(session)
+    item["reviews"] = [review_view(r, names) for r in flags_repo.reviews_of(session, [row.pk])]
     refs = {f"Flag/{row.flag_id}", f"Patient/{row.child_id}"}
     if details:
         events = chronology_repo.events_by_refs(session, orjson.loads(row.evidence_events))

@@ -3,7 +3,7 @@ JSON-ready dicts (a use case answers with them in an `answer.Answer`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -46,10 +46,12 @@ def flag_items(session: Session, rows: Sequence[RaisedFlag], today: date) -> lis
     return [flag_item(r, kids[r.child_id], families.get(r.child_id)) for r in rows]
 
 
-def review_view(r: FlagReview) -> dict[str, Any]:
+def review_view(r: FlagReview, names: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """A review; `names` gives people's display names by username."""
+    name = (names or {}).get(r.by_id) if r.by_kind == "user" else None
     return {
         "at": r.at,
-        "by": {"kind": r.by_kind, "id": r.by_id},
+        "by": {"kind": r.by_kind, "id": r.by_id, "name": name},
         "action": r.action,
         "outcome": r.outcome,
         "note": r.note,

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.auth.principal import Principal
 from app.fhir.errors import FhirError, Issue
 from app.services.answer import Answer
+from app.services.users import display_names
 from app.store import sharing_repo, worklist_repo
 from app.store.case_models import SharingRecord
 from app.store.models import RaisedFlag
@@ -61,7 +62,7 @@ def record_sharing(
     )
     sharing_repo.add_record(session, record)
     session.flush()
-    return Answer(shared_item(record), [f"Patient/{child_id}"])
+    return Answer(shared_item(record, display_names(session)), [f"Patient/{child_id}"])
 
 
 def _problems(given: SharingInput, now: datetime) -> list[Issue]:
@@ -80,7 +81,7 @@ def _problems(given: SharingInput, now: datetime) -> list[Issue]:
     return out
 
 
-def shared_item(r: SharingRecord) -> dict[str, Any]:
+def shared_item(r: SharingRecord, names: dict[str, str] | None = None) -> dict[str, Any]:
     return {
         "at": r.shared_at,
         "kind": "shared",
@@ -90,12 +91,16 @@ def shared_item(r: SharingRecord) -> dict[str, Any]:
         "method": r.method,
         "note": r.note,
         "recorded_by": r.recorded_by,
+        "recorded_by_name": (names or {}).get(r.recorded_by, r.recorded_by),
         "recorded_at": r.recorded_at,
     }
 
 
 def sharing_items(
-    session: Session, child_ids: Sequence[str], flags: Sequence[RaisedFlag]
+    session: Session,
+    child_ids: Sequence[str],
+    flags: Sequence[RaisedFlag],
+    names: dict[str, str],
 ) -> list[dict[str, Any]]:
     """The chronology's items of what agencies were told, by webhook and by nurses."""
     child_of = {f.flag_id: (f.child_id, f.rule_id) for f in flags}
@@ -119,5 +124,5 @@ def sharing_items(
             "delivery": DELIVERY.get(message.state, message.state),
             "delivered_at": message.delivered_at,
         })  # fmt: skip
-    out += [shared_item(r) for r in sharing_repo.records_of(session, child_ids)]
+    out += [shared_item(r, names) for r in sharing_repo.records_of(session, child_ids)]
     return out

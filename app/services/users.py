@@ -163,5 +163,10 @@ def shown_name(account: UserAccount) -> str:
     return account.display_name or account.username
 
 
+def display_names(session: Session) -> dict[str, str]:
+    """Everyone's name as pages show it, by username (people are few)."""
+    return {u.username: shown_name(u) for u in auth_repo.all_users(session)}
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()

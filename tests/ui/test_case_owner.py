@@ -165,3 +165,26 @@ def test_a_familys_case_goes_to_its_children_only(
     # The merged record's case is its surviving record's.
     r = put(signed_in, f"/api/children/{duplicate}/owner", {"owner": None})
     assert [c["id"] for c in r.json()["children"]] == [family.iris]
+
+
+def test_reviews_and_sharing_show_who_by_name(
+    state: AppState, anonymous: TestClient, family: Family
+) -> None:
+    from tests.auth.test_sessions import sign_in
+    from tests.ui.test_review_form import submit
+
+    jo = colleague(state, "Jo Smith")
+    sign_in(anonymous, jo)
+    assert submit(anonymous, family.flag, action="acknowledge").status_code == 303  # type: ignore[attr-defined]
+    assert "by Jo Smith on" in text_of(anonymous.get(f"/ui/flags/{family.flag}").text)
+    reviews = anonymous.get(f"/api/flags/{family.flag}").json()["reviews"]
+    assert reviews[-1]["by"] == {"kind": "user", "id": jo, "name": "Jo Smith"}
+    shared = {"agency": "School nursing", "method": "meeting", "shared_at": "2026-06-14T09:00:00Z"}
+    r = put(anonymous, f"/api/children/{family.ruby}/owner", {"owner": "me"})
+    assert r.status_code == 200
+    token = csrf_of(anonymous.get("/ui/").text)
+    r = anonymous.post(
+        f"/api/children/{family.ruby}/sharing", json=shared, headers={"X-CSRF-Token": token}
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["recorded_by_name"] == "Jo Smith"
