@@ -36,7 +36,8 @@ class FlagItem(Subject):
     at: datetime
     kind: Literal["flag-opened", "flag-updated", "flag-closed"]
     flag_id: str
-    rule_id: str
+    rule_id: str = Field(description="wnb-concern (a rule id for flags raised before concerns)")
+    reasons: list[str] = Field(description="The rules that hold for the child now")
     rule_version: int
     priority: str
     state: str = Field(description="The flag's state now")
@@ -69,6 +70,7 @@ class NotifiedItem(Subject):
     agency_type: str | None
     flag_id: str
     rule_id: str
+    reasons: list[str] = Field(description="The concern's reasons now (the nurse sees all)")
     payload: str = Field(description="id-only or full-resource: what the agency was sent")
     event_number: int | None
     delivery: Literal["pending", "delivered", "failed"]

@@ -26,7 +26,7 @@ from app.runtime import AppState
 from app.services import read as read_service
 from app.services import resources as resource_service
 from app.services import search as search_service
-from app.services.agency_access import guarded, narrow_search
+from app.services.agency_access import guarded, narrow_search, narrowed
 from app.services.audit import AuditNote
 from app.services.bundle import may_see_match, parse_etag, process_bundle
 
@@ -176,15 +176,20 @@ def _add_type(router: APIRouter, type_name: str) -> None:
             who,
             note,
             [(type_name, "search")],
-            lambda s: search_service.search(
+            lambda s: narrowed(
                 s,
+                who,
                 type_name,
-                narrow_search(s, who, type_name, params),
-                state.fhir_base,
-                settings.default_page_size,
-                settings.max_page_size,
-                lambda included: who.may(included, "read"),
-                lenient,
+                search_service.search(
+                    s,
+                    type_name,
+                    narrow_search(s, who, type_name, params),
+                    state.fhir_base,
+                    settings.default_page_size,
+                    settings.max_page_size,
+                    lambda included: who.may(included, "read"),
+                    lenient,
+                ),
             ),
         )
         return FhirResponse(body)

@@ -31,14 +31,26 @@ class CaseOwnerView(BaseModel):
     assigned_at: datetime
 
 
-class WorklistItem(BaseModel):
-    flag_id: str
+class ConcernReason(BaseModel):
+    """One rule that holds for the child now."""
+
     rule_id: str
     rule_version: int
     priority: Literal["high", "medium", "low"]
+    summary: str = Field(description="What the rule saw, in words")
+    agencies: list[str] = Field(description="The agency types the rule concerns")
+    evidence: list[str] = Field(description='The outcomes behind this reason ("Appointment/id")')
+
+
+class WorklistItem(BaseModel):
+    """A child's concern: one per child, its reasons the rules that hold now."""
+
+    flag_id: str
+    reasons: list[ConcernReason] = Field(description="Highest priority first")
+    priority: Literal["high", "medium", "low"] = Field(description="Its highest reason's")
     state: Literal["open", "acknowledged", "evidence-changed", "closed", "withdrawn"]
     outcome: str | None = Field(description="What the last review decided, if anything yet")
-    description: str = Field(description="What the rule saw, in words")
+    description: str = Field(description="The reasons' summaries, in words")
     child: ChildSummary
     family_id: str
     organisation: str | None = Field(description="Organisation of the child's latest evidence")

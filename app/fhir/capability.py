@@ -72,6 +72,7 @@ def capability_statement(base_url: str, version: str, date: str) -> dict[str, An
                     {"name": "_lastUpdated", "type": "date"},
                     *(_search_param(type_name, name, p.kind) for name, p in params.items()),
                 ],
+                **({"documentation": CONCERN_PROFILE} if type_name == "Flag" else {}),
             }
         )
     resources.append(subscription_resource())
@@ -119,6 +120,18 @@ def capability_statement(base_url: str, version: str, date: str) -> dict[str, An
             }
         ],
     }
+
+
+CONCERN_PROFILE = (
+    "Besides the status Flags sources send (child protection plan, looked after, child in "
+    "need), the service raises at most one active Flag per child: its was-not-brought "
+    "concern (code was-not-brought-concern in CodeSystem wnb-flag-code, category safety). "
+    "Its reasons are repeating wnb-concern-reason extensions, one per rule that holds for the "
+    "child now (rule Coding in CodeSystem wnb-rule, rule-version, priority, summary, agency*, "
+    "event*, family-member*); the wnb-flag-evidence extension gives the concern as a whole "
+    "(priority, summary, review-state, outcome, agency*, event*, family-member*). An agency "
+    "reads only the reasons that name its type."
+)
 
 
 def _search_param(type_name: str, name: str, kind: str) -> dict[str, Any]:

@@ -12,12 +12,14 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from app.fhir.errors import FhirError
+from app.fhir.raised_flag import CONCERN_CODE, CONCERN_DISPLAY, concern_system
 from app.fhir.terminology import CATEGORIES, STATUS_CODES, Terminology
 
 if TYPE_CHECKING:  # only the type: app.fhir does not depend on the rule engine
     from app.rules import Rule
 
 OUTCOME_ID, STATUS_ID, RULE_ID = "outcome-category", "safeguarding-status", "wnb-rule"
+CONCERN_ID = "wnb-flag-code"
 PUBLISHER = "wnb (Was Not Brought trigger service)"
 INACTIVE = "http://hl7.org/fhir/concept-properties#inactive"
 SEARCH_PARAMS = ("url", "_id", "name")
@@ -108,7 +110,7 @@ def rule_system(terms: Terminology, rules: Sequence[Rule]) -> dict[str, Any]:
         RULE_ID,
         "WnbRule",
         "Was Not Brought trigger rule",
-        "The partnership's trigger rules: the code of every Flag this service raises.",
+        "The partnership's trigger rules: the rule of each reason of a concern Flag.",
         concepts,
         version=digest,
     )
@@ -131,12 +133,30 @@ def rule_system(terms: Terminology, rules: Sequence[Rule]) -> dict[str, Any]:
     return resource
 
 
+def concern_code_system(terms: Terminology) -> dict[str, Any]:
+    """The code of every Flag the service raises: one concern per child."""
+    definition = (
+        "A child's was-not-brought concern: the rules that hold for the child now are its "
+        "reasons (extension wnb-concern-reason)."
+    )
+    return _code_system(
+        concern_system(terms.canonical_base),
+        CONCERN_ID,
+        "WnbFlagCode",
+        "Was Not Brought flag code",
+        "The code of the Flags this service raises.",
+        [_concept(CONCERN_CODE, CONCERN_DISPLAY, definition)],
+        version="1",
+    )
+
+
 def code_systems(terms: Terminology, rules: Sequence[Rule]) -> list[dict[str, Any]]:
     """Every code system the service publishes, in a stable order."""
     return [
         outcome_category_system(terms),
         safeguarding_status_system(terms),
         rule_system(terms, rules),
+        concern_code_system(terms),
     ]
 
 

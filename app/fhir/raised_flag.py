@@ -1,7 +1,19 @@
-"""The FHIR Flag this service raises when a rule fires: readable evidence in an extension."""
+"""The FHIR Flag this service raises: one concern per child, its reasons as extensions.
+
+Profile (documented in the README and the CapabilityStatement):
+- `code`: `was-not-brought-concern` in the service's flag-code system; `code.text` the
+  reasons' summaries.
+- extension `wnb-flag-evidence`: the concern as a whole (priority, summary, review-state,
+  outcome, age-uncertain, agency*, event*, family-member*).
+- extension `wnb-concern-reason`, repeating: one per rule that holds for the child now (rule
+  as a Coding in the rule system, rule-version, priority, summary, agency*, event*,
+  family-member*, age-uncertain).
+An agency reads the Flag with only the reasons that concern it (`for_agency`).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,10 +24,45 @@ FLAG_CATEGORY = {
     "code": "safety",
     "display": "Safety",
 }
+CONCERN_CODE = "was-not-brought-concern"
+CONCERN_DISPLAY = "Was not brought concern"
+PRIORITY_RANK = {"high": 0, "medium": 1, "low": 2}
+
+
+EVIDENCE = "/StructureDefinition/wnb-flag-evidence"
+REASON = "/StructureDefinition/wnb-concern-reason"
 
 
 def evidence_url(canonical: str) -> str:
-    return f"{canonical}/StructureDefinition/wnb-flag-evidence"
+    return f"{canonical}{EVIDENCE}"
+
+
+def reason_url(canonical: str) -> str:
+    return f"{canonical}{REASON}"
+
+
+def _is(extension: dict[str, Any], suffix: str) -> bool:
+    url = extension.get("url")
+    return isinstance(url, str) and url.endswith(suffix)
+
+
+def concern_system(canonical: str) -> str:
+    return f"{canonical}/CodeSystem/wnb-flag-code"
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One rule that holds for the child, as the concern row stores it."""
+
+    rule: str
+    version: int
+    priority: str
+    summary: str
+    agencies: list[str]
+    events: list[str]
+    children: list[str]
+    age_uncertain: bool = False
+    title: str = ""  # the rule's description (the Coding's display)
 
 
 def raised_flag(
@@ -23,9 +70,6 @@ def raised_flag(
     canonical: str,
     rule_system: str,
     flag_id: str,
-    rule_id: str,
-    rule_version: int,
-    description: str,
     summary: str,
     priority: str,
     child_id: str,
@@ -34,21 +78,54 @@ def raised_flag(
     events: list[str],
     family: list[str],
     agencies: list[str],
+    reasons: list[Reason],
     state: str = "open",
     outcome: str | None = None,
     age_uncertain: bool = False,
 ) -> dict[str, Any]:
-    """`events` are "Appointment/id" references; `family` the other children involved;
-    `state` and `outcome` where the nurses' review has got to; `age_uncertain` when the
-    child's birth date is partial and the age was decided on the side of the child (the
-    firing's `age_uncertain_child_ids`)."""
+    """`events` are "Appointment/id" references; `family` the children involved; `state` and
+    `outcome` where the nurses' review has got to; `age_uncertain` when a birth date is
+    partial and the age was decided on the side of the child."""
     evidence: list[dict[str, Any]] = [
-        {"url": "rule-version", "valueInteger": rule_version},
         {"url": "priority", "valueCode": priority},
         {"url": "summary", "valueString": summary},
         {"url": "review-state", "valueCode": state},
         *([{"url": "outcome", "valueCode": outcome}] if outcome else []),
         *([{"url": "age-uncertain", "valueBoolean": True}] if age_uncertain else []),
+        *_facts(agencies, events, family, child_id),
+    ]
+    period = {"start": fhir_instant(opened_at)}
+    if closed_at is not None:
+        period["end"] = fhir_instant(closed_at)
+    return {
+        "resourceType": "Flag",
+        "id": flag_id,
+        "extension": [
+            {"url": evidence_url(canonical), "extension": evidence},
+            *(_reason(canonical, rule_system, r, child_id) for r in reasons),
+        ],
+        "identifier": [{"system": f"{canonical}/Id/raised-flag", "value": flag_id}],
+        "status": "inactive" if closed_at else "active",
+        "category": [{"coding": [FLAG_CATEGORY]}],
+        "code": {
+            "coding": [
+                {
+                    "system": concern_system(canonical),
+                    "code": CONCERN_CODE,
+                    "display": CONCERN_DISPLAY,
+                }
+            ],
+            "text": summary or CONCERN_DISPLAY,
+        },
+        "subject": {"reference": f"Patient/{child_id}"},
+        "period": period,
+    }
+
+
+def _facts(
+    agencies: list[str], events: list[str], family: list[str], child_id: str
+) -> list[dict[str, Any]]:
+    return [
         *({"url": "agency", "valueCode": a} for a in agencies),
         *({"url": "event", "valueReference": {"reference": ref}} for ref in events),
         *(
@@ -57,20 +134,69 @@ def raised_flag(
             if pid != child_id
         ),
     ]
-    period = {"start": fhir_instant(opened_at)}
-    if closed_at is not None:
-        period["end"] = fhir_instant(closed_at)
+
+
+def _reason(canonical: str, rule_system: str, r: Reason, child_id: str) -> dict[str, Any]:
+    rule = {"system": rule_system, "code": r.rule, "display": r.title or r.summary}
     return {
-        "resourceType": "Flag",
-        "id": flag_id,
-        "extension": [{"url": evidence_url(canonical), "extension": evidence}],
-        "identifier": [{"system": f"{canonical}/Id/raised-flag", "value": flag_id}],
-        "status": "inactive" if closed_at else "active",
-        "category": [{"coding": [FLAG_CATEGORY]}],
-        "code": {
-            "coding": [{"system": rule_system, "code": rule_id, "display": description}],
-            "text": summary,
-        },
-        "subject": {"reference": f"Patient/{child_id}"},
-        "period": period,
+        "url": reason_url(canonical),
+        "extension": [
+            {"url": "rule", "valueCoding": rule},
+            {"url": "rule-version", "valueInteger": r.version},
+            {"url": "priority", "valueCode": r.priority},
+            {"url": "summary", "valueString": r.summary},
+            *([{"url": "age-uncertain", "valueBoolean": True}] if r.age_uncertain else []),
+            *_facts(r.agencies, r.events, r.children, child_id),
+        ],
     }
+
+
+def for_agency(flag: dict[str, Any], agency_type: str) -> dict[str, Any]:
+    """The Flag as an agency of `agency_type` may read it: only the reasons that name its
+    type, and the concern's priority, summary, events, agencies and family members drawn
+    from those reasons alone (a GP practice does not learn of a reason for social care)."""
+    exts = flag.get("extension") or []
+    reasons = [x for x in exts if _is(x, REASON)]
+    mine = [
+        x
+        for x in reasons
+        if any(s == {"url": "agency", "valueCode": agency_type} for s in x.get("extension", ()))
+    ]
+    if len(mine) == len(reasons):
+        return flag  # every reason concerns the agency (or a status Flag): nothing to hide
+    subs = [s for x in mine for s in x["extension"]]
+    priorities = [s["valueCode"] for s in subs if s["url"] == "priority"]
+    summaries = [s["valueString"] for s in subs if s["url"] == "summary"]
+    kept = {"agency", "event", "family-member"}
+    facts = list({_fact_key(s): s for s in subs if s["url"] in kept}.values())
+    summary = "; ".join(summaries)
+    out = []
+    for x in exts:
+        if _is(x, EVIDENCE):
+            head = [
+                s
+                for s in x["extension"]
+                if s["url"] in ("review-state", "outcome", "age-uncertain")
+            ]
+            priority = min(priorities, key=lambda p: PRIORITY_RANK.get(p, 9), default="low")
+            out.append(
+                {
+                    "url": x["url"],
+                    "extension": [
+                        {"url": "priority", "valueCode": priority},
+                        {"url": "summary", "valueString": summary},
+                        *head,
+                        *sorted(facts, key=lambda s: (s["url"], str(s))),
+                    ],
+                }
+            )
+        elif not _is(x, REASON) or x in mine:
+            out.append(x)
+    code = {**flag["code"], "text": summary or CONCERN_DISPLAY}
+    return {**flag, "extension": out, "code": code}
+
+
+def _fact_key(sub: dict[str, Any]) -> str:
+    """A sub-extension's identity, for dropping repeats across reasons."""
+    value = sub.get("valueCode") or (sub.get("valueReference") or {}).get("reference")
+    return f"{sub['url']}|{value}"

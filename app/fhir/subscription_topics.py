@@ -11,8 +11,11 @@ FLAG_CHANGED = f"{TOPIC_BASE}/flag-changed"
 
 # A reopened flag is a change of a flag the agency was already told about, not a new one.
 TOPICS: dict[str, frozenset[str]] = {
-    FLAG_RAISED: frozenset({"raised"}),
-    FLAG_CHANGED: frozenset({"evidence-changed", "updated", "withdrawn", "closed", "reopened"}),
+    # A concern raised, or an open concern that gained a reason (a rule it did not hold).
+    FLAG_RAISED: frozenset({"raised", "reason-added"}),
+    FLAG_CHANGED: frozenset(
+        {"evidence-changed", "reason-added", "updated", "withdrawn", "closed", "reopened"}
+    ),
 }
 
 BACKPORT_IG = "http://hl7.org/fhir/uv/subscriptions-backport"

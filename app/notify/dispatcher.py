@@ -18,6 +18,7 @@ import httpx
 import orjson
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.fhir.raised_flag import for_agency
 from app.notify import delivery, ssrf, wake
 from app.notify.delivery import AttemptResult
 from app.notify.notification import with_resources
@@ -25,7 +26,7 @@ from app.notify.outcome import settle_attempt
 from app.notify.retry import RetryPolicy
 from app.notify.signing import signed_headers
 from app.notify.slots import Slots
-from app.store import outbox_repo, resources_repo
+from app.store import agency_repo, outbox_repo, resources_repo
 from app.store.outbox_repo import Claimed
 from app.store.webhook_models import WebhookSubscription
 
@@ -147,7 +148,8 @@ class Dispatcher:
     def _deliver(self, claimed: Claimed, token: str) -> None:
         msg, sub = claimed.message, claimed.subscription
         try:
-            body = self._full(msg.body, msg.focus) if sub.payload == "full-resource" else msg.body
+            full = sub.payload == "full-resource"
+            body = self._full(msg.body, msg.focus, sub.client_id) if full else msg.body
             result = self._attempt(msg.msg_id, body, sub)
         except Exception as exc:  # never leave a claimed message unrecorded
             result = AttemptResult(None, 0, error=f"internal error: {type(exc).__name__}")
@@ -174,15 +176,20 @@ class Dispatcher:
             result.latency_ms,
         )
 
-    def _full(self, body: str, focus: str | None) -> str:
-        """The body with the focus Flag in it, as the version the event made."""
+    def _full(self, body: str, focus: str | None, client_id: str) -> str:
+        """The body with the focus Flag in it, as the version the event made, showing only
+        the reasons that concern the subscriber's agency type."""
         if not focus:
             return body
         type_name, rid, _, version = focus.split("/")
         with self._sessions() as session:
             found = resources_repo.version(session, type_name, rid, int(version))
+            agency = agency_repo.binding(session, client_id)
             content = found.content if found else None
-        return with_resources(body, {f"{type_name}/{rid}": content}) if content else body
+        if not content:
+            return body
+        flag = for_agency(orjson.loads(content), agency.agency_type if agency else "")
+        return with_resources(body, {f"{type_name}/{rid}": orjson.dumps(flag).decode()})
 
     def _attempt(self, msg_id: str, body: str, sub: WebhookSubscription) -> AttemptResult:
         try:

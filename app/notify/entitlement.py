@@ -12,8 +12,8 @@ FILTER_NAMES = ("rule", "priority", "area")
 
 
 def concerns(agency_type: str, agency_areas: Iterable[str], event: FlagEvent) -> bool:
-    """A flag concerns an agency when its rule names the agency's type and the flag is in
-    one of the areas the agency serves. Both, never either."""
+    """A concern concerns an agency when one of its reasons names the agency's type and the
+    concern is in one of the areas the agency serves. Both, never either."""
     return agency_type in event.agencies and not set(agency_areas).isdisjoint(event.areas)
 
 
@@ -25,12 +25,18 @@ class Filters:
     priority: frozenset[str] = field(default_factory=frozenset)
     area: frozenset[str] = field(default_factory=frozenset)
 
-    def matches(self, event: FlagEvent) -> bool:
-        """True when the event passes every filter given."""
-        return (
-            (not self.rule or event.rule_id in self.rule)
-            and (not self.priority or event.priority in self.priority)
-            and (not self.area or not self.area.isdisjoint(event.areas))
+    def matches(self, event: FlagEvent, agency_type: str) -> bool:
+        """True when the event passes every filter given: `rule` and `priority` apply to the
+        reasons that concern the agency (one reason must pass both), `area` to the concern."""
+        if self.area and self.area.isdisjoint(event.areas):
+            return False
+        if not self.rule and not self.priority:
+            return True
+        return any(
+            agency_type in r.agencies
+            and (not self.rule or r.rule_id in self.rule)
+            and (not self.priority or r.priority in self.priority)
+            for r in event.reasons
         )
 
     def as_json(self) -> dict[str, list[str]]:

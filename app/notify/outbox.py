@@ -81,7 +81,7 @@ def _wanted(sub: WebhookSubscription, agency: AgencyBinding, event: FlagEvent) -
     return (
         carries(sub.topic, event.kind)
         and concerns(agency.agency_type, agency.areas.split(), event)
-        and Filters.from_json(orjson.loads(sub.filters)).matches(event)
+        and Filters.from_json(orjson.loads(sub.filters)).matches(event, agency.agency_type)
     )
 
 

@@ -1,17 +1,22 @@
-"""What an agency client may read: flags that concern it (its type named by the rule, the
-flag in one of its areas) and the children those flags are about. Anything else is answered
-as if it did not exist (404), so an agency cannot even learn that a record is there."""
+"""What an agency client may read: concerns that concern it (its type named by one of their
+reasons, the concern in one of its areas) and the children those concerns are about, each
+concern showing only the reasons that name the agency's type. Anything else is answered as if
+it did not exist (404), so an agency cannot even learn that a record is there."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TypeVar
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
 
+import orjson
 from sqlalchemy.orm import Session
 
 from app.auth.principal import Principal
 from app.fhir.errors import FhirError
+from app.fhir.raised_flag import for_agency
+from app.services.answer import Answer
+from app.services.version import Version
 from app.store import agency_repo
 
 T = TypeVar("T")
@@ -65,12 +70,31 @@ def narrow_search(
 
 
 def guarded(
-    who: Principal, type_name: str, rid: str, use_case: Callable[[Session], T]
-) -> Callable[[Session], T]:
-    """`use_case` preceded, in its transaction, by the agency check of `check_read`."""
+    who: Principal, type_name: str, rid: str, use_case: Callable[[Session], Answer[T]]
+) -> Callable[[Session], Answer[T]]:
+    """`use_case` preceded, in its transaction, by the agency check of `check_read`, and its
+    Flags narrowed to the reasons that concern the agency."""
 
-    def run(session: Session) -> T:
+    def run(session: Session) -> Answer[T]:
         check_read(session, who, type_name, rid)
-        return use_case(session)
+        return narrowed(session, who, type_name, use_case(session))
 
     return run
+
+
+def narrowed(session: Session, who: Principal, type_name: str, answer: Answer[T]) -> Answer[T]:
+    """An answer holding Flags (one version, or a Bundle) as an agency may see it: each of
+    the service's concerns with only the reasons that name the agency's type."""
+    scope = scope_of(session, who)
+    if scope is None or type_name != "Flag":
+        return answer
+    body: Any = answer.body
+    if isinstance(body, Version):
+        flag = for_agency(orjson.loads(body.content), scope.agency_type)
+        return replace(answer, body=replace(body, content=orjson.dumps(flag)))  # type: ignore[arg-type]
+    bundle = orjson.loads(body)
+    for entry in bundle.get("entry", ()):
+        resource = entry.get("resource")
+        if isinstance(resource, dict) and resource.get("resourceType") == "Flag":
+            entry["resource"] = for_agency(resource, scope.agency_type)
+    return replace(answer, body=orjson.dumps(bundle))  # type: ignore[arg-type]

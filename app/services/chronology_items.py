@@ -72,6 +72,7 @@ def flag_history_items(flags: Sequence[RaisedFlag]) -> list[dict[str, Any]]:
             "carer": None,
             "flag_id": f.flag_id,
             "rule_id": f.rule_id,
+            "reasons": f.reason_rules.split(),
             "rule_version": f.rule_version,
             "priority": f.priority,
             "state": f.state,

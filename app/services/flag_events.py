@@ -1,4 +1,4 @@
-"""Describing flag changes for the notifier: what changed, and which areas each flag is in."""
+"""Describing concern changes for the notifier: what changed, and which areas each is in."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import orjson
 from sqlalchemy.orm import Session
 
 from app.fhir.organisations import organisation_code, patient_organisations
-from app.notify.events import FlagEvent
+from app.notify.events import FlagEvent, ReasonFacts
 from app.services import flags
 from app.store import agency_repo
 from app.store.models import RaisedFlag
@@ -21,7 +21,7 @@ class FlagFacts:
     """What a FlagEvent needs of a raised flag, as a change leaves it."""
 
     flag_id: str
-    rule_id: str
+    reasons: str  # JSON list, as stored
     priority: str
     child_id: str
     family_id: str
@@ -40,14 +40,16 @@ def reconciled_events(
     for the flags themselves): each change's values over the row it changes."""
     facts: list[tuple[str, FlagFacts]] = []
     for c in changes:
-        row = known.current.get((c.rule_id, c.child_id))
+        row = known.current.get(c.child_id)
         merged = {**(_stored(row) if row is not None else {}), **c.values}
+        if merged.get("reasons") in (None, "[]") and row is not None:
+            merged["reasons"] = row.reasons  # every reason gone: who was told is who had them
         facts.append(
             (
                 c.kind,
                 FlagFacts(
                     c.flag_id,
-                    c.rule_id,
+                    merged.get("reasons") or "[]",
                     merged["priority"],
                     c.child_id,
                     merged.get("family_id") or c.child_id,
@@ -99,7 +101,10 @@ def events_of(
                 kind=kind,
                 flag_id=f.flag_id,
                 flag_version=versions.get(f.flag_id, 1),
-                rule_id=f.rule_id,
+                reasons=tuple(
+                    ReasonFacts(r["rule"], r["priority"], tuple(r.get("agencies", ())))
+                    for r in orjson.loads(f.reasons)
+                ),
                 priority=f.priority,
                 child_id=f.child_id,
                 family_id=f.family_id,
@@ -114,7 +119,7 @@ def events_of(
 def _stored(row: RaisedFlag) -> dict[str, str]:
     return {
         "flag_id": row.flag_id,
-        "rule_id": row.rule_id,
+        "reasons": row.reasons,
         "priority": row.priority,
         "child_id": row.child_id,
         "family_id": row.family_id,

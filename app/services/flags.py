@@ -1,174 +1,233 @@
-"""Bringing raised flags in line with the flags a family's facts call for.
+"""Bringing raised concerns in line with the concerns a family's facts call for.
 
-Compared per (rule, child): a new pair raises a Flag; new evidence makes a new version (and
-puts it back in front of a nurse); nothing changed writes nothing. A flag whose rule no
-longer holds is never deleted: unreviewed, it is withdrawn (closed by the service, with the
-reason as a system review); once a nurse has looked at it, it stays open marked
-`evidence-changed` for a nurse to close. A closed flag reopens only on evidence it did not
-have; a withdrawn one whenever its rule holds again.
+One concern per child: its reasons are the rules that hold for the child now. Compared per
+child: a new child with reasons raises a concern; a reason added or new evidence makes a new
+version (and, once a nurse has looked, puts it back in front of her as `evidence-changed`,
+saying what changed); nothing changed writes nothing. A concern whose reasons are all gone is
+never deleted: unreviewed, it is withdrawn (closed by the service, with the reason as a system
+review); once a nurse has looked at it, it stays open marked `evidence-changed` for a nurse to
+close. A closed concern reopens only on evidence or a reason it did not have; a withdrawn one
+whenever a reason holds again.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import orjson
 
-from app.fhir.raised_flag import raised_flag
-from app.rules.desired import DEATH_DATE_UNKNOWN, DesiredFlag, Pair
+from app.fhir.raised_flag import Reason, raised_flag
+from app.rules.concerns import DesiredConcern
+from app.rules.desired import DEATH_DATE_UNKNOWN, Pair
 from app.services.writes import WriteContext, WriteRequest
 from app.store.models import FlagReview, RaisedFlag
 
 SYSTEM = "wnb"  # who a system review is by
+CONCERN = "wnb-concern"  # the `rule_id` of every concern row (one open row per child)
+# The shape of a concern row's values: a row written in another shape (per-rule rows folded
+# by migration 0013) differs from every new computation, so its Flag is written again.
+CONCERN_FORMAT = 1
 
 
 @dataclass
 class Change:
-    """One flag to write: its row values (`pk` None: a new row) and a system review."""
+    """One concern to write: its row values (`pk` None: a new row) and a system review."""
 
     pk: int | None
     flag_id: str
-    rule_id: str
     child_id: str
     values: dict[str, Any]
     review: tuple[str, str] | None = None  # (action, note)
-    kind: str = "updated"  # raised | updated | evidence-changed | withdrawn | reopened
+    kind: str = "updated"  # raised | reason-added | updated | evidence-changed | withdrawn | ...
 
 
 @dataclass(frozen=True)
 class Judged:
-    """What is known of the flags already raised for the children being reconciled."""
+    """What is known of the concerns already raised for the children being reconciled."""
 
-    current: Mapping[Pair, RaisedFlag]  # the open flag, else the latest closed one
-    nurse_reviewed: Collection[int]  # flag pks a person has reviewed
-    system_noted: Collection[tuple[int, str]]  # (flag pk, action) of the reviews given
+    current: Mapping[str, RaisedFlag]  # child id -> the open concern, else the latest closed
+    system_noted: Collection[tuple[int, str]]  # (concern pk, action) of the reviews given
 
 
-def judged(rows: Iterable[RaisedFlag], reviews: Iterable[FlagReview]) -> Judged:
-    current: dict[Pair, RaisedFlag] = {}
+def judged(rows: list[RaisedFlag], reviews: list[FlagReview]) -> Judged:
+    current: dict[str, RaisedFlag] = {}
     for row in sorted(rows, key=lambda r: (r.is_open, r.pk)):
-        current[(row.rule_id, row.child_id)] = row  # open last, so it wins
-    people = {r.pk for r in current.values() if r.reviewed}
+        current[row.child_id] = row  # open last, so it wins
     noted = {(r.flag_pk, r.action) for r in reviews if r.by_kind == "system"}
-    return Judged(current, people, noted)
+    return Judged(current, noted)
+
+
+def stored_reasons(row: RaisedFlag) -> dict[str, dict[str, Any]]:
+    """A concern row's reasons by rule id."""
+    return {r["rule"]: r for r in orjson.loads(row.reasons or "[]")}
+
+
+def gone_reasons(desired: Mapping[str, DesiredConcern], known: Judged) -> dict[Pair, list[str]]:
+    """The reasons of open concerns that no longer hold, with the evidence each had."""
+    out: dict[Pair, list[str]] = {}
+    for child, row in known.current.items():
+        if not row.is_open:
+            continue
+        want = desired.get(child)
+        for rule, reason in stored_reasons(row).items():
+            if want is None or rule not in want.reasons:
+                out[(rule, child)] = list(reason.get("events", ()))
+    return out
 
 
 def compare(
-    desired: Mapping[Pair, DesiredFlag],
+    desired: Mapping[str, DesiredConcern],
     known: Judged,
     family_of: Mapping[str, str],
     deaths: Mapping[str, datetime],
     explain: Mapping[Pair, str],
     now: datetime,
 ) -> list[Change]:
-    """The changes that make the raised flags match `desired` for the children judged.
+    """The changes that make the raised concerns match `desired` for the children judged.
 
-    `explain` says, per pair whose evidence shrank or vanished, why (for the system review).
+    `explain` says, per (rule, child) whose reason vanished, why (for the system review).
     """
     changes: list[Change] = []
-    for pair in sorted(set(desired) | set(known.current)):
-        want, row = desired.get(pair), known.current.get(pair)
-        died = deaths.get(pair[1])
-        if want is not None:
-            change = _hold(want, row, known, family_of, now)
+    for child in sorted(set(desired) | set(known.current)):
+        want, row = desired.get(child), known.current.get(child)
+        died = deaths.get(child)
+        if want is not None and want.reasons:
+            change = _hold(want, row, family_of, explain, now)
         elif row is not None and row.is_open and died is None:
-            change = _let_go(row, known, explain.get(pair, ""), now)
+            change = _let_go(row, _why_all(row, explain), now)
         else:
             change = None
         if change is None and row is not None and row.is_open and died is not None:
-            # A deceased child's flags are never closed by the service: a nurse decides.
+            # A deceased child's concern is never closed by the service: a nurse decides.
             change = _deceased(row, known, died, now)
         if change is not None:
             changes.append(change)
     return changes
 
 
-def _values(want: DesiredFlag, family_id: str, now: datetime) -> dict[str, Any]:
+def reasons_json(want: DesiredConcern) -> str:
+    return orjson.dumps(
+        [
+            {
+                "rule": r.rule_id,
+                "version": r.rule_version,
+                "priority": r.priority,
+                "summary": r.description[:500],
+                "agencies": sorted(r.agencies),
+                "events": sorted(r.events),
+                "children": sorted(r.children),
+                "age_uncertain": r.age_uncertain,
+            }
+            for r in want.ordered()
+        ]
+    ).decode()
+
+
+def _values(want: DesiredConcern, family_id: str, now: datetime) -> dict[str, Any]:
+    ordered = want.ordered()
     return {
-        "rule_version": want.rule_version,
+        "rule_version": CONCERN_FORMAT,
         "priority": want.priority,
-        "description": want.description[:500],
-        "agencies": " ".join(sorted(want.agencies)),
+        "description": "; ".join(r.description for r in ordered)[:500],
+        "agencies": " ".join(sorted(want.agencies))[:255],
         "evidence_events": orjson.dumps(sorted(want.events)).decode(),
         "family_children": orjson.dumps(sorted(want.children)).decode(),
+        "reasons": reasons_json(want),
+        "reason_rules": f" {' '.join(sorted(want.reasons))} ",
         "age_uncertain": want.age_uncertain,
         "family_id": family_id,
         "updated_at": now,
     }
 
 
+def _what_changed(
+    row: RaisedFlag, want: DesiredConcern, explain: Mapping[Pair, str]
+) -> tuple[list[str], set[str]]:
+    """What changed since the stored concern, in words; and the evidence added."""
+    had = stored_reasons(row)
+    had_events = set(orjson.loads(row.evidence_events))
+    said = [f"reason added: {r.description}" for r in want.ordered() if r.rule_id not in had]
+    said += [
+        f"reason gone: {reason.get('summary') or rule}"
+        + (f" ({why})" if (why := explain.get((rule, row.child_id))) else "")
+        for rule, reason in sorted(had.items())
+        if rule not in want.reasons
+    ]
+    added = want.events - had_events
+    removed = had_events - want.events
+    if added:
+        said.append(f"new evidence: {', '.join(sorted(added))}")
+    if removed:
+        said.append(f"evidence withdrawn: {', '.join(sorted(removed))}")
+    return said, added
+
+
 def _hold(
-    want: DesiredFlag,
+    want: DesiredConcern,
     row: RaisedFlag | None,
-    known: Judged,
     family_of: Mapping[str, str],
+    explain: Mapping[Pair, str],
     now: datetime,
 ) -> Change | None:
     family_id = family_of.get(want.child_id, want.child_id)
     values = _values(want, family_id, now)
     if row is None:
-        return Change(None, str(uuid.uuid4()), want.rule_id, want.child_id, values, kind="raised")
-    had = set(orjson.loads(row.evidence_events))
-    added, removed = want.events - had, had - want.events
+        return Change(None, str(uuid.uuid4()), want.child_id, values, kind="raised")
+    said, added = _what_changed(row, want, explain)
+    new_rules = set(want.reasons) - set(stored_reasons(row))
     if not row.is_open:
-        if row.state != "withdrawn" and not added:
-            return None  # a nurse closed it; a re-send of the evidence it had does not reopen
-        reason = f"new evidence: {', '.join(sorted(added))}" if added else "the rule holds again"
+        if row.state != "withdrawn" and not added and not new_rules:
+            return None  # a nurse closed it; a re-send of what it had does not reopen it
+        reason = "; ".join(said) if said else "a reason holds again"
         reopened = {**values, "state": "open", "is_open": True, "closed_at": None, "outcome": None}
-        return _of(
-            row,
-            reopened,
-            ("reopen", f"Reopened: {reason}."),
-            "reopened",
-        )
+        return _of(row, reopened, ("reopen", f"Reopened: {reason}."), "reopened")
     if _unchanged(row, values):
         return None
-    if added:
-        # New evidence puts a reviewed flag back in front of a nurse.
-        return _of(row, {**values, "state": "open"})
-    if removed:
-        note = f"Evidence withdrawn: {', '.join(sorted(removed))}; the rule still holds."
-        if row.pk in known.nurse_reviewed:
-            values["state"] = "evidence-changed"
-        return _of(
-            row,
-            values,
-            ("evidence-changed", note),
-            "evidence-changed",
-        )
-    return _of(row, values)
+    if not said:
+        return _of(row, values)  # wording, family or format only
+    note = ("evidence-changed", f"Evidence changed: {'; '.join(said)}.")
+    # A rule it did not hold is news for every agency it concerns, reviewed or not.
+    kind = "reason-added" if new_rules else "evidence-changed"
+    if row.reviewed:
+        # A nurse has looked: anything she did not see brings it back to her.
+        values["state"] = "evidence-changed"
+        return _of(row, values, note, kind)
+    if new_rules or set(stored_reasons(row)) - set(want.reasons):
+        return _of(row, values, note, kind if new_rules else "updated")
+    return _of(row, values)  # more evidence for the same reasons, not yet looked at
 
 
-def _let_go(row: RaisedFlag, known: Judged, why: str, now: datetime) -> Change | None:
-    reason = why or "the rule no longer holds on the current facts"
-    if row.pk in known.nurse_reviewed:
-        if row.state == "evidence-changed":
+def _why_all(row: RaisedFlag, explain: Mapping[Pair, str]) -> str:
+    whys = [explain.get((rule, row.child_id), "") for rule in sorted(stored_reasons(row))]
+    return "; ".join(dict.fromkeys(w for w in whys if w))
+
+
+def _let_go(row: RaisedFlag, why: str, now: datetime) -> Change | None:
+    reason = why or "no rule holds on the current facts"
+    if row.reviewed:
+        if row.state == "evidence-changed" and not stored_reasons(row):
             return None
         note = f"Evidence changed: {reason}. A nurse should decide whether to close it."
-        return _of(
-            row,
-            {"state": "evidence-changed", "updated_at": now},
-            ("evidence-changed", note),
-            "evidence-changed",
-        )
+        values = {
+            "state": "evidence-changed",
+            "updated_at": now,
+            "reasons": "[]",
+            "reason_rules": " ",
+        }
+        return _of(row, values, ("evidence-changed", note), "evidence-changed")
     values = {"state": "withdrawn", "is_open": False, "closed_at": now, "updated_at": now}
-    return _of(
-        row,
-        values,
-        ("withdraw", f"Withdrawn: {reason}."),
-        "withdrawn",
-    )
+    return _of(row, values, ("withdraw", f"Withdrawn: {reason}."), "withdrawn")
 
 
 def _deceased(row: RaisedFlag, known: Judged, died: datetime, now: datetime) -> Change | None:
     if (row.pk, "deceased") in known.system_noted:
         return None  # marked once; a nurse decides what happens next
     when = "date unknown" if died == DEATH_DATE_UNKNOWN else died.date().isoformat()
-    note = f"The child is recorded as deceased ({when}): review this flag."
+    note = f"The child is recorded as deceased ({when}): review this concern."
     return _of(
         row,
         {"state": "evidence-changed", "updated_at": now},
@@ -183,8 +242,8 @@ def _of(
     review: tuple[str, str] | None = None,
     kind: str = "updated",
 ) -> Change:
-    """A change to an existing flag."""
-    return Change(row.pk, row.flag_id, row.rule_id, row.child_id, values, review, kind)
+    """A change to an existing concern."""
+    return Change(row.pk, row.flag_id, row.child_id, values, review, kind)
 
 
 def _unchanged(row: RaisedFlag, values: dict[str, Any]) -> bool:
@@ -194,8 +253,6 @@ def _unchanged(row: RaisedFlag, values: dict[str, Any]) -> bool:
 def flag_write(
     ctx: WriteContext,
     flag_id: str,
-    rule_id: str,
-    rule_description: str,
     values: dict[str, Any],
     child_id: str,
     opened: datetime,
@@ -203,14 +260,19 @@ def flag_write(
     state: str,
     outcome: str | None,
 ) -> WriteRequest:
-    terms = ctx.terms
+    """The FHIR Flag of a concern as `values` (row columns) leave it."""
+    terms, rules = ctx.terms, ctx.rules
+    reasons = []
+    for r in orjson.loads(values.get("reasons") or "[]"):
+        try:
+            title = " ".join(rules.rule(r["rule"]).description.split()) if rules else r["summary"]
+        except KeyError:  # a rule no longer in force: its reason is still written
+            title = r["summary"]
+        reasons.append(Reason(**r, title=title))
     data = raised_flag(
         canonical=terms.canonical_base,
         rule_system=terms.rule_system,
         flag_id=flag_id,
-        rule_id=rule_id,
-        rule_version=values["rule_version"],
-        description=" ".join(rule_description.split()),
         summary=values["description"],
         priority=values["priority"],
         child_id=child_id,
@@ -219,6 +281,7 @@ def flag_write(
         events=orjson.loads(values["evidence_events"]),
         family=orjson.loads(values["family_children"]),
         agencies=values["agencies"].split(),
+        reasons=reasons,
         state=state,
         outcome=outcome,
         age_uncertain=bool(values.get("age_uncertain")),
@@ -235,4 +298,6 @@ def row_values(row: RaisedFlag) -> dict[str, Any]:
         "evidence_events": row.evidence_events,
         "age_uncertain": row.age_uncertain,
         "family_children": row.family_children,
+        "reasons": row.reasons,
+        "reason_rules": row.reason_rules,
     }

@@ -19,8 +19,7 @@ def flag_item(row: RaisedFlag, child: dict[str, Any], family_id: str | None) -> 
     """`family_id` is the child's family now (families merge and split as carers arrive)."""
     return {
         "flag_id": row.flag_id,
-        "rule_id": row.rule_id,
-        "rule_version": row.rule_version,
+        "reasons": reasons_of(row),
         "priority": row.priority,
         "state": row.state,
         "outcome": row.outcome,
@@ -37,6 +36,21 @@ def flag_item(row: RaisedFlag, child: dict[str, Any], family_id: str | None) -> 
             "chronology": f"/api/children/{row.child_id}/chronology",
         },
     }
+
+
+def reasons_of(row: RaisedFlag) -> list[dict[str, Any]]:
+    """A concern's reasons as the API shows them, highest priority first."""
+    return [
+        {
+            "rule_id": r["rule"],
+            "rule_version": r["version"],
+            "priority": r["priority"],
+            "summary": r["summary"],
+            "agencies": r.get("agencies", []),
+            "evidence": r.get("events", []),
+        }
+        for r in orjson.loads(row.reasons or "[]")
+    ]
 
 
 def flag_items(session: Session, rows: Sequence[RaisedFlag], today: date) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from app.notify.outbox import enqueue_flag_events
 from app.rules import RuleSet
+from app.rules.concerns import desired_concerns
 from app.rules.desired import DesiredFlag, Pair, desired_flags, next_due
 from app.services import family_facts, flags, large_families, withdrawal_reasons
 from app.services.consequences import take_touched
@@ -65,14 +66,20 @@ def reconcile(session: Session, patient_ids: Iterable[str], ctx: WriteContext) -
     reconcile_repo.set_marks(session, due)
     rows, stored = flags_repo.flags_of_children(session, everyone)
     dying = {r.pk for r in rows if r.is_open and r.child_id in deaths}
-    known = flags.judged(rows, flags_repo.reviews_of(session, sorted(dying)))
+    known = flags.judged(rows, list(flags_repo.reviews_of(session, sorted(dying))))
+    concerns = desired_concerns(desired)
     events = [e for facts in loaded.facts.values() for e in facts.events]
     explain = withdrawal_reasons.explain(
-        session, desired, known, loaded.canonical, rules, events, held_children
+        session,
+        flags.gone_reasons(concerns, known),
+        loaded.canonical,
+        rules,
+        events,
+        held_children,
     )
-    changes = flags.compare(desired, known, family_of, deaths, explain, ctx.now)
+    changes = flags.compare(concerns, known, family_of, deaths, explain, ctx.now)
     if changes:
-        _apply(session, changes, known, stored, rules, views, loaded.places, ctx)
+        _apply(session, changes, known, stored, views, loaded.places, ctx)
     return len(members)
 
 
@@ -159,7 +166,6 @@ def _apply(
     changes: list[flags.Change],
     known: flags.Judged,
     stored: dict[str, tuple[int, int]],
-    rules: RuleSet,
     views: dict[str, datetime],
     places: dict[str, dict[str, family_facts.Place]],
     ctx: WriteContext,
@@ -168,7 +174,7 @@ def _apply(
     updated: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
     writes = []
     for c in changes:
-        row = known.current.get((c.rule_id, c.child_id))
+        row = known.current.get(c.child_id)
         values = dict(c.values)
         if "evidence_events" in values:
             times = [views[e] for e in orjson.loads(values["evidence_events"]) if e in views]
@@ -186,7 +192,7 @@ def _apply(
             place = here.get(c.child_id) or next(iter(here.values()), None)
             values.update(
                 flag_id=c.flag_id,
-                rule_id=c.rule_id,
+                rule_id=flags.CONCERN,
                 child_id=c.child_id,
                 state="open",
                 is_open=True,
@@ -199,7 +205,7 @@ def _apply(
             added.append(values)
         else:
             updated[tuple(sorted(values))].append({"pk": row.pk, **values})
-        writes.append(_flag_request(c, row, values, rules, ctx))
+        writes.append(_flag_request(c, row, values, ctx))
     flags_repo.add_many(session, added)
     for group in updated.values():
         flags_repo.change_many(session, group)
@@ -227,18 +233,11 @@ def _flag_request(
     c: flags.Change,
     row: Any,
     values: dict[str, Any],
-    rules: RuleSet,
     ctx: WriteContext,
 ) -> Any:
     merged = {**(flags.row_values(row) if row is not None else {}), **values}
-    try:
-        description = rules.rule(c.rule_id).description
-    except KeyError:  # a rule no longer in force: its flags are still written
-        description = merged["description"]
     state = merged.get("state", row.state if row is not None else "open")
     closed = merged.get("closed_at", row.closed_at if row else None)
     opened = row.opened_at if row is not None else ctx.now
     outcome = merged.get("outcome", row.outcome if row is not None else None)
-    return flags.flag_write(
-        ctx, c.flag_id, c.rule_id, description, merged, c.child_id, opened, closed, state, outcome
-    )
+    return flags.flag_write(ctx, c.flag_id, merged, c.child_id, opened, closed, state, outcome)

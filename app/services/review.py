@@ -56,12 +56,12 @@ def review_flag(
         raise FhirError.one(404, "not-found", f"Flag/{flag_id} is not known.", "flag_id")
     note = (given.note or "").strip() or None
     _check(row, given, note)
-    if given.action == "reopen" and flags_repo.open_flag_of(session, row.rule_id, row.child_id):
-        # Only one open flag per rule and child: newer evidence already raised another.
+    if given.action == "reopen" and flags_repo.open_concern_of(session, row.child_id):
+        # Only one open concern per child: newer evidence already raised another.
         raise FhirError.one(
             409,
             "conflict",
-            "A newer flag for this rule and child is open; review that one.",
+            "A newer concern for this child is open; review that one.",
             "flag_id",
         )
     changes: dict[str, Any] = {} if row.reviewed else {"reviewed": True}
@@ -137,13 +137,9 @@ def _write_flag(
     it is stored as reconciliation stores it, never sent back through ingest."""
     stored = resources_repo.current(session, "Flag", row.flag_id)
     before = orjson.loads(stored.content) if stored else {}
-    coding = (before.get("code") or {}).get("coding")
-    description = (coding or [{}])[0].get("display") or row.rule_id
     request = flag_write(
         ctx,
         row.flag_id,
-        row.rule_id,
-        description,
         row_values(row),
         row.child_id,
         row.opened_at,

@@ -103,13 +103,13 @@ def sharing_items(
     names: dict[str, str],
 ) -> list[dict[str, Any]]:
     """The chronology's items of what agencies were told, by webhook and by nurses."""
-    child_of = {f.flag_id: (f.child_id, f.rule_id) for f in flags}
+    child_of = {f.flag_id: (f.child_id, f.rule_id, f.reason_rules.split()) for f in flags}
     out: list[dict[str, Any]] = []
     for message, agency, agency_type, payload in sharing_repo.notifications_about(
         session, child_of
     ):
         flag_id = (message.focus or "").split("/")[1]
-        child_id, rule_id = child_of[flag_id]
+        child_id, rule_id, reasons = child_of[flag_id]
         out.append({
             "at": message.created_at,
             "kind": "notified",
@@ -119,6 +119,7 @@ def sharing_items(
             "agency_type": agency_type,
             "flag_id": flag_id,
             "rule_id": rule_id,
+            "reasons": reasons,
             "payload": payload,
             "event_number": message.event_number,
             "delivery": DELIVERY.get(message.state, message.state),

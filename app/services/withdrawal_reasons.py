@@ -1,18 +1,16 @@
-"""Why an open flag stopped holding, in words for its history: the fact that changed (a miss
-recoded, an appointment that now names another patient, the rebooking that followed a miss
-up, a merge), never a fact that did not change."""
+"""Why a reason of an open concern stopped holding, in words for its history: the fact that
+changed (a miss recoded, an appointment that now names another patient, the rebooking that
+followed a miss up, a merge), never a fact that did not change."""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 
-import orjson
 from sqlalchemy.orm import Session
 
 from app.rules import EventView, RuleSet
-from app.rules.desired import DesiredFlag, Pair
+from app.rules.desired import Pair
 from app.rules.follow_up import FollowUpIndex
-from app.services import flags
 from app.store import rules_repo
 
 OTHER_CHANGES = "a status, family link or rule changed"
@@ -24,25 +22,24 @@ HELD = (
 
 def explain(
     session: Session,
-    desired: Mapping[Pair, DesiredFlag],
-    known: flags.Judged,
+    gone: Mapping[Pair, list[str]],
     canonical: Mapping[str, str],
     rules: RuleSet,
     events: Sequence[EventView],
     held: Collection[str] = (),
 ) -> dict[Pair, str]:
-    """Why each open flag that no longer holds stopped holding. `events`: the judged
+    """Why each reason that no longer holds stopped holding. `gone`: (rule, child) -> the
+    evidence the reason had. `events`: the judged
     families' events, merged records already folded into their surviving record; `held`:
     children of families whose family rules are held for an admin (`large_families`)."""
-    gone = {pair: row for pair, row in known.current.items() if row.is_open and pair not in desired}
     if not gone:
         return {}
-    refs = {e for row in gone.values() for e in orjson.loads(row.evidence_events)}
+    refs = {e for had in gone.values() for e in had}
     facts = rules_repo.event_facts(session, refs)
     plans = {plan.rule.id: plan for plan in rules.plans}
     follow_ups: dict[str, FollowUpIndex] = {}
     out: dict[Pair, str] = {}
-    for pair, row in gone.items():
+    for pair, had in gone.items():
         rule_id, child = pair
         if canonical.get(child, child) != child:
             out[pair] = f"the record was merged into Patient/{canonical[child]}"
@@ -54,7 +51,7 @@ def explain(
         if plan is not None and plan.follow_up is not None and rule_id not in follow_ups:
             follow_ups[rule_id] = FollowUpIndex(plan, events)
         said = []
-        for ref in orjson.loads(row.evidence_events):
+        for ref in had:
             mine = [e for e in facts.get(ref, ()) if canonical.get(e.child_id, e.child_id) == child]
             if not facts.get(ref):
                 said.append(f"{ref} is no longer a coded outcome")

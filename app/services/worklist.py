@@ -71,9 +71,10 @@ def worklist(session: Session, q: WorklistQuery, now: datetime) -> Answer[dict[s
     counts = worklist_repo.worklist_counts(session, f)
     by_priority = dict.fromkeys(PRIORITIES, 0)
     by_rule: dict[str, int] = {}
-    for priority, rule_id, n in counts:
+    for priority, rule_ids, n in counts:
         by_priority[priority] = by_priority.get(priority, 0) + n
-        by_rule[rule_id] = by_rule.get(rule_id, 0) + n
+        for rule_id in rule_ids.split():
+            by_rule[rule_id] = by_rule.get(rule_id, 0) + n
     total = sum(n for _, _, n in counts)
     rows = worklist_repo.worklist_page(session, f, q.sort, q.count, q.offset) if q.count else []
     items = flag_items(session, rows, today)

@@ -74,11 +74,9 @@ def reviews_of(session: Session, flag_pks: list[int]) -> Sequence[FlagReview]:
     ).all()
 
 
-def open_flag_of(session: Session, rule_id: str, child_id: str) -> RaisedFlag | None:
-    """The open flag of this rule and child, if any (not locked: a check before a change
-    that the unique index guards anyway)."""
+def open_concern_of(session: Session, child_id: str) -> RaisedFlag | None:
+    """The child's open concern, if any (not locked: a check before a change that the
+    unique index guards anyway)."""
     return session.scalars(
-        select(RaisedFlag).where(
-            RaisedFlag.is_open, RaisedFlag.rule_id == rule_id, RaisedFlag.child_id == child_id
-        )
+        select(RaisedFlag).where(RaisedFlag.is_open, RaisedFlag.child_id == child_id)
     ).first()

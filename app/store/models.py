@@ -315,8 +315,10 @@ class SafeguardingStatus(Base):
 
 
 class RaisedFlag(Base):
-    """A flag this service raised for one child and one rule, with the evidence, for the
-    worklist. Its FHIR Flag lives in `resource` (id = flag_id)."""
+    """A concern this service raised for one child: its reasons (the rules that hold for the
+    child now) with their evidence, for the worklist. Its FHIR Flag lives in `resource`
+    (id = flag_id). `rule_id` is the same for every concern (`flags.CONCERN`); rows written
+    before concerns (one per rule) keep their rule there and one reason."""
 
     __tablename__ = "raised_flag"
     pk: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
@@ -346,9 +348,14 @@ class RaisedFlag(Base):
     reviewed: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     # The child's age was decided from a partial birth date (on the side of the child).
     age_uncertain: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    # JSON list of the reasons: rule, version, priority, summary, agencies, events, children.
+    reasons: Mapped[str] = mapped_column(Text, server_default=text("'[]'"))
+    # The reasons' rule ids, space-separated with a space at each end: `LIKE '% rule %'`.
+    reason_rules: Mapped[str] = mapped_column(String(1000), server_default=text("' '"))
 
     __table_args__ = (
-        # At most one open flag per rule and child: new evidence updates it.
+        # At most one open concern per child (`rule_id` is the same for all): new evidence
+        # updates it.
         Index(
             "uq_raised_flag_open",
             "rule_id",
@@ -376,7 +383,6 @@ class FlagReview(Base):
     outcome: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)
     flag_version: Mapped[int] = mapped_column(Integer)
-
 
 
 # Reconciliation's marks and merged records, and agencies, subscriptions and the webhook

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import Select, UnaryExpression, case, func, select
+from sqlalchemy import Select, UnaryExpression, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.store.case_models import CaseOwner
@@ -48,7 +48,8 @@ class WorklistFilter:
 def _where(query: Select[*_Row], f: WorklistFilter) -> Select[*_Row]:
     query = query.where(RaisedFlag.state.in_(f.states))
     if f.rules:
-        query = query.where(RaisedFlag.rule_id.in_(f.rules))
+        # A concern matches when any of its reasons is one of the rules asked for.
+        query = query.where(or_(*(RaisedFlag.reason_rules.like(f"% {r} %") for r in f.rules)))
     if f.priorities:
         query = query.where(RaisedFlag.priority.in_(f.priorities))
     if f.organisation is not None:
@@ -85,9 +86,10 @@ def worklist_page(
 
 
 def worklist_counts(session: Session, f: WorklistFilter) -> list[tuple[str, str, int]]:
-    """(priority, rule id, how many) over every flag matching `f`, not just one page."""
-    query = _where(select(RaisedFlag.priority, RaisedFlag.rule_id, func.count()), f).group_by(
-        RaisedFlag.priority, RaisedFlag.rule_id
+    """(priority, the reasons' rule ids, how many) over every concern matching `f`, not just
+    one page."""
+    query = _where(select(RaisedFlag.priority, RaisedFlag.reason_rules, func.count()), f).group_by(
+        RaisedFlag.priority, RaisedFlag.reason_rules
     )
     return [(str(p), str(r), int(n)) for p, r, n in session.execute(query)]
 

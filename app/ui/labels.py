@@ -70,6 +70,8 @@ STATUSES = {
     "child-in-need": "Child in need",
 }
 PRIORITIES = {"high": "High", "medium": "Medium", "low": "Low"}
+# A reason's tag colour by priority (text stays readable: NHS tag colours pass contrast).
+PRIORITY_TAGS = {"high": "nhsuk-tag--red", "medium": "nhsuk-tag--yellow", "low": "nhsuk-tag--grey"}
 SHARING_METHODS = METHODS
 RELATIONSHIPS = {
     "MTH": "Mother",
@@ -105,8 +107,10 @@ FILTERS = {
     "outcome_label": lambda v: label(OUTCOMES, v),
     "action_label": lambda v: label(ACTIONS, v),
     "rule_label": lambda v: label(RULES, v),
+    "concern_label": lambda v: "Was not brought concern" if v == "wnb-concern" else label(RULES, v),
     "status_label": lambda v: label(STATUSES, v),
     "method_label": lambda v: label(SHARING_METHODS, v),
     "priority_label": lambda v: label(PRIORITIES, v),
+    "priority_class": lambda v: PRIORITY_TAGS.get(v or "", "nhsuk-tag--grey"),
     "relationship_label": lambda v: label(RELATIONSHIPS, v),
 }

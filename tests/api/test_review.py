@@ -16,10 +16,11 @@ from tests.factories import FHIR_JSON
 
 
 def repeat_flag(client: TestClient) -> tuple[str, str]:
-    """A six-year-old who missed two dental appointments this year: (patient, repeat flag)."""
+    """A six-year-old who missed two dental appointments this month (their rebooking windows
+    still open): (patient, her concern, whose one reason is repeat-wnb)."""
     ann = child(client, "2020-03-01", "Ann")
-    noshow(client, ann, "2026-01-10")
-    noshow(client, ann, "2026-03-01")
+    noshow(client, ann, "2026-06-05")
+    noshow(client, ann, "2026-06-10")
     return ann, only_flag(client, ann, "repeat-wnb")["flag_id"]
 
 
@@ -33,7 +34,7 @@ def history(client: TestClient, flag: str) -> list[dict[str, Any]]:
 
 
 def review_state(flag: dict[str, Any]) -> tuple[str | None, str | None]:
-    [evidence] = flag["extension"]
+    evidence = flag["extension"][0]
     found = {e["url"]: e.get("valueCode") for e in evidence["extension"]}
     return found.get("review-state"), found.get("outcome")
 

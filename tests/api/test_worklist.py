@@ -1,4 +1,5 @@
-"""GET /api/worklist: raised flags filtered, sorted, paged and counted; scoped and audited."""
+"""GET /api/worklist: raised concerns (one per child, its reasons the rules that hold)
+filtered, sorted, paged and counted; scoped and audited."""
 
 from __future__ import annotations
 
@@ -20,12 +21,15 @@ from tests.api.nurse_helpers import (
 from tests.conftest import FIXED_NOW
 
 APRIL = datetime(2026, 4, 1, 12, 0, tzinfo=UTC)
+ANN = {("Ann", "repeat-wnb"), ("Ann", "not-rebooked")}
+CAT = {("Cat", "family-wnb"), ("Cat", "not-rebooked")}
 
 
 def scenario(client: TestClient, state: AppState) -> dict[str, str]:
-    """Six flags. On 1 April, Ann (6) missed two dental appointments at ODS-A: repeat-wnb and
-    not-rebooked. On 15 June, baby Ben missed a health visit at ODS-B: infant-wnb (high);
-    siblings Cat (11) and Dan (8) each missed one: family-wnb for both, not-rebooked for Cat."""
+    """Four concerns with six reasons. On 1 April, Ann (6) missed two dental appointments at
+    ODS-A: repeat-wnb and not-rebooked. On 15 June, baby Ben missed a health visit at ODS-B:
+    infant-wnb (high); siblings Cat (11) and Dan (8) each missed one: family-wnb for both,
+    not-rebooked for Cat."""
     state.clock = lambda: APRIL
     ann = child(client, "2020-03-01", "Ann")
     noshow(client, ann, "2026-01-10", **booked_by("ODS-A"))
@@ -38,7 +42,8 @@ def scenario(client: TestClient, state: AppState) -> dict[str, str]:
 
 
 def keys(items: list[dict]) -> list[tuple[str, str]]:
-    return [(i["child"]["name"].split()[0], i["rule_id"]) for i in items]
+    """(child's first name, rule) for every reason of every concern listed."""
+    return [(i["child"]["name"].split()[0], r["rule_id"]) for i in items for r in i["reasons"]]
 
 
 def test_lists_open_flags_high_first_with_child_and_counts(
@@ -46,13 +51,14 @@ def test_lists_open_flags_high_first_with_child_and_counts(
 ) -> None:
     ids = scenario(client, state)
     page = client.get("/api/worklist").json()
-    assert page["total"] == 6 and page["next"] is None
+    assert page["total"] == 4 and page["next"] is None
     assert page["counts"] == {
-        "by_priority": {"high": 1, "medium": 5, "low": 0},
+        "by_priority": {"high": 1, "medium": 3, "low": 0},
         "by_rule": {"family-wnb": 2, "infant-wnb": 1, "not-rebooked": 2, "repeat-wnb": 1},
     }
     first = page["items"][0]
-    assert first["rule_id"] == "infant-wnb" and first["priority"] == "high"
+    assert [r["rule_id"] for r in first["reasons"]] == ["infant-wnb"]
+    assert first["priority"] == "high" and first["reasons"][0]["priority"] == "high"
     assert first["child"] == {
         "id": ids["ben"],
         "name": "Ben Smith",
@@ -70,9 +76,9 @@ def test_lists_open_flags_high_first_with_child_and_counts(
     assert client.get(first["links"]["flag"]).json()["subject"]["reference"] == (
         f"Patient/{ids['ben']}"
     )
-    # Then medium, longest waiting first: Ann's flags were opened in April.
-    assert set(keys(page["items"][1:3])) == {("Ann", "repeat-wnb"), ("Ann", "not-rebooked")}
-    assert [i["priority"] for i in page["items"][1:]] == ["medium"] * 5
+    # Then medium, longest waiting first: Ann's concern was opened in April, with two reasons.
+    assert set(keys(page["items"][1:2])) == {("Ann", "repeat-wnb"), ("Ann", "not-rebooked")}
+    assert [i["priority"] for i in page["items"][1:]] == ["medium"] * 3
     # Siblings' flags name the family they are in now, the same for both.
     family = {only_flag(client, ids[k], "family-wnb")["family_id"] for k in ("cat", "dan")}
     assert len(family) == 1 and family.pop().startswith("fam-")
@@ -81,10 +87,11 @@ def test_lists_open_flags_high_first_with_child_and_counts(
 @pytest.mark.parametrize(
     ("params", "expected"),
     [
-        ({"rule": "repeat-wnb"}, {("Ann", "repeat-wnb")}),
+        ({"rule": "repeat-wnb"}, {("Ann", "repeat-wnb"), ("Ann", "not-rebooked")}),
         (
             {"rule": "infant-wnb,family-wnb"},
-            {("Ben", "infant-wnb"), ("Cat", "family-wnb"), ("Dan", "family-wnb")},
+            {("Ben", "infant-wnb"), ("Cat", "family-wnb"), ("Cat", "not-rebooked")}
+            | {("Dan", "family-wnb")},
         ),
         ({"priority": "high"}, {("Ben", "infant-wnb")}),
         ({"age_band": "0-1"}, {("Ben", "infant-wnb")}),
@@ -99,9 +106,9 @@ def test_lists_open_flags_high_first_with_child_and_counts(
         ),
         ({"min_age_days": "2298", "max_age_days": "3054"}, set()),  # Dan is 3,055
         ({"max_age_days": "165"}, {("Ben", "infant-wnb")}),
-        ({"organisation": "ODS-A", "rule": "not-rebooked"}, {("Ann", "not-rebooked")}),
+        ({"organisation": "ODS-A", "rule": "not-rebooked"}, {("Ann", "not-rebooked")} | ANN),
         ({"opened_to": "2026-04-01"}, {("Ann", "repeat-wnb"), ("Ann", "not-rebooked")}),
-        ({"opened_from": "2026-04-02", "rule": "not-rebooked"}, {("Cat", "not-rebooked")}),
+        ({"opened_from": "2026-04-02", "rule": "not-rebooked"}, CAT),
         ({"opened_from": "2026-06-15T12:00:01Z"}, set()),
     ],
 )
@@ -112,7 +119,8 @@ def test_filters(
     page = client.get("/api/worklist", params={**params, "_count": "100"}).json()
     got = set(keys(page["items"]))
     assert got == expected
-    assert page["total"] == len(expected) == sum(page["counts"]["by_rule"].values())
+    assert len(keys(page["items"])) == len(expected) == sum(page["counts"]["by_rule"].values())
+    assert page["total"] == len({name for name, _ in expected})
     assert sum(page["counts"]["by_priority"].values()) == page["total"]
 
 
@@ -148,7 +156,7 @@ def test_sort_by_time(
 ) -> None:
     scenario(client, state)
     values = [i[field] for i in flags_of(client, sort=sort)]
-    assert len(values) == 6 and values[0] != values[-1]
+    assert len(values) == 4 and values[0] != values[-1]
     assert values == sorted(values, reverse=descending)
 
 
@@ -168,23 +176,23 @@ def test_sort_by_priority_then_longest_waiting(
 def test_pages_follow_next_until_the_end(client: TestClient, state: AppState) -> None:
     scenario(client, state)
     seen: list[str] = []
-    url: str | None = "/api/worklist?_count=4&rule=infant-wnb,family-wnb,not-rebooked,repeat-wnb"
+    url: str | None = "/api/worklist?_count=3&rule=infant-wnb,family-wnb,not-rebooked,repeat-wnb"
     pages = 0
     while url:
         page = client.get(url).json()
-        assert page["total"] == 6 and page["counts"]["by_priority"]["high"] == 1
+        assert page["total"] == 4 and page["counts"]["by_priority"]["high"] == 1
         seen += [i["flag_id"] for i in page["items"]]
         url, pages = page["next"], pages + 1
         assert url is None or "rule=infant-wnb" in url
-    assert pages == 2 and len(seen) == len(set(seen)) == 6
+    assert pages == 2 and len(seen) == len(set(seen)) == 4
     assert seen == [i["flag_id"] for i in flags_of(client)]
 
 
 def test_count_zero_gives_counts_only(client: TestClient, state: AppState) -> None:
     scenario(client, state)
     page = client.get("/api/worklist", params={"_count": "0", "priority": "medium"}).json()
-    assert (page["total"], page["items"], page["next"]) == (5, [], None)
-    assert page["counts"]["by_priority"] == {"high": 0, "medium": 5, "low": 0}
+    assert (page["total"], page["items"], page["next"]) == (3, [], None)
+    assert page["counts"]["by_priority"] == {"high": 0, "medium": 3, "low": 0}
 
 
 def test_state_filter_follows_reviews(client: TestClient, state: AppState) -> None:
@@ -197,7 +205,7 @@ def test_state_filter_follows_reviews(client: TestClient, state: AppState) -> No
     by_state = {s: {i["flag_id"] for i in flags_of(client, state=s)} for s in STATES}
     assert by_state["acknowledged"] == {ben}
     assert by_state["closed"] == {ann}
-    assert len(by_state["open"]) == 4 and ben not in by_state["open"]
+    assert len(by_state["open"]) == 2 and ben not in by_state["open"]
     assert by_state["all"] == by_state["open"] | {ben}
     assert {i["flag_id"] for i in flags_of(client)} == by_state["all"]
 
@@ -248,7 +256,7 @@ def test_a_nurse_may_see_the_worklist(
     scenario(client, state)
     nurse = {"Authorization": f"Bearer {role_tokens['nurse']}"}
     r = client.get("/api/worklist", headers=nurse)
-    assert r.status_code == 200 and r.json()["total"] == 6
+    assert r.status_code == 200 and r.json()["total"] == 4
 
 
 def test_each_child_shown_is_audited(client: TestClient, state: AppState) -> None:

@@ -1,4 +1,5 @@
-"""Issue 8 item 6: a raised Flag can say that the child's age was uncertain."""
+"""The concern Flag: one per child, its reasons as extensions; an uncertain age is said, and
+an agency reads only the reasons that name its type."""
 
 from __future__ import annotations
 
@@ -6,36 +7,83 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from fhir.resources.R4B.flag import Flag
 
-from app.fhir.raised_flag import evidence_url, raised_flag
+from app.fhir.raised_flag import Reason, evidence_url, for_agency, raised_flag, reason_url
 
 CANON = "https://wnb.dev/fhir"
+PLAN = Reason(
+    "protected-child", 1, "high", "on a plan", ["gp", "social-care"], ["Appointment/a1"], ["c1"]
+)
+REPEAT = Reason(
+    "repeat-wnb",
+    2,
+    "medium",
+    "2 missed",
+    ["gp", "school-nursing"],
+    ["Appointment/a1", "Appointment/a2"],
+    ["c1"],
+)
 
 
-def flag(**extra: Any) -> dict[str, Any]:
+def flag(reasons: list[Reason] | None = None, **extra: Any) -> dict[str, Any]:
     return raised_flag(
         canonical=CANON,
         rule_system=f"{CANON}/CodeSystem/wnb-rule",
         flag_id="f1",
-        rule_id="infant-wnb",
-        rule_version=2,
-        description="d",
-        summary="s",
+        summary="on a plan; 2 missed",
         priority="high",
         child_id="c1",
         opened_at=datetime(2026, 6, 1, tzinfo=UTC),
         closed_at=None,
-        events=["Appointment/a1"],
+        events=["Appointment/a1", "Appointment/a2"],
         family=[],
-        agencies=["gp"],
+        agencies=["gp", "school-nursing", "social-care"],
+        reasons=[PLAN, REPEAT] if reasons is None else reasons,
         **extra,
     )
 
 
+def head(flag: dict[str, Any]) -> list[dict[str, Any]]:
+    [evidence] = [x for x in flag["extension"] if x["url"] == evidence_url(CANON)]
+    return evidence["extension"]
+
+
+def rules_of(flag: dict[str, Any]) -> list[str]:
+    return [
+        s["valueCoding"]["code"]
+        for x in flag["extension"]
+        if x["url"] == reason_url(CANON)
+        for s in x["extension"]
+        if s["url"] == "rule"
+    ]
+
+
 @pytest.mark.parametrize(("uncertain", "said"), [(True, [True]), (False, [])])
 def test_age_uncertain_is_in_the_evidence(uncertain: bool, said: list[bool]) -> None:
-    [evidence] = [
-        x for x in flag(age_uncertain=uncertain)["extension"] if x["url"] == evidence_url(CANON)
+    found = [
+        x["valueBoolean"]
+        for x in head(flag(age_uncertain=uncertain))
+        if x["url"] == "age-uncertain"
     ]
-    found = [x["valueBoolean"] for x in evidence["extension"] if x["url"] == "age-uncertain"]
     assert found == said
+
+
+def test_a_concern_is_valid_r4_with_a_reason_per_rule() -> None:
+    data = flag()
+    Flag.model_validate(data)
+    assert data["code"]["coding"][0]["code"] == "was-not-brought-concern"
+    assert rules_of(data) == ["protected-child", "repeat-wnb"]
+
+
+def test_an_agency_reads_only_the_reasons_that_name_its_type() -> None:
+    school = for_agency(flag(), "school-nursing")
+    Flag.model_validate(school)
+    assert rules_of(school) == ["repeat-wnb"]
+    said = {(x["url"], x.get("valueCode") or x.get("valueString")) for x in head(school)}
+    assert ("priority", "medium") in said and ("summary", "2 missed") in said
+    assert ("agency", "social-care") not in said
+    assert school["code"]["text"] == "2 missed"
+    # Every reason names the GP: nothing is hidden from it.
+    assert for_agency(flag(), "gp") == flag()
+    assert rules_of(for_agency(flag(), "health-visiting")) == []

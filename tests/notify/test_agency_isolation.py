@@ -7,8 +7,10 @@ from fastapi.testclient import TestClient
 
 from app.notify.dispatcher import Dispatcher
 from app.runtime import AppState
+from tests.factories import appointment, post
 from tests.notify.kit import agency, infant_in, open_flag, subscribe, subscription
 from tests.notify.receiver import receiving
+from tests.services.test_rules_at_ingest import reasons
 
 
 def test_deliveries_go_only_to_the_agencies_a_flag_concerns(
@@ -86,3 +88,28 @@ def test_an_agency_without_a_registration_sees_nothing(
     auth = {"Authorization": f"Bearer {role_tokens['agency']}"}
     assert anonymous.get(f"/fhir/Flag/{flag}", headers=auth).status_code == 404
     assert not anonymous.get("/fhir/Flag", headers=auth).json().get("entry")
+
+
+def test_an_agency_reads_only_the_reasons_that_name_its_type(
+    hooks_state: AppState, hooks_client: TestClient, anonymous: TestClient
+) -> None:
+    """A baby not brought twice: infant-wnb (gp, health visiting, safeguarding team) and
+    repeat-wnb (gp, health visiting, school nursing) on one concern. The school nurse reads
+    the concern with repeat-wnb alone, the safeguarding team with infant-wnb alone."""
+    pid = infant_in(hooks_client, "A81001", missed_on="2026-06-08")
+    post(hooks_client, "Appointment", appointment(f"Patient/{pid}", start="2026-06-10T09:00:00Z"))
+    concern = open_flag(hooks_client, pid)
+    seen = {}
+    for kind in ("gp", "school-nursing", "safeguarding-team"):
+        headers = agency(hooks_state, hooks_client, kind, ("A81001",))
+        read = anonymous.get(f"/fhir/Flag/{concern}", headers=headers)
+        assert read.status_code == 200, read.text
+        found = anonymous.get("/fhir/Flag", params={"patient": pid}, headers=headers).json()
+        [entry] = found["entry"]
+        assert entry["resource"] == read.json() | {"meta": entry["resource"]["meta"]}
+        seen[kind] = set(reasons(read.json()))
+    assert seen == {
+        "gp": {"infant-wnb", "repeat-wnb"},
+        "school-nursing": {"repeat-wnb"},
+        "safeguarding-team": {"infant-wnb"},
+    }

@@ -30,7 +30,7 @@ def test_webhooks_sent_and_sharing_recorded_are_in_the_chronology(
     pid = infant_in(hooks_client, "A81001")
     [pending] = chronology(hooks_client, pid, "notified")
     assert pending["agency"] == "gp agency" and pending["delivery"] == "pending"
-    assert pending["payload"] == "id-only" and pending["rule_id"] == "infant-wnb"
+    assert pending["payload"] == "id-only" and pending["reasons"] == ["infant-wnb"]
     dispatcher.drain()
     subscribed.hook.received(2)
     [sent] = chronology(hooks_client, pid, "notified")

@@ -12,7 +12,15 @@ from app.runtime import AppState
 from app.store import family_repo
 from app.store.models import Family, FlagReview, RaisedFlag
 from tests.factories import FHIR_JSON, appointment, nhs_number, post, related_person
-from tests.services.test_rules_at_ingest import child, evidence, flags, missed, review_state
+from tests.services.test_rules_at_ingest import (
+    child,
+    concerns,
+    evidence,
+    flags,
+    missed,
+    reasons,
+    review_state,
+)
 
 STATUS_SYSTEM = "https://wnb.dev/fhir/CodeSystem/safeguarding-status"
 
@@ -179,7 +187,8 @@ def test_a_reviewed_flag_whose_evidence_goes_stays_open_for_a_nurse(
     pid, flag_id = missed_twice(client, "D")
     assert client.post(f"/api/flags/{flag_id}/review", json={"action": "acknowledge"}).is_success
     appointment_again(client, pid, "2026-06-12", "D-2", "entered-in-error")
-    flag = flags(client, pid)["repeat-wnb"]  # still active
+    [flag] = concerns(client, pid)  # still active, with no reason holding now
+    assert reasons(flag) == {}
     assert review_state(flag) == "evidence-changed"
     assert [a for a, _ in system_reviews(state, flag_id)] == ["evidence-changed"]
     appointment_again(client, pid, "2026-06-12", "D-2", "entered-in-error")  # a re-send
@@ -336,11 +345,11 @@ def test_a_flags_evidence_times_follow_its_evidence(client: TestClient, state: A
     pid = child(client)
     missed(client, pid, "2026-06-01")
     missed(client, pid, "2026-06-05")
-    missed(client, pid, "2026-06-09")  # a new version of the flag, with new evidence
+    missed(client, pid, "2026-06-09")  # a new version of the concern, with new evidence
     first, last = state.read(
         lambda s: s.execute(
             select(RaisedFlag.first_event_at, RaisedFlag.last_event_at).where(
-                RaisedFlag.child_id == pid, RaisedFlag.rule_id == "repeat-wnb"
+                RaisedFlag.child_id == pid, RaisedFlag.is_open
             )
         ).one()
     )

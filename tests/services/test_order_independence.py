@@ -1,5 +1,6 @@
 """Rules judge facts, not arrival order: any order and grouping of the same final resources
-leaves the same open flags, equal to the pure evaluation of the final facts and to what the
+leaves the same open concerns (one per child, a reason per rule), equal to the pure
+evaluation of the final facts and to what the
 backtest reports. Hypothesis generates small family histories (children, carers, households,
 statuses, corrected birth dates, merged records, misses and their corrections)."""
 
@@ -24,6 +25,7 @@ from hypothesis.database import (
 from sqlalchemy import select
 
 from app.rules import EventView, StatusView
+from app.rules.concerns import highest
 from app.rules.desired import FamilyFacts, desired_flags
 from app.runtime import AppState
 from app.services.backtest import run as run_backtest
@@ -309,14 +311,29 @@ def _final_category(v: Visit) -> str:
 
 
 def open_flags(state: AppState, h: History) -> set[tuple[str, str, frozenset[str]]]:
+    """The open concerns' reasons as (rule, child, evidence); checks on the way that a child
+    has at most one open concern, whose evidence is its reasons' and whose priority is its
+    highest reason's."""
     rows = state.read(
         lambda s: s.execute(
-            select(RaisedFlag.rule_id, RaisedFlag.child_id, RaisedFlag.evidence_events).where(
-                RaisedFlag.is_open, RaisedFlag.child_id.in_(h.ids)
-            )
+            select(
+                RaisedFlag.child_id,
+                RaisedFlag.reasons,
+                RaisedFlag.evidence_events,
+                RaisedFlag.priority,
+            ).where(RaisedFlag.is_open, RaisedFlag.child_id.in_(h.ids))
         ).all()
     )
-    return {(r, c, frozenset(orjson.loads(e))) for r, c, e in rows}
+    children = [c for c, *_ in rows]
+    assert len(children) == len(set(children)), "two open concerns for one child"
+    out = set()
+    for child, reasons, evidence, priority in rows:
+        said = orjson.loads(reasons)
+        assert said, "an unreviewed concern with no reason is withdrawn"
+        assert set(orjson.loads(evidence)) == {e for r in said for e in r["events"]}
+        assert priority == highest(r["priority"] for r in said)
+        out |= {(r["rule"], child, frozenset(r["events"])) for r in said}
+    return out
 
 
 @settings(

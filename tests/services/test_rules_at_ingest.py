@@ -1,4 +1,5 @@
-"""Rules evaluated at ingest, across the family, raising one flag per rule and child."""
+"""Rules evaluated at ingest, across the family: one concern per child, a reason per rule that
+holds for the child."""
 
 from __future__ import annotations
 
@@ -14,22 +15,54 @@ from app.store.models import RaisedFlag
 from tests.factories import appointment, created_id, nhs_number, patient, post, related_person
 
 RULE_SYSTEM = "https://wnb.dev/fhir/CodeSystem/wnb-rule"
+CONCERN_SYSTEM = "https://wnb.dev/fhir/CodeSystem/wnb-flag-code"
 EVIDENCE = "https://wnb.dev/fhir/StructureDefinition/wnb-flag-evidence"
+REASON = "https://wnb.dev/fhir/StructureDefinition/wnb-concern-reason"
+
+
+def concerns(client: TestClient, pid: str, status: str = "active") -> list[dict[str, Any]]:
+    """The child's concerns (the service's Flags) with `status`."""
+    r = client.get(
+        "/fhir/Flag", params={"patient": pid, "status": status, "code": f"{CONCERN_SYSTEM}|"}
+    )
+    assert r.status_code == 200, r.text
+    return [e["resource"] for e in r.json().get("entry", [])]
 
 
 def flags(client: TestClient, pid: str, status: str = "active") -> dict[str, dict[str, Any]]:
-    """The child's raised flags by rule id."""
-    r = client.get(
-        "/fhir/Flag", params={"patient": pid, "status": status, "code": f"{RULE_SYSTEM}|"}
-    )
-    assert r.status_code == 200, r.text
-    out = {}
-    for e in r.json().get("entry", []):
-        flag = e["resource"]
-        rule = flag["code"]["coding"][0]["code"]
-        assert rule not in out, f"two open flags for {rule}"
-        out[rule] = flag
+    """The child's concern seen per reason: rule id -> the concern Flag with that reason's
+    rule as its coding and that reason's facts as its evidence (id, meta, status and period
+    are the concern's). Active concerns are at most one per child."""
+    found = concerns(client, pid, status)
+    if status == "active":
+        assert len(found) <= 1, f"{len(found)} active concerns for one child"
+    out: dict[str, dict[str, Any]] = {}
+    for flag in found:
+        for rule, facts in reasons(flag).items():
+            out.setdefault(rule, _as_reason(flag, rule, facts))
     return out
+
+
+def reasons(flag: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """A concern's reasons: rule id -> the reason's sub-extensions."""
+    out = {}
+    for x in flag.get("extension", []):
+        if x["url"] == REASON:
+            rule = next(s["valueCoding"]["code"] for s in x["extension"] if s["url"] == "rule")
+            out[rule] = x["extension"]
+    return out
+
+
+def _as_reason(flag: dict[str, Any], rule: str, facts: list[dict[str, Any]]) -> dict[str, Any]:
+    head = next(x for x in flag["extension"] if x["url"] == EVIDENCE)["extension"]
+    state = [s for s in head if s["url"] in ("review-state", "outcome")]
+    coding = next(s["valueCoding"] for s in facts if s["url"] == "rule")
+    summary = next(s["valueString"] for s in facts if s["url"] == "summary")
+    return {
+        **flag,
+        "extension": [{"url": EVIDENCE, "extension": [*facts, *state]}],
+        "code": {"coding": [coding], "text": summary},
+    }
 
 
 def evidence(flag: dict[str, Any], kind: str = "event") -> set[str]:
@@ -179,7 +212,9 @@ def review_state(flag: dict[str, Any]) -> str:
     return next(x["valueCode"] for x in ext if x["url"] == "review-state")
 
 
-def test_new_evidence_puts_an_acknowledged_flag_back_in_front(client: TestClient) -> None:
+def test_new_evidence_brings_an_acknowledged_concern_back_as_evidence_changed(
+    client: TestClient,
+) -> None:
     pid = child(client)
     missed(client, pid, "2026-06-10")
     missed(client, pid, "2026-06-11")
@@ -188,7 +223,7 @@ def test_new_evidence_puts_an_acknowledged_flag_back_in_front(client: TestClient
     assert r.status_code == 200, r.text
     assert review_state(flags(client, pid)["repeat-wnb"]) == "acknowledged"
     missed(client, pid, "2026-06-12")
-    assert review_state(flags(client, pid)["repeat-wnb"]) == "open"
+    assert review_state(flags(client, pid)["repeat-wnb"]) == "evidence-changed"
 
 
 def test_every_sibling_flag_names_the_family(client: TestClient, state: AppState) -> None:
@@ -201,7 +236,7 @@ def test_every_sibling_flag_names_the_family(client: TestClient, state: AppState
     rows = state.read(
         lambda s: s.execute(
             select(RaisedFlag.child_id, RaisedFlag.family_id).where(
-                RaisedFlag.rule_id == "family-wnb"
+                RaisedFlag.reason_rules.like("% family-wnb %")
             )
         ).all()
     )

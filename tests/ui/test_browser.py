@@ -104,7 +104,8 @@ def test_a_nurse_reviews_a_flag_from_the_worklist(
     shoot(page, "family")
 
     page.goto(f"{site}/ui/flags/{family.flag}")
-    expect(page.get_by_role("heading", name="Repeatedly not brought")).to_be_visible()
+    expect(page.get_by_role("heading", name="Was not brought concern")).to_be_visible()
+    expect(page.locator(".wnb-reasons")).to_contain_text("Repeatedly not brought")
     accessible(page)
     page.get_by_label("Record an outcome").check()
     page.get_by_label("Outcome", exact=True).select_option("discussed-with-health-visitor")
@@ -154,7 +155,7 @@ def test_works_with_javascript_off(browser: Browser, site: str, family: Family, 
     try:
         page.goto(f"{site}/ui/flags/{family.flag}")
         sign_in(page, nurse, PASSWORD)
-        expect(page.get_by_role("heading", name="Repeatedly not brought")).to_be_visible()
+        expect(page.get_by_role("heading", name="Was not brought concern")).to_be_visible()
         page.get_by_label("Acknowledge").check()
         page.get_by_role("button", name="Save review").click()
         expect(page.locator("#review-history")).to_contain_text("Acknowledged")

@@ -86,8 +86,8 @@ def test_a_withdrawn_flag_shows_the_system_entry(signed_in: TestClient, client: 
     """A correction (the second miss was in fact attended) withdraws an unreviewed flag: the
     page names the state in words and shows the service's own entry apart from people's."""
     ann = child(client, "2020-03-01", "Ann", "Marsh")
-    noshow(client, ann, "2026-01-10")
-    second = noshow(client, ann, "2026-03-01")
+    noshow(client, ann, "2026-06-05")  # the rebooking windows still open: one reason only
+    second = noshow(client, ann, "2026-06-10")
     flag = only_flag(client, ann, "repeat-wnb")["flag_id"]
     corrected = client.get(f"/fhir/Appointment/{second}").json()
     corrected["status"] = "fulfilled"

@@ -14,7 +14,7 @@ import orjson
 
 from app.notify import wake
 from app.notify.dispatcher import Dispatcher
-from app.notify.events import FlagEvent
+from app.notify.events import FlagEvent, ReasonFacts
 from app.runtime import AppState
 from app.store import outbox_repo
 from tests.conftest import FIXED_NOW
@@ -28,7 +28,7 @@ def raised_events(count: int, children: int) -> list[FlagEvent]:
             kind="raised",
             flag_id=str(uuid.uuid4()),
             flag_version=1,
-            rule_id="infant-wnb",
+            reasons=(ReasonFacts("infant-wnb", "high", ("gp",)),),
             priority="high",
             child_id=f"child-{i % children}",
             family_id=f"family-{i % children}",
