@@ -88,6 +88,17 @@ class Settings(BaseSettings):
         description="Signs access tokens. Must be set (32+ characters) outside development; "
         "unset in development, a random one is made and kept beside the database (mode 0600).",
     )
+    audit_key: str | None = Field(
+        default=None,
+        description="Keys the audit trail's hash chain (HMAC-SHA256), 32+ characters, kept "
+        "outside the database so that someone who can write the database cannot re-hash it. "
+        "Required outside development (or WNB_AUDIT_KEY_FILE).",
+    )
+    audit_key_file: Path | None = Field(
+        default=None,
+        description="A file holding the audit chain's keys, one a line: the first seals, all "
+        "verify (so a retired key still checks the rows it sealed). Instead of WNB_AUDIT_KEY.",
+    )
     token_ttl_seconds: int = Field(default=300, ge=30, le=3600, description="Access token life.")
     auth_cache_seconds: float = Field(
         default=5.0, ge=0, description="How long a process trusts a client's not-revoked status."
@@ -170,6 +181,17 @@ class Settings(BaseSettings):
             raise ValueError(
                 "WNB_SECRET_KEY must be set to a random value of 32+ characters outside "
                 "development (e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        if self.audit_key is not None and len(self.audit_key) < 32:
+            raise ValueError("WNB_AUDIT_KEY must be 32+ characters")
+        if self.audit_key is not None and self.audit_key_file is not None:
+            raise ValueError("set WNB_AUDIT_KEY or WNB_AUDIT_KEY_FILE, not both")
+        if self.environment != "development" and (
+            self.audit_key is None and self.audit_key_file is None
+        ):
+            raise ValueError(
+                "WNB_AUDIT_KEY (or WNB_AUDIT_KEY_FILE) must be set outside development: it "
+                "keys the audit trail's hash chain and must be kept outside the database"
             )
         if self.environment != "development" and not self.audit_enabled:
             raise ValueError("WNB_AUDIT_ENABLED=false is for benchmarks in development only")
