@@ -134,6 +134,17 @@ class Settings(BaseSettings):
     webhook_failures_before_error: int = Field(
         default=10, ge=1, description="Consecutive failures that put a subscription in error."
     )
+    webhook_error_backlog: int = Field(
+        default=1000,
+        ge=0,
+        description="Messages kept waiting for a subscription in error; the oldest beyond this "
+        "are expired (dead, never sent; the agency fetches them with $events).",
+    )
+    webhook_error_backlog_hours: float = Field(
+        default=72.0,
+        gt=0,
+        description="How long a message waits for a subscription in error before it expires.",
+    )
     webhook_concurrency: int = Field(
         default=8, ge=1, description="Deliveries in flight per worker."
     )

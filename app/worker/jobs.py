@@ -71,3 +71,13 @@ def housekeeping(state: AppState) -> None:
     """Forget expired client assertion ids and ended sessions."""
     now = state.clock()
     state.write(lambda s: upkeep.forget_expired(s, now))
+
+
+def bound_error_backlogs(state: AppState) -> int:
+    """Expire messages that waited too long, or pile too high, for subscriptions in error."""
+    settings, now = state.settings, state.clock()
+    return state.write(
+        lambda s: upkeep.bound_error_backlogs(
+            s, now, settings.webhook_error_backlog, settings.webhook_error_backlog_hours
+        )
+    )
