@@ -57,6 +57,11 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
             "%s; set WNB_SECRET_KEY outside development",
             app.state.wnb.secret_file,
         )
+    if app.state.wnb.audit_keys.current is None:
+        log.warning(
+            "WNB_AUDIT_KEY is not set: the audit chain is sealed with plain SHA-256, which "
+            "anyone who can write the database can rebuild; set it outside development"
+        )
     install_error_handlers(app)
     app.state.metrics = Metrics()
     # The access log answers an unhandled exception with a 500; the security headers sit

@@ -25,6 +25,7 @@ from app.services.authenticate import Authenticator
 from app.services.reconcile import DEFER, ReconcileFailed, settle
 from app.services.writes import WriteContext
 from app.settings import Settings
+from app.store.audit_key import AuditKeys, load_audit_keys
 from app.store.db import make_engine, make_session_factory
 from app.store.secret_file import load_or_create_secret, secret_path
 
@@ -51,6 +52,7 @@ class AppState:
     refusals: RefusalThrottle
     clock: Callable[[], datetime] = field(default=_utc_now)
     secret_file: Path | None = None  # where the generated development secret is kept
+    audit_keys: AuditKeys = field(default_factory=AuditKeys)  # keys the audit hash chain
 
     @property
     def fhir_base(self) -> str:
@@ -172,4 +174,5 @@ def build_state(settings: Settings) -> AppState:
         ),
         refusals=RefusalThrottle(settings.address_attempts_per_minute, settings.address_burst),
         secret_file=secret_file,
+        audit_keys=load_audit_keys(settings),
     )

@@ -88,6 +88,17 @@ class Settings(BaseSettings):
         description="Signs access tokens. Must be set (32+ characters) outside development; "
         "unset in development, a random one is made and kept beside the database (mode 0600).",
     )
+    audit_key: str | None = Field(
+        default=None,
+        description="Keys the audit trail's hash chain (HMAC-SHA256), 32+ characters, kept "
+        "outside the database so that someone who can write the database cannot re-hash it. "
+        "Required outside development (or WNB_AUDIT_KEY_FILE).",
+    )
+    audit_key_file: Path | None = Field(
+        default=None,
+        description="A file holding the audit chain's keys, one a line: the first seals, all "
+        "verify (so a retired key still checks the rows it sealed). Instead of WNB_AUDIT_KEY.",
+    )
     token_ttl_seconds: int = Field(default=300, ge=30, le=3600, description="Access token life.")
     auth_cache_seconds: float = Field(
         default=5.0, ge=0, description="How long a process trusts a client's not-revoked status."
@@ -122,6 +133,17 @@ class Settings(BaseSettings):
     )
     webhook_failures_before_error: int = Field(
         default=10, ge=1, description="Consecutive failures that put a subscription in error."
+    )
+    webhook_error_backlog: int = Field(
+        default=1000,
+        ge=0,
+        description="Messages kept waiting for a subscription in error; the oldest beyond this "
+        "are expired (dead, never sent; the agency fetches them with $events).",
+    )
+    webhook_error_backlog_hours: float = Field(
+        default=72.0,
+        gt=0,
+        description="How long a message waits for a subscription in error before it expires.",
     )
     webhook_concurrency: int = Field(
         default=8, ge=1, description="Deliveries in flight per worker."
@@ -170,6 +192,17 @@ class Settings(BaseSettings):
             raise ValueError(
                 "WNB_SECRET_KEY must be set to a random value of 32+ characters outside "
                 "development (e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        if self.audit_key is not None and len(self.audit_key) < 32:
+            raise ValueError("WNB_AUDIT_KEY must be 32+ characters")
+        if self.audit_key is not None and self.audit_key_file is not None:
+            raise ValueError("set WNB_AUDIT_KEY or WNB_AUDIT_KEY_FILE, not both")
+        if self.environment != "development" and (
+            self.audit_key is None and self.audit_key_file is None
+        ):
+            raise ValueError(
+                "WNB_AUDIT_KEY (or WNB_AUDIT_KEY_FILE) must be set outside development: it "
+                "keys the audit trail's hash chain and must be kept outside the database"
             )
         if self.environment != "development" and not self.audit_enabled:
             raise ValueError("WNB_AUDIT_ENABLED=false is for benchmarks in development only")

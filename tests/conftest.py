@@ -50,6 +50,15 @@ def pytest_configure(config: pytest.Config) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test marked `postgres_only` is skipped on SQLite (it needs a server)."""
+    for item in items:
+        marker = item.get_closest_marker("postgres_only")
+        callspec = getattr(item, "callspec", None)
+        if marker and callspec and callspec.params.get("database_url") == "sqlite":
+            item.add_marker(pytest.mark.skip(reason=f"PostgreSQL only: {marker.args[0]}"))
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """The suite fails if anything it logged carries personal data."""
     leaked = personal_data(LOGS.lines)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
-import orjson
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -17,6 +16,7 @@ from app.api.security import require
 from app.api.state import PrincipalDep, StateDep
 from app.api.yaml_nesting import MAX_YAML_DEPTH, yaml_too_deep
 from app.fhir.errors import FhirError, Issue
+from app.fhir.parse import load_json
 from app.rules import RuleFileError, RuleSet
 from app.services import backtest, backtest_report
 from app.services.answer import Answer
@@ -201,12 +201,7 @@ def _request(request: Request, media: str, body: bytes) -> BacktestRequest:
             raise FhirError.one(
                 400, "invalid", "With a JSON body, give since and limit in the body.", name
             )
-        try:
-            values = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise FhirError.one(400, "structure", f"The body is not valid JSON: {exc}.") from exc
-        if not isinstance(values, dict):
-            raise FhirError.one(400, "structure", "The body must be a JSON object.")
+        values = load_json(body)
     try:
         return BacktestRequest.model_validate(values)
     except ValidationError as exc:

@@ -8,6 +8,7 @@ import orjson
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
+from app.fhir.duplicate_keys import duplicate_key_at
 from app.fhir.errors import FhirError, Issue
 from app.fhir.nesting import MAX_JSON_DEPTH, too_deep_at, too_many_at
 
@@ -34,6 +35,14 @@ def load_json(body: bytes, root: str | None = None) -> dict[str, Any]:
             "too-costly",
             f"The body nests deeper than {MAX_JSON_DEPTH} objects and arrays.",
             deep,
+        )
+    duplicate = duplicate_key_at(body, root or str(data.get("resourceType") or "body"))
+    if duplicate:
+        raise FhirError.one(
+            400,
+            "structure",
+            "The element appears twice in one JSON object; send each key once.",
+            duplicate,
         )
     crowded = too_many_at(data, root or str(data.get("resourceType") or "body"))
     if crowded:

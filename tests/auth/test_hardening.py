@@ -44,9 +44,11 @@ def test_production_refuses_default_or_weak_secret(secret: str | None) -> None:
 
 
 def test_production_accepts_a_real_secret() -> None:
-    Settings(environment="production", secret_key="x" * 40)
+    Settings(environment="production", secret_key="x" * 40, audit_key="a" * 40)
 
 
 def test_production_refuses_to_turn_the_audit_off() -> None:
     with pytest.raises(ValidationError, match="WNB_AUDIT_ENABLED"):
-        Settings(environment="production", secret_key="x" * 40, audit_enabled=False)
+        Settings(
+            environment="production", secret_key="x" * 40, audit_key="a" * 40, audit_enabled=False
+        )

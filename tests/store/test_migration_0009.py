@@ -1,5 +1,6 @@
 """Migration 0009 on both databases: events chained the old way (seq and hash on the event)
-keep their place and hash in audit_seal, and `verify` walks them; it can be undone."""
+keep their place and hash in audit_seal, and `verify` walks them, through 0014 too (the
+chain keyed: rows sealed before the key still verify, the next is keyed); it can be undone."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from app.store import audit_chain
+from app.store.audit_key import AuditKeys
 from app.store.migrate import alembic_config
 from tests.store.test_migration_0008 import empty_url  # noqa: F401  (the fixture)
 
 RECORDED = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+KEYS = AuditKeys((b"an-audit-key-for-the-migration-test",))
 
 
 def test_events_chained_before_keep_their_place(empty_url: str) -> None:  # noqa: F811
@@ -39,7 +42,7 @@ def test_events_chained_before_keep_their_place(empty_url: str) -> None:  # noqa
                     ),
                     {**record, "seq": seq, "hash": previous},
                 )
-        command.upgrade(config, "0009")
+        command.upgrade(config, "head")  # the seal's key_id column came with 0014
         with Session(engine) as session:
             report = audit_chain.verify(session)
             assert report.ok and report.checked == 3 and report.unchained == 0, report
@@ -53,10 +56,11 @@ def test_events_chained_before_keep_their_place(empty_url: str) -> None:  # noqa
                 ),
                 {"at": RECORDED},
             )
-            assert audit_chain.seal(session) == 1
+            assert audit_chain.seal(session, keys=KEYS) == 1
             session.commit()
-            report = audit_chain.verify(session)
+            report = audit_chain.verify(session, KEYS)
             assert report.ok and report.checked == 4 and report.head_seq == 4, report
+            assert report.keyed_from == 4
         command.downgrade(config, "0008")
     finally:
         engine.dispose()
