@@ -31,6 +31,7 @@ def add_jobs(scheduler: BaseScheduler, state: AppState) -> None:
         (jobs.seal_audit, "audit-seal", state.settings.audit_seal_seconds),
         (jobs.sweep_audit, "audit-sweep", 600),
         (jobs.housekeeping, "housekeeping", 600),
+        (jobs.erase_hl7_messages, "hl7-retention", 3600),
     ]
     if state.settings.is_sqlite:
         every.append((jobs.checkpoint_sqlite, "sqlite-checkpoint", 300))
