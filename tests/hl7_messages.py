@@ -37,7 +37,7 @@ def pid(nhs: str, hospital: str = "", birth: str = "20200301", family: str = "Sm
 
 
 def nk1(nhs: str = "", code: str = "MTH", family: str = "Smith", given: str = "Jane") -> str:
-    fields = ["NK1", "1", f"{family}^{given}", f"{code}^Mother^HL70063"] + [""] * 29
+    fields = ["NK1", "1", f"{family}^{given}", f"{code}^Mother^HL70063"] + [""] * 30
     fields[33] = f"{nhs}^^^NHS^NH" if nhs else ""
     return "|".join(fields)
 

@@ -17,7 +17,12 @@ _STUB = "MSH|^~\\&|||WNB|WNB|||ACK^^ACK||P|2.5.1"
 def ack(msg: Message | None, code: str, error: Hl7Error | None = None) -> str:
     """The ACK for `msg` (None when it could not be parsed) as message text."""
     source = msg if msg is not None else hl7.parse(_STUB)
-    reply = source.create_ack(code, message_id=uuid.uuid4().hex[:20])
+    try:
+        reply = source.create_ack(code, message_id=uuid.uuid4().hex[:20])
+    except (IndexError, TypeError, ValueError):
+        # A header cut short before MSH-12: answer from the service's own header instead.
+        source = hl7.parse(_STUB)
+        reply = source.create_ack(code, message_id=uuid.uuid4().hex[:20])
     if error is not None:
         text = source.escape(error.text[:200])
         msa = reply.segment("MSA")

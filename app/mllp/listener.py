@@ -145,7 +145,7 @@ class Listener:
             error = Hl7Error("AE", "MSH", None, INTERNAL_ERROR, "not stored; send it again")
             try:
                 return Received(ack(parse_message(text), "AE", error), "AE")
-            except Hl7Error:
+            except Exception:  # the message itself is unreadable: the service's own header
                 return Received(ack(None, "AE", error), "AE")
 
 

@@ -66,9 +66,10 @@ def receive(session: Session, text: str, ctx: WriteContext, options: IntakeOptio
         refusal = Hl7Error("AR", "MSH", 4, UNKNOWN_KEY, "the sending facility is not registered")
         return _answer(session, ctx, msg, header, None, text, digest, refusal)
     seen = hl7_repo.message_of(session, client.client_id, header.control_id)
-    if seen is not None:
-        if seen.digest == digest:
-            return Received(seen.ack, seen.ack_code, repeated=True)
+    if seen is not None and seen.digest == digest:
+        return Received(seen.ack, seen.ack_code, repeated=True)
+    if seen is not None and seen.accepted_id is not None:
+        # A refused message may come back corrected under its control id; a stored one not.
         reuse = Hl7Error(
             "AR", "MSH", 10, DUPLICATE_KEY, "this control id was already used for another message"
         )
@@ -194,10 +195,12 @@ def _answer(
             "client_id": client.client_id if client else None,
             "facility": header.facility[:200] if header else None,
             "control_id": header.control_id if header and client else None,
+            "accepted_id": header.control_id if header and client and code == "AA" else None,
             "message_type": f"{header.message_type}^{header.event}"[:16] if header else None,
             "received_at": ctx.now,
             "digest": digest,
-            "raw": text,
+            # PostgreSQL text cannot hold NUL; the refused message is kept with it spelled out.
+            "raw": text.replace("\x00", "\\x00"),
             "ack_code": code,
             "ack": reply,
         },

@@ -13,12 +13,16 @@ from app.store.models import PK, Base, UtcDateTime
 
 class Hl7Message(Base):
     __tablename__ = "hl7_message"
-    # One answer per control id per sender; messages from no known sender repeat freely.
-    __table_args__ = (UniqueConstraint("client_id", "control_id", name="uq_hl7_message_control"),)
+    # One accepted message per control id per sender (a refused one may be corrected and sent
+    # again under the same id); messages from no known sender repeat freely.
+    __table_args__ = (
+        UniqueConstraint("client_id", "accepted_id", name="uq_hl7_message_accepted"),
+    )
     pk: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
     client_id: Mapped[str | None] = mapped_column(String(64))
     facility: Mapped[str | None] = mapped_column(String(200))
-    control_id: Mapped[str | None] = mapped_column(String(200))
+    control_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    accepted_id: Mapped[str | None] = mapped_column(String(200))  # the control id once AA
     message_type: Mapped[str | None] = mapped_column(String(16))
     received_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     digest: Mapped[str] = mapped_column(String(64))

@@ -20,14 +20,16 @@ def sender_of_facility(session: Session, facility: str) -> ApiClient | None:
 
 
 def message_of(session: Session, client_id: str, control_id: str) -> Hl7Message | None:
+    """The message this sender got AA for under `control_id`, else the last one it sent."""
     query = select(Hl7Message).where(
         Hl7Message.client_id == client_id, Hl7Message.control_id == control_id
     )
-    return session.scalars(query).first()
+    order = (Hl7Message.accepted_id.is_(None), Hl7Message.pk.desc())
+    return session.scalars(query.order_by(*order).limit(1)).first()
 
 
 def keep(session: Session, row: dict[str, Any]) -> None:
-    """One received message; a second with the same sender and control id fails on flush
+    """One received message; a second accepted under the same sender and control id fails
     (IntegrityError): the unit of work is retried and finds the first."""
     session.execute(insert(Hl7Message).values(**row))
 

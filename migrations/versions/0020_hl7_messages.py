@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("client_id", sa.String(length=64), nullable=True),
         sa.Column("facility", sa.String(length=200), nullable=True),
         sa.Column("control_id", sa.String(length=200), nullable=True),
+        sa.Column("accepted_id", sa.String(length=200), nullable=True),
         sa.Column("message_type", sa.String(length=16), nullable=True),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("digest", sa.String(length=64), nullable=False),
@@ -36,12 +37,14 @@ def upgrade() -> None:
         sa.Column("ack_code", sa.String(length=2), nullable=False),
         sa.Column("ack", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("pk"),
-        sa.UniqueConstraint("client_id", "control_id", name="uq_hl7_message_control"),
+        sa.UniqueConstraint("client_id", "accepted_id", name="uq_hl7_message_accepted"),
     )
     op.create_index("ix_hl7_message_received_at", "hl7_message", ["received_at"])
+    op.create_index("ix_hl7_message_control_id", "hl7_message", ["control_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_hl7_message_control_id", table_name="hl7_message")
     op.drop_index("ix_hl7_message_received_at", table_name="hl7_message")
     op.drop_table("hl7_message")
     with op.batch_alter_table("api_client") as batch:
