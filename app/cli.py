@@ -35,6 +35,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     sub.add_parser("migrate", help="upgrade the database to the newest schema")
     sub.add_parser("worker", help="run the scheduler alone (production)")
+    mllp = sub.add_parser("mllp", help="listen for HL7 v2 messages over MLLP")
+    mllp.add_argument("--port", type=int, help="default WNB_MLLP_PORT (2575 is customary)")
+    mllp.add_argument("--host", help="default WNB_MLLP_HOST")
     sub.add_parser("seed-demo", help="store a small synthetic set of families and a demo nurse")
     client = sub.add_parser("client", help="machine clients").add_subparsers(
         dest="action", required=True
@@ -48,6 +51,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--agency-type", help="with --role agency: gp, health-visiting, social-care..."
     )
     add.add_argument("--area", help="with --role agency: organisation codes served, CODE[,CODE]")
+    add.add_argument(
+        "--hl7-facility",
+        help="with --role source: the MSH-4 sending facility of its HL7 v2 messages",
+    )
     add.add_argument(
         "--full-resource",
         action="store_true",
@@ -128,6 +135,12 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         from app.worker.scheduler import start_background
 
         worker = start_background(state)
+    listener = None
+    if settings.mllp_port is not None:
+        from app.mllp.listener import Listener
+
+        listener = Listener.from_settings(state)
+        listener.start_in_thread()
     try:
         uvicorn.run(
             create_app(state=state),
@@ -137,6 +150,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             access_log=False,
         )
     finally:
+        if listener is not None:
+            listener.stop()
         if worker is not None:
             worker[0].shutdown(wait=False)
             worker[1].stop()
@@ -149,6 +164,21 @@ def _worker(settings: Settings, _: argparse.Namespace) -> int:
     from app.worker.scheduler import run_forever
 
     run_forever(build_state(settings))
+    return 0
+
+
+def _mllp(settings: Settings, args: argparse.Namespace) -> int:
+    import asyncio
+
+    from app.mllp.listener import Listener
+    from app.runtime import build_state
+    from app.store.migrate import upgrade_head
+
+    upgrade_head(settings.database_url)
+    if args.host:
+        settings = settings.model_copy(update={"mllp_host": args.host})
+    listener = Listener.from_settings(build_state(settings), args.port)
+    asyncio.run(listener.serve_forever())
     return 0
 
 
@@ -264,6 +294,7 @@ COMMANDS = {
     "serve": _serve,
     "migrate": _migrate,
     "worker": _worker,
+    "mllp": _mllp,
     "seed-demo": _seed,
     "client": _client,
     "user": _user,

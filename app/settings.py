@@ -184,6 +184,41 @@ class Settings(BaseSettings):
         default=2048, ge=16, description="Characters in one query parameter value."
     )
 
+    mllp_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Listen for HL7 v2 over MLLP on this port inside `wnb serve` (unset: no "
+        "listener; `wnb mllp` runs one on its own).",
+    )
+    mllp_host: str = Field(
+        default="127.0.0.1",
+        description="Address the MLLP listener binds (0.0.0.0 for every interface).",
+    )
+    mllp_allowed_networks: str = Field(
+        default="127.0.0.0/8,::1/128",
+        description="Comma-separated CIDRs MLLP connections are accepted from; others are "
+        "closed at once.",
+    )
+    mllp_tls_cert: Path | None = Field(
+        default=None, description="PEM certificate: MLLP over TLS (with the key below)."
+    )
+    mllp_tls_key: Path | None = Field(default=None, description="PEM private key for TLS.")
+    mllp_max_message_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Largest HL7 message (AR beyond)."
+    )
+    mllp_processing_ids: str = Field(
+        default="P",
+        description="MSH-11 processing ids taken (comma-separated: P production, T training, "
+        "D debugging); others get AR, so a test feed cannot write into a live service.",
+    )
+    hl7_retention_days: int = Field(
+        default=90,
+        ge=1,
+        description="Days the raw text of each HL7 message is kept for audit; its ACK is kept "
+        "after, so a late re-send still gets the same answer.",
+    )
+
     @model_validator(mode="after")
     def _no_default_secrets_outside_development(self) -> Settings:
         if self.secret_key is not None and len(self.secret_key) < 32:
@@ -204,6 +239,8 @@ class Settings(BaseSettings):
                 "WNB_AUDIT_KEY (or WNB_AUDIT_KEY_FILE) must be set outside development: it "
                 "keys the audit trail's hash chain and must be kept outside the database"
             )
+        if (self.mllp_tls_cert is None) != (self.mllp_tls_key is None):
+            raise ValueError("WNB_MLLP_TLS_CERT and WNB_MLLP_TLS_KEY go together")
         if self.environment != "development" and not self.audit_enabled:
             raise ValueError("WNB_AUDIT_ENABLED=false is for benchmarks in development only")
         return self

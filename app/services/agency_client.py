@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.services.agencies import bind_agency, parse_areas
 from app.services.clients import NewClient, add_client
+from app.services.hl7_senders import register_facility
 
 
 def add_agency_or_client(
@@ -22,7 +23,12 @@ def add_agency_or_client(
     if is_agency and not args.agency_type:
         raise ValueError("an agency needs --agency-type (gp, health-visiting, social-care...)")
     areas = parse_areas(args.area or "") if is_agency else []
+    facility = getattr(args, "hl7_facility", None)
+    if facility is not None and args.role != "source":
+        raise ValueError("--hl7-facility goes with --role source")
     new = add_client(session, args.name, args.scopes, args.role, jwks, now)
+    if facility is not None:
+        register_facility(session, new.client_id, facility)
     if is_agency:
         bind_agency(session, new.client_id, args.agency_type, areas, args.full_resource)
     return new

@@ -176,6 +176,8 @@ class ApiClient(Base):
     jwks: Mapped[str | None] = mapped_column(Text)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # A source sending HL7 v2 over MLLP: the MSH-4 sending facility its messages carry.
+    hl7_facility: Mapped[str | None] = mapped_column(String(200), unique=True)
 
 
 class UsedAssertion(Base):
@@ -391,6 +393,7 @@ class FlagReview(Base):
 from app.store import (  # noqa: E402, F401
     audit_chain_models,
     case_models,
+    hl7_models,
     reconcile_models,
     webhook_models,
 )

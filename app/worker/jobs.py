@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from app.runtime import AppState
-from app.services import upkeep
+from app.services import hl7_retention, upkeep
 from app.services.audit_sealing import BATCH as SEAL_BATCH
 from app.services.audit_sealing import KeyMissing, seal_trail
 from app.services.link_periods import note_links_version, relink_due
@@ -65,6 +65,15 @@ def seal_audit(state: AppState, everything: bool = False) -> int:
 def sweep_audit(state: AppState) -> int:
     """The whole trail: an event that committed long after its neighbours is sealed too."""
     return seal_audit(state, everything=True)
+
+
+def erase_hl7_messages(state: AppState) -> int:
+    """Erase the raw text of HL7 messages past the retention period."""
+    now, days = state.clock(), state.settings.hl7_retention_days
+    erased = state.write(lambda s: hl7_retention.erase_expired(s, now, days))
+    if erased:
+        log.info("erased the text of %d HL7 messages past retention", erased)
+    return erased
 
 
 def housekeeping(state: AppState) -> None:

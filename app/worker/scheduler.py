@@ -32,6 +32,7 @@ def add_jobs(scheduler: BaseScheduler, state: AppState) -> None:
         (jobs.sweep_audit, "audit-sweep", 600),
         (jobs.housekeeping, "housekeeping", 600),
         (jobs.bound_error_backlogs, "error-backlogs", 60),
+        (jobs.erase_hl7_messages, "hl7-retention", 3600),
     ]
     if state.settings.is_sqlite:
         every.append((jobs.checkpoint_sqlite, "sqlite-checkpoint", 300))
