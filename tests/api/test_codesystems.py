@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from app.runtime import AppState
 from app.store.models import AuditRecord
 
-IDS = ["outcome-category", "safeguarding-status", "wnb-rule"]
+IDS = ["outcome-category", "safeguarding-status", "wnb-rule", "wnb-flag-code"]
 
 
 def audit_rows(state: AppState) -> int:
@@ -94,3 +94,12 @@ def test_capability_statement_lists_code_system(anonymous: TestClient) -> None:
     [code_system] = [r for r in rest["resource"] if r["type"] == "CodeSystem"]
     assert {i["code"] for i in code_system["interaction"]} == {"read", "search-type"}
     assert {"name": "url", "type": "uri"} in code_system["searchParam"]
+
+
+def test_the_concern_code_is_published(client: TestClient) -> None:
+    """Every Flag the service raises carries this one code: a receiver can look it up."""
+    r = client.get("/fhir/CodeSystem/wnb-flag-code")
+    assert r.status_code == 200, r.text
+    system = r.json()
+    assert system["url"] == "https://wnb.dev/fhir/CodeSystem/wnb-flag-code"
+    assert [c["code"] for c in system["concept"]] == ["was-not-brought-concern"]

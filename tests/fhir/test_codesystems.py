@@ -113,7 +113,7 @@ def test_a_switched_off_rule_is_inactive_and_changes_the_version(
 @pytest.mark.parametrize(
     ("params", "ids"),
     [
-        ([], ["outcome-category", "safeguarding-status", "wnb-rule"]),
+        ([], ["outcome-category", "safeguarding-status", "wnb-rule", "wnb-flag-code"]),
         ([("url", "https://wnb.dev/fhir/CodeSystem/wnb-rule")], ["wnb-rule"]),
         ([("url", "https://wnb.dev/fhir/CodeSystem/outcome-category|1")], ["outcome-category"]),
         ([("url", "https://wnb.dev/fhir/CodeSystem/outcome-category|2")], []),
