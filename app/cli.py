@@ -268,7 +268,14 @@ def _add_rules_parser(sub: Any) -> None:
         help="what a rule file would have flagged in the stored history (read-only), "
         "against the rules of the same ids in force",
     )
-    back.add_argument("rulefile", type=Path)
+    back.add_argument("rulefile", type=Path, nargs="?", help="the rule file to replay")
+    back.add_argument(
+        "--compare",
+        nargs=2,
+        type=Path,
+        metavar=("CURRENT", "PROPOSED"),
+        help="the weekly number of concerns, and which children change, from CURRENT to PROPOSED",
+    )
     back.add_argument("--since", type=date.fromisoformat, help="report firings from YYYY-MM-DD")
     back.add_argument("--json", action="store_true", help="the report as JSON (as the API)")
     back.add_argument("--limit", type=int, help="firings listed (text default 100, JSON all)")
@@ -277,7 +284,13 @@ def _add_rules_parser(sub: Any) -> None:
 def _rules(settings: Settings, args: argparse.Namespace) -> int:
     from app.rules import RuleFileError, load_rules
 
+    if args.action == "backtest" and (args.rulefile is None) == (args.compare is None):
+        print("give a rule file, or --compare CURRENT PROPOSED", file=sys.stderr)
+        return 2
     try:
+        if args.action == "backtest" and args.compare:
+            pair = (load_rules(args.compare[0]), load_rules(args.compare[1]))
+            return cli_backtest.compare(settings, pair, args)
         rules = load_rules(
             args.rulefile if args.action == "backtest" else args.path or settings.rules_dir
         )

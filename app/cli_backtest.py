@@ -36,6 +36,29 @@ def backtest(settings: Settings, rules: RuleSet, args: argparse.Namespace) -> in
     return 0
 
 
+def compare(settings: Settings, pair: tuple[RuleSet, RuleSet], args: argparse.Namespace) -> int:
+    """`wnb rules backtest --compare CURRENT PROPOSED`: both files replayed over the same
+    stored history, each against the first, then the weekly concerns side by side."""
+    from app.runtime import build_state
+    from app.services import backtest_report
+    from app.services.backtest import run
+
+    current, proposed = pair
+    state = build_state(settings)
+    since = datetime.combine(args.since, datetime.min.time(), UTC) if args.since else None
+    now = state.clock()
+    try:
+        with paused_gc():
+            old = state.read(lambda s: run(s, current, current, since, now))
+            new = state.read(lambda s: run(s, proposed, current, since, now))
+    finally:
+        state.engine.dispose()
+    names = (str(args.compare[0]), str(args.compare[1]))
+    limit = 100 if args.limit is None else args.limit
+    print(backtest_report.comparison_text(old, new, names, limit))
+    return 0
+
+
 @contextmanager
 def paused_gc() -> Iterator[None]:
     """Pause the cyclic garbage collector, for a process that runs one big backtest (the

@@ -79,6 +79,12 @@ class DiffOut(BaseModel):
     kept: int
 
 
+class ConcernWeekOut(BaseModel):
+    week: str = Field(description="ISO week of the firings (2026-W23)")
+    raised: int = Field(description="Concerns (one per child) the file would have raised")
+    reasons_added: int = Field(description="Reasons it would have added to concerns raised")
+
+
 class BacktestOut(BaseModel):
     since: str | None
     now: str
@@ -91,6 +97,8 @@ class BacktestOut(BaseModel):
     events: int
     rules: list[RuleCountOut]
     firings_total: int
+    concerns: int = Field(description="Children the file would give a concern (one each)")
+    concerns_per_week: list[ConcernWeekOut] = Field(description="The nurses' weekly workload")
     truncated: bool
     firings: list[FiringOut]
     diff: DiffOut

@@ -7,6 +7,7 @@ from typing import Any
 
 from app.fhir.dates import fhir_instant
 from app.services.backtest import BacktestReport, Pair
+from app.services.concern_weeks import Week, children_with_concerns, concern_weeks
 
 
 def as_json(report: BacktestReport, limit: int | None = None) -> dict[str, Any]:
@@ -39,6 +40,9 @@ def as_json(report: BacktestReport, limit: int | None = None) -> dict[str, Any]:
             for c in report.counts
         ],
         "firings_total": report.firings_total,
+        # The nurses' workload: one concern per child, its reasons the rules that fire.
+        "concerns": len(children_with_concerns(report.found)),
+        "concerns_per_week": [_week_json(w) for w in concern_weeks(report.found)],
         "truncated": len(listed) < report.firings_total,
         "firings": [
             {
@@ -82,6 +86,13 @@ def as_text(report: BacktestReport, source: str, limit: int | None) -> str:
             else f"{'(new rule)':>28}"
         )
         lines.append(f"{name:<24}{c.version:>8}{c.firings:>10,}{c.children:>10,}{'':12}{force}")
+    weeks = concern_weeks(report.found)
+    lines += [
+        "",
+        f"concerns (one per child): {len(children_with_concerns(report.found)):,}; per week:",
+        f"  {'week':<10}{'raised':>8}{'reasons added':>15}",
+        *(f"  {w.week:<10}{len(w.raised):>8,}{w.reasons_added:>15,}" for w in weeks),
+    ]
     listed = report.firings(limit)
     lines += ["", f"would flag ({len(listed):,} of {report.firings_total:,} firings listed):"]
     for f in listed:
@@ -102,3 +113,45 @@ def as_text(report: BacktestReport, source: str, limit: int | None) -> str:
 
 def _pair(pair: Pair) -> dict[str, str]:
     return {"rule_id": pair[0], "patient": f"Patient/{pair[1]}"}
+
+
+def _week_json(w: Week) -> dict[str, Any]:
+    return {"week": w.week, "raised": len(w.raised), "reasons_added": w.reasons_added}
+
+
+def comparison_text(
+    current: BacktestReport, proposed: BacktestReport, names: tuple[str, str], limit: int
+) -> str:
+    """`wnb rules backtest --compare CURRENT PROPOSED`: what the proposed file does to the
+    weekly number of concerns, and to which children."""
+    old, new = concern_weeks(current.found), concern_weeks(proposed.found)
+    weeks = sorted({w.week for w in old} | {w.week for w in new})
+    old_by, new_by = {w.week: w for w in old}, {w.week: w for w in new}
+    lines = [
+        f"concerns per week, {names[0]} -> {names[1]} (one concern per child; nothing was "
+        "raised or written)",
+        f"  {'week':<10}{'raised':>8}{'->':>4}{'raised':>8}{'reasons added':>15}{'->':>4}"
+        f"{'reasons added':>15}",
+    ]
+    for k in weeks:
+        a, b = old_by.get(k, Week(k)), new_by.get(k, Week(k))
+        lines.append(
+            f"  {k:<10}{len(a.raised):>8,}{'':>4}{len(b.raised):>8,}{a.reasons_added:>15,}"
+            f"{'':>4}{b.reasons_added:>15,}"
+        )
+    was, now = children_with_concerns(current.found), children_with_concerns(proposed.found)
+    gained = sorted(set(now) - set(was))
+    lost = sorted(set(was) - set(now))
+    changed = sorted(c for c in set(now) & set(was) if now[c] != was[c])
+    lines += [
+        "",
+        f"children: {len(gained):,} gain a concern, {len(lost):,} lose theirs, "
+        f"{len(changed):,} keep one with other reasons",
+        *(f"  + Patient/{c}: {', '.join(sorted(now[c]))}" for c in gained[:limit]),
+        *(f"  - Patient/{c}: {', '.join(sorted(was[c]))}" for c in lost[:limit]),
+        *(
+            f"  ~ Patient/{c}: {', '.join(sorted(was[c]))} -> {', '.join(sorted(now[c]))}"
+            for c in changed[:limit]
+        ),
+    ]
+    return "\n".join(lines)

@@ -443,3 +443,37 @@ def test_cli_backtest_of_a_bad_file(tmp_path: Path, capsys: pytest.CaptureFixtur
     bad.write_text("rules: [")
     assert cli.main(["rules", "backtest", str(bad)]) == 1
     assert capsys.readouterr().err.startswith(f"{bad}: not valid YAML")
+
+
+@pytest.mark.own_connections("the command line opens its own engine")
+def test_the_backtest_speaks_concerns_and_compares_two_files(
+    client: TestClient,
+    state: AppState,
+    history: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """b and c each hold one concern (not-rebooked first, repeat-wnb added later); raising
+    repeat-wnb's threshold to 3 keeps b's reasons and takes repeat-wnb from c's concern."""
+    monkeypatch.setenv("WNB_DATABASE_URL", state.settings.database_url)
+    current = Path(__file__).resolve().parents[2] / "rules" / "default.yaml"
+    text = current.read_text()
+    needle = "    threshold: 2\n    window_days: 365"
+    assert needle in text
+    proposed = tmp_path / "proposed.yaml"
+    proposed.write_text(text.replace(needle, "    threshold: 3\n    window_days: 365"))
+
+    report = client.post("/api/rules/backtest", content=text, headers=YAML).json()
+    assert report["concerns"] == 2
+    weeks = report["concerns_per_week"]
+    assert sum(w["raised"] for w in weeks) == 2
+    assert sum(w["reasons_added"] for w in weeks) == 2  # repeat-wnb joins each concern later
+    assert [w["week"] for w in weeks] == sorted(w["week"] for w in weeks)
+
+    assert cli.main(["rules", "backtest", "--compare", str(current), str(proposed)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"concerns per week, {current} -> {proposed}")
+    assert "0 gain a concern, 0 lose theirs, 1 keep one with other reasons" in out
+    assert f"  ~ Patient/{history['c']}: not-rebooked, repeat-wnb -> not-rebooked" in out
+    assert cli.main(["rules", "backtest"]) == 2  # neither a file nor --compare
