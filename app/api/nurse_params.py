@@ -8,7 +8,7 @@ from typing import Annotated, Literal, TypeVar
 from fastapi import Path, Query, Request
 from pydantic import BaseModel, ValidationError
 
-from app.api.nurse_schemas import ReviewRequest
+from app.api.nurse_schemas import FamilyReviewRequest, ReviewRequest
 from app.fhir.errors import FhirError, Issue
 from app.fhir.parse import load_json
 from app.services.review import ReviewInput
@@ -101,3 +101,9 @@ def review_input(raw: bytes) -> ReviewInput:
     """The review body, or 400 with an expression for each thing wrong with it."""
     body = json_body(ReviewRequest, raw)
     return ReviewInput(action=body.action, outcome=body.outcome, note=body.note)
+
+
+def family_review_input(raw: bytes) -> tuple[list[str], ReviewInput]:
+    """The family review body: the children whose concern to review, and the review."""
+    body = json_body(FamilyReviewRequest, raw)
+    return body.children, ReviewInput(action=body.action, outcome=body.outcome, note=body.note)

@@ -7,19 +7,30 @@ from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
 
 from app.api.audited import audited
 from app.api.body import read_json
 from app.api.case_routes import router as case_router
 from app.api.chronology_routes import router as chronology_router
-from app.api.nurse_params import Id, review_input, worklist_query
-from app.api.nurse_schemas import FlagDetail, FlagWithReviews, ReviewRequest, WorklistPage
+from app.api.nurse_params import Id, family_review_input, review_input, worklist_query
+from app.api.nurse_schemas import (
+    FamilyReviewRequest,
+    FamilyReviewResult,
+    FlagDetail,
+    FlagWithReviews,
+    ReviewRequest,
+    WorklistPage,
+)
 from app.api.openapi_docs import fhir_responses
 from app.api.security import require_all
 from app.api.state import PrincipalDep, StateDep
+from app.auth.principal import Principal
 from app.auth.scopes import REVIEW
+from app.runtime import AppState
 from app.services import child_search
 from app.services.audit import AuditNote
+from app.services.family_review import review_family
 from app.services.flag_view import flag_view
 from app.services.review import review_flag
 from app.services.worklist import WorklistQuery, worklist
@@ -27,6 +38,14 @@ from app.services.worklist import WorklistQuery, worklist
 REVIEW_BODY_LIMIT = 16 * 1024  # a 4,000-character note in JSON, with room to spare
 
 router = APIRouter(prefix="/api")
+
+
+def json_request(model: type[BaseModel]) -> dict[str, Any]:
+    """The OpenAPI request body of a route that reads its JSON itself (after its scopes)."""
+    schema = model.model_json_schema()
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
 router.include_router(chronology_router)
 router.include_router(case_router)
 
@@ -83,22 +102,49 @@ async def get_flag(flag_id: Id, state: StateDep, who: PrincipalDep) -> dict[str,
     "Patient read scopes; audited.",
     response_model=FlagWithReviews,
     responses=fhir_responses(400, 401, 403, 404, 409, 413, 415, 422, 429),
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": ReviewRequest.model_json_schema()}},
-        }
-    },
+    openapi_extra=json_request(ReviewRequest),
 )
 async def post_review(
     flag_id: Id, request: Request, state: StateDep, who: PrincipalDep
 ) -> dict[str, Any]:
     note = AuditNote("review", "Flag", [f"Flag/{flag_id}"])
-    # Scopes before the body is read: a caller who may not review learns nothing more.
-    await require_all(state, who, note, (REVIEW, "create"), ("Flag", "read"), ("Patient", "read"))
-    given = review_input(await read_json(request, REVIEW_BODY_LIMIT))
+    given = review_input(await review_body(request, state, who, note))
     ctx = state.write_context()
     return await audited(state, who, note, (), lambda s: review_flag(s, flag_id, given, who, ctx))
+
+
+@router.post(
+    "/families/{family_id}/review",
+    tags=["Nurse"],
+    summary="Review a family at once: the same review of each chosen child's concern",
+    description="Applies one review (acknowledge, note, outcome, close) to the open concern "
+    "of each child in `children`, each recorded per concern as a single review is, in one "
+    "transaction under one audit record naming every child and Flag. Everything is checked "
+    "first: a child not in the family (422), with no open concern (409), or a review wrong "
+    "for one concern (409, 422) changes nothing, and the OperationOutcome's expression names "
+    "the field (`body.children[1]`, `body.note`). Closing a high-priority concern needs an "
+    "outcome and a note. Needs FlagReview create, Flag read and Patient read scopes.",
+    response_model=FamilyReviewResult,
+    responses=fhir_responses(400, 401, 403, 404, 409, 413, 415, 422, 429),
+    openapi_extra=json_request(FamilyReviewRequest),
+)
+async def post_family_review(
+    family_id: Id, request: Request, state: StateDep, who: PrincipalDep
+) -> dict[str, Any]:
+    note = AuditNote("review", "Flag", query=f"families/{family_id}/review")
+    children, given = family_review_input(await review_body(request, state, who, note))
+    note.references = sorted({f"Patient/{c}" for c in children})  # a refusal names them too
+    ctx = state.write_context()
+    return await audited(
+        state, who, note, (), lambda s: review_family(s, family_id, children, given, who, ctx)
+    )
+
+
+async def review_body(request: Request, state: AppState, who: Principal, note: AuditNote) -> bytes:
+    """A review's JSON body, read only after the caller's scopes are checked: a caller who
+    may not review learns nothing more."""
+    await require_all(state, who, note, (REVIEW, "create"), ("Flag", "read"), ("Patient", "read"))
+    return await read_json(request, REVIEW_BODY_LIMIT)
 
 
 @router.get(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -138,3 +138,23 @@ class ReviewRequest(BaseModel):
     action: ReviewAction
     outcome: ReviewOutcome | None = None
     note: str | None = Field(default=None, max_length=4000, pattern=r"^[^\x00]*$")
+
+
+class FamilyReviewRequest(BaseModel):
+    """One review applied to the open concern of each chosen child of a family, all or none.
+    The rules of a single review hold for each concern; closing a high-priority concern
+    needs an outcome and a note."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    children: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9\-.]{1,64}$")]] = Field(
+        min_length=1, max_length=50, description="Patient ids: whose concern to review"
+    )
+    action: Literal["acknowledge", "note", "outcome", "close"]
+    outcome: ReviewOutcome | None = None
+    note: str | None = Field(default=None, max_length=4000, pattern=r"^[^\x00]*$")
+
+
+class FamilyReviewResult(BaseModel):
+    family_id: str
+    concerns: list[FlagWithReviews] = Field(description="Each chosen child's concern, as asked")

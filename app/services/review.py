@@ -12,7 +12,7 @@ import orjson
 from sqlalchemy.orm import Session
 
 from app.auth.principal import Principal
-from app.fhir.errors import FhirError
+from app.fhir.errors import FhirError, Issue
 from app.notify.outbox import enqueue_flag_events
 from app.services.answer import Answer
 from app.services.flag_events import flag_events
@@ -55,7 +55,7 @@ def review_flag(
     if row is None:
         raise FhirError.one(404, "not-found", f"Flag/{flag_id} is not known.", "flag_id")
     note = (given.note or "").strip() or None
-    _check(row, given, note)
+    check_review(row, given)
     if given.action == "reopen" and flags_repo.open_concern_of(session, row.child_id):
         # Only one open concern per child: newer evidence already raised another.
         raise FhirError.one(
@@ -102,7 +102,9 @@ def review_flag(
     return flag_view(session, flag_id, ctx.now, details=False)
 
 
-def _check(row: RaisedFlag, given: ReviewInput, note: str | None) -> None:
+def check_review(row: RaisedFlag, given: ReviewInput) -> None:
+    """Raise the first thing that makes this review wrong for this flag as it stands now."""
+    note = (given.note or "").strip() or None
     if given.action == "note" and note is None:
         raise _rule("body.note", "A note review needs the note's text.")
     if given.action == "outcome" and given.outcome is None:
@@ -121,8 +123,24 @@ def _check(row: RaisedFlag, given: ReviewInput, note: str | None) -> None:
         )
     if given.action == "acknowledge" and row.state == "acknowledged":
         raise FhirError.one(409, "conflict", "The flag is already acknowledged.", "body.action")
+    if given.action == "close" and row.priority == "high":
+        _check_high_close(row, given, note)
     if given.action == "close" and given.outcome is None and row.outcome is None:
         raise _rule("body.outcome", "Record what was decided (an outcome) to close the flag.")
+
+
+def _check_high_close(row: RaisedFlag, given: ReviewInput, note: str | None) -> None:
+    """A high-priority concern closes with what was decided and why, written down: an
+    outcome (now or recorded earlier) and a note with the closing review itself."""
+    issues = []
+    if given.outcome is None and row.outcome is None:
+        words = "Record what was decided (an outcome) to close a high-priority concern."
+        issues.append(Issue("business-rule", words, "body.outcome"))
+    if note is None:
+        words = "Write a note saying why a high-priority concern can be closed."
+        issues.append(Issue("business-rule", words, "body.note"))
+    if issues:
+        raise FhirError(422, issues)
 
 
 def _rule(where: str, message: str) -> FhirError:

@@ -193,9 +193,8 @@ def test_closing_a_flag_is_a_flag_changed_event(
         )
         dispatcher.drain()
         flag = open_flag(hooks_client, infant_in(hooks_client, "A81001"))
-        r = hooks_client.post(
-            f"/api/flags/{flag}/review", json={"action": "close", "outcome": "no-further-action"}
-        )
+        close = {"action": "close", "outcome": "no-further-action", "note": "Seen at home."}
+        r = hooks_client.post(f"/api/flags/{flag}/review", json=close)
         assert r.status_code == 200, r.text
         dispatcher.drain()
         assert _events(raised.received(2)[1:]) == [(1, flag)]

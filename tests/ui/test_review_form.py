@@ -39,7 +39,8 @@ def test_acknowledge_outcome_close_reopen(
         note="Spoke to HV; home visit booked.",
     )
     state.clock = lambda: FIXED_NOW + timedelta(minutes=2)
-    assert submit(signed_in, family.flag, action="close").status_code == 303  # type: ignore[attr-defined]
+    closing = submit(signed_in, family.flag, action="close", note="Plan reviewed; HV visiting.")
+    assert closing.status_code == 303  # type: ignore[attr-defined]
     closed = text_of(signed_in.get(f"/ui/flags/{family.flag}").text)
     assert "Closed by" in closed and "Discussed with health visitor" in closed
     assert "Spoke to HV; home visit booked." in closed
