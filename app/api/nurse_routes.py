@@ -98,7 +98,8 @@ async def get_flag(flag_id: Id, state: StateDep, who: PrincipalDep) -> dict[str,
     "a new version of its FHIR Flag (closing: status inactive, period.end). "
     "409 when the flag is already closed (a note may still be added) or acknowledged; "
     "422 when the body breaks a rule (an outcome without action outcome or close, a note "
-    "action without a note). Needs FlagReview create (`system/FlagReview.c`), Flag read and "
+    "action without a note, closing a high-priority concern without an outcome and a note). "
+    "Needs FlagReview create (`system/FlagReview.c`), Flag read and "
     "Patient read scopes; audited.",
     response_model=FlagWithReviews,
     responses=fhir_responses(400, 401, 403, 404, 409, 413, 415, 422, 429),

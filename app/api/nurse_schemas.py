@@ -130,8 +130,8 @@ class FlagDetail(FlagWithReviews):
 
 class ReviewRequest(BaseModel):
     """One review of a flag. `outcome` goes with action outcome or close (close needs one
-    unless an earlier review recorded it); `note` is required for action note and for
-    outcome other."""
+    unless an earlier review recorded it); `note` is required for action note, for
+    outcome other, and to close a high-priority concern."""
 
     model_config = ConfigDict(extra="forbid")
 

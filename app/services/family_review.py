@@ -6,12 +6,14 @@ to all the chosen concerns or to none."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from app.auth.principal import Principal
 from app.fhir.errors import FhirError, Issue
+from app.services import child_summary
 from app.services.answer import Answer
 from app.services.flags import stored_reasons
 from app.services.review import ReviewInput, check_review, review_flag
@@ -42,17 +44,19 @@ def review_family(
     return Answer({"family_id": family_id, "concerns": concerns}, sorted(refs))
 
 
-def open_concerns(session: Session, family_id: str | None) -> list[dict[str, Any]]:
-    """The family's open concerns, one per child, each with its reasons (rule, priority):
-    what the family review form lists."""
+def open_concerns(session: Session, family_id: str | None, today: date) -> list[dict[str, Any]]:
+    """The family's open concerns, one per child, each with the child's name and its reasons
+    (rule, priority): what the family review form lists."""
     if family_id is None:
         return []
     members = family_repo.members(session, [family_id]).get(family_id, [])
     rows = [f for f in chronology_repo.flags_of(session, members) if f.is_open]
+    names = child_summary.children(session, [f.child_id for f in rows], today)
     return [
         {
             "flag_id": f.flag_id,
             "child_id": f.child_id,
+            "name": names[f.child_id]["name"],
             "priority": f.priority,
             "state": f.state,
             "reasons": [

@@ -16,12 +16,14 @@ from app.services.answer import Answer
 from app.services.audit import AuditNote
 from app.services.case_owner import case_panel
 from app.services.chronology import child_chronology
+from app.services.family_review import open_concerns
 from app.services.relatives import relatives
 from app.services.sharing import METHODS
 from app.services.status_banner import banner
 from app.ui import chronology_view as cv
 from app.ui import timeline
 from app.ui.case_page import LONDON
+from app.ui.family_form import ReviewForm, review_context
 from app.ui.guard import page_user
 from app.ui.render import page
 from app.ui.view import audited
@@ -38,6 +40,7 @@ def _child_and_relatives(session: Session, patient_id: str, now: datetime) -> An
     kin = relatives(session, patient_id, now)
     case = case_panel(session, [patient_id], now.date())
     case["banner"] = banner(session, patient_id, child.body["items"], now)
+    case["concerns"] = open_concerns(session, child.body["family_id"], now.date())
     return Answer((child.body, kin.body, case), sorted({*child.references, *kin.references}))
 
 
@@ -57,7 +60,11 @@ async def child_print(patient_id: Id, request: Request) -> Response:
 
 
 async def _child(
-    patient_id: str, request: Request, note: AuditNote, printing: bool = False
+    patient_id: str,
+    request: Request,
+    note: AuditNote,
+    printing: bool = False,
+    form: ReviewForm | None = None,
 ) -> Response:
     who = await page_user(request, note)
     now = get_state(request).clock()
@@ -88,5 +95,12 @@ async def _child(
         "shared": request.query_params.get("shared") == "saved",
         "today": now.astimezone(LONDON).date().isoformat(),  # the form's default: London's day
         "now": now,
+        "review": review_context(request, case["concerns"], form, patient_id),
     }
-    return page(request, "child.html", context)
+    return page(request, "child.html", context, form.status if form else 200)
+
+
+async def show_child(patient_id: str, request: Request, form: ReviewForm) -> Response:
+    """The child page again, with the family review form as it was sent and its errors."""
+    note = AuditNote("read", "Patient", [f"Patient/{patient_id}"])
+    return await _child(patient_id, request, note, form=form)

@@ -16,8 +16,10 @@ from app.services.answer import Answer
 from app.services.audit import AuditNote
 from app.services.case_owner import case_panel
 from app.services.chronology import family_chronology
+from app.services.family_review import open_concerns
 from app.ui import chronology_view as cv
 from app.ui import timeline
+from app.ui.family_form import ReviewForm, review_context
 from app.ui.guard import page_user
 from app.ui.render import page
 from app.ui.view import audited
@@ -57,10 +59,11 @@ def _unique(name: str, taken: Any) -> str:
 def _family(
     session: Session, family_id: str, now: datetime
 ) -> Answer[tuple[dict[str, Any], dict[str, Any]]]:
-    """The chronology and who owns each child's case, in one transaction."""
+    """The chronology, who owns each child's case and the open concerns, in one transaction."""
     chronology = family_chronology(session, family_id, now)
     ids = [c["id"] for c in chronology.body["children"]]
     case = case_panel(session, ids, now.date())
+    case["concerns"] = open_concerns(session, family_id, now.date())
     return Answer((chronology.body, case), chronology.references)
 
 
@@ -77,7 +80,11 @@ async def family_print(family_id: Id, request: Request) -> Response:
 
 
 async def _family_page(
-    family_id: str, request: Request, note: AuditNote, printing: bool = False
+    family_id: str,
+    request: Request,
+    note: AuditNote,
+    printing: bool = False,
+    form: ReviewForm | None = None,
 ) -> Response:
     who = await page_user(request, note)
     now = get_state(request).clock()
@@ -114,5 +121,11 @@ async def _family_page(
         ),
         "printing": printing,
         "now": now,
+        "review": review_context(request, case["concerns"], form),
     }
-    return page(request, "family.html", context)
+    return page(request, "family.html", context, form.status if form else 200)
+
+
+async def show_family(family_id: str, request: Request, form: ReviewForm) -> Response:
+    """The family page again, with the family review form as it was sent and its errors."""
+    return await _family_page(family_id, request, AuditNote("read", "Patient"), form=form)
