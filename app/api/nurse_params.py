@@ -19,7 +19,7 @@ NO_NUL = r"^[^\x00]*$"
 Id = Annotated[str, Path(pattern=r"^[A-Za-z0-9\-.]{1,64}$", description="A FHIR id")]
 Text = Annotated[str | None, Query(max_length=255, pattern=NO_NUL)]
 WORKLIST_PARAMS = frozenset(
-    {"rule", "priority", "age_band", "min_age_days", "max_age_days", "organisation"}
+    {"rule", "priority", "age_band", "min_age_days", "max_age_days", "organisation", "area"}
     | {"opened_from", "opened_to", "state", "sort", "owner", "_count", "_offset"}
 )
 
@@ -37,7 +37,17 @@ def worklist_query(
     ] = None,
     min_age_days: Annotated[int | None, Query(ge=0, le=40000)] = None,
     max_age_days: Annotated[int | None, Query(ge=0, le=40000)] = None,
-    organisation: Annotated[Text, Query(description="Organisation of the evidence")] = None,
+    organisation: Annotated[
+        Text, Query(description="Organisation (code) of the concern's latest evidence")
+    ] = None,
+    area: Annotated[
+        Text,
+        Query(
+            description="An area (organisation code) the concern is in, matched as agencies "
+            "are: the child's GP practice or managing organisation, or a booking organisation "
+            "of its evidence"
+        ),
+    ] = None,
     opened_from: Annotated[Text, Query(description="Opened on or after (date/dateTime)")] = None,
     opened_to: Annotated[Text, Query(description="Opened on or before (date/dateTime)")] = None,
     state: Annotated[
@@ -75,6 +85,7 @@ def worklist_query(
         min_age_days=min_age_days,
         max_age_days=max_age_days,
         organisation=organisation,
+        area=area,
         opened_from=opened_from,
         opened_to=opened_to,
         state=state,

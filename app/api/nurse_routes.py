@@ -53,10 +53,13 @@ router.include_router(case_router)
 @router.get(
     "/worklist",
     tags=["Nurse"],
-    summary="Worklist of raised flags: filter, sort, page, counts",
-    description="Flags not yet closed (state=all) by default, high priority first. `total` "
-    "and `counts` cover every matching flag, `items` one page, `next` the next page. "
-    "Needs Flag and Patient search scopes; audited with every child on the page.",
+    summary="Worklist: one row per family, its children's concerns; filter, sort, page, counts",
+    description="One row per family (a child with no family is a family of one) with its "
+    "children's concerns that match the filters; concerns not yet closed (state=all) by "
+    "default. Rows: the highest priority first, then families with a child on a plan, looked "
+    "after or in need, then with an infant, then the longest waiting. `total` counts the "
+    "families, `counts` the matching concerns, `items` is one page of families, `next` the "
+    "next page. Needs Flag and Patient search scopes; audited with every child on the page.",
     response_model=WorklistPage,
     responses=fhir_responses(400, 401, 403, 429),
 )

@@ -62,15 +62,52 @@ class WorklistItem(BaseModel):
     owner: CaseOwnerView | None = Field(None, description="Who owns the child's case, if anyone")
 
 
+class FamilyStatus(BaseModel):
+    child_id: str
+    name: str | None = Field(description="The child's name as sent, if known")
+    status: Literal["cp-plan", "looked-after", "child-in-need"]
+
+
+class FamilyCounts(BaseModel):
+    children: int = Field(description="Children with a concern in this row")
+    concerns: int = Field(description="Concerns in this row (one per child while open)")
+    unreviewed: int = Field(description="Concerns new or with changed evidence")
+
+
+class FamilyLinks(BaseModel):
+    family: str = Field(description="The family's chronology")
+
+
+class WorklistFamily(BaseModel):
+    """One worklist row: a family (a child with no family is a family of one) and its
+    children's concerns that match the filters."""
+
+    family_id: str
+    priority: Literal["high", "medium", "low"] = Field(description="Its highest concern's")
+    statuses: list[FamilyStatus] = Field(
+        description="Statuses holding now for the family's children (plan, looked after, "
+        "in need): such families come first within a priority"
+    )
+    has_infant: bool = Field(description="A child of the family is under one year old")
+    waiting_since: datetime | None = Field(
+        description="Since when its longest-waiting unreviewed concern has waited"
+    )
+    counts: FamilyCounts
+    concerns: list[WorklistItem] = Field(description="Each child's concern, in the page's sort")
+    links: FamilyLinks
+
+
 class Counts(BaseModel):
-    by_priority: dict[str, int]
-    by_rule: dict[str, int]
+    families: int = Field(description="Families with a matching concern (= total)")
+    concerns: int = Field(description="Matching concerns")
+    by_priority: dict[str, int] = Field(description="Matching concerns by priority")
+    by_rule: dict[str, int] = Field(description="Matching concerns by reason (rule)")
 
 
 class WorklistPage(BaseModel):
-    total: int = Field(description="Flags matching the filters, across all pages")
-    counts: Counts = Field(description="The matching flags counted by priority and by rule")
-    items: list[WorklistItem]
+    total: int = Field(description="Families with a matching concern, across all pages")
+    counts: Counts = Field(description="The matching concerns counted")
+    items: list[WorklistFamily] = Field(description="One row per family")
     next: str | None = Field(description="The next page, or null on the last")
 
 

@@ -1,6 +1,9 @@
-"""The nurse's worklist: raised flags filtered by rule, priority, the child's age band,
-organisation, opening date and the case's owner; sorted; paged; counted by priority and by
-rule. Each item says who owns the child's case."""
+"""The nurse's worklist: one row per family (a child with no family is a family of one),
+holding its children's concerns that match the filters (reason, priority, the child's age
+band, organisation or area, opening date, state, the case's owner). Sorted by the highest
+priority, then families with a child on a plan, looked after or in need, then with an infant,
+then the longest waiting; paged by family; counted by concern. Each concern says who owns the
+child's case."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from app.fhir.dates import parse_range
 from app.fhir.errors import FhirError
 from app.services.answer import Answer
 from app.services.case_owner import owner_views
+from app.services.child_summary import children
 from app.services.nurse_view import flag_items
 from app.store import worklist_repo
 from app.store.worklist_repo import WorklistFilter
@@ -38,9 +42,10 @@ STATES = {
     "closed": ("closed",),
     "withdrawn": ("withdrawn",),  # closed by the service: its rule no longer held
 }
+UNREVIEWED = frozenset({"open", "evidence-changed"})  # waiting for a nurse to look
 PATH = "/api/worklist"
 FILTER_PARAMS = (
-    *("rule", "priority", "age_band", "min_age_days", "max_age_days", "organisation"),
+    *("rule", "priority", "age_band", "min_age_days", "max_age_days", "organisation", "area"),
     *("opened_from", "opened_to", "state", "sort", "owner"),
 )
 UNASSIGNED = "unassigned"  # the owner filter's word for a case nobody owns
@@ -56,6 +61,7 @@ class WorklistQuery:
     min_age_days: int | None = None
     max_age_days: int | None = None
     organisation: str | None = None
+    area: str | None = None
     opened_from: str | None = None
     opened_to: str | None = None
     state: str = "all"
@@ -75,21 +81,80 @@ def worklist(session: Session, q: WorklistQuery, now: datetime) -> Answer[dict[s
         by_priority[priority] = by_priority.get(priority, 0) + n
         for rule_id in rule_ids.split():
             by_rule[rule_id] = by_rule.get(rule_id, 0) + n
-    total = sum(n for _, _, n in counts)
-    rows = worklist_repo.worklist_page(session, f, q.sort, q.count, q.offset) if q.count else []
-    items = flag_items(session, rows, today)
-    owners = owner_views(session, [r.child_id for r in rows], today)
-    for item, row in zip(items, rows, strict=True):
-        item["owner"] = owners.get(row.child_id)
-    more = q.count > 0 and q.offset + len(rows) < total
+    concerns = sum(n for _, _, n in counts)
+    total = worklist_repo.family_count(session, f) if concerns else 0
+    infant_born_after = _midnight(_years_before(today, 1))
+    families = (
+        worklist_repo.family_page(session, f, q.sort, q.count, q.offset, now, infant_born_after)
+        if q.count and concerns
+        else []
+    )
+    items = _family_items(session, f, q.sort, families, now)
+    more = q.count > 0 and q.offset + len(families) < total
     body = {
         "total": total,
-        "counts": {"by_priority": by_priority, "by_rule": dict(sorted(by_rule.items()))},
+        "counts": {
+            "families": total,
+            "concerns": concerns,
+            "by_priority": by_priority,
+            "by_rule": dict(sorted(by_rule.items())),
+        },
         "items": items,
         "next": next_link(q) if more else None,
     }
-    refs = {f"Patient/{r.child_id}" for r in rows} | {f"Flag/{r.flag_id}" for r in rows}
+    shown = [c for i in items for c in i["concerns"]]
+    refs = {f"Patient/{c['child']['id']}" for c in shown} | {f"Flag/{c['flag_id']}" for c in shown}
     return Answer(body, sorted(refs))
+
+
+def _family_items(
+    session: Session,
+    f: WorklistFilter,
+    sort: str,
+    families: list[worklist_repo.FamilyRow],
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """Each family's row: its matching concerns (one per child while open), their owners,
+    the statuses holding now for its children, and what orders it."""
+    ids = [fam.family_id for fam in families]
+    pairs = worklist_repo.concerns_of_families(session, f, ids, sort)
+    rows = [row for _, row in pairs]
+    views = flag_items(session, rows, now.date())
+    owners = owner_views(session, [r.child_id for r in rows], now.date())
+    by_family: dict[str, list[dict[str, Any]]] = {fid: [] for fid in ids}
+    for (fid, row), view in zip(pairs, views, strict=True):
+        view["owner"] = owners.get(row.child_id)
+        by_family[fid].append(view)
+    statuses = worklist_repo.statuses_of_families(session, ids, now)
+    # A sibling on a plan with no concern of their own is named too: who is on the plan
+    # matters more than whose appointment was missed.
+    held = {child for pairs_ in statuses.values() for child, _ in pairs_}
+    names = {k: v.get("name") for k, v in children(session, sorted(held), now.date()).items()}
+    items = []
+    for fam in families:
+        concerns = by_family[fam.family_id]
+        items.append(
+            {
+                "family_id": fam.family_id,
+                "priority": PRIORITIES[fam.top_rank] if fam.top_rank < 3 else "low",
+                "statuses": [
+                    {"child_id": child, "name": names.get(child), "status": status}
+                    for child, status in statuses.get(fam.family_id, [])
+                ],
+                "has_infant": fam.has_infant,
+                "waiting_since": fam.waiting_since,
+                "counts": {
+                    "children": len({c["child"]["id"] for c in concerns}),
+                    "concerns": len(concerns),
+                    "unreviewed": sum(c["state"] in UNREVIEWED for c in concerns),
+                },
+                "concerns": concerns,
+                "links": {
+                    "family": f"/api/families/{fam.family_id}/chronology",
+                },
+            }
+        )
+    return items
 
 
 def to_filter(q: WorklistQuery, today: date) -> WorklistFilter:
@@ -116,6 +181,7 @@ def to_filter(q: WorklistQuery, today: date) -> WorklistFilter:
         rules=tuple(_list(q.rule)),
         priorities=tuple(priorities),
         organisation=q.organisation,
+        area=q.area,
         opened_from=_date_bound("opened_from", q.opened_from, 0),
         opened_before=_date_bound("opened_to", q.opened_to, 1),
         born_from=max(born_from, default=None),

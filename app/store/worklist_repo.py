@@ -1,4 +1,5 @@
-"""Queries behind the nurse's worklist: raised flags filtered, sorted, paged and counted."""
+"""Queries behind the nurse's worklist: concerns filtered, grouped by family (a child with no
+family is a family of one), sorted, paged by family and counted."""
 
 from __future__ import annotations
 
@@ -7,11 +8,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import Select, UnaryExpression, case, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Subquery,
+    UnaryExpression,
+    case,
+    exists,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from app.store.case_models import CaseOwner
-from app.store.models import RaisedFlag, Resource
+from app.store.models import FamilyMember, RaisedFlag, Resource, SafeguardingStatus
+from app.store.webhook_models import FlagArea
 
 _Row = TypeVarTuple("_Row")  # the columns a query selects, kept through its filters
 PRIORITY_RANK = case({"high": 0, "medium": 1, "low": 2}, value=RaisedFlag.priority, else_=3)
@@ -32,7 +44,8 @@ class WorklistFilter:
     states: tuple[str, ...]
     rules: tuple[str, ...] = ()
     priorities: tuple[str, ...] = ()
-    organisation: str | None = None
+    organisation: str | None = None  # the organisation of the concern's latest evidence
+    area: str | None = None  # any area the concern is in, as agencies are matched
     opened_from: datetime | None = None  # inclusive
     opened_before: datetime | None = None  # exclusive
     born_from: datetime | None = None  # inclusive
@@ -54,6 +67,10 @@ def _where(query: Select[*_Row], f: WorklistFilter) -> Select[*_Row]:
         query = query.where(RaisedFlag.priority.in_(f.priorities))
     if f.organisation is not None:
         query = query.where(RaisedFlag.organisation == f.organisation)
+    if f.area is not None:
+        query = query.where(
+            exists().where(FlagArea.flag_id == RaisedFlag.flag_id, FlagArea.area == f.area)
+        )
     if f.opened_from is not None:
         query = query.where(RaisedFlag.opened_at >= f.opened_from)
     if f.opened_before is not None:
@@ -77,12 +94,160 @@ def _where(query: Select[*_Row], f: WorklistFilter) -> Select[*_Row]:
     return query
 
 
-def worklist_page(
-    session: Session, f: WorklistFilter, sort: str, limit: int, offset: int
-) -> Sequence[RaisedFlag]:
-    """One page of the flags matching `f`, in the order `sort` names (a key of SORTS)."""
-    query = _where(select(RaisedFlag), f)
-    return session.scalars(query.order_by(*SORTS[sort]).limit(limit).offset(offset)).all()
+# The family a concern's child is in now (families merge and split as carers arrive); a
+# child with no family row is a family of one, keyed by the child's own id.
+FAMILY = func.coalesce(FamilyMember.family_id, RaisedFlag.child_id)
+_UNREVIEWED_SINCE = case(
+    (RaisedFlag.state == "open", RaisedFlag.opened_at),
+    (RaisedFlag.state == "evidence-changed", RaisedFlag.updated_at),
+    else_=None,
+)
+
+
+@dataclass(frozen=True)
+class FamilyRow:
+    """One worklist row: a family with at least one concern matching the filter."""
+
+    family_id: str
+    top_rank: int  # PRIORITY_RANK of its highest matching concern
+    has_status: bool  # a child of the family is on a plan, looked after or in need now
+    has_infant: bool  # a child of the family is under one year old today
+    waiting_since: datetime | None  # its longest-waiting unreviewed concern, if any
+
+
+def _families(f: WorklistFilter) -> Subquery:
+    matching = _where(
+        select(
+            FAMILY.label("family"),
+            PRIORITY_RANK.label("rank"),
+            _UNREVIEWED_SINCE.label("waiting"),
+            RaisedFlag.opened_at,
+            RaisedFlag.last_event_at,
+        ).outerjoin(FamilyMember, FamilyMember.patient_id == RaisedFlag.child_id),
+        f,
+    ).subquery()
+    c = matching.c
+    return (
+        select(
+            c.family,
+            func.min(c.rank).label("top"),
+            func.min(c.waiting).label("waiting"),
+            func.min(c.opened_at).label("first_opened"),
+            func.max(c.opened_at).label("last_opened"),
+            func.min(c.last_event_at).label("first_event"),
+            func.max(c.last_event_at).label("last_event"),
+        )
+        .group_by(c.family)
+        .subquery()
+    )
+
+
+def _in_family(column: Any, family: Any) -> ColumnElement[bool]:
+    """`column` (a patient id) is a member of `family`, or is the family of one it keys."""
+    members = (
+        select(FamilyMember.patient_id)
+        .where(FamilyMember.family_id == family)
+        .correlate_except(FamilyMember)  # `family` is the enclosing query's row
+    )
+    return or_(column.in_(members), column == family)
+
+
+def _has_status(family: Any, now: datetime) -> ColumnElement[bool]:
+    return exists().where(
+        _in_family(SafeguardingStatus.child_id, family),
+        or_(SafeguardingStatus.start.is_(None), SafeguardingStatus.start <= now),
+        or_(SafeguardingStatus.end.is_(None), SafeguardingStatus.end > now),
+    )
+
+
+def _has_infant(family: Any, born_after: datetime) -> ColumnElement[bool]:
+    return exists().where(
+        Resource.type == "Patient",
+        _in_family(Resource.id, family),
+        Resource.sort_date > born_after,
+    )
+
+
+def family_page(
+    session: Session,
+    f: WorklistFilter,
+    sort: str,
+    limit: int,
+    offset: int,
+    now: datetime,
+    infant_born_after: datetime,
+) -> list[FamilyRow]:
+    """One page of families with a concern matching `f`. `-priority`: the highest priority
+    first; within it families with a child on a plan, looked after or in need, then with an
+    infant, then the longest waiting for a first look (families with nothing unreviewed
+    after them). The time sorts order families by their concerns' earliest (ascending) or
+    latest (descending) time."""
+    g = _families(f)
+    status = _has_status(g.c.family, now)
+    infant = _has_infant(g.c.family, infant_born_after)
+    first = (case((status, 0), else_=1), case((infant, 0), else_=1))
+    waiting = (case((g.c.waiting.is_(None), 1), else_=0), g.c.waiting.asc())
+    orders: dict[str, tuple[Any, ...]] = {
+        "-priority": (g.c.top.asc(), *first, *waiting, g.c.first_opened.asc()),
+        "priority": (g.c.top.desc(), *first, *waiting, g.c.first_opened.asc()),
+        "opened": (g.c.first_opened.asc(),),
+        "-opened": (g.c.last_opened.desc(),),
+        "last_event": (g.c.first_event.asc(),),
+        "-last_event": (g.c.last_event.desc(),),
+    }
+    query = (
+        select(g.c.family, g.c.top, status, infant, g.c.waiting)
+        .order_by(*orders[sort], g.c.family.asc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return [
+        FamilyRow(str(fam), int(top), bool(st), bool(inf), waited)
+        for fam, top, st, inf, waited in session.execute(query)
+    ]
+
+
+def family_count(session: Session, f: WorklistFilter) -> int:
+    """How many families have a concern matching `f`."""
+    return int(session.scalar(select(func.count()).select_from(_families(f))) or 0)
+
+
+def concerns_of_families(
+    session: Session, f: WorklistFilter, family_ids: Sequence[str], sort: str
+) -> list[tuple[str, RaisedFlag]]:
+    """(family, concern) for each concern matching `f` in those families, in `sort` order."""
+    if not family_ids:
+        return []
+    query = _where(
+        select(FAMILY, RaisedFlag).outerjoin(
+            FamilyMember, FamilyMember.patient_id == RaisedFlag.child_id
+        ),
+        f,
+    ).where(FAMILY.in_(sorted(set(family_ids))))
+    return [(str(fam), row) for fam, row in session.execute(query.order_by(*SORTS[sort]))]
+
+
+def statuses_of_families(
+    session: Session, family_ids: Sequence[str], now: datetime
+) -> dict[str, list[tuple[str, str]]]:
+    """(child, status) of every status holding now for a child of each family."""
+    if not family_ids:
+        return {}
+    fam = func.coalesce(FamilyMember.family_id, SafeguardingStatus.child_id)
+    query = (
+        select(fam, SafeguardingStatus.child_id, SafeguardingStatus.status)
+        .outerjoin(FamilyMember, FamilyMember.patient_id == SafeguardingStatus.child_id)
+        .where(
+            fam.in_(sorted(set(family_ids))),
+            or_(SafeguardingStatus.start.is_(None), SafeguardingStatus.start <= now),
+            or_(SafeguardingStatus.end.is_(None), SafeguardingStatus.end > now),
+        )
+        .distinct()
+    )
+    out: dict[str, list[tuple[str, str]]] = {}
+    for family, child, status in session.execute(query):
+        out.setdefault(str(family), []).append((str(child), str(status)))
+    return {k: sorted(v) for k, v in out.items()}
 
 
 def worklist_counts(session: Session, f: WorklistFilter) -> list[tuple[str, str, int]]:

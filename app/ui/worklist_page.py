@@ -1,4 +1,5 @@
-"""The worklist page (/ui/): flags waiting for a nurse, filtered, counted per rule, paged."""
+"""The worklist page (/ui/): one row per family, its children's concerns waiting for a nurse,
+filtered, counted per reason, paged."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from app.ui.render import page
 from app.ui.view import audited
 
 PAGE_SIZE = 20
-FILTERS = ("rule", "priority", "age_band", "organisation", "state", "owner")
+FILTERS = ("rule", "priority", "age_band", "area", "state", "owner")
 OWNER_CHOICES = {"me": "Mine", UNASSIGNED: "Nobody"}
 router = APIRouter(prefix="/ui")
 
@@ -46,7 +47,7 @@ def query_of(request: Request, me: str) -> tuple[WorklistQuery, dict[str, str], 
         rule=given["rule"] or None,
         priority=given["priority"] or None,
         age_band=given["age_band"] or None,
-        organisation=given["organisation"] or None,
+        area=given["area"] or None,
         state=given["state"],
         owner=me if given["owner"] == "me" else (given["owner"] or None),
         count=PAGE_SIZE,
@@ -60,6 +61,16 @@ def link(filters: dict[str, str], **changes: str | int) -> str:
     if params.get("state") == "all":
         del params["state"]
     return "/ui/" + (f"?{urlencode(params)}" if params else "")
+
+
+def family_name(family: dict[str, Any]) -> str:
+    """ "Jones family" from the children's surnames as sent (several: each once)."""
+    surnames: list[str] = []
+    for c in family["concerns"]:
+        name = (c["child"].get("name") or "").split()
+        if len(name) > 1 and name[-1] not in surnames:
+            surnames.append(name[-1])
+    return f"{' and '.join(surnames)} family" if surnames else "Family"
 
 
 @router.get("/")
@@ -87,5 +98,6 @@ async def worklist_page(request: Request) -> Response:
         "next": link(filters, page=number + 1) if number < pages else None,
         "rule_link": lambda rule: link(filters, rule=rule, page=1),
         "first": (number - 1) * PAGE_SIZE + 1,
+        "family_name": family_name,
     }
     return page(request, "worklist.html", context)

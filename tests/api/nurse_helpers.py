@@ -77,7 +77,7 @@ def siblings(client: TestClient) -> tuple[str, str, str]:
 def flags_of(client: TestClient, **params: str) -> list[dict[str, Any]]:
     r = client.get("/api/worklist", params={"_count": "100", **params})
     assert r.status_code == 200, r.text
-    return r.json()["items"]
+    return [c for family in r.json()["items"] for c in family["concerns"]]
 
 
 def only_flag(client: TestClient, pid: str, rule: str) -> dict[str, Any]:

@@ -12,16 +12,20 @@ from app.runtime import AppState
 from tests.api.nurse_helpers import (
     audited_for,
     booked_by,
+    carer,
     child,
     flags_of,
     noshow,
     only_flag,
     siblings,
+    status_flag,
 )
 from tests.conftest import FIXED_NOW
+from tests.factories import nhs_number
 
 APRIL = datetime(2026, 4, 1, 12, 0, tzinfo=UTC)
 ANN = {("Ann", "repeat-wnb"), ("Ann", "not-rebooked")}
+FAMILIES = {"Ann": "Ann", "Ben": "Ben", "Cat": "Jones", "Dan": "Jones"}
 CAT = {("Cat", "family-wnb"), ("Cat", "not-rebooked")}
 
 
@@ -46,19 +50,28 @@ def keys(items: list[dict]) -> list[tuple[str, str]]:
     return [(i["child"]["name"].split()[0], r["rule_id"]) for i in items for r in i["reasons"]]
 
 
-def test_lists_open_flags_high_first_with_child_and_counts(
+def test_one_row_per_family_high_first_with_children_and_counts(
     client: TestClient, state: AppState
 ) -> None:
     ids = scenario(client, state)
     page = client.get("/api/worklist").json()
-    assert page["total"] == 4 and page["next"] is None
+    # Three families: Ben; Ann; Cat and Dan (one mother). Four concerns with six reasons.
+    assert page["total"] == 3 and page["next"] is None
     assert page["counts"] == {
+        "families": 3,
+        "concerns": 4,
         "by_priority": {"high": 1, "medium": 3, "low": 0},
         "by_rule": {"family-wnb": 2, "infant-wnb": 1, "not-rebooked": 2, "repeat-wnb": 1},
     }
-    first = page["items"][0]
+    ben_row = page["items"][0]
+    assert ben_row["priority"] == "high" and ben_row["has_infant"] is True
+    assert ben_row["statuses"] == [] and ben_row["waiting_since"] == "2026-06-15T12:00:00Z"
+    assert ben_row["counts"] == {"children": 1, "concerns": 1, "unreviewed": 1}
+    assert ben_row["links"] == {"family": f"/api/families/{ben_row['family_id']}/chronology"}
+    [first] = ben_row["concerns"]
     assert [r["rule_id"] for r in first["reasons"]] == ["infant-wnb"]
     assert first["priority"] == "high" and first["reasons"][0]["priority"] == "high"
+    assert first["family_id"] == ben_row["family_id"]
     assert first["child"] == {
         "id": ids["ben"],
         "name": "Ben Smith",
@@ -77,11 +90,15 @@ def test_lists_open_flags_high_first_with_child_and_counts(
         f"Patient/{ids['ben']}"
     )
     # Then medium, longest waiting first: Ann's concern was opened in April, with two reasons.
-    assert set(keys(page["items"][1:2])) == {("Ann", "repeat-wnb"), ("Ann", "not-rebooked")}
-    assert [i["priority"] for i in page["items"][1:]] == ["medium"] * 3
-    # Siblings' flags name the family they are in now, the same for both.
-    family = {only_flag(client, ids[k], "family-wnb")["family_id"] for k in ("cat", "dan")}
-    assert len(family) == 1 and family.pop().startswith("fam-")
+    ann_row, jones = page["items"][1:]
+    assert set(keys(ann_row["concerns"])) == ANN and ann_row["priority"] == "medium"
+    assert ann_row["waiting_since"] == "2026-04-01T12:00:00Z"
+    # Siblings share one row, each child with their own concern and reasons.
+    assert jones["priority"] == "medium" and jones["has_infant"] is False
+    assert jones["counts"] == {"children": 2, "concerns": 2, "unreviewed": 2}
+    assert set(keys(jones["concerns"])) == CAT | {("Dan", "family-wnb")}
+    assert {c["family_id"] for c in jones["concerns"]} == {jones["family_id"]}
+    assert jones["family_id"].startswith("fam-")
 
 
 @pytest.mark.parametrize(
@@ -117,11 +134,14 @@ def test_filters(
 ) -> None:
     scenario(client, state)
     page = client.get("/api/worklist", params={**params, "_count": "100"}).json()
-    got = set(keys(page["items"]))
+    concerns = [c for row in page["items"] for c in row["concerns"]]
+    got = set(keys(concerns))
     assert got == expected
-    assert len(keys(page["items"])) == len(expected) == sum(page["counts"]["by_rule"].values())
-    assert page["total"] == len({name for name, _ in expected})
-    assert sum(page["counts"]["by_priority"].values()) == page["total"]
+    assert len(keys(concerns)) == len(expected) == sum(page["counts"]["by_rule"].values())
+    children = {name for name, _ in expected}
+    assert page["counts"]["concerns"] == len(concerns) == len(children)
+    assert page["total"] == len({FAMILIES[name] for name in children}) == len(page["items"])
+    assert sum(page["counts"]["by_priority"].values()) == page["counts"]["concerns"]
 
 
 def test_an_open_flag_stays_findable_after_the_18th_birthday(
@@ -134,9 +154,7 @@ def test_an_open_flag_stays_findable_after_the_18th_birthday(
     noshow(client, eve, "2026-05-20")
 
     def found(band: str) -> set[tuple[str, str]]:
-        page = client.get("/api/worklist", params={"age_band": band, "_count": "100"})
-        assert page.status_code == 200, page.text
-        return set(keys(page.json()["items"]))
+        return set(keys(flags_of(client, age_band=band)))
 
     assert ("Eve", "repeat-wnb") not in found("11-18")
     assert found("18+") == {("Eve", "repeat-wnb"), ("Eve", "not-rebooked")}
@@ -176,12 +194,12 @@ def test_sort_by_priority_then_longest_waiting(
 def test_pages_follow_next_until_the_end(client: TestClient, state: AppState) -> None:
     scenario(client, state)
     seen: list[str] = []
-    url: str | None = "/api/worklist?_count=3&rule=infant-wnb,family-wnb,not-rebooked,repeat-wnb"
+    url: str | None = "/api/worklist?_count=2&rule=infant-wnb,family-wnb,not-rebooked,repeat-wnb"
     pages = 0
     while url:
         page = client.get(url).json()
-        assert page["total"] == 4 and page["counts"]["by_priority"]["high"] == 1
-        seen += [i["flag_id"] for i in page["items"]]
+        assert page["total"] == 3 and page["counts"]["by_priority"]["high"] == 1
+        seen += [c["flag_id"] for row in page["items"] for c in row["concerns"]]
         url, pages = page["next"], pages + 1
         assert url is None or "rule=infant-wnb" in url
     assert pages == 2 and len(seen) == len(set(seen)) == 4
@@ -191,7 +209,8 @@ def test_pages_follow_next_until_the_end(client: TestClient, state: AppState) ->
 def test_count_zero_gives_counts_only(client: TestClient, state: AppState) -> None:
     scenario(client, state)
     page = client.get("/api/worklist", params={"_count": "0", "priority": "medium"}).json()
-    assert (page["total"], page["items"], page["next"]) == (3, [], None)
+    assert (page["total"], page["items"], page["next"]) == (2, [], None)  # Ann; Cat and Dan
+    assert page["counts"]["concerns"] == 3
     assert page["counts"]["by_priority"] == {"high": 0, "medium": 3, "low": 0}
 
 
@@ -256,7 +275,7 @@ def test_a_nurse_may_see_the_worklist(
     scenario(client, state)
     nurse = {"Authorization": f"Bearer {role_tokens['nurse']}"}
     r = client.get("/api/worklist", headers=nurse)
-    assert r.status_code == 200 and r.json()["total"] == 4
+    assert r.status_code == 200 and r.json()["total"] == 3
 
 
 def test_each_child_shown_is_audited(client: TestClient, state: AppState) -> None:
@@ -269,3 +288,62 @@ def test_each_child_shown_is_audited(client: TestClient, state: AppState) -> Non
     assert seen["outcome"] == "0" and seen["action"] == "E"
     # Ann was on no page anyone saw: only the posts that created her record name her.
     assert {e["subtype"][0]["code"] for e in audited_for(client, ids["ann"])} == {"create"}
+
+
+def test_within_a_priority_status_then_infant_then_longest_waiting(
+    client: TestClient, state: AppState
+) -> None:
+    """Three families with medium concerns only: Amy alone, waiting since April; Bob, whose
+    baby sister has missed nothing; Cal, whose sister Sue is on a child protection plan and
+    has missed nothing. Cal's family first, then Bob's, then Amy's, though Amy waits longest."""
+    state.clock = lambda: APRIL
+    amy = child(client, "2019-03-01", "Amy")
+    noshow(client, amy, "2026-02-10")
+    noshow(client, amy, "2026-03-20")
+    state.clock = lambda: FIXED_NOW
+    bob, baby = child(client, "2018-03-01", "Bob"), child(client, "2026-02-01", "Bea")
+    cal, sue = child(client, "2017-03-01", "Cal"), child(client, "2016-03-01", "Sue")
+    for older, younger in ((bob, baby), (cal, sue)):
+        mother = nhs_number()
+        carer(client, older, mother)
+        carer(client, younger, mother)
+    status_flag(client, sue, "cp-plan", "2026-01-01")
+    for pid in (bob, cal):
+        noshow(client, pid, "2026-06-01")
+        noshow(client, pid, "2026-06-12")
+
+    rows = client.get("/api/worklist").json()["items"]
+    firsts = [[c["child"]["name"].split()[0] for c in r["concerns"]] for r in rows]
+    assert firsts == [["Cal"], ["Bob"], ["Amy"]]
+    assert [r["priority"] for r in rows] == ["medium"] * 3
+    assert rows[0]["statuses"] == [{"child_id": sue, "name": "Sue Smith", "status": "cp-plan"}]
+    assert [r["has_infant"] for r in rows] == [False, True, False]
+    assert [r["waiting_since"][:10] for r in rows] == ["2026-06-15", "2026-06-15", "2026-04-01"]
+    # Acknowledged, Cal's and Bob's families wait for nobody, but keep their places: the
+    # statuses and the infant rank first whatever their state.
+    for row in rows[:2]:
+        flag = row["concerns"][0]["flag_id"]
+        r = client.post(f"/api/flags/{flag}/review", json={"action": "acknowledge"})
+        assert r.status_code in (200, 201), r.text
+    rows = client.get("/api/worklist").json()["items"]
+    assert [r["waiting_since"] is None for r in rows] == [True, True, False]
+    assert [r["counts"]["unreviewed"] for r in rows] == [0, 0, 1]
+    assert client.get("/api/worklist", params={"state": "open"}).json()["total"] == 1
+
+
+def test_area_matches_the_gp_practice_or_a_booking_organisation(
+    client: TestClient, state: AppState
+) -> None:
+    ids = scenario(client, state)
+    names = {c["child"]["id"] for c in flags_of(client, area="ODS-A")}
+    assert names == {ids["ann"]}
+    assert {c["child"]["id"] for c in flags_of(client, area="ODS-B")} == {ids["ben"]}
+    assert flags_of(client, area="ODS-Z") == []
+
+
+def test_a_child_with_no_family_is_a_family_of_one(client: TestClient, state: AppState) -> None:
+    ids = scenario(client, state)
+    rows = client.get("/api/worklist", params={"rule": "repeat-wnb"}).json()["items"]
+    [row] = rows
+    assert [c["child"]["id"] for c in row["concerns"]] == [ids["ann"]]
+    assert row["counts"] == {"children": 1, "concerns": 1, "unreviewed": 1}

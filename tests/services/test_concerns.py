@@ -89,6 +89,14 @@ def test_the_family_gives_three_concerns_and_mias_has_five_reasons(
     head = next(x for x in mia["extension"] if x["url"] == EVIDENCE)["extension"]
     assert {"url": "priority", "valueCode": "high"} in head
     assert "infant-wnb" in reasons(found["leo"][0])
+    # One worklist row for the family: three children, each with their concern's reasons.
+    page = client.get("/api/worklist").json()
+    assert page["total"] == 1 and page["counts"]["concerns"] == 3
+    [row] = page["items"]
+    assert row["priority"] == "high" and row["has_infant"] is True
+    assert [(s["child_id"], s["status"]) for s in row["statuses"]] == [(ids["mia"], "cp-plan")]
+    tags = {c["child"]["id"]: {r["rule_id"] for r in c["reasons"]} for c in row["concerns"]}
+    assert tags[ids["mia"]] == MIA_REASONS and set(tags) == set(ids.values())
 
     # The concerns are the pure fold of the evaluation of the stored facts.
     def pure(session: Any) -> dict[str, set[str]]:

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from app.runtime import AppState
 from app.store import family_repo
 from app.store.models import Family, FlagReview, RaisedFlag
+from tests.api.nurse_helpers import flags_of
 from tests.factories import FHIR_JSON, appointment, nhs_number, post, related_person
 from tests.services.test_rules_at_ingest import (
     child,
@@ -286,9 +287,8 @@ def test_the_flag_detail_and_worklist_show_system_reviews(client: TestClient) ->
         ("client", "acknowledge"),
         ("system", "evidence-changed"),
     ]
-    listed = client.get("/api/worklist", params={"state": "evidence-changed"}).json()
-    assert flag_id in {item["flag_id"] for item in listed["items"]}
-    assert flag_id in {i["flag_id"] for i in client.get("/api/worklist").json()["items"]}
+    assert flag_id in {item["flag_id"] for item in flags_of(client, state="evidence-changed")}
+    assert flag_id in {i["flag_id"] for i in flags_of(client)}
 
 
 def test_an_adult_in_a_household_is_a_carer_not_a_child(client: TestClient) -> None:

@@ -37,7 +37,7 @@ def put(browser: TestClient, path: str, body: object) -> httpx.Response:
 def owners(client: TestClient, **params: str) -> dict[str, Any]:
     r = client.get("/api/worklist", params=params)
     assert r.status_code == 200, r.text
-    return {i["child"]["id"]: i["owner"] for i in r.json()["items"]}
+    return {c["child"]["id"]: c["owner"] for i in r.json()["items"] for c in i["concerns"]}
 
 
 def test_a_nurse_takes_a_case_and_the_worklist_shows_it(

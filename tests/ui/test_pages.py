@@ -33,23 +33,26 @@ def test_worklist_lists_the_flagged_children(signed_in: TestClient, family: Fami
 
 def test_worklist_filters_count_and_page(signed_in: TestClient, family: Family) -> None:
     everything = text_of(signed_in.get("/ui/").text)
-    total = int(re.search(r"(\d+) flags matching", everything).group(1))  # type: ignore[union-attr]
+    # Ruby and Iris are sisters: one row, two concerns.
+    assert "1 family with 2 concerns matching" in everything
+    assert "Families 1 to 1 of 1" in everything and "Marsh family" in everything
+    assert "Child protection plan: Ruby" in everything
     only = text_of(signed_in.get("/ui/", params={"rule": "repeat-wnb"}).text)
-    assert "1 flag matching" in only and "Iris Marsh" not in only
+    assert "1 family with 1 concern matching" in only and "Iris Marsh" not in only
     assert re.search(r"Repeatedly not brought\s*: 1", only)
     assert "Next" not in only
     # A stale bookmark with values the form cannot send still opens the worklist.
     odd = signed_in.get("/ui/", params={"state": "nonsense", "page": "x", "age_band": "9"})
-    assert odd.status_code == 200 and f"{total} flags matching" in text_of(odd.text)
+    assert odd.status_code == 200 and "1 family with 2 concerns" in text_of(odd.text)
     beyond = text_of(signed_in.get("/ui/", params={"page": "3"}).text)
-    assert "No flags match" in beyond and "Previous" in beyond
+    assert "No concerns match" in beyond and "Previous" in beyond
 
 
 def test_worklist_can_show_only_young_adults(signed_in: TestClient, family: Family) -> None:
     page = signed_in.get("/ui/").text
     assert '<option value="18+"' in page  # hazard log H-84
     adults = text_of(signed_in.get("/ui/", params={"age_band": "18+"}).text)
-    assert "No flags match" in adults and "Ruby Marsh" not in adults
+    assert "No concerns match" in adults and "Ruby Marsh" not in adults
 
 
 def test_child_page_shows_family_flags_and_timeline(signed_in: TestClient, family: Family) -> None:
