@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any, TypeVarTuple
 
 from sqlalchemy import (
-    ColumnElement,
     Select,
     Subquery,
     UnaryExpression,
@@ -142,29 +141,32 @@ def _families(f: WorklistFilter) -> Subquery:
     )
 
 
-def _in_family(column: Any, family: Any) -> ColumnElement[bool]:
-    """`column` (a patient id) is a member of `family`, or is the family of one it keys."""
-    members = (
-        select(FamilyMember.patient_id)
-        .where(FamilyMember.family_id == family)
-        .correlate_except(FamilyMember)  # `family` is the enclosing query's row
-    )
-    return or_(column.in_(members), column == family)
-
-
-def _has_status(family: Any, now: datetime) -> ColumnElement[bool]:
-    return exists().where(
-        _in_family(SafeguardingStatus.child_id, family),
-        or_(SafeguardingStatus.start.is_(None), SafeguardingStatus.start <= now),
-        or_(SafeguardingStatus.end.is_(None), SafeguardingStatus.end > now),
+def _status_families(now: datetime) -> Subquery:
+    """Each family with a child on a plan, looked after or in need now (one row each)."""
+    family = func.coalesce(FamilyMember.family_id, SafeguardingStatus.child_id)
+    return (
+        select(family.label("family"))
+        .select_from(SafeguardingStatus)
+        .outerjoin(FamilyMember, FamilyMember.patient_id == SafeguardingStatus.child_id)
+        .where(
+            or_(SafeguardingStatus.start.is_(None), SafeguardingStatus.start <= now),
+            or_(SafeguardingStatus.end.is_(None), SafeguardingStatus.end > now),
+        )
+        .distinct()
+        .subquery()
     )
 
 
-def _has_infant(family: Any, born_after: datetime) -> ColumnElement[bool]:
-    return exists().where(
-        Resource.type == "Patient",
-        _in_family(Resource.id, family),
-        Resource.sort_date > born_after,
+def _infant_families(born_after: datetime) -> Subquery:
+    """Each family with a child born after `born_after` (one row each)."""
+    family = func.coalesce(FamilyMember.family_id, Resource.id)
+    return (
+        select(family.label("family"))
+        .select_from(Resource)
+        .outerjoin(FamilyMember, FamilyMember.patient_id == Resource.id)
+        .where(Resource.type == "Patient", Resource.sort_date > born_after)
+        .distinct()
+        .subquery()
     )
 
 
@@ -183,8 +185,10 @@ def family_page(
     after them). The time sorts order families by their concerns' earliest (ascending) or
     latest (descending) time."""
     g = _families(f)
-    status = _has_status(g.c.family, now)
-    infant = _has_infant(g.c.family, infant_born_after)
+    # Joined as sets, not EXISTS per family: a correlated EXISTS ran once per family of the
+    # whole worklist before the page could be cut (seconds at 10,000 families).
+    held, babies = _status_families(now), _infant_families(infant_born_after)
+    status, infant = held.c.family.is_not(None), babies.c.family.is_not(None)
     first = (case((status, 0), else_=1), case((infant, 0), else_=1))
     waiting = (case((g.c.waiting.is_(None), 1), else_=0), g.c.waiting.asc())
     orders: dict[str, tuple[Any, ...]] = {
@@ -197,6 +201,8 @@ def family_page(
     }
     query = (
         select(g.c.family, g.c.top, status, infant, g.c.waiting)
+        .outerjoin(held, held.c.family == g.c.family)
+        .outerjoin(babies, babies.c.family == g.c.family)
         .order_by(*orders[sort], g.c.family.asc())
         .limit(limit)
         .offset(offset)
