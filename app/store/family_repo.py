@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy import Row, delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from app.store.models import Family, FamilyLink, FamilyMember, Resource
@@ -14,11 +14,13 @@ from app.store.reconcile_models import PatientAlias
 
 # Every write that touches a family runs these two: built once, run on the connection.
 _LOCK_FAMILIES_OF = Prebuilt(
-    lambda one_of: select(FamilyMember.patient_id, FamilyMember.family_id)
-    .join(Family, Family.family_id == FamilyMember.family_id)
-    .where(one_of(FamilyMember.patient_id, "ids"))
-    .order_by(Family.family_id)
-    .with_for_update(of=Family)
+    lambda one_of: (
+        select(FamilyMember.patient_id, FamilyMember.family_id)
+        .join(Family, Family.family_id == FamilyMember.family_id)
+        .where(one_of(FamilyMember.patient_id, "ids"))
+        .order_by(Family.family_id)
+        .with_for_update(of=Family)
+    )
 )
 _MEMBERS_WITH_RECORDS = Prebuilt(
     lambda one_of: select(
@@ -30,6 +32,7 @@ _MEMBERS_WITH_RECORDS = Prebuilt(
     .where(one_of(FamilyMember.family_id, "ids"))
     .order_by(FamilyMember.family_id, FamilyMember.patient_id)
 )  # fmt: skip
+
 
 def families_of(session: Session, patient_ids: Iterable[str]) -> dict[str, str]:
     wanted = list(set(patient_ids))
@@ -138,6 +141,7 @@ def replace_links(session: Session, source: str, links: list[tuple[str, str]]) -
     ).all()
     if set(old) == set(links):
         return []
+    _lock_link_keys(session, {k for k, _ in old} | {k for k, _ in links})
     session.execute(delete(FamilyLink).where(FamilyLink.source == source))
     fresh = sorted(set(links))
     if fresh:
@@ -146,6 +150,29 @@ def replace_links(session: Session, source: str, links: list[tuple[str, str]]) -
             [{"link_key": k, "patient_id": p, "source": source} for k, p in fresh],
         )
     return sorted({p for _, p in old} | {p for _, p in fresh})
+
+
+# The namespace of the per-link-key advisory locks (the first of their two keys).
+LINK_LOCKS = 7310
+
+
+def _lock_link_keys(session: Session, keys: set[str]) -> None:
+    """Hold each link key until commit, in one global order (no deadlock between writers).
+
+    Two carers naming the same mother, written at once on PostgreSQL, would otherwise each
+    look for the other's link before either committed, find none, and leave the siblings in
+    two families (a missed family-level flag). With the key held, the second writer waits,
+    and its next statement (READ COMMITTED) sees the first one's link. SQLite has one writer
+    at a time already."""
+    if not keys or session.connection().dialect.name != "postgresql":
+        return
+    session.execute(
+        text(
+            "SELECT pg_advisory_xact_lock(:ns, h) FROM (SELECT DISTINCT hashtext(k) AS h "
+            "FROM unnest(CAST(:keys AS text[])) AS k ORDER BY 1) AS ordered"
+        ),
+        {"ns": LINK_LOCKS, "keys": sorted(keys)},
+    )
 
 
 def linked_patients(session: Session, patient_ids: Iterable[str]) -> dict[str, set[str]]:

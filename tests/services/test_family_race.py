@@ -118,3 +118,27 @@ def test_a_status_racing_a_miss(
         )
         assert statuses == [201, 201]
         assert "protected-child" in flags(client, pid)
+
+
+def test_two_carers_naming_one_mother_at_once_make_one_family(
+    client: TestClient, state: AppState, role_tokens: dict[str, str]
+) -> None:
+    """Hazard log H-131: each carer's write looked for the other's link before either had
+    committed, found none, and left the siblings in two families (no family-wnb). The link
+    key is now held until commit, so the second writer sees the first."""
+    for _ in range(5):
+        carer = nhs_number()
+        a, b = child(client), child(client)
+        for pid, day in ((a, "2026-06-05"), (b, "2026-06-07")):
+            client.post(
+                "/fhir/Appointment",
+                json=appointment(f"Patient/{pid}", "noshow", f"{day}T09:00:00Z"),
+                headers=FHIR_JSON,
+            )
+        statuses = _race(
+            state,
+            role_tokens["source"],
+            [("RelatedPerson", related_person(f"Patient/{pid}", carer)) for pid in (a, b)],
+        )
+        assert statuses == [201, 201]
+        assert "family-wnb" in flags(client, a) and "family-wnb" in flags(client, b)
