@@ -42,8 +42,9 @@ def reconciled_events(
     for c in changes:
         row = known.current.get(c.child_id)
         merged = {**(_stored(row) if row is not None else {}), **c.values}
-        if merged.get("reasons") in (None, "[]") and row is not None:
-            merged["reasons"] = row.reasons  # every reason gone: who was told is who had them
+        if merged.get("reasons") in (None, "[]") and row is not None and row.reasons != "[]":
+            # Every reason gone: the agencies that had one are told that it ended.
+            merged["reasons"], merged["agencies"] = row.reasons, row.agencies
         facts.append(
             (
                 c.kind,

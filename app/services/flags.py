@@ -212,11 +212,15 @@ def _let_go(row: RaisedFlag, why: str, now: datetime) -> Change | None:
         if row.state == "evidence-changed" and not stored_reasons(row):
             return None
         note = f"Evidence changed: {reason}. A nurse should decide whether to close it."
+        # No reason holds, so no agency is concerned now: with `agencies` cleared none may
+        # read or search it, nor is told of it again (those who had a reason are told this
+        # once, see `flag_events`). Its evidence stays for the nurse who decides.
         values = {
             "state": "evidence-changed",
             "updated_at": now,
             "reasons": "[]",
             "reason_rules": " ",
+            "agencies": "",
         }
         return _of(row, values, ("evidence-changed", note), "evidence-changed")
     values = {"state": "withdrawn", "is_open": False, "closed_at": now, "updated_at": now}
