@@ -215,3 +215,30 @@ def _fact_key(sub: dict[str, Any]) -> str:
     """A sub-extension's identity, for dropping repeats across reasons."""
     value = sub.get("valueCode") or (sub.get("valueReference") or {}).get("reference")
     return f"{sub['url']}|{value}"
+
+
+def reasons_of(flag: dict[str, Any]) -> list[dict[str, str]]:
+    """The reasons a concern Flag holds, in its order: each its `rule_id`, `priority` and
+    `summary` (what a chronology shows of a past version)."""
+    out = []
+    for x in flag.get("extension") or ():
+        if _is(x, REASON):
+            subs = {s["url"]: s for s in x.get("extension", ())}
+            out.append(
+                {
+                    "rule_id": (subs.get("rule") or {}).get("valueCoding", {}).get("code", ""),
+                    "priority": (subs.get("priority") or {}).get("valueCode", ""),
+                    "summary": (subs.get("summary") or {}).get("valueString", ""),
+                }
+            )
+    return out
+
+
+def concern_priority(flag: dict[str, Any]) -> str | None:
+    """The concern's priority as the Flag gives it (its evidence extension), if it does."""
+    for x in flag.get("extension") or ():
+        if _is(x, EVIDENCE):
+            for s in x.get("extension", ()):
+                if s.get("url") == "priority":
+                    return str(s.get("valueCode"))
+    return None
