@@ -162,10 +162,15 @@ def for_agency(flag: dict[str, Any], agency_type: str) -> dict[str, Any]:
     A concern none of whose reasons name the agency (every reason gone after a review
     included) shows its review state and outcome alone: its evidence came from reasons
     that are not the agency's. A Flag that is not a concern (a status Flag a source sent)
-    is returned as it is."""
-    if not is_concern(flag):
-        return flag
+    is returned as it is, and so is a per-rule Flag written before concerns (in a concern's
+    history) whose rule named the agency; one whose rule did not shows its review state
+    alone, as a concern without reasons, its code no longer naming the rule."""
     exts = flag.get("extension") or []
+    if not is_concern(flag):
+        said = [s for x in exts if _is(x, EVIDENCE) for s in x.get("extension", ())]
+        if not said or {"url": "agency", "valueCode": agency_type} in said:
+            return flag
+        flag = {**flag, "code": {"text": CONCERN_DISPLAY}}
     reasons = [x for x in exts if _is(x, REASON)]
     mine = [
         x

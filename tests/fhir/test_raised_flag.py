@@ -114,3 +114,35 @@ def test_a_status_flag_a_source_sent_is_read_as_it_is() -> None:
         "extension": [{"url": "https://example.org/note", "valueString": "plan"}],
     }
     assert for_agency(status, "gp") == status
+
+
+def test_a_per_rule_flag_from_before_concerns_shows_only_the_agencies_it_named() -> None:
+    """A concern's history holds the per-rule Flag it was folded from (migration 0013): its
+    code names the rule, its evidence extension the rule's agencies."""
+    old = {
+        "resourceType": "Flag",
+        "id": "f1",
+        "extension": [
+            {
+                "url": evidence_url(CANON),
+                "extension": [
+                    {"url": "priority", "valueCode": "high"},
+                    {"url": "summary", "valueString": "on a plan"},
+                    {"url": "review-state", "valueCode": "acknowledged"},
+                    {"url": "agency", "valueCode": "social-care"},
+                    {"url": "event", "valueReference": {"reference": "Appointment/a1"}},
+                ],
+            }
+        ],
+        "status": "active",
+        "code": {
+            "coding": [{"system": f"{CANON}/CodeSystem/wnb-rule", "code": "protected-child"}],
+            "text": "on a plan",
+        },
+        "subject": {"reference": "Patient/c1"},
+    }
+    assert for_agency(old, "social-care") == old
+    gp = for_agency(old, "gp")
+    Flag.model_validate(gp)
+    assert head(gp) == [{"url": "review-state", "valueCode": "acknowledged"}]
+    assert gp["code"] == {"text": "Was not brought concern"}
