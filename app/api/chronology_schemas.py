@@ -37,9 +37,11 @@ class FlagItem(Subject):
     kind: Literal["flag-opened", "flag-updated", "flag-closed"]
     flag_id: str
     rule_id: str = Field(description="wnb-concern (a rule id for flags raised before concerns)")
-    reasons: list[str] = Field(description="The rules that hold for the child now")
+    reasons: list[str] = Field(
+        description="The concern's reasons (rule ids) in the Flag version in force at `at`"
+    )
     rule_version: int
-    priority: str
+    priority: str = Field(description="The concern's priority in the Flag version at `at`")
     state: str = Field(description="The flag's state now")
     outcome: str | None
     description: str

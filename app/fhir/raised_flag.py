@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from app.fhir.dates import fhir_instant
+from app.fhir.priority import highest
 
 FLAG_CATEGORY = {
     "system": "http://terminology.hl7.org/CodeSystem/flag-category",
@@ -26,7 +27,6 @@ FLAG_CATEGORY = {
 }
 CONCERN_CODE = "was-not-brought-concern"
 CONCERN_DISPLAY = "Was not brought concern"
-PRIORITY_RANK = {"high": 0, "medium": 1, "low": 2}
 
 
 EVIDENCE = "/StructureDefinition/wnb-flag-evidence"
@@ -46,8 +46,11 @@ def _is(extension: dict[str, Any], suffix: str) -> bool:
     return isinstance(url, str) and url.endswith(suffix)
 
 
+CONCERN_SYSTEM = "/CodeSystem/wnb-flag-code"
+
+
 def concern_system(canonical: str) -> str:
-    return f"{canonical}/CodeSystem/wnb-flag-code"
+    return f"{canonical}{CONCERN_SYSTEM}"
 
 
 @dataclass(frozen=True)
@@ -154,49 +157,93 @@ def _reason(canonical: str, rule_system: str, r: Reason, child_id: str) -> dict[
 def for_agency(flag: dict[str, Any], agency_type: str) -> dict[str, Any]:
     """The Flag as an agency of `agency_type` may read it: only the reasons that name its
     type, and the concern's priority, summary, events, agencies and family members drawn
-    from those reasons alone (a GP practice does not learn of a reason for social care)."""
+    from those reasons alone (a GP practice does not learn of a reason for social care).
+
+    A concern none of whose reasons name the agency (every reason gone after a review
+    included) shows its review state and outcome alone: its evidence came from reasons
+    that are not the agency's. A Flag that is not a concern (a status Flag a source sent)
+    is returned as it is, and so is a per-rule Flag written before concerns (in a concern's
+    history) whose rule named the agency; one whose rule did not shows its review state
+    alone, as a concern without reasons, its code no longer naming the rule."""
     exts = flag.get("extension") or []
+    if not is_concern(flag):
+        said = [s for x in exts if _is(x, EVIDENCE) for s in x.get("extension", ())]
+        if not said or {"url": "agency", "valueCode": agency_type} in said:
+            return flag
+        flag = {**flag, "code": {"text": CONCERN_DISPLAY}}
     reasons = [x for x in exts if _is(x, REASON)]
     mine = [
         x
         for x in reasons
         if any(s == {"url": "agency", "valueCode": agency_type} for s in x.get("extension", ()))
     ]
-    if len(mine) == len(reasons):
-        return flag  # every reason concerns the agency (or a status Flag): nothing to hide
+    if reasons and len(mine) == len(reasons):
+        return flag  # every reason concerns the agency: nothing to hide
     subs = [s for x in mine for s in x["extension"]]
     priorities = [s["valueCode"] for s in subs if s["url"] == "priority"]
     summaries = [s["valueString"] for s in subs if s["url"] == "summary"]
-    kept = {"agency", "event", "family-member"}
+    kept = {"agency", "event", "family-member", "age-uncertain"}
     facts = list({_fact_key(s): s for s in subs if s["url"] in kept}.values())
     summary = "; ".join(summaries)
+    # Without a reason of its own the agency learns neither priority nor summary: both
+    # would be drawn from reasons that are not its.
+    said = (
+        [
+            {"url": "priority", "valueCode": highest(priorities)},
+            {"url": "summary", "valueString": summary},
+        ]
+        if mine
+        else []
+    )
     out = []
     for x in exts:
         if _is(x, EVIDENCE):
-            head = [
-                s
-                for s in x["extension"]
-                if s["url"] in ("review-state", "outcome", "age-uncertain")
-            ]
-            priority = min(priorities, key=lambda p: PRIORITY_RANK.get(p, 9), default="low")
-            out.append(
-                {
-                    "url": x["url"],
-                    "extension": [
-                        {"url": "priority", "valueCode": priority},
-                        {"url": "summary", "valueString": summary},
-                        *head,
-                        *sorted(facts, key=lambda s: (s["url"], str(s))),
-                    ],
-                }
-            )
+            state = [s for s in x["extension"] if s["url"] in ("review-state", "outcome")]
+            facts.sort(key=lambda s: (s["url"], str(s)))
+            out.append({"url": x["url"], "extension": [*said, *state, *facts]})
         elif not _is(x, REASON) or x in mine:
             out.append(x)
     code = {**flag["code"], "text": summary or CONCERN_DISPLAY}
     return {**flag, "extension": out, "code": code}
 
 
+def is_concern(flag: dict[str, Any]) -> bool:
+    """Whether a Flag is one of this service's concerns (by its code), not a source's."""
+    codings = (flag.get("code") or {}).get("coding") or ()
+    return any(
+        c.get("code") == CONCERN_CODE and str(c.get("system", "")).endswith(CONCERN_SYSTEM)
+        for c in codings
+    )
+
+
 def _fact_key(sub: dict[str, Any]) -> str:
     """A sub-extension's identity, for dropping repeats across reasons."""
     value = sub.get("valueCode") or (sub.get("valueReference") or {}).get("reference")
     return f"{sub['url']}|{value}"
+
+
+def reasons_of(flag: dict[str, Any]) -> list[dict[str, str]]:
+    """The reasons a concern Flag holds, in its order: each its `rule_id`, `priority` and
+    `summary` (what a chronology shows of a past version)."""
+    out = []
+    for x in flag.get("extension") or ():
+        if _is(x, REASON):
+            subs = {s["url"]: s for s in x.get("extension", ())}
+            out.append(
+                {
+                    "rule_id": (subs.get("rule") or {}).get("valueCoding", {}).get("code", ""),
+                    "priority": (subs.get("priority") or {}).get("valueCode", ""),
+                    "summary": (subs.get("summary") or {}).get("valueString", ""),
+                }
+            )
+    return out
+
+
+def concern_priority(flag: dict[str, Any]) -> str | None:
+    """The concern's priority as the Flag gives it (its evidence extension), if it does."""
+    for x in flag.get("extension") or ():
+        if _is(x, EVIDENCE):
+            for s in x.get("extension", ()):
+                if s.get("url") == "priority":
+                    return str(s.get("valueCode"))
+    return None

@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl
 
 from app.fhir.errors import FhirError
 from app.fhir.parse import validate_structure
+from app.fhir.priority import PRIORITY_RANK
 from app.fhir.subscription_topics import TOPICS
 
 BACKPORT = "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition"
@@ -19,7 +20,7 @@ HEARTBEAT_PERIOD = f"{BACKPORT}/backport-heartbeat-period"
 SECRET_EXTENSION = "https://medplum.com/fhir/StructureDefinition/subscription-secret"
 PAYLOADS = ("id-only", "full-resource")
 FILTERS = ("rule", "priority", "area")
-PRIORITIES = ("high", "medium", "low")
+PRIORITIES = tuple(PRIORITY_RANK)  # high, medium, low
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 # Headers the service sets itself: a subscriber may not replace them.
 RESERVED_HEADERS = frozenset(

@@ -7,20 +7,11 @@ A nurse works on a child, not on a rule firing: every rule that holds for the ch
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from app.fhir.priority import highest, priority_rank
 from app.rules.desired import DesiredFlag, Pair
-
-PRIORITY_RANK = {"high": 0, "medium": 1, "low": 2}  # lower ranks first
-
-
-def priority_rank(priority: str) -> int:
-    return PRIORITY_RANK.get(priority, len(PRIORITY_RANK))
-
-
-def highest(priorities: Iterable[str]) -> str:
-    return min(priorities, key=priority_rank, default="low")
 
 
 @dataclass

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.principal import Principal
 from app.fhir.errors import FhirError
+from app.fhir.priority import highest, priority_rank
 from app.services.answer import Answer
 from app.services.child_summary import children
 from app.services.chronology import is_adult
@@ -22,7 +23,6 @@ from app.store import auth_repo, case_repo, family_repo, links_repo, worklist_re
 from app.store.case_models import CaseOwner
 
 OWNER_ROLES = frozenset({"nurse", "admin"})
-PRIORITY_RANK = {"high": 0, "medium": 1, "low": 2}
 
 
 @dataclass(frozen=True)
@@ -109,22 +109,19 @@ def caseload(session: Session, owner: str, today: date) -> Answer[dict[str, Any]
     items = []
     for r in rows:
         counts = flags.get(r.child_id, [])
-        top = min((PRIORITY_RANK.get(p, 3) for p, _ in counts), default=3)
         items.append(
             {
                 **kids[r.child_id],
                 "family_id": families.get(r.child_id),
                 "open_flags": sum(n for _, n in counts),
-                "highest_priority": next(
-                    (p for p, rank in PRIORITY_RANK.items() if rank == top), None
-                ),
+                "highest_priority": highest(p for p, _ in counts) if counts else None,
                 "case": owner_view(r, names, today),
             }
         )
     items.sort(key=lambda i: (
         not i["case"]["overdue"],
         i["case"]["next_review"] or "9999-12-31",
-        PRIORITY_RANK.get(i["highest_priority"] or "", 3),
+        priority_rank(i["highest_priority"] or ""),
         i["name"] or "",
     ))  # fmt: skip
     body = {"owner": {"username": owner, "name": names.get(owner, owner)}, "items": items}

@@ -108,9 +108,11 @@ def _timeline(
     everything = [
         *items.event_items(chronology_repo.events_of(session, [*child_ids, *carers]), carers),
         *items.status_items(chronology_repo.statuses_with_resources(session, child_ids), now),
-        *items.flag_history_items(flags),
+        *items.flag_history_items(
+            flags, chronology_repo.versions_of(session, "Flag", [f.flag_id for f in flags])
+        ),
         *items.review_items(reviews, flags, names),
-        *identity_items(chronology_repo.patient_versions(session, child_ids)),
+        *identity_items(chronology_repo.versions_of(session, "Patient", child_ids)),
         *sharing_items(session, child_ids, flags, names),
     ]
     return items.in_time_order(everything)

@@ -3,14 +3,22 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import orjson
 
+from app.fhir.raised_flag import concern_priority, is_concern, reasons_of
 from app.services.nurse_view import event_view, review_view
-from app.store.models import CodedEvent, FlagReview, RaisedFlag, SafeguardingStatus
+from app.store.models import (
+    CodedEvent,
+    FlagReview,
+    RaisedFlag,
+    ResourceVersion,
+    SafeguardingStatus,
+)
 
 # At one instant: a status begins, the outcome arrives, the flag it raised opens, people
 # review it, it closes, a status ends.
@@ -64,7 +72,15 @@ def status_items(
     return out
 
 
-def flag_history_items(flags: Sequence[RaisedFlag]) -> list[dict[str, Any]]:
+def flag_history_items(
+    flags: Sequence[RaisedFlag], versions: Sequence[ResourceVersion] = ()
+) -> list[dict[str, Any]]:
+    """A flag's opening, latest update and closing, each with the reasons and priority of
+    the Flag version in force then (`versions`, each Flag's in version order): a concern
+    raised for one reason and given a second later showed both at its opening otherwise."""
+    by_flag: dict[str, list[ResourceVersion]] = defaultdict(list)
+    for v in versions:
+        by_flag[v.id].append(v)
     out: list[dict[str, Any]] = []
     for f in flags:
         base = {
@@ -73,6 +89,7 @@ def flag_history_items(flags: Sequence[RaisedFlag]) -> list[dict[str, Any]]:
             "flag_id": f.flag_id,
             "rule_id": f.rule_id,
             "reasons": f.reason_rules.split(),
+            "reason_details": _stored_reasons(f),
             "rule_version": f.rule_version,
             "priority": f.priority,
             "state": f.state,
@@ -80,12 +97,39 @@ def flag_history_items(flags: Sequence[RaisedFlag]) -> list[dict[str, Any]]:
             "description": f.description,
             "evidence": orjson.loads(f.evidence_events),
         }
-        out.append({"at": f.opened_at, "kind": "flag-opened", **base})
+        steps = [("flag-opened", f.opened_at)]
         if f.updated_at > f.opened_at:  # new evidence joined the flag
-            out.append({"at": f.updated_at, "kind": "flag-updated", **base})
+            steps.append(("flag-updated", f.updated_at))
         if f.closed_at is not None:
-            out.append({"at": f.closed_at, "kind": "flag-closed", **base})
+            steps.append(("flag-closed", f.closed_at))
+        for kind, at in steps:
+            out.append({"at": at, "kind": kind, **base, **_as_of(by_flag[f.flag_id], at)})
     return out
+
+
+def _as_of(versions: list[ResourceVersion], at: datetime) -> dict[str, Any]:
+    """The reasons and priority of the last version written by `at`; nothing (the row's
+    values stand) when none was, or it is not a concern (a flag raised before concerns)."""
+    then = [v for v in versions if v.last_updated <= at]
+    if not then:
+        return {}
+    flag = orjson.loads(then[-1].content)
+    if not is_concern(flag):
+        return {}
+    details = reasons_of(flag)
+    priority = concern_priority(flag)
+    return {
+        "reasons": sorted(r["rule_id"] for r in details),  # as `reason_rules` gives them
+        "reason_details": details,
+        **({"priority": priority} if priority else {}),
+    }
+
+
+def _stored_reasons(f: RaisedFlag) -> list[dict[str, str]]:
+    return [
+        {"rule_id": r["rule"], "priority": r["priority"], "summary": r["summary"]}
+        for r in orjson.loads(f.reasons or "[]")
+    ]
 
 
 def review_items(

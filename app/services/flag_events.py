@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import orjson
 from sqlalchemy.orm import Session
@@ -21,7 +22,7 @@ class FlagFacts:
     """What a FlagEvent needs of a raised flag, as a change leaves it."""
 
     flag_id: str
-    reasons: str  # JSON list, as stored
+    reasons: list[dict[str, Any]]  # as stored (JSON), parsed
     priority: str
     child_id: str
     family_id: str
@@ -42,14 +43,17 @@ def reconciled_events(
     for c in changes:
         row = known.current.get(c.child_id)
         merged = {**(_stored(row) if row is not None else {}), **c.values}
-        if merged.get("reasons") in (None, "[]") and row is not None:
-            merged["reasons"] = row.reasons  # every reason gone: who was told is who had them
+        had = list(known.had(c.child_id).values())
+        reasons = had if c.reasons is None else c.reasons
+        if not reasons and row is not None and had:
+            # Every reason gone: the agencies that had one are told that it ended.
+            reasons, merged["agencies"] = had, row.agencies
         facts.append(
             (
                 c.kind,
                 FlagFacts(
                     c.flag_id,
-                    merged.get("reasons") or "[]",
+                    reasons,
                     merged["priority"],
                     c.child_id,
                     merged.get("family_id") or c.child_id,
@@ -67,7 +71,8 @@ def flag_events(
     """A FlagEvent of `kind` for each raised flag named; `versions` the FHIR Flag version
     each change wrote."""
     rows = agency_repo.flags_by_id(session, flag_ids)
-    return events_of(session, [(kind, FlagFacts(**_stored(r))) for r in rows], versions, at)
+    facts = [(kind, FlagFacts(**{**_stored(r), "reasons": orjson.loads(r.reasons)})) for r in rows]
+    return events_of(session, facts, versions, at)
 
 
 def events_of(
@@ -103,7 +108,7 @@ def events_of(
                 flag_version=versions.get(f.flag_id, 1),
                 reasons=tuple(
                     ReasonFacts(r["rule"], r["priority"], tuple(r.get("agencies", ())))
-                    for r in orjson.loads(f.reasons)
+                    for r in f.reasons
                 ),
                 priority=f.priority,
                 child_id=f.child_id,
@@ -116,10 +121,9 @@ def events_of(
     return out
 
 
-def _stored(row: RaisedFlag) -> dict[str, str]:
+def _stored(row: RaisedFlag) -> dict[str, Any]:
     return {
         "flag_id": row.flag_id,
-        "reasons": row.reasons,
         "priority": row.priority,
         "child_id": row.child_id,
         "family_id": row.family_id,

@@ -22,7 +22,7 @@ import orjson
 
 from app.fhir.raised_flag import Reason, raised_flag
 from app.rules.concerns import DesiredConcern
-from app.rules.desired import DEATH_DATE_UNKNOWN, Pair
+from app.rules.desired import DEATH_DATE_UNKNOWN, DesiredFlag, Pair
 from app.services.writes import WriteContext, WriteRequest
 from app.store.models import FlagReview, RaisedFlag
 
@@ -43,6 +43,9 @@ class Change:
     values: dict[str, Any]
     review: tuple[str, str] | None = None  # (action, note)
     kind: str = "updated"  # raised | reason-added | updated | evidence-changed | withdrawn | ...
+    # The reasons `values["reasons"]` holds, already parsed; None when the change leaves the
+    # row's reasons as they are (then `Judged.reasons` has them).
+    reasons: list[dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,12 @@ class Judged:
 
     current: Mapping[str, RaisedFlag]  # child id -> the open concern, else the latest closed
     system_noted: Collection[tuple[int, str]]  # (concern pk, action) of the reviews given
+    # child id -> the stored reasons of `current`'s row by rule id, in stored order: parsed
+    # once here, since comparing, explaining, writing the Flag and notifying all read them.
+    reasons: Mapping[str, dict[str, dict[str, Any]]]
+
+    def had(self, child_id: str) -> dict[str, dict[str, Any]]:
+        return self.reasons.get(child_id, {})
 
 
 def judged(rows: list[RaisedFlag], reviews: list[FlagReview]) -> Judged:
@@ -58,7 +67,7 @@ def judged(rows: list[RaisedFlag], reviews: list[FlagReview]) -> Judged:
     for row in sorted(rows, key=lambda r: (r.is_open, r.pk)):
         current[row.child_id] = row  # open last, so it wins
     noted = {(r.flag_pk, r.action) for r in reviews if r.by_kind == "system"}
-    return Judged(current, noted)
+    return Judged(current, noted, {c: stored_reasons(row) for c, row in current.items()})
 
 
 def stored_reasons(row: RaisedFlag) -> dict[str, dict[str, Any]]:
@@ -73,7 +82,7 @@ def gone_reasons(desired: Mapping[str, DesiredConcern], known: Judged) -> dict[P
         if not row.is_open:
             continue
         want = desired.get(child)
-        for rule, reason in stored_reasons(row).items():
+        for rule, reason in known.had(child).items():
             if want is None or rule not in want.reasons:
                 out[(rule, child)] = list(reason.get("events", ()))
     return out
@@ -95,10 +104,11 @@ def compare(
     for child in sorted(set(desired) | set(known.current)):
         want, row = desired.get(child), known.current.get(child)
         died = deaths.get(child)
+        had = known.had(child)
         if want is not None and want.reasons:
-            change = _hold(want, row, family_of, explain, now)
+            change = _hold(want, row, had, family_of, explain, now)
         elif row is not None and row.is_open and died is None:
-            change = _let_go(row, _why_all(row, explain), now)
+            change = _let_go(row, had, _why_all(row, had, explain), now)
         else:
             change = None
         if change is None and row is not None and row.is_open and died is not None:
@@ -109,26 +119,31 @@ def compare(
     return changes
 
 
-def reasons_json(want: DesiredConcern) -> str:
-    return orjson.dumps(
-        [
-            {
-                "rule": r.rule_id,
-                "version": r.rule_version,
-                "priority": r.priority,
-                "summary": r.description[:500],
-                "agencies": sorted(r.agencies),
-                "events": sorted(r.events),
-                "children": sorted(r.children),
-                "age_uncertain": r.age_uncertain,
-            }
-            for r in want.ordered()
-        ]
-    ).decode()
+def _reason_rows(ordered: list[DesiredFlag]) -> list[dict[str, Any]]:
+    """The reasons as the `reasons` column stores them (JSON), highest priority first."""
+    return [
+        {
+            "rule": r.rule_id,
+            "version": r.rule_version,
+            "priority": r.priority,
+            "summary": r.description[:500],
+            "agencies": sorted(r.agencies),
+            "events": sorted(r.events),
+            "children": sorted(r.children),
+            "age_uncertain": r.age_uncertain,
+        }
+        for r in ordered
+    ]
 
 
-def _values(want: DesiredConcern, family_id: str, now: datetime) -> dict[str, Any]:
-    ordered = want.ordered()
+def _values(
+    want: DesiredConcern,
+    ordered: list[DesiredFlag],
+    reasons: list[dict[str, Any]],
+    family_id: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """The row's values for `want` (`ordered` its reasons, `reasons` them as stored)."""
     return {
         "rule_version": CONCERN_FORMAT,
         "priority": want.priority,
@@ -136,7 +151,7 @@ def _values(want: DesiredConcern, family_id: str, now: datetime) -> dict[str, An
         "agencies": " ".join(sorted(want.agencies))[:255],
         "evidence_events": orjson.dumps(sorted(want.events)).decode(),
         "family_children": orjson.dumps(sorted(want.children)).decode(),
-        "reasons": reasons_json(want),
+        "reasons": orjson.dumps(reasons).decode(),
         "reason_rules": f" {' '.join(sorted(want.reasons))} ",
         "age_uncertain": want.age_uncertain,
         "family_id": family_id,
@@ -145,12 +160,16 @@ def _values(want: DesiredConcern, family_id: str, now: datetime) -> dict[str, An
 
 
 def _what_changed(
-    row: RaisedFlag, want: DesiredConcern, explain: Mapping[Pair, str]
+    row: RaisedFlag,
+    had: Mapping[str, dict[str, Any]],
+    want: DesiredConcern,
+    ordered: list[DesiredFlag],
+    explain: Mapping[Pair, str],
 ) -> tuple[list[str], set[str]]:
-    """What changed since the stored concern, in words; and the evidence added."""
-    had = stored_reasons(row)
+    """What changed since the stored concern (`had` its reasons), in words; and the
+    evidence added."""
     had_events = set(orjson.loads(row.evidence_events))
-    said = [f"reason added: {r.description}" for r in want.ordered() if r.rule_id not in had]
+    said = [f"reason added: {r.description}" for r in ordered if r.rule_id not in had]
     said += [
         f"reason gone: {reason.get('summary') or rule}"
         + (f" ({why})" if (why := explain.get((rule, row.child_id))) else "")
@@ -169,16 +188,36 @@ def _what_changed(
 def _hold(
     want: DesiredConcern,
     row: RaisedFlag | None,
+    had: Mapping[str, dict[str, Any]],
     family_of: Mapping[str, str],
     explain: Mapping[Pair, str],
     now: datetime,
 ) -> Change | None:
     family_id = family_of.get(want.child_id, want.child_id)
-    values = _values(want, family_id, now)
+    ordered = want.ordered()
+    reasons = _reason_rows(ordered)
+    values = _values(want, ordered, reasons, family_id, now)
+    change: Change | None
     if row is None:
-        return Change(None, str(uuid.uuid4()), want.child_id, values, kind="raised")
-    said, added = _what_changed(row, want, explain)
-    new_rules = set(want.reasons) - set(stored_reasons(row))
+        change = Change(None, str(uuid.uuid4()), want.child_id, values, kind="raised")
+    else:
+        change = _changed(want, ordered, values, row, had, explain)
+    if change is not None:
+        change.reasons = reasons  # parsed already: the Flag and the notifier read these
+    return change
+
+
+def _changed(
+    want: DesiredConcern,
+    ordered: list[DesiredFlag],
+    values: dict[str, Any],
+    row: RaisedFlag,
+    had: Mapping[str, dict[str, Any]],
+    explain: Mapping[Pair, str],
+) -> Change | None:
+    """The change, if any, that brings an existing concern to `values`."""
+    said, added = _what_changed(row, had, want, ordered, explain)
+    new_rules = set(want.reasons) - set(had)
     if not row.is_open:
         if row.state != "withdrawn" and not added and not new_rules:
             return None  # a nurse closed it; a re-send of what it had does not reopen it
@@ -196,29 +235,39 @@ def _hold(
         # A nurse has looked: anything she did not see brings it back to her.
         values["state"] = "evidence-changed"
         return _of(row, values, note, kind)
-    if new_rules or set(stored_reasons(row)) - set(want.reasons):
+    if new_rules or set(had) - set(want.reasons):
         return _of(row, values, note, kind if new_rules else "updated")
     return _of(row, values)  # more evidence for the same reasons, not yet looked at
 
 
-def _why_all(row: RaisedFlag, explain: Mapping[Pair, str]) -> str:
-    whys = [explain.get((rule, row.child_id), "") for rule in sorted(stored_reasons(row))]
+def _why_all(
+    row: RaisedFlag, had: Mapping[str, dict[str, Any]], explain: Mapping[Pair, str]
+) -> str:
+    whys = [explain.get((rule, row.child_id), "") for rule in sorted(had)]
     return "; ".join(dict.fromkeys(w for w in whys if w))
 
 
-def _let_go(row: RaisedFlag, why: str, now: datetime) -> Change | None:
+def _let_go(
+    row: RaisedFlag, had: Mapping[str, dict[str, Any]], why: str, now: datetime
+) -> Change | None:
     reason = why or "no rule holds on the current facts"
     if row.reviewed:
-        if row.state == "evidence-changed" and not stored_reasons(row):
+        if row.state == "evidence-changed" and not had:
             return None
         note = f"Evidence changed: {reason}. A nurse should decide whether to close it."
+        # No reason holds, so no agency is concerned now: with `agencies` cleared none may
+        # read or search it, nor is told of it again (those who had a reason are told this
+        # once, see `flag_events`). Its evidence stays for the nurse who decides.
         values = {
             "state": "evidence-changed",
             "updated_at": now,
             "reasons": "[]",
             "reason_rules": " ",
+            "agencies": "",
         }
-        return _of(row, values, ("evidence-changed", note), "evidence-changed")
+        gone = _of(row, values, ("evidence-changed", note), "evidence-changed")
+        gone.reasons = []
+        return gone
     values = {"state": "withdrawn", "is_open": False, "closed_at": now, "updated_at": now}
     return _of(row, values, ("withdraw", f"Withdrawn: {reason}."), "withdrawn")
 
@@ -259,11 +308,15 @@ def flag_write(
     closed: datetime | None,
     state: str,
     outcome: str | None,
+    parsed: list[dict[str, Any]] | None = None,
 ) -> WriteRequest:
-    """The FHIR Flag of a concern as `values` (row columns) leave it."""
+    """The FHIR Flag of a concern as `values` (row columns) leave it; `parsed` its reasons
+    when the caller has them parsed already."""
     terms, rules = ctx.terms, ctx.rules
+    if parsed is None:
+        parsed = orjson.loads(values.get("reasons") or "[]")
     reasons = []
-    for r in orjson.loads(values.get("reasons") or "[]"):
+    for r in parsed:
         try:
             title = " ".join(rules.rule(r["rule"]).description.split()) if rules else r["summary"]
         except KeyError:  # a rule no longer in force: its reason is still written

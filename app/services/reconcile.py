@@ -205,7 +205,7 @@ def _apply(
             added.append(values)
         else:
             updated[tuple(sorted(values))].append({"pk": row.pk, **values})
-        writes.append(_flag_request(c, row, values, ctx))
+        writes.append(_flag_request(c, row, values, known.had(c.child_id), ctx))
     flags_repo.add_many(session, added)
     for group in updated.values():
         flags_repo.change_many(session, group)
@@ -233,6 +233,7 @@ def _flag_request(
     c: flags.Change,
     row: Any,
     values: dict[str, Any],
+    had: dict[str, dict[str, Any]],
     ctx: WriteContext,
 ) -> Any:
     merged = {**(flags.row_values(row) if row is not None else {}), **values}
@@ -240,4 +241,7 @@ def _flag_request(
     closed = merged.get("closed_at", row.closed_at if row else None)
     opened = row.opened_at if row is not None else ctx.now
     outcome = merged.get("outcome", row.outcome if row is not None else None)
-    return flags.flag_write(ctx, c.flag_id, merged, c.child_id, opened, closed, state, outcome)
+    reasons = c.reasons if c.reasons is not None else list(had.values())
+    return flags.flag_write(
+        ctx, c.flag_id, merged, c.child_id, opened, closed, state, outcome, reasons
+    )

@@ -88,13 +88,13 @@ def family_exists(session: Session, family_id: str) -> bool:
     return session.get(Family, family_id) is not None
 
 
-def patient_versions(session: Session, patient_ids: Iterable[str]) -> Sequence[ResourceVersion]:
-    """Every stored version of these Patients, each patient's in version order."""
-    wanted = sorted(set(patient_ids))
+def versions_of(session: Session, type_name: str, ids: Iterable[str]) -> Sequence[ResourceVersion]:
+    """Every stored version of these resources of one type, each one's in version order."""
+    wanted = sorted(set(ids))
     if not wanted:
         return []
     return session.scalars(
         select(ResourceVersion)
-        .where(ResourceVersion.type == "Patient", ResourceVersion.id.in_(wanted))
+        .where(ResourceVersion.type == type_name, ResourceVersion.id.in_(wanted))
         .order_by(ResourceVersion.id, ResourceVersion.version)
     ).all()

@@ -35,7 +35,14 @@ def flags(items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     for i in of_kind(items, "flag-opened", "flag-updated", "flag-closed"):
         flag = found.setdefault(i["flag_id"], {**i, "opened_at": i["at"], "reviews": []})
-        flag.update(state=i["state"], outcome=i["outcome"], evidence=i["evidence"])
+        # The card shows the flag as it stands: its latest item's reasons, not its first's.
+        flag.update(
+            state=i["state"],
+            outcome=i["outcome"],
+            evidence=i["evidence"],
+            priority=i["priority"],
+            reasons=i["reason_details"],
+        )
         if i["kind"] == "flag-closed":
             flag["closed_at"] = i["at"]
     for r in of_kind(items, "review"):

@@ -77,8 +77,9 @@ def test_child_chronology_in_time_order(client: TestClient, state: AppState) -> 
         ("2026-02-20T09:00", "event", "attended"),
         ("2026-03-01T09:00", "event", "was-not-brought"),
         # One concern: opened on the first reason, two more joined a minute later (a system
-        # entry says so), then a nurse acknowledged and closed it.
-        ("2026-06-15T12:00", "flag-opened", ALL_THREE),
+        # entry says so), then a nurse acknowledged and closed it. Each flag item shows the
+        # reasons of its own version: the opening, the first reason alone.
+        ("2026-06-15T12:00", "flag-opened", "not-rebooked"),
         ("2026-06-15T12:01", "flag-updated", ALL_THREE),
         ("2026-06-15T12:01", "review", "evidence-changed"),
         ("2026-06-15T12:02", "review", "acknowledge"),
@@ -86,6 +87,12 @@ def test_child_chronology_in_time_order(client: TestClient, state: AppState) -> 
         ("2026-06-15T12:03", "flag-closed", ALL_THREE),
     ]
     assert {i["child_id"] for i in items} == {ann} and {i["carer"] for i in items} == {None}
+    # The priority is the version's too: medium when raised, high once the plan's reason joined.
+    assert [i["priority"] for i in items if i["kind"].startswith("flag")] == [
+        "medium",
+        "high",
+        "high",
+    ]
     first = items[2]
     assert first["status"] == "noshow" and first["source"] == SOURCE
     assert first["service"]["code"] == "dental" and first["resource"].startswith("Appointment/")

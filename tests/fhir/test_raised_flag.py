@@ -87,3 +87,62 @@ def test_an_agency_reads_only_the_reasons_that_name_its_type() -> None:
     # Every reason names the GP: nothing is hidden from it.
     assert for_agency(flag(), "gp") == flag()
     assert rules_of(for_agency(flag(), "health-visiting")) == []
+
+
+def test_a_concern_without_reasons_shows_an_agency_its_review_state_alone() -> None:
+    """Every reason gone after a review: the evidence it kept is the nurse's, not an
+    agency's (none of its reasons is left to name one)."""
+    gone = flag(reasons=[], state="evidence-changed", outcome="no-further-action")
+    for kind in ("gp", "social-care", ""):
+        seen = for_agency(gone, kind)
+        Flag.model_validate(seen)
+        assert head(seen) == [
+            {"url": "review-state", "valueCode": "evidence-changed"},
+            {"url": "outcome", "valueCode": "no-further-action"},
+        ]
+        assert seen["code"]["text"] == "Was not brought concern"
+        assert "Appointment/" not in str(seen) and "on a plan" not in str(seen)
+
+
+def test_a_status_flag_a_source_sent_is_read_as_it_is() -> None:
+    status = {
+        "resourceType": "Flag",
+        "id": "s1",
+        "status": "active",
+        "code": {"coding": [{"system": "https://example.org/status", "code": "cp-plan"}]},
+        "subject": {"reference": "Patient/c1"},
+        "extension": [{"url": "https://example.org/note", "valueString": "plan"}],
+    }
+    assert for_agency(status, "gp") == status
+
+
+def test_a_per_rule_flag_from_before_concerns_shows_only_the_agencies_it_named() -> None:
+    """A concern's history holds the per-rule Flag it was folded from (migration 0013): its
+    code names the rule, its evidence extension the rule's agencies."""
+    old = {
+        "resourceType": "Flag",
+        "id": "f1",
+        "extension": [
+            {
+                "url": evidence_url(CANON),
+                "extension": [
+                    {"url": "priority", "valueCode": "high"},
+                    {"url": "summary", "valueString": "on a plan"},
+                    {"url": "review-state", "valueCode": "acknowledged"},
+                    {"url": "agency", "valueCode": "social-care"},
+                    {"url": "event", "valueReference": {"reference": "Appointment/a1"}},
+                ],
+            }
+        ],
+        "status": "active",
+        "code": {
+            "coding": [{"system": f"{CANON}/CodeSystem/wnb-rule", "code": "protected-child"}],
+            "text": "on a plan",
+        },
+        "subject": {"reference": "Patient/c1"},
+    }
+    assert for_agency(old, "social-care") == old
+    gp = for_agency(old, "gp")
+    Flag.model_validate(gp)
+    assert head(gp) == [{"url": "review-state", "valueCode": "acknowledged"}]
+    assert gp["code"] == {"text": "Was not brought concern"}

@@ -24,8 +24,8 @@ from hypothesis.database import (
 )
 from sqlalchemy import select
 
+from app.fhir.priority import highest
 from app.rules import EventView, StatusView
-from app.rules.concerns import highest
 from app.rules.desired import FamilyFacts, desired_flags
 from app.runtime import AppState
 from app.services.backtest import run as run_backtest

@@ -69,6 +69,14 @@ def test_child_page_shows_family_flags_and_timeline(signed_in: TestClient, famil
     assert f'href="/ui/flags/{family.flag}"' in r.text
 
 
+def test_a_child_page_flag_card_names_its_reasons(signed_in: TestClient, family: Family) -> None:
+    page = signed_in.get(f"/ui/children/{family.ruby}").text
+    card = page.split('class="wnb-reason-tags">', 1)[1].split("<h4", 1)[0]
+    tags = card.split("</p>", 1)[0]
+    assert text_of(tags).replace("Reasons:", "").strip(), tags  # each reason named
+    assert "<li></li>" not in card, card  # and summarised
+
+
 def test_family_page_has_one_row_per_child(signed_in: TestClient, family: Family) -> None:
     r = signed_in.get(f"/ui/families/{family.family_id}")
     assert r.status_code == 200
