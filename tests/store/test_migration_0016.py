@@ -1,4 +1,4 @@
-"""Migration 0017 on both databases, with data: a concern whose reasons are all gone loses
+"""Migration 0016 on both databases, with data: a concern whose reasons are all gone loses
 its agencies (none may read it now); a concern with reasons keeps them."""
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def test_a_concern_without_reasons_loses_its_agencies(empty_url: str) -> None:  
         with engine.begin() as conn:
             _concern(conn, 1, [])  # every reason gone after a review
             _concern(conn, 2, [held])
-        command.upgrade(config, "0017")
+        command.upgrade(config, "0016")
         with engine.connect() as conn:
             found = dict(conn.execute(text("SELECT pk, agencies FROM raised_flag")).all())
     finally:

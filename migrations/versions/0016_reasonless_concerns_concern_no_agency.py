@@ -4,7 +4,7 @@ Such a concern kept the agencies of the reasons it had, so those agencies could 
 and find it, evidence and all. Reconciliation now clears them when the last reason goes;
 this clears them on the concerns that lost every reason before.
 
-Revision ID: 0017
+Revision ID: 0016
 Revises: 0015
 Create Date: 2026-12-06 01:45:00
 """
@@ -12,7 +12,7 @@ Create Date: 2026-12-06 01:45:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0017"
+revision = "0016"
 down_revision = "0015"
 branch_labels = None
 depends_on = None
