@@ -1,0 +1,34 @@
+"""NDJSON import (issue 22): how far each file has got, so an interrupted import resumes
+
+Revision ID: 0016
+Revises: 0015
+Create Date: 2026-12-06 01:30:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0016"
+down_revision = "0015"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "import_progress",
+        sa.Column("file_key", sa.String(length=64), nullable=False),
+        sa.Column("path", sa.Text(), nullable=False),
+        sa.Column("lines_done", sa.Integer(), nullable=False),
+        sa.Column("stored", sa.Integer(), nullable=False),
+        sa.Column("unchanged", sa.Integer(), nullable=False),
+        sa.Column("refused", sa.Integer(), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("file_key"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("import_progress")
