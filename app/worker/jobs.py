@@ -9,6 +9,7 @@ from app.services import hl7_retention, upkeep
 from app.services.audit_sealing import BATCH as SEAL_BATCH
 from app.services.audit_sealing import KeyMissing, seal_trail
 from app.services.link_periods import note_links_version, relink_due
+from app.services.operations import reconcile_backlog
 from app.services.reconcile import note_rules_version, reconcile_due
 
 log = logging.getLogger("wnb.worker")
@@ -39,7 +40,9 @@ def run_reconcile(state: AppState) -> int:
         total += count
         if count < DUE_BATCH:
             break
-        log.info("reconciled the families of %d patients so far", total)
+        # An import's backlog drains a batch at a time: counts only, never whose families.
+        waiting, _ = state.read(lambda s: reconcile_backlog(s, state.clock()))
+        log.info("reconciled the families of %d patients so far; %d waiting", total, waiting)
     if total:
         log.info("reconciled the families of %d patients", total)
     return total

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import uuid
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from app.import_run import ImportOptions, import_file
 from app.runtime import AppState
 from app.services.clients import add_client
 from app.services.reconcile import reconcile_due
+from app.worker import jobs
 from tests.factories import appointment, nhs_number, patient, post
 
 
@@ -170,3 +172,26 @@ def test_a_line_that_cannot_be_a_resource_is_refused_not_a_crash(
     assert summary.stored == 1
     assert [r.line for r in summary.refused] == [1, 2, 3, 4, 5, 6]
     assert all(400 <= r.status < 500 for r in summary.refused)
+
+
+def test_the_worker_drains_an_import_backlog_with_progress_and_no_personal_data_logged(
+    state: AppState,
+    client: TestClient,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    families = [_family(f"d{i}") for i in range(3)]
+    path = _ndjson(tmp_path / "drain.ndjson", [line for f in families for line in f])
+    assert import_file(state, path, ImportOptions(_source(state))).stored == 6
+    monkeypatch.setattr(jobs, "DUE_BATCH", 1)  # a batch per family: progress between them
+    caplog.set_level(logging.INFO, logger="wnb.worker")
+    assert jobs.run_reconcile(state) >= 3
+    progress = [r.getMessage() for r in caplog.records if "waiting" in r.getMessage()]
+    assert any(m.endswith("; 1 waiting") for m in progress)
+    assert progress[-1].endswith("; 0 waiting")
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    for child, _ in families:
+        assert child["id"] not in logged
+        assert child["identifier"][0]["value"] not in logged
+        assert _active_flag(client, child["id"])
