@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.principal import Principal
 from app.runtime import AppState
+from app.services import import_jobs
 from app.services.bulk_import import (
     BatchOutcome,
     Line,
@@ -39,6 +41,7 @@ class ImportOptions:
     restart: bool = False
     refusals: IO[bytes] | None = None  # NDJSON: line, status, diagnostics, expression, text
     stop_after: int | None = None  # batches; an interruption, for tests
+    job_id: str | None = None  # a `$import` job: its counts and refusals kept with it
 
 
 @dataclass
@@ -57,29 +60,52 @@ Progress = Callable[[int, int], None]  # (bytes read, bytes in the file)
 def import_file(
     state: AppState, path: Path, options: ImportOptions, progress: Progress | None = None
 ) -> FileSummary:
-    key = file_key(path)
+    size = path.stat().st_size
+    with path.open("rb") as raw:
+        gz = path.name.endswith(".gz")
+        return _import(state, file_key(path), str(path), raw, size, gz, options, progress)
+
+
+def run_jobs(state: AppState) -> int:
+    """Import the queued `$import` jobs one after another (the worker's job); how many."""
+    done = 0
+    while (job := state.write(lambda s: import_jobs.claim(s, state.clock()))) is not None:
+        options = ImportOptions(job.client_id, job_id=job.id)
+        _import(state, job.id, f"$import {job.id}", io.BytesIO(job.body), len(job.body), False,
+                options, None)
+        done += 1
+    return done
+
+
+def _import(
+    state: AppState,
+    key: str,
+    name: str,
+    raw: IO[bytes],
+    size: int,
+    gz: bool,
+    options: ImportOptions,
+    progress: Progress | None,
+) -> FileSummary:
     who = state.read(lambda s: importer(s, options.client_id))
-    summary = FileSummary(str(path))
+    summary = FileSummary(name)
     if not options.restart:
         summary.resumed_after = state.read(lambda s: resume_point(s, key))
     if summary.resumed_after == 0:
-        state.write(lambda s: begin_file(s, key, str(path), state.clock()))
-    size = path.stat().st_size
-    batches = 0
+        state.write(lambda s: begin_file(s, key, name, state.clock()))
     last = summary.resumed_after
-    with path.open("rb") as raw:
-        for batch in _batches(raw, path, summary.resumed_after, options.batch_lines):
-            if options.stop_after is not None and batches == options.stop_after:
-                return summary
-            last = batch[-1].number
-            outcome = _commit(state, who, batch, Position(key, last, False), options)
-            summary.stored += outcome.stored
-            summary.unchanged += outcome.unchanged
-            summary.refused += outcome.refused
-            batches += 1
-            if progress is not None:
-                progress(raw.tell(), size)
-    state.write(lambda s: _finish(s, state, who, key, last))
+    batches = _batches(raw, gz, summary.resumed_after, options.batch_lines)
+    for count, batch in enumerate(batches):
+        if options.stop_after is not None and count == options.stop_after:
+            return summary
+        last = batch[-1].number
+        outcome = _commit(state, who, batch, Position(key, last, False), options)
+        summary.stored += outcome.stored
+        summary.unchanged += outcome.unchanged
+        summary.refused += outcome.refused
+        if progress is not None:
+            progress(raw.tell(), size)
+    state.write(lambda s: _finish(s, state, who, key, last, options.job_id))
     summary.finished = True
     return summary
 
@@ -101,6 +127,8 @@ def _commit(
 
     def unit(session: Session) -> BatchOutcome:
         outcome = import_batch(session, batch, ctx, who, at)
+        if options.job_id is not None:
+            import_jobs.note_batch(session, options.job_id, outcome)
         # Before the commit: a crash between the two repeats a refusal on resume rather
         # than losing it.
         _write_refusals(options.refusals, outcome.refused, batch)
@@ -109,15 +137,17 @@ def _commit(
     return state.write(unit)
 
 
-def _finish(session: Session, state: AppState, who: Principal, key: str, last: int) -> None:
+def _finish(
+    session: Session, state: AppState, who: Principal, key: str, last: int, job: str | None
+) -> None:
     ctx = state.write_context()
     import_batch(session, [], ctx, who, Position(key, last, True))
+    if job is not None:
+        import_jobs.finish(session, job, ctx.now)
 
 
-def _batches(raw: IO[bytes], path: Path, skip: int, size: int) -> Iterator[list[Line]]:
-    stream: IO[bytes] | gzip.GzipFile = (
-        gzip.GzipFile(fileobj=raw) if path.name.endswith(".gz") else raw
-    )
+def _batches(raw: IO[bytes], gz: bool, skip: int, size: int) -> Iterator[list[Line]]:
+    stream: IO[bytes] | gzip.GzipFile = gzip.GzipFile(fileobj=raw) if gz else raw
     batch: list[Line] = []
     for number, text in enumerate(stream, start=1):
         if number <= skip or not text.strip():

@@ -47,6 +47,7 @@ class BatchOutcome:
     stored: int = 0
     unchanged: int = 0
     refused: list[Refusal] = field(default_factory=list)
+    by_type: dict[str, int] = field(default_factory=dict)  # stored or unchanged, per type
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ def import_batch(
             _refuse(outcome, line, result)
             continue
         written.append(result)
+        outcome.by_type[result.type] = outcome.by_type.get(result.type, 0) + 1
         if result.unchanged:
             outcome.unchanged += 1
         else:

@@ -25,3 +25,20 @@ class ImportProgress(Base):
     started_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class ImportJob(Base):
+    """An NDJSON body sent to `POST /fhir/$import`: kept until the worker has imported it
+    (its progress is the `import_progress` row of the same key), then the refusals, as
+    NDJSON OperationOutcomes, for the status URL's error manifest."""
+
+    __tablename__ = "import_job"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), index=True)  # queued | running | done
+    body: Mapped[str | None] = mapped_column(Text)  # erased once done
+    lines: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    output: Mapped[str | None] = mapped_column(Text)  # JSON: stored/unchanged per type
+    errors: Mapped[str | None] = mapped_column(Text)  # NDJSON OperationOutcomes

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session, aliased
 
-from app.store.import_models import ImportProgress
+from app.store.import_models import ImportJob, ImportProgress
 
 
 def progress_of(session: Session, file_key: str) -> ImportProgress | None:
@@ -44,4 +45,52 @@ def advance(
     row.refused += counts[2]
     row.updated_at = now
     row.finished_at = now if finished else None
+    session.flush()
+
+
+def add_job(session: Session, row: dict[str, object]) -> None:
+    session.add(ImportJob(**row))
+    session.flush()
+
+
+def job_of(session: Session, job_id: str) -> ImportJob | None:
+    return session.get(ImportJob, job_id)
+
+
+def claim_job(session: Session, now: datetime, stale_before: datetime) -> ImportJob | None:
+    """The oldest job to run: queued, or running with no batch committed since
+    `stale_before` (its worker died; it resumes after its last batch). Marked running."""
+    progress = aliased(ImportProgress)
+    query = (
+        select(ImportJob)
+        .outerjoin(progress, progress.file_key == ImportJob.id)
+        .where(
+            or_(
+                ImportJob.status == "queued",
+                and_(
+                    ImportJob.status == "running",
+                    progress.updated_at < stale_before,
+                ),
+            )
+        )
+        .order_by(ImportJob.created_at)
+        .limit(1)
+        .with_for_update(of=ImportJob, skip_locked=True)
+    )
+    job = session.scalars(query).first()
+    if job is not None:
+        job.status = "running"
+        row = session.get(ImportProgress, job.id)
+        if row is not None:
+            row.updated_at = now  # taken: not stale again until its batches stop
+        session.flush()
+    return job
+
+
+def finish_job(session: Session, job_id: str, now: datetime) -> None:
+    job = session.get(ImportJob, job_id, with_for_update=True)
+    if job is None:
+        raise RuntimeError("import job vanished while it ran")
+    job.status, job.finished_at = "done", now
+    job.body = None  # the lines are stored resources now; the refusals keep their text
     session.flush()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from app.import_run import run_jobs
 from app.runtime import AppState
 from app.services import hl7_retention, upkeep
 from app.services.audit_sealing import BATCH as SEAL_BATCH
@@ -46,6 +47,15 @@ def run_reconcile(state: AppState) -> int:
     if total:
         log.info("reconciled the families of %d patients", total)
     return total
+
+
+def run_imports(state: AppState) -> int:
+    """Import the queued `$import` bodies (each resumes after its last batch if a worker died
+    under it); their families are left marked for `run_reconcile`. Returns how many."""
+    done = run_jobs(state)
+    if done:
+        log.info("imported %d $import job(s)", done)
+    return done
 
 
 def seal_audit(state: AppState, everything: bool = False) -> int:

@@ -1,4 +1,5 @@
-"""NDJSON import (issue 22): how far each file has got, so an interrupted import resumes
+"""NDJSON import (issue 22): how far each file or `$import` job has got (an interrupted
+import resumes), and the `$import` jobs waiting for the worker
 
 Revision ID: 0016
 Revises: 0015
@@ -28,7 +29,23 @@ def upgrade() -> None:
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("file_key"),
     )
+    op.create_table(
+        "import_job",
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("client_id", sa.String(length=64), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("body", sa.Text(), nullable=True),
+        sa.Column("lines", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("output", sa.Text(), nullable=True),
+        sa.Column("errors", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_import_job_status", "import_job", ["status"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_import_job_status", table_name="import_job")
+    op.drop_table("import_job")
     op.drop_table("import_progress")
