@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 
 import orjson
 import pytest
@@ -14,6 +15,7 @@ from fastapi.testclient import TestClient
 from app.import_run import run_jobs
 from app.main import create_app
 from app.runtime import AppState
+from app.services import import_jobs
 from tests.factories import appointment, nhs_number, patient
 
 NDJSON = {"Content-Type": "application/fhir+ndjson"}
@@ -78,3 +80,21 @@ def test_import_refuses_a_json_body_an_unknown_job_and_a_caller_who_may_not_writ
     client.headers["Authorization"] = f"Bearer {role_tokens['nurse']}"
     assert client.post("/fhir/$import", content=b"{}", headers=NDJSON).status_code == 403
     assert client.get(path).status_code == 404  # another client's job
+
+
+def test_a_job_whose_worker_died_is_taken_again_once_stale(
+    state: AppState, source: TestClient
+) -> None:
+    one = orjson.dumps(patient(nhs_number()))
+    queued = source.post("/fhir/$import", content=one, headers=NDJSON)
+    path = queued.headers["Content-Location"].removeprefix("http://testserver")
+    taken = state.write(lambda s: import_jobs.claim(s, state.clock()))
+    assert taken is not None  # ... and its worker dies before a batch commits
+    assert run_jobs(state) == 0  # running, and not stale yet: nobody else takes it
+    assert source.get(path).headers["X-Progress"] == "running: 0 of 1 lines"
+    now, later = state.clock, state.clock() + import_jobs.STALE + timedelta(seconds=1)
+    state.clock = lambda: later
+    assert run_jobs(state) == 1
+    state.clock = now  # the test's token would have expired by `later`
+    done = source.get(path)
+    assert done.json()["output"] == [{"type": "Patient", "count": 1}], done.text
