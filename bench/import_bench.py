@@ -21,6 +21,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -106,6 +107,20 @@ def floor(name: str, path: Path) -> tuple[float, float]:
         return inserts, time.perf_counter() - t0
 
 
+def progress(label: str) -> Callable[[int, int], None]:
+    """Every tenth of the file, on stderr: how far, and the rate so far."""
+    started, shown = time.perf_counter(), [0]
+
+    def show(done: int, total: int) -> None:
+        tenth = done * 10 // max(total, 1)
+        if tenth > shown[0]:
+            shown[0] = tenth
+            seconds = time.perf_counter() - started
+            print(f"{label}: {tenth * 10}% after {seconds:.0f} s", file=sys.stderr, flush=True)
+
+    return show
+
+
 def main() -> int:
     p = argparse.ArgumentParser(prog="bench/import_bench.py")
     p.add_argument("--appointments", type=int, default=20_000)
@@ -123,10 +138,10 @@ def main() -> int:
             patients, appts = write_files(Path(folder), args.families, args.appointments)
             options = ImportOptions(client)
             t0 = time.perf_counter()
-            kids = import_file(state, patients, options)
+            kids = import_file(state, patients, options, progress("children"))
             kid_s = time.perf_counter() - t0
             t0 = time.perf_counter()
-            done = import_file(state, appts, options)
+            done = import_file(state, appts, options, progress("appointments"))
             appt_s = time.perf_counter() - t0
             inserts, copy = floor(name, appts)
         t0 = time.perf_counter()
