@@ -50,6 +50,10 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     try:
         for path in args.files:
             refused += _import_one(state, path, options, args.refusals)
+    except KeyboardInterrupt:
+        # Every batch that committed is kept with the file's progress.
+        print("interrupted: run the same command again to continue after the last batch")
+        return 130
     finally:
         if sink is not None:
             sink.close()
