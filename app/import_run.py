@@ -10,6 +10,7 @@ import hashlib
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import IO
 
@@ -17,6 +18,7 @@ import orjson
 from sqlalchemy.orm import Session
 
 from app.auth.principal import Principal
+from app.fhir.errors import FhirError
 from app.runtime import AppState
 from app.services import import_jobs
 from app.services.bulk_import import (
@@ -71,8 +73,14 @@ def run_jobs(state: AppState) -> int:
     done = 0
     while (job := state.write(lambda s: import_jobs.claim(s, state.clock()))) is not None:
         options = ImportOptions(job.client_id, job_id=job.id)
-        _import(state, job.id, f"$import {job.id}", io.BytesIO(job.body), len(job.body), False,
-                options, None)
+        try:
+            _import(state, job.id, f"$import {job.id}", io.BytesIO(job.body), len(job.body),
+                    False, options, None)
+        except FhirError as exc:
+            if exc.status >= 500:
+                raise
+            # The client was revoked since: the job ends, its reason in the error file.
+            state.write(partial(import_jobs.fail, job_id=job.id, exc=exc, now=state.clock()))
         done += 1
     return done
 

@@ -103,6 +103,15 @@ def finish(session: Session, job_id: str, now: datetime) -> None:
     import_repo.finish_job(session, job_id, now)
 
 
+def fail(session: Session, job_id: str, exc: FhirError, now: datetime) -> None:
+    """End a job that cannot run at all (its client revoked): the reason is its error file."""
+    job = import_repo.job_of(session, job_id)
+    if job is not None:
+        job.errors = (job.errors or "") + orjson.dumps(operation_outcome(exc.issues)).decode()
+        job.errors += "\n"
+    import_repo.finish_job(session, job_id, now)
+
+
 def refusals_ndjson(refused: list[Refusal]) -> str:
     rows = []
     for r in refused:

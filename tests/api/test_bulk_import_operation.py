@@ -12,10 +12,12 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 
+from app.auth.principal import Principal
 from app.import_run import run_jobs
 from app.main import create_app
 from app.runtime import AppState
 from app.services import import_jobs
+from app.store import import_repo
 from tests.factories import appointment, nhs_number, patient
 
 NDJSON = {"Content-Type": "application/fhir+ndjson"}
@@ -98,3 +100,14 @@ def test_a_job_whose_worker_died_is_taken_again_once_stale(
     state.clock = now  # the test's token would have expired by `later`
     done = source.get(path)
     assert done.json()["output"] == [{"type": "Patient", "count": 1}], done.text
+
+
+def test_a_job_of_a_client_revoked_since_ends_with_its_reason(state: AppState) -> None:
+    one = orjson.dumps(patient(nhs_number()))
+    job_id = state.write(
+        lambda s: import_jobs.queue(s, Principal("client", "gone", "gone", "source"), one,
+                                    state.clock())
+    )
+    assert run_jobs(state) == 1  # no such client: the job ends instead of failing for ever
+    assert state.read(lambda s: import_repo.job_of(s, job_id)).status == "done"
+    assert "No live client" in state.read(lambda s: import_repo.job_of(s, job_id)).errors
