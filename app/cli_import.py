@@ -45,7 +45,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     upgrade_head(settings.database_url)
     state = build_state(settings)
     sink = args.refusals.open("ab") if args.refusals else None
-    options = ImportOptions(args.client, max(1, args.batch), args.restart, sink, check_ahead=True)
+    options = ImportOptions(args.client, max(1, args.batch), args.restart, sink)
     refused = 0
     try:
         for path in args.files:

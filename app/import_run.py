@@ -9,11 +9,8 @@ import gzip
 import hashlib
 import io
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
-from multiprocessing import get_context
 from pathlib import Path
 from typing import IO
 
@@ -26,12 +23,10 @@ from app.runtime import AppState
 from app.services import import_jobs
 from app.services.bulk_import import (
     BatchOutcome,
-    Checked,
     Line,
     Position,
     Refusal,
     begin_file,
-    check_lines,
     import_batch,
     importer,
     resume_point,
@@ -49,7 +44,6 @@ class ImportOptions:
     refusals: IO[bytes] | None = None  # NDJSON: line, status, diagnostics, expression, text
     stop_after: int | None = None  # batches; an interruption, for tests
     job_id: str | None = None  # a `$import` job: its counts and refusals kept with it
-    check_ahead: bool = False  # check the next batch in a second process (the command line)
 
 
 @dataclass
@@ -109,50 +103,19 @@ def _import(
         state.write(lambda s: begin_file(s, key, name, state.clock()))
     last = summary.resumed_after
     batches = _batches(raw, gz, summary.resumed_after, options.batch_lines)
-    with _checker(options.check_ahead) as pool:
-        for count, (batch, checked) in enumerate(_checked(batches, state, who, pool)):
-            if options.stop_after is not None and count == options.stop_after:
-                return summary
-            last = batch[-1].number
-            at = Position(key, last, False)
-            outcome = _commit(state, who, batch, checked, at, options)
-            summary.stored += outcome.stored
-            summary.unchanged += outcome.unchanged
-            summary.refused += outcome.refused
-            if progress is not None:
-                progress(raw.tell(), size)
+    for count, batch in enumerate(batches):
+        if options.stop_after is not None and count == options.stop_after:
+            return summary
+        last = batch[-1].number
+        outcome = _commit(state, who, batch, Position(key, last, False), options)
+        summary.stored += outcome.stored
+        summary.unchanged += outcome.unchanged
+        summary.refused += outcome.refused
+        if progress is not None:
+            progress(raw.tell(), size)
     state.write(lambda s: _finish(s, state, who, key, last, options.job_id))
     summary.finished = True
     return summary
-
-
-@contextmanager
-def _checker(wanted: bool) -> Iterator[ProcessPoolExecutor | None]:
-    """A second process that checks the next batch (R4B validation is a third of the cost
-    of a line) while this one writes. Spawned, not forked: the caller may hold threads."""
-    if not wanted:
-        yield None
-        return
-    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
-        yield pool
-
-
-def _checked(
-    batches: Iterator[list[Line]], state: AppState, who: Principal, pool: Executor | None
-) -> Iterator[tuple[list[Line], Checked | None]]:
-    """Each batch with its lines checked; with a pool, the next batch is checked meanwhile."""
-    if pool is None:
-        for batch in batches:
-            yield batch, None
-        return
-    ahead: tuple[list[Line], Future[Checked]] | None = None
-    for batch in batches:
-        future = pool.submit(check_lines, batch, state.clock().date(), who)
-        if ahead is not None:
-            yield ahead[0], ahead[1].result()
-        ahead = (batch, future)
-    if ahead is not None:
-        yield ahead[0], ahead[1].result()
 
 
 def file_key(path: Path) -> str:
@@ -165,18 +128,13 @@ def file_key(path: Path) -> str:
 
 
 def _commit(
-    state: AppState,
-    who: Principal,
-    batch: list[Line],
-    checked: Checked | None,
-    at: Position,
-    options: ImportOptions,
+    state: AppState, who: Principal, batch: list[Line], at: Position, options: ImportOptions
 ) -> BatchOutcome:
     ctx = state.write_context()
     ctx.author = (who.kind, who.id)
 
     def unit(session: Session) -> BatchOutcome:
-        outcome = import_batch(session, batch, ctx, who, at, checked)
+        outcome = import_batch(session, batch, ctx, who, at)
         if options.job_id is not None:
             import_jobs.note_batch(session, options.job_id, outcome)
         # Before the commit: a crash between the two repeats a refusal on resume rather

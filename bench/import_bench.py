@@ -136,7 +136,7 @@ def main() -> int:
                                                   datetime.now(UTC))).client_id
         with tempfile.TemporaryDirectory() as folder:
             patients, appts = write_files(Path(folder), args.families, args.appointments)
-            options = ImportOptions(client, check_ahead=True)  # as `wnb import` runs
+            options = ImportOptions(client)
             t0 = time.perf_counter()
             kids = import_file(state, patients, options, progress("children"))
             kid_s = time.perf_counter() - t0

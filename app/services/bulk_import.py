@@ -6,7 +6,7 @@ only; the edge (`wnb import`) commits each batch with the file's progress."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 
 import orjson
 from sqlalchemy.exc import IntegrityError
@@ -59,44 +59,23 @@ class Position:
     finished: bool
 
 
-Checked = list[tuple[Line, "str | Refusal"]]  # each line's resource type, or its refusal
-
-
-def check_lines(lines: list[Line], today: date, who: Principal) -> Checked:
-    """Each line checked as the REST API checks a body. Needs no database: `wnb import`
-    checks the next batch in a second process while this one is written."""
-    out: Checked = []
-    for line in lines:
-        try:
-            out.append((line, _request(line, today, who).type))
-        except FhirError as exc:
-            out.append((line, Refusal(line.number, exc.status, exc.issues)))
-    return out
-
-
 def import_batch(
-    session: Session,
-    lines: list[Line],
-    ctx: WriteContext,
-    who: Principal,
-    at: Position,
-    checked: Checked | None = None,
+    session: Session, lines: list[Line], ctx: WriteContext, who: Principal, at: Position
 ) -> BatchOutcome:
-    """Store `lines` (already `checked`, or checked here) and record the batch as done."""
     # A backfill touches thousands of families: judging each inline would cost more than
     # storing them. The families are marked in this transaction; the worker drains the marks.
     session.info[DEFER] = True
     outcome = BatchOutcome()
-    passed: list[tuple[Line, str]] = []
-    for line, verdict in check_lines(lines, ctx.now.date(), who) if checked is None else checked:
-        if isinstance(verdict, Refusal):
-            outcome.refused.append(verdict)
-        else:
-            passed.append((line, verdict))
+    checked: list[tuple[Line, str]] = []
+    for line in lines:
+        try:
+            checked.append((line, _request(line, ctx, who).type))
+        except FhirError as exc:
+            _refuse(outcome, line, exc)
     # Targets first, as in a Bundle: a batch split in halves keeps them before their users.
-    passed.sort(key=lambda pair: (TYPE_ORDER.get(pair[1], 2), pair[0].number))
+    checked.sort(key=lambda pair: (TYPE_ORDER.get(pair[1], 2), pair[0].number))
     written: list[WriteResult] = []
-    for line, result in _store(session, passed, ctx, who):
+    for line, result in _store(session, checked, ctx, who):
         if isinstance(result, FhirError):
             _refuse(outcome, line, result)
             continue
@@ -154,7 +133,7 @@ def _store(
     return _store(session, checked[:half], ctx, who) + _store(session, checked[half:], ctx, who)
 
 
-def _request(line: Line, today: date, who: Principal) -> WriteRequest:
+def _request(line: Line, ctx: WriteContext, who: Principal) -> WriteRequest:
     """The line as the REST API would take it: POST Type without an id, PUT Type/id with one;
     the same checks, and the same OperationOutcome when refused."""
     data = load_json(line.text)
@@ -175,7 +154,7 @@ def _request(line: Line, today: date, who: Principal) -> WriteRequest:
     if rid is not None:
         check_id(rid, f"{type_name}.id")
     validate_structure(data, type_name)
-    check_resource(data, today)
+    check_resource(data, ctx.now.date())
     return WriteRequest(type=type_name, data=data, id=rid)
 
 

@@ -74,9 +74,7 @@ def test_valid_and_refused_lines_give_a_summary_and_a_refusals_file(
     path = _ndjson(tmp_path / "mixed.ndjson", lines)
     refusals = tmp_path / "refused.ndjson"
     with refusals.open("ab") as sink:
-        # As the command line runs it: the next batch checked in a second process.
-        options = ImportOptions(_source(state), batch_lines=4, refusals=sink, check_ahead=True)
-        summary = import_file(state, path, options)
+        summary = import_file(state, path, ImportOptions(_source(state), refusals=sink))
     assert (summary.stored, summary.unchanged) == (4, 0)
     assert summary.finished
     by_line = {r.line: r for r in summary.refused}
