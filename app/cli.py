@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from app import cli_audit, cli_backtest, cli_users
+from app import cli_audit, cli_backtest, cli_import, cli_users
 from app.auth.scopes import ROLE_SCOPES
 from app.settings import Settings
 
@@ -74,6 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cli_users.add_parsers(user)
     _add_rules_parser(sub)
     cli_audit.add_parsers(sub)
+    cli_import.add_parser(sub)
     args = parser.parse_args(argv)
     try:
         settings = Settings()
@@ -314,6 +315,7 @@ COMMANDS = {
     "rules": _rules,
     "audit": cli_audit.audit,
     "db": cli_audit.db,
+    "import": cli_import.run,
 }
 
 if __name__ == "__main__":

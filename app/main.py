@@ -18,6 +18,7 @@ from app.api.family_admin_routes import router as family_admin_router
 from app.api.fhir_routes import VERSION, build_router
 from app.api.headers import SecurityHeaders
 from app.api.health import router as health_router
+from app.api.import_routes import router as import_router
 from app.api.metrics import Metrics, count_statements
 from app.api.metrics import router as metrics_router
 from app.api.nurse_routes import router as nurse_router
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     app.include_router(auth_router)
     app.include_router(audit_router)
     app.include_router(subscription_router)
+    app.include_router(import_router)  # before the /fhir/{type} routes: $import is no type
     app.include_router(build_router())
     app.include_router(codesystem_router)
     app.include_router(rules_router)

@@ -60,7 +60,7 @@ def test_serve_migrates_and_serves_with_the_worker(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         output = proc.communicate(timeout=30)[0]
-    assert "worker started in-process with 7 job(s)" in output
+    assert "worker started in-process with 8 job(s)" in output
 
 
 def test_seed_demo_then_clients(tmp_path: Path) -> None:

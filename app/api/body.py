@@ -7,17 +7,18 @@ from fastapi import Request
 from app.fhir.errors import FhirError
 
 JSON_TYPES = ("application/fhir+json", "application/json", "application/json+fhir")
+NDJSON_TYPES = ("application/fhir+ndjson", "application/x-ndjson", "application/ndjson")
 
 
-async def read_json(request: Request, limit: int) -> bytes:
-    """The raw body; 415 for a non-JSON content type, 413 past `limit`
+async def read_json(request: Request, limit: int, types: tuple[str, ...] = JSON_TYPES) -> bytes:
+    """The raw body; 415 for a content type not in `types`, 413 past `limit`
     (checked while streaming, so an oversized body is never held whole)."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media not in JSON_TYPES:
+    if media not in types:
         raise FhirError.one(
             415,
             "not-supported",
-            f"Content-Type {media or '(none)'!r} is not supported; send application/fhir+json.",
+            f"Content-Type {media or '(none)'!r} is not supported; send {types[0]}.",
             "Content-Type",
         )
     declared = request.headers.get("content-length", "")

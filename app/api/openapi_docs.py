@@ -66,6 +66,7 @@ def fhir_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     described = {
         200: "OK",
         201: "Created",
+        202: "Accepted: poll the Content-Location (X-Progress while it runs)",
         400: "Bad request (OperationOutcome)",
         401: "Not authenticated (OperationOutcome, WWW-Authenticate)",
         403: "Scope does not allow it (OperationOutcome)",
@@ -73,7 +74,7 @@ def fhir_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         409: "Conflict (OperationOutcome)",
         412: "Precondition failed (OperationOutcome)",
         413: "Body too large (OperationOutcome)",
-        415: "Not JSON (OperationOutcome)",
+        415: "Content type not accepted (OperationOutcome)",
         422: "Business rule (OperationOutcome)",
         429: "Rate limited (OperationOutcome, Retry-After)",
     }

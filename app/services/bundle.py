@@ -77,7 +77,7 @@ def _batch(
     for i, entry in enumerate(entries):
         try:
             request = entry_request(entry, i, ctx.now.date(), may)
-            result = _write_one(session, request, ctx, may)
+            result = write_one(session, request, ctx, may)
             out.append(_entry(result, may))
             written.append(result)
         except FhirError as exc:
@@ -87,7 +87,7 @@ def _batch(
     return Answer(_response("batch-response", out), references_of(written), refusals)
 
 
-def _write_one(
+def write_one(
     session: Session, request: WriteRequest, ctx: WriteContext, may: Permit
 ) -> WriteResult:
     snapshot = orjson.dumps(request.data)

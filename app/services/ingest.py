@@ -173,6 +173,7 @@ def _decide(p: Planned, target: Resource | None, ctx: WriteContext) -> None:
     stored = orjson.loads(target.content)
     if _same_content(stored, p.request.data):
         p.result = _result(target, 200)
+        p.result.unchanged = True
     elif p.request.type in CODED_TYPES and is_stale(
         stored, p.request.data, ctx.terms.canonical_base
     ):

@@ -37,6 +37,7 @@ class WriteResult:
     # Said to the client beside the resource (e.g. a stale version kept in history only).
     warning: Issue | None = None
     matched: bool = False  # found by If-None-Exist: the stored resource, not the one sent
+    unchanged: bool = False  # the stored version already said this: nothing was written
 
 
 @dataclass

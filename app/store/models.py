@@ -394,6 +394,7 @@ from app.store import (  # noqa: E402, F401
     audit_chain_models,
     case_models,
     hl7_models,
+    import_models,
     reconcile_models,
     webhook_models,
 )

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 
+from app.import_run import run_jobs
 from app.runtime import AppState
 from app.services import hl7_retention, upkeep
 from app.services.audit_sealing import BATCH as SEAL_BATCH
 from app.services.audit_sealing import KeyMissing, seal_trail
 from app.services.link_periods import note_links_version, relink_due
+from app.services.operations import reconcile_backlog
 from app.services.reconcile import note_rules_version, reconcile_due
 
 log = logging.getLogger("wnb.worker")
@@ -39,10 +41,21 @@ def run_reconcile(state: AppState) -> int:
         total += count
         if count < DUE_BATCH:
             break
-        log.info("reconciled the families of %d patients so far", total)
+        # An import's backlog drains a batch at a time: counts only, never whose families.
+        waiting, _ = state.read(lambda s: reconcile_backlog(s, state.clock()))
+        log.info("reconciled the families of %d patients so far; %d waiting", total, waiting)
     if total:
         log.info("reconciled the families of %d patients", total)
     return total
+
+
+def run_imports(state: AppState) -> int:
+    """Import the queued `$import` bodies (each resumes after its last batch if a worker died
+    under it); their families are left marked for `run_reconcile`. Returns how many."""
+    done = run_jobs(state)
+    if done:
+        log.info("imported %d $import job(s)", done)
+    return done
 
 
 def seal_audit(state: AppState, everything: bool = False) -> int:

@@ -28,6 +28,7 @@ def add_jobs(scheduler: BaseScheduler, state: AppState) -> None:
     _quiet_job_log()
     every: list[tuple[Callable[[AppState], object], str, int]] = [
         (jobs.run_reconcile, "reconcile", state.settings.due_check_seconds),
+        (jobs.run_imports, "imports", state.settings.due_check_seconds),
         (jobs.seal_audit, "audit-seal", state.settings.audit_seal_seconds),
         (jobs.sweep_audit, "audit-sweep", 600),
         (jobs.housekeeping, "housekeeping", 600),
