@@ -65,7 +65,8 @@ def event_message(
     # The version is kept so that a full-resource payload sends the Flag as this change left
     # it, the same on every retry.
     versioned = f"{focus}/_history/{event.flag_version}"
-    return _row(sub.pk, "event-notification", event.child_id, body, now, number, versioned)
+    row = _row(sub.pk, "event-notification", event.child_id, body, now, number, versioned)
+    return {**row, "flag_id": event.flag_id}
 
 
 def handshake_message(sub: WebhookSubscription, now: datetime) -> dict[str, Any]:
@@ -101,6 +102,7 @@ def _row(
         "order_key": order_key,
         "event_number": number,
         "focus": focus,
+        "flag_id": None,
         "body": orjson.dumps(body).decode(),
         "state": "pending",
         "attempts": 0,

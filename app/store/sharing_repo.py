@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Row, or_, select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from app.store.case_models import SharingRecord
@@ -17,12 +17,11 @@ NotificationRow = Row[WebhookMessage, str, str | None, str]
 
 
 def notifications_about(session: Session, flag_ids: Iterable[str]) -> Sequence[NotificationRow]:
-    """Every event notification whose focus is a version of one of these flags ("Flag/id/
-    _history/n"), oldest first."""
+    """Every event notification whose focus is a version of one of these flags, oldest
+    first."""
     wanted = sorted(set(flag_ids))
     if not wanted:
         return []
-    versions_of = (WebhookMessage.focus.startswith(f"Flag/{f}/", autoescape=True) for f in wanted)
     return session.execute(
         select(
             WebhookMessage, ApiClient.name, AgencyBinding.agency_type, WebhookSubscription.payload
@@ -31,7 +30,7 @@ def notifications_about(session: Session, flag_ids: Iterable[str]) -> Sequence[N
         .join(ApiClient, ApiClient.client_id == WebhookSubscription.client_id)
         .outerjoin(AgencyBinding, AgencyBinding.client_id == ApiClient.client_id)
         .where(WebhookMessage.kind == "event-notification")
-        .where(or_(*versions_of))
+        .where(WebhookMessage.flag_id.in_(wanted))
         .order_by(WebhookMessage.created_at, WebhookMessage.pk)
     ).all()  # fmt: skip
 

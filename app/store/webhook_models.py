@@ -75,7 +75,10 @@ class WebhookMessage(Base):
     kind: Mapped[str] = mapped_column(String(24))  # handshake | event-notification | heartbeat
     order_key: Mapped[str] = mapped_column(String(64))
     event_number: Mapped[int | None] = mapped_column(BigInteger)
-    focus: Mapped[str | None] = mapped_column(String(120))  # "Flag/id"
+    focus: Mapped[str | None] = mapped_column(String(120))  # "Flag/id/_history/n"
+    # The focus's Flag id, indexed: a chronology finds what each agency was told about a
+    # child's concerns without scanning the outbox.
+    flag_id: Mapped[str | None] = mapped_column(String(64))
     body: Mapped[str] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(16))  # pending | delivered | dead
     attempts: Mapped[int] = mapped_column(Integer)
@@ -96,6 +99,7 @@ class WebhookMessage(Base):
         ),
         # "Is an earlier message for this child still pending?" and $status/replay per subscription.
         Index("ix_webhook_order", "subscription_pk", "order_key", "pk"),
+        Index("ix_webhook_flag", "flag_id"),
     )
 
 
