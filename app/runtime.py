@@ -62,7 +62,6 @@ class AppState:
         return WriteContext(
             terms=self.terms,
             now=self.clock(),
-            base_url=self.fhir_base,
             rules=self.rules,
             family_alert_size=self.settings.family_alert_size,
             future_miss_tolerance=timedelta(seconds=self.settings.future_miss_tolerance_seconds),

@@ -5,16 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-FLAG_EVENT_KINDS = (
-    "raised",
-    "reason-added",
-    "evidence-changed",
-    "withdrawn",
-    "closed",
-    "reopened",
-    "updated",
-)
-
 
 @dataclass(frozen=True)
 class ReasonFacts:
@@ -34,7 +24,8 @@ class FlagEvent:
     organisation codes the flag concerns (the child's GP or managing organisation, the
     evidence's booking organisations). Together they decide which agencies are told."""
 
-    kind: str  # one of FLAG_EVENT_KINDS
+    # raised | reason-added | evidence-changed | withdrawn | closed | reopened | updated
+    kind: str
     flag_id: str
     flag_version: int
     reasons: tuple[ReasonFacts, ...]

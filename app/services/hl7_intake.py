@@ -143,7 +143,6 @@ def _as(ctx: WriteContext, client: ApiClient) -> WriteContext:
     return WriteContext(
         terms=ctx.terms,
         now=ctx.now,
-        base_url=ctx.base_url,
         rules=ctx.rules,
         author=("client", client.client_id),
         family_alert_size=ctx.family_alert_size,

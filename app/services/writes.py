@@ -44,7 +44,6 @@ class WriteResult:
 class WriteContext:
     terms: Terminology
     now: datetime
-    base_url: str = ""
     rules: RuleSet | None = None  # None: store and code, raise nothing
     author: tuple[str, str] | None = None  # (client|user, id) of a FHIR client's write
     family_alert_size: int | None = None  # larger families' family rules held (None: never)

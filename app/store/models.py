@@ -143,7 +143,6 @@ class CodedEvent(Base):
     __table_args__ = (
         UniqueConstraint("resource_pk", "child_id", name="uq_event_resource_child"),
         Index("ix_event_child_at", "child_id", "event_at"),
-        Index("ix_event_service_at", "service_code", "event_at"),
         Index("ix_event_category_at", "category", "event_at"),
         # Flags name their evidence as "Appointment/id": looked up on every flag raised.
         Index("ix_event_resource", "resource_id", "resource_type"),
