@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from sqlalchemy.orm import Session
 
-from app.fhir.recode import recode
+from app.fhir.age_coding import recode
 from app.fhir.terminology import Terminology
 from app.store import events_repo, resources_repo
 
