@@ -53,9 +53,12 @@ async def child_page(patient_id: Id, request: Request) -> Response:
 @router.get("/children/{patient_id}/print")
 async def child_print(patient_id: Id, request: Request) -> Response:
     """The chronology to print for a strategy meeting: audited as a disclosure."""
-    note = AuditNote(
-        "read", "Patient", [f"Patient/{patient_id}"], "print chronology", disclosure=True
-    )
+    return await print_child(patient_id, request, "print chronology")
+
+
+async def print_child(patient_id: str, request: Request, what: str) -> Response:
+    """The print view, audited as a disclosure whose query says `what` was made."""
+    note = AuditNote("read", "Patient", [f"Patient/{patient_id}"], what, disclosure=True)
     return await _child(patient_id, request, note, printing=True)
 
 

@@ -75,7 +75,12 @@ async def family_page(family_id: Id, request: Request) -> Response:
 @router.get("/families/{family_id}/print")
 async def family_print(family_id: Id, request: Request) -> Response:
     """The family's chronology to print: audited as a disclosure naming every child."""
-    note = AuditNote("read", "Patient", query="print chronology", disclosure=True)
+    return await print_family(family_id, request, "print chronology")
+
+
+async def print_family(family_id: str, request: Request, what: str) -> Response:
+    """The print view, audited as a disclosure whose query says `what` was made."""
+    note = AuditNote("read", "Patient", query=what, disclosure=True)
     return await _family_page(family_id, request, note, printing=True)
 
 

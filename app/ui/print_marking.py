@@ -25,6 +25,11 @@ def css_string(text: str) -> str:
 async def print_marking(request: Request) -> Response:
     who = await page_user(request, AuditNote("read", None, query="print marking"))
     when = date_time(get_state(request).clock())
-    line = f"OFFICIAL-SENSITIVE · Printed by {who.name} on {when}"
-    css = f"@page {{ @bottom-left {{ content: {css_string(line)}; font-size: 9pt; }} }}\n"
+    css = marking_css(f"Printed by {who.name} on {when}")
     return Response(css, media_type="text/css", headers={"Cache-Control": "no-store"})
+
+
+def marking_css(printed_by: str) -> str:
+    """The stylesheet writing "OFFICIAL-SENSITIVE · `printed_by`" at the foot of every page."""
+    line = f"OFFICIAL-SENSITIVE · {printed_by}"
+    return f"@page {{ @bottom-left {{ content: {css_string(line)}; font-size: 9pt; }} }}\n"

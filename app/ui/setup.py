@@ -17,6 +17,7 @@ from app.ui import (
     flag_page,
     pages,
     print_marking,
+    print_pdf,
     rules_page,
     search_page,
     worklist_page,
@@ -45,6 +46,7 @@ def install_ui(app: FastAPI) -> None:
         flag_page,
         rules_page,
         print_marking,
+        print_pdf,
     ):
         app.include_router(module.router, include_in_schema=False)
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")
