@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+ODS_SYSTEM = "https://fhir.nhs.uk/Id/ods-organization-code"
+
 
 def organisation_code(ref: dict[str, Any] | str | None) -> str | None:
     """The code of an organisation reference: its identifier value, else the id of a literal
@@ -23,3 +25,16 @@ def patient_organisations(patient: dict[str, Any]) -> set[str]:
     """The child's GP practice(s) and managing organisation."""
     refs = [*patient.get("generalPractitioner", []), patient.get("managingOrganization")]
     return {code for ref in refs if (code := organisation_code(ref))}
+
+
+def organisation_displays(patient: dict[str, Any]) -> dict[str, str]:
+    """The names the Patient's source sent with its organisations' codes (reference.display),
+    keyed by code: what a page shows when no Organization resource names the code."""
+    refs = [*patient.get("generalPractitioner", []), patient.get("managingOrganization")]
+    out: dict[str, str] = {}
+    for ref in refs:
+        if isinstance(ref, dict) and isinstance(ref.get("display"), str):
+            code = organisation_code(ref)
+            if code and ref["display"].strip() and code != ref["display"]:
+                out.setdefault(code, ref["display"].strip())
+    return out

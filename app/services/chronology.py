@@ -15,6 +15,7 @@ from app.services.answer import Answer
 from app.services.child_summary import child_summary, children
 from app.services.family_carers import carers_of
 from app.services.identity_changes import identity_items
+from app.services.organisation_names import name_items
 from app.services.sharing import sharing_items
 from app.services.users import display_names
 from app.store import chronology_repo, family_repo, flags_repo, worklist_repo
@@ -113,4 +114,5 @@ def _timeline(
         *identity_items(chronology_repo.patient_versions(session, child_ids)),
         *sharing_items(session, child_ids, flags, names),
     ]
+    name_items(session, [i for i in everything if i["kind"] == "event"])
     return items.in_time_order(everything)
