@@ -26,15 +26,3 @@ def patient_organisations(patient: dict[str, Any]) -> set[str]:
     refs = [*patient.get("generalPractitioner", []), patient.get("managingOrganization")]
     return {code for ref in refs if (code := organisation_code(ref))}
 
-
-def organisation_displays(patient: dict[str, Any]) -> dict[str, str]:
-    """The names the Patient's source sent with its organisations' codes (reference.display),
-    keyed by code: what a page shows when no Organization resource names the code."""
-    refs = [*patient.get("generalPractitioner", []), patient.get("managingOrganization")]
-    out: dict[str, str] = {}
-    for ref in refs:
-        if isinstance(ref, dict) and isinstance(ref.get("display"), str):
-            code = organisation_code(ref)
-            if code and ref["display"].strip() and code != ref["display"]:
-                out.setdefault(code, ref["display"].strip())
-    return out

@@ -79,6 +79,8 @@ def _household_adult(person: dict[str, Any], kids: list[str]) -> dict[str, Any]:
         "children": sorted(kids),
         "active": True,
         "patient_id": person["id"],
+        "telecom": [],
+        "address": [],
     }
 
 

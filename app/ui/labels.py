@@ -85,6 +85,7 @@ RELATIONSHIPS = {
     "GRFTH": "Grandfather",
     "FMRMTH": "Foster mother",
     "FMRFTH": "Foster father",
+    "household-member": "Adult in the household",
 }
 
 
