@@ -14,6 +14,7 @@ from app.fhir.errors import FhirError
 from app.services.answer import Answer
 from app.services.nurse_view import event_view, flag_items, review_view
 from app.services.organisation_names import NAME, organisation_names
+from app.services.sharing import sharing_items
 from app.services.users import display_names
 from app.store import chronology_repo, flags_repo
 
@@ -43,6 +44,9 @@ def flag_view(
     item[NAME] = found.get(row.organisation or "")
     if details:
         item["evidence_details"] = [_named(event_view(e), found) for e in events]
+        # What agencies were told about this concern, and what nurses shared about the child.
+        shared = sharing_items(session, [row.child_id], [row], names)
+        item["sharing"] = sorted(shared, key=lambda i: i["at"])
         refs |= {f"Patient/{e.child_id}" for e in events}
         refs |= {f"{e.resource_type}/{e.resource_id}" for e in events}
     return Answer(item, sorted(refs))

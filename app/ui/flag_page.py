@@ -21,6 +21,8 @@ from app.services.review import (
     ReviewOutcome,
     review_flag,
 )
+from app.services.sharing import METHODS
+from app.ui.case_page import LONDON
 from app.ui.chronology_view import CLOSED
 from app.ui.guard import checked_form_user, page_user
 from app.ui.render import page
@@ -64,6 +66,9 @@ async def _show(
         "given": given or {},
         # Only our own redirect's words: a crafted link cannot make the page say "Saved: ...".
         "done": done if error is None and done in ACTIONS else None,
+        "methods": list(METHODS.items()),
+        "shared": request.query_params.get("shared") == "saved",
+        "today": now.astimezone(LONDON).date().isoformat(),  # the form's default: London's day
     }
     return page(request, "flag.html", context, status)
 
