@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 
 from tests.api.nurse_helpers import audited_for, carer, child
 from tests.factories import appointment, created_id, nhs_number, post
+from tests.ui.conftest import Family
 from tests.ui.test_print_and_status import banner_of
 
 
@@ -51,3 +52,10 @@ def test_without_other_adults_or_a_carer_participant_the_banner_says_so(
     words = banner_of(signed_in.get(f"/ui/children/{kit}").text)
     assert "Other adults: none recorded" in words
     assert "Expected to be brought" not in words
+
+
+def test_the_concern_page_carries_its_childs_banner(signed_in: TestClient, family: Family) -> None:
+    words = banner_of(signed_in.get(f"/ui/flags/{family.flag}").text)
+    assert "Child protection plan since 1 March 2026" in words
+    assert "Carers:" in words and "Other adults: none recorded" in words
+    assert "GP practice: not recorded" in words
