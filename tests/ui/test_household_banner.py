@@ -12,9 +12,9 @@ from tests.ui.conftest import Family
 from tests.ui.test_print_and_status import banner_of
 
 
-def test_the_banner_names_other_adults_with_their_contact_and_who_was_to_bring_the_child(
-    signed_in: TestClient, client: TestClient
-) -> None:
+def reeds(client: TestClient) -> tuple[str, str, str]:
+    """Ava and her brother Sam: their mother Jo (a phone and an address sent with Ava's
+    record) and Sam's father Lee. Returns Ava's id and Jo's and Lee's RelatedPersons."""
     mother, father = nhs_number(), nhs_number()
     ava = child(client, "2021-04-02", "Ava", "Reed")
     sam = child(client, "2023-01-10", "Sam", "Reed")
@@ -28,6 +28,13 @@ def test_the_banner_names_other_adults_with_their_contact_and_who_was_to_bring_t
     )
     carer(client, sam, mother, name=[{"given": ["Jo"], "family": "Reed"}])
     dad = carer(client, sam, father, "FTH", name=[{"given": ["Lee"], "family": "Cole"}])
+    return ava, mum, dad
+
+
+def test_the_banner_names_other_adults_with_their_contact_and_who_was_to_bring_the_child(
+    signed_in: TestClient, client: TestClient
+) -> None:
+    ava, mum, dad = reeds(client)
     body = appointment(f"Patient/{ava}", "noshow", "2026-05-12T09:00:00Z", "ava-1")
     body["participant"].append(
         {"actor": {"reference": f"RelatedPerson/{mum}"}, "status": "accepted"}
