@@ -118,6 +118,10 @@ class Carer(BaseModel):
     patient_id: str | None = Field(
         description="The carer's own Patient record here, whose appointments are on the timeline"
     )
+    telecom: list[str] = Field(
+        default_factory=list, description='Telephone and email as sent: "07700 900123 (mobile)"'
+    )
+    address: list[str] = Field(default_factory=list, description="Addresses as sent, one line each")
 
 
 class FamilyChronology(BaseModel):

@@ -54,6 +54,11 @@ class WorklistItem(BaseModel):
     child: ChildSummary
     family_id: str
     organisation: str | None = Field(description="Organisation of the child's latest evidence")
+    organisation_name: str | None = Field(
+        default=None,
+        description="Its name: from its Organization resource, else the display a source sent "
+        "with the code; filled on a concern's own view, null on the worklist",
+    )
     opened_at: datetime
     last_event_at: datetime
     closed_at: datetime | None
@@ -152,6 +157,10 @@ class EventFields(BaseModel):
     outcome: Outcome = Field(description="The code this service wrote for the outcome")
     service: Service | None
     organisation: str | None
+    organisation_name: str | None = Field(
+        default=None,
+        description="Its name: from its Organization resource, else the display the source sent",
+    )
     source: str | None = Field(description="meta.source of the resource: the sending system")
     age_days: int | None = Field(description="The patient's age in days on the day")
     recorded_at: datetime

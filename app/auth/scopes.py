@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from app.fhir.parse import WRITABLE_TYPES
+
 PERMISSIONS = "cruds"
 _SCOPE = re.compile(r"^(system|user)/(\*|[A-Z][A-Za-z]+)\.([cruds]+)$")
 _V1_SCOPE = re.compile(r"^(system|user)/(\*|[A-Z][A-Za-z]+)\.(read|write|\*)$")
@@ -24,8 +26,10 @@ INTERACTION_PERMISSION = {
     "search": "s",
 }
 REVIEW = "FlagReview"  # the review API's pseudo-type: reviewing a flag "creates" a review
-SOURCE_TYPES = ("Patient", "RelatedPerson", "Group", "Appointment", "Flag", "Observation")
-CLINICAL_TYPES = ("Patient", "RelatedPerson", "Group", "Appointment", "Flag", "Observation")
+# Every writable type, Organization included: a source names its practices and clinics so
+# nurses read names, not codes.
+SOURCE_TYPES = WRITABLE_TYPES
+CLINICAL_TYPES = SOURCE_TYPES
 
 ROLE_SCOPES: dict[str, str] = {
     # A GP or hospital system: writes what it sends, reads nothing else.

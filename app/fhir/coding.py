@@ -10,7 +10,7 @@ from typing import Any
 from app.fhir.checks import walk
 from app.fhir.dates import age_in_years, local_date, parse_instant
 from app.fhir.references import split_local
-from app.fhir.service_key import organisation_of, service_of
+from app.fhir.service_key import organisation_name_of, organisation_of, service_of
 from app.fhir.terminology import Category, Terminology
 
 # A birth date as a span: (earliest, latest) possible day; equal ends for a full date.
@@ -45,6 +45,7 @@ class Outcome:
     booked_at: datetime | None = None
     age_uncertain_days: int = 0
     service_source_code: str | None = None  # the code as the source sent it, shown to nurses
+    organisation_name: str | None = None  # the reference's display: a name when nothing better
 
 
 def subject_patients(data: dict[str, Any]) -> list[str]:
@@ -100,6 +101,7 @@ def code_outcomes(
         "service_source_code": service.code,
         "service_display": service.display,
         "organisation": organisation_of(data),
+        "organisation_name": organisation_name_of(data),
         "source_system": (data.get("meta") or {}).get("source"),
         "original_codes": original,
         "booked_at": parse_instant(created) if isinstance(created, str) else None,

@@ -69,6 +69,10 @@ SEARCH_PARAMS: dict[str, dict[str, Param]] = {
         "date": Param("date", ("period",)),
         "identifier": Param("token", ("identifier[]",)),
     },
+    "Organization": {
+        "identifier": Param("token", ("identifier[]",)),
+        "name": Param("string", ("name",)),
+    },
     "Observation": {
         "patient": Param("reference", ("subject",), "Patient"),
         "subject": Param("reference", ("subject",)),

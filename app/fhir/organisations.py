@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+ODS_SYSTEM = "https://fhir.nhs.uk/Id/ods-organization-code"
+
 
 def organisation_code(ref: dict[str, Any] | str | None) -> str | None:
     """The code of an organisation reference: its identifier value, else the id of a literal
@@ -23,3 +25,4 @@ def patient_organisations(patient: dict[str, Any]) -> set[str]:
     """The child's GP practice(s) and managing organisation."""
     refs = [*patient.get("generalPractitioner", []), patient.get("managingOrganization")]
     return {code for ref in refs if (code := organisation_code(ref))}
+

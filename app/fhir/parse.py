@@ -12,7 +12,15 @@ from app.fhir.duplicate_keys import duplicate_key_at
 from app.fhir.errors import FhirError, Issue
 from app.fhir.nesting import MAX_JSON_DEPTH, too_deep_at, too_many_at
 
-WRITABLE_TYPES = ("Patient", "RelatedPerson", "Group", "Appointment", "Flag", "Observation")
+WRITABLE_TYPES = (
+    "Patient",
+    "RelatedPerson",
+    "Group",
+    "Appointment",
+    "Flag",
+    "Observation",
+    "Organization",
+)
 
 
 def load_json(body: bytes, root: str | None = None) -> dict[str, Any]:

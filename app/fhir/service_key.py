@@ -91,16 +91,31 @@ def _outcome_service(data: dict[str, Any], terms: Terminology) -> Service:
 def organisation_of(data: dict[str, Any]) -> str | None:
     """The booking organisation (UK Core extension), else an organisation participant or
     performer, by identifier value, reference or display."""
+    ref = _organisation_ref(data)
+    return None if ref is None else _label(ref)
+
+
+def organisation_name_of(data: dict[str, Any]) -> str | None:
+    """The name the source gave the organisation `organisation_of` found (its reference's
+    display), when the label is a code; None when the display is the label itself."""
+    ref = _organisation_ref(data)
+    if ref is None or not isinstance(ref.get("display"), str):
+        return None
+    name = ref["display"].strip()[:255]
+    return name if name and name != _label(ref) else None
+
+
+def _organisation_ref(data: dict[str, Any]) -> dict[str, Any] | None:
     for ext in data.get("extension", []):
         if ext.get("url") == BOOKING_ORGANIZATION:
-            return _label(ext.get("valueReference") or {})
+            return ext.get("valueReference") or {}
     for path in ("participant[].actor", "performer[]"):
         for ref, _ in walk(data, path, ""):
             if not isinstance(ref, dict):
                 continue
             target = ref.get("type") or (split_local(ref.get("reference") or "") or ("",))[0]
             if target in ORGANISATION_TYPES:
-                return _label(ref)
+                return ref
     return None
 
 

@@ -15,6 +15,7 @@ from app.services.answer import Answer
 from app.services.child_summary import child_summary, children
 from app.services.family_carers import carers_of
 from app.services.identity_changes import identity_items
+from app.services.organisation_names import name_items
 from app.services.sharing import sharing_items
 from app.services.users import display_names
 from app.store import chronology_repo, family_repo, flags_repo, worklist_repo
@@ -78,6 +79,8 @@ def _household_adult(person: dict[str, Any], kids: list[str]) -> dict[str, Any]:
         "children": sorted(kids),
         "active": True,
         "patient_id": person["id"],
+        "telecom": [],
+        "address": [],
     }
 
 
@@ -115,4 +118,5 @@ def _timeline(
         *identity_items(chronology_repo.versions_of(session, "Patient", child_ids)),
         *sharing_items(session, child_ids, flags, names),
     ]
+    name_items(session, [i for i in everything if i["kind"] == "event"])
     return items.in_time_order(everything)

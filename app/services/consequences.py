@@ -63,6 +63,7 @@ def after_write(
         # families are judged again (`regroup` touched them).
         stated = links_repo.refresh_aliases(session, merges_changed)
         merges.refuse_cycles(session, stated, [p for p in plans if p.request.type == "Patient"])
+        merges.carry_owners(session, stated)
     patients = [p for p in plans if p.request.type == "Patient"]
     updated = [p.id for p in patients if p.version > 1]
     if updated:

@@ -40,6 +40,27 @@ def relationships(data: dict[str, Any]) -> set[str]:
     return out
 
 
+def contact_of(data: dict[str, Any]) -> dict[str, list[str]]:
+    """Telephone, email and address as the source sent them, each as one line to read: the
+    banner shows a nurse how to reach the person, so nothing is normalised away."""
+    telecom = [
+        f"{t['value']} ({t['use']})" if isinstance(t.get("use"), str) else str(t["value"])
+        for t in data.get("telecom") or []
+        if isinstance(t, dict) and isinstance(t.get("value"), str) and t["value"].strip()
+    ]
+    address = []
+    for a in data.get("address") or []:
+        if not isinstance(a, dict):
+            continue
+        text = a.get("text")
+        if not isinstance(text, str) or not text.strip():
+            parts = [*(a.get("line") or []), a.get("city"), a.get("postalCode")]
+            text = ", ".join(p for p in parts if isinstance(p, str) and p.strip())
+        if text:
+            address.append(text)
+    return {"telecom": telecom, "address": address}
+
+
 def carers_of(session: Session, child_ids: Sequence[str]) -> list[dict[str, Any]]:
     """One entry per carer, in key order; `patient_id` is the carer's own Patient, if any."""
     grouped: dict[str, dict[str, Any]] = {}
@@ -57,10 +78,14 @@ def carers_of(session: Session, child_ids: Sequence[str]) -> list[dict[str, Any]
                 "children": set(),
                 "active": False,
                 "patient_id": None,
+                "telecom": [],
+                "address": [],
             },
         )
         carer["name"] = carer["name"] or person_name(data)
         carer["relationships"] |= relationships(data)
+        for kind, sent in contact_of(data).items():
+            carer[kind] += [v for v in sent if v not in carer[kind]]
         carer["related_persons"].append(f"RelatedPerson/{rp.id}")
         carer["children"].add(rp.patient_id)
         carer["active"] = carer["active"] or data.get("active") is not False

@@ -34,6 +34,7 @@ from app.store.models import CodedEvent, Resource
 
 # Targets before the resources that point at them.
 TYPE_ORDER = {
+    "Organization": 0,
     "Patient": 0,
     "RelatedPerson": 1,
     "Group": 1,
@@ -377,6 +378,7 @@ def _event_row(p: Planned, o: Outcome, ctx: WriteContext) -> dict[str, Any]:
         "service_key": o.service_code,
         "service_display": o.service_display,
         "organisation": o.organisation,
+        "organisation_name": o.organisation_name,
         "source_system": o.source_system,
         "original_codes": orjson.dumps(o.original_codes).decode(),
         "recorded_at": ctx.now,

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.fhir.errors import FhirError
 from app.services.writes import Planned
-from app.store import links_repo
+from app.store import case_repo, links_repo
 
 MAX_CHAIN = 64  # merges of merges; far past any real chain, and the walk must end
 
@@ -43,3 +43,24 @@ def _cycle(merged: str, surviving: str, patients: Sequence[Planned]) -> FhirErro
         "of merges must end at one surviving record; correct the earlier link first.",
         f"{where}.link",
     )
+
+
+def carry_owners(session: Session, stated: Mapping[str, str]) -> None:
+    """A case owned before its record was merged stays owned: the surviving record takes the
+    owner and next review date, unless it has an owner of its own (that nurse keeps it). The
+    merged record's ownership ends either way: its flags are raised on the survivor only,
+    so a caseload row for it would lead nowhere."""
+    if not stated:
+        return
+    owners = case_repo.owners_of(session, [*stated, *stated.values()])
+    moves: dict[str, str] = {}
+    dropped: list[str] = []
+    for merged, surviving in sorted(stated.items()):
+        if merged not in owners:
+            continue
+        if surviving in owners or surviving in moves.values():
+            dropped.append(merged)
+        else:
+            moves[merged] = surviving
+    case_repo.clear_owner(session, dropped)
+    case_repo.move_owners(session, moves)

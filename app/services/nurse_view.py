@@ -97,6 +97,7 @@ def event_view(e: CodedEvent) -> dict[str, Any]:
             else None
         ),
         "organisation": e.organisation,
+        "organisation_name": e.organisation_name,  # the source's display; a page names it better
         "source": e.source_system,
         "age_days": e.age_days,
         "recorded_at": e.recorded_at,

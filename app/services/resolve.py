@@ -13,6 +13,11 @@ from app.fhir.parse import WRITABLE_TYPES
 from app.fhir.references import iter_references, split_local
 from app.store import resources_repo
 
+# Literal references that must point at a stored resource. An Organization need not be
+# stored: sources named practices by reference long before Organization could be sent, and
+# its name is context for a person, never a fact a rule reads.
+CHECKED_TYPES = tuple(t for t in WRITABLE_TYPES if t != "Organization")
+
 
 class BundleIds:
     """Ids known inside one request: urn:uuid fullUrls and identity keys created by it."""
@@ -48,7 +53,7 @@ def resolve_references(
                 ref["reference"] = ids.urns[target]
             refs.append((ref, path))
             local = split_local(ref.get("reference") or "")
-            if local and local[0] in WRITABLE_TYPES:
+            if local and local[0] in CHECKED_TYPES:
                 literal.setdefault(local[0], set()).add(local[1])
             elif _patient_identifier(ref):
                 nhs.add(ref["identifier"]["value"])
@@ -68,7 +73,7 @@ def resolve_references(
     missing: list[Issue] = []
     for ref, path in refs:
         local = split_local(ref.get("reference") or "")
-        if local and local[0] in WRITABLE_TYPES and local not in known:
+        if local and local[0] in CHECKED_TYPES and local not in known:
             missing.append(
                 Issue(
                     "not-found",
@@ -97,7 +102,7 @@ def _urn_problem(target: str, ids: BundleIds) -> str:
     if target in ids.urns:
         return (
             f"{target} points at an entry stored after this one (entries are stored in the "
-            "order Patient, RelatedPerson/Group, Flag/Observation, Appointment)."
+            "order Organization/Patient, RelatedPerson/Group, Flag/Observation, Appointment)."
         )
     return f"{target} is not the fullUrl of any entry in this Bundle."
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.rules.desired import DEATH_DATE_UNKNOWN
 from app.services.family_facts import deceased_at
+from app.services.organisation_names import organisation_names
 from app.store import worklist_repo
 
 
@@ -47,6 +48,14 @@ def practices(patient: dict[str, Any]) -> list[dict[str, str | None]]:
     return out
 
 
+def named_practices(session: Session, patient: dict[str, Any]) -> list[dict[str, str | None]]:
+    """The practices, each named by its Organization when one is stored (a display the
+    Patient's source sent never overrides that name)."""
+    found = practices(patient)
+    names = organisation_names(session, [p["code"] for p in found])
+    return [{**p, "name": names.get(p["code"] or "") or p["name"]} for p in found]
+
+
 def banner(
     session: Session, patient_id: str, items: Iterable[dict[str, Any]], now: datetime
 ) -> dict[str, Any]:
@@ -57,5 +66,5 @@ def banner(
         "statuses": statuses_now(items, now),
         "deceased": died is not None,
         "died_on": None if died in (None, DEATH_DATE_UNKNOWN) else patient["deceasedDateTime"],
-        "practices": practices(patient),
+        "practices": named_practices(session, patient),
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from app.store.case_models import CaseOwner
@@ -36,6 +36,15 @@ def set_owner(
         row = existing.get(child_id) or CaseOwner(child_id=child_id)
         row.owner, row.next_review, row.assigned_by, row.assigned_at = owner, next_review, by, now
         session.add(row)
+
+
+def move_owners(session: Session, moves: dict[str, str]) -> None:
+    """Give each case's owner row (owner, next review, who assigned it and when) to another
+    child: merged record -> surviving record."""
+    for source, target in sorted(moves.items()):
+        session.execute(
+            update(CaseOwner).where(CaseOwner.child_id == source).values(child_id=target)
+        )
 
 
 def clear_owner(session: Session, child_ids: Sequence[str]) -> None:

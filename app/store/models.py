@@ -131,6 +131,8 @@ class CodedEvent(Base):
     # The normalised service key the rules compare (app/fhir/service_key.py).
     service_key: Mapped[str | None] = mapped_column(String(128))
     organisation: Mapped[str | None] = mapped_column(String(255))
+    # The source's display for it: read only when no Organization resource names the code.
+    organisation_name: Mapped[str | None] = mapped_column(String(255))
     source_system: Mapped[str | None] = mapped_column(String(255))
     original_codes: Mapped[str] = mapped_column(Text)
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -4,6 +4,7 @@ review form: a CSRF token, then the same use case as the API, then back to the p
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -23,6 +24,7 @@ from app.ui.view import PageError, audited
 router = APIRouter(prefix="/ui")
 LONDON = ZoneInfo("Europe/London")
 Field = Annotated[str, Form()]
+FLAG_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 
 
 def assignment_of(who: Principal, owner: str, next_review: str) -> case_owner.Assignment:
@@ -80,7 +82,7 @@ async def caseload_page(request: Request) -> Response:
 @router.post("/children/{patient_id}/sharing")
 async def record_sharing(
     patient_id: Id, request: Request, csrf_token: Field = "", agency: Field = "",
-    method: Field = "", shared_on: Field = "", note: Field = "",
+    method: Field = "", shared_on: Field = "", note: Field = "", flag_id: Field = "",
 ) -> Response:  # fmt: skip
     audit_note = AuditNote("update", "Patient", [f"Patient/{patient_id}"])
     who = await checked_form_user(request, audit_note, csrf_token)
@@ -97,4 +99,6 @@ async def record_sharing(
     await audited(
         request, who, audit_note, lambda s: sharing.record_sharing(s, patient_id, given, who, now)
     )
-    return RedirectResponse(f"/ui/children/{patient_id}?shared=saved#sharing", status_code=303)
+    # Back to the concern page the form was on; only an id's characters, so never elsewhere.
+    back = f"/ui/flags/{flag_id}" if FLAG_ID.fullmatch(flag_id) else f"/ui/children/{patient_id}"
+    return RedirectResponse(f"{back}?shared=saved#sharing", status_code=303)

@@ -17,6 +17,7 @@ from app.services.audit import AuditNote
 from app.services.case_owner import case_panel
 from app.services.chronology import child_chronology
 from app.services.family_review import open_concerns
+from app.services.household import household
 from app.services.relatives import relatives
 from app.services.sharing import METHODS
 from app.services.status_banner import banner
@@ -41,7 +42,12 @@ def _child_and_relatives(session: Session, patient_id: str, now: datetime) -> An
     case = case_panel(session, [patient_id], now.date())
     case["banner"] = banner(session, patient_id, child.body["items"], now)
     case["concerns"] = open_concerns(session, child.body["family_id"], now.date())
-    return Answer((child.body, kin.body, case), sorted({*child.references, *kin.references}))
+    people = household(
+        session, patient_id, child.body["items"], kin.body["siblings"], kin.body["carers"], now
+    )
+    case["banner"].update(people.body)
+    refs = {*child.references, *kin.references, *people.references}
+    return Answer((child.body, kin.body, case), sorted(refs))
 
 
 @router.get("/children/{patient_id}")

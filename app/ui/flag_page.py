@@ -4,15 +4,19 @@ system's own entries (evidence changed, withdrawn) shown apart from people's."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from app.api.nurse_params import Id
 from app.api.state import get_state
 from app.auth.principal import Principal
+from app.services.answer import Answer
 from app.services.audit import AuditNote
+from app.services.child_banner import child_banner
 from app.services.flag_view import flag_view
 from app.services.review import (
     REVIEW_OUTCOMES,
@@ -21,6 +25,8 @@ from app.services.review import (
     ReviewOutcome,
     review_flag,
 )
+from app.services.sharing import METHODS
+from app.ui.case_page import LONDON
 from app.ui.chronology_view import CLOSED
 from app.ui.guard import checked_form_user, page_user
 from app.ui.render import page
@@ -52,7 +58,7 @@ async def _show(
 ) -> Response:
     note = AuditNote("read", "Flag", [f"Flag/{flag_id}"])
     now = get_state(request).clock()
-    flag: dict[str, Any] = await audited(request, who, note, lambda s: flag_view(s, flag_id, now))
+    flag: dict[str, Any] = await audited(request, who, note, lambda s: _flag(s, flag_id, now))
     # Only our own redirect's words: a crafted link cannot make the page say "Saved: ...".
     done = request.query_params.get("done")
     context = {
@@ -64,8 +70,19 @@ async def _show(
         "given": given or {},
         # Only our own redirect's words: a crafted link cannot make the page say "Saved: ...".
         "done": done if error is None and done in ACTIONS else None,
+        "methods": list(METHODS.items()),
+        "shared": request.query_params.get("shared") == "saved",
+        "today": now.astimezone(LONDON).date().isoformat(),  # the form's default: London's day
     }
     return page(request, "flag.html", context, status)
+
+
+def _flag(session: Session, flag_id: str, now: datetime) -> Answer[dict[str, Any]]:
+    """The concern and its child's status banner, in one transaction and one audit record."""
+    flag = flag_view(session, flag_id, now)
+    top = child_banner(session, flag.body["child"]["id"], now)
+    flag.body["banner"] = top.body
+    return Answer(flag.body, sorted({*flag.references, *top.references}))
 
 
 @router.get("/flags/{flag_id}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from app.services.organisation_names import NAME, shown
 from app.services.sharing import METHODS
 
 STATES = {
@@ -84,6 +85,7 @@ RELATIONSHIPS = {
     "GRFTH": "Grandfather",
     "FMRMTH": "Foster mother",
     "FMRFTH": "Foster father",
+    "household-member": "Adult in the household",
 }
 
 
@@ -113,4 +115,6 @@ FILTERS = {
     "priority_label": lambda v: label(PRIORITIES, v),
     "priority_class": lambda v: PRIORITY_TAGS.get(v or "", "nhsuk-tag--grey"),
     "relationship_label": lambda v: label(RELATIONSHIPS, v),
+    # An item with `organisation` (a code) and `organisation_name`: "Riverside Surgery (A81001)".
+    "organisation_label": lambda v: shown(v.get("organisation"), v.get(NAME)),
 }

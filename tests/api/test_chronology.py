@@ -179,6 +179,8 @@ def test_family_chronology_puts_children_and_carers_on_one_timeline(
         "children": [ids["dan"]],
         "active": True,
         "patient_id": None,
+        "telecom": [],  # none sent
+        "address": [],
     }
     events = [
         (i["at"][:10], i["child_id"], i["carer"]) for i in body["items"] if i["kind"] == "event"

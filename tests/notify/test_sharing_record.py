@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from app.main import create_app
 from app.notify.dispatcher import Dispatcher
+from app.runtime import AppState
+from tests.auth.test_sessions import sign_in
 from tests.notify.conftest import Subscribed
 from tests.notify.kit import infant_in
 
@@ -61,3 +64,14 @@ def test_a_wrong_sharing_record_names_the_field_and_keeps_nothing(
         assert r.status_code == 400, r.text
     assert hooks_client.post("/api/children/nobody/sharing", json=SHARED).status_code == 404
     assert chronology(hooks_client, pid, "shared") == []
+
+
+def test_the_concern_page_lists_the_webhooks_sent_about_it(
+    hooks_client: TestClient, hooks_state: AppState, subscribed: Subscribed, nurse: str
+) -> None:
+    pid = infant_in(hooks_client, "A81001")
+    [pending] = chronology(hooks_client, pid, "notified")
+    with TestClient(create_app(state=hooks_state)) as browser:
+        assert sign_in(browser, nurse).status_code == 303  # type: ignore[attr-defined]
+        words = " ".join(browser.get(f"/ui/flags/{pending['flag_id']}").text.split())
+    assert "webhook to gp agency about" in words and "<strong>pending</strong>" in words
