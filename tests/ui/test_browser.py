@@ -269,6 +269,7 @@ def test_a_nurse_takes_a_case_and_finds_it_in_her_caseload(
         page.goto(f"{site}/ui/?owner=me")
         expect(page.locator("#worklist")).to_contain_text("Ruby Marsh")
         accessible(page)
+        shoot(page, f"worklist-{width}")
         # On a phone the rows stack: no column is hidden behind a sideways scroll.
         fits = "t => t.scrollWidth <= t.parentElement.clientWidth + 1"
         assert width > 390 or page.locator("#worklist").evaluate(fits)
