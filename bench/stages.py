@@ -39,7 +39,6 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
@@ -55,6 +54,7 @@ from app.services.writes import WriteRequest  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from app.store.migrate import upgrade_head  # noqa: E402
 from bench_ingest import FLOOR_TABLE_DDL  # noqa: E402
+from fresh_db import fresh_database  # noqa: E402
 
 FHIR_JSON = {"Content-Type": "application/fhir+json"}
 WAL_CHUNK = 25
@@ -327,16 +327,8 @@ def main() -> None:
     args = parser.parse_args()
     print(f"started {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; load average {os.getloadavg()}",
           file=sys.stderr)
-    admin = create_engine(args.admin, isolation_level="AUTOCOMMIT")
-    name = f"wnb_bench_stages_{os.getpid()}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        run(make_url(args.admin).set(database=name).render_as_string(False), args)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_database(args.admin, "wnb_bench_stages") as url:
+        run(url, args)
     print(f"\nload average at the end {os.getloadavg()}", file=sys.stderr)
 
 
