@@ -91,6 +91,7 @@ class StageTiming:
         self._cpu: list[Counter[str]] = []
         self.statements: Counter[str] = Counter()
         self.shapes: Counter[tuple[str, str]] = Counter()  # (stage, first words of the SQL)
+        self.active = False  # statements count only while the wrappers are installed
 
     def _frame(self) -> tuple[list[str], Counter[str]]:
         local = self._local
@@ -118,6 +119,8 @@ class StageTiming:
         self._local.mark = now
 
     def statement(self, _conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
+        if not self.active:
+            return
         stack, _cpu = self._frame()
         stage = stack[-1] if stack else OTHER
         self.statements[stage] += 1
@@ -170,9 +173,11 @@ class StageTiming:
                         if value is original:
                             undo.append((place, key, value))
                             setattr(place, key, wrapper)
+        self.active = True
         try:
             yield
         finally:
+            self.active = False
             for place, key, value in reversed(undo):
                 setattr(place, key, value)
 

@@ -250,6 +250,11 @@ def run(url: str, args: argparse.Namespace) -> None:
     print(f"seeded {len(pids)} children in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     size = args.bundle_size
     posts = [payloads.appointment_json("post", i, pids) for i in range(args.posts + 50)]
+    plain_posts = [payloads.appointment_json("plain", i, pids) for i in range(args.posts + 50)]
+    plain_bundles = [
+        payloads.appointment_bundle("plain-bundle", n * size, size, pids)
+        for n in range(args.bundles)
+    ]
     bundles = [
         payloads.appointment_bundle("bundle", n * size, size, pids)
         for n in range(args.bundles + 1)
@@ -264,25 +269,43 @@ def run(url: str, args: argparse.Namespace) -> None:
         # Untimed warm-up: imports, prepared statements, caches.
         send(http, posts[:50], "/fhir/Appointment", lambda r: r.status_code == 201)
         send(http, bundles[:1], "/fhir", bundle_ok)
-        with timing.installed():
-            timing.reset()
-            post_wal: list[float] = []
-            with server_cpu() as cpu:
-                for first in range(50, len(posts), WAL_CHUNK):
+        timing.reset()
+        # Chunks with the stage wrappers and without them take turns, so that what the
+        # wrappers cost is measured on the same children at the same time.
+        post_wal: list[float] = []
+        post_cpu, plain_cpu = [0.0], [0.0]
+        for n, first in enumerate(range(50, len(posts), WAL_CHUNK)):
+            for wrapped in (True, False) if n % 2 == 0 else (False, True):
+                if wrapped:
                     part = posts[first : first + WAL_CHUNK]
-                    before = wal_lsn(probe)
-                    send(http, part, "/fhir/Appointment", lambda r: r.status_code == 201)
-                    post_wal.append((wal_lsn(probe) - before) / len(part))
-            post_shapes: list[str] = []
-            post_stages = timing.take(cpu[0], args.posts, post_shapes)
-            bundle_wal: list[float] = []
-            with server_cpu() as cpu:
-                for body in bundles[1:]:
-                    before = wal_lsn(probe)
-                    send(http, [body], "/fhir", bundle_ok)
-                    bundle_wal.append((wal_lsn(probe) - before) / size)
-            bundle_shapes: list[str] = []
-            bundle_stages = timing.take(cpu[0], args.bundles, bundle_shapes)
+                    with timing.installed(), server_cpu() as cpu:
+                        before = wal_lsn(probe)
+                        send(http, part, "/fhir/Appointment", lambda r: r.status_code == 201)
+                        post_wal.append((wal_lsn(probe) - before) / len(part))
+                    post_cpu[0] += cpu[0]
+                else:
+                    with server_cpu() as cpu:
+                        send(http, plain_posts[first : first + WAL_CHUNK], "/fhir/Appointment",
+                             lambda r: r.status_code == 201)
+                    plain_cpu[0] += cpu[0]
+        post_shapes: list[str] = []
+        post_stages = timing.take(post_cpu[0], args.posts, post_shapes)
+        bundle_wal: list[float] = []
+        bundle_cpu, plain_bundle_cpu = [0.0], [0.0]
+        for n, (body, plain) in enumerate(zip(bundles[1:], plain_bundles, strict=True)):
+            for wrapped in (True, False) if n % 2 == 0 else (False, True):
+                if wrapped:
+                    with timing.installed(), server_cpu() as cpu:
+                        before = wal_lsn(probe)
+                        send(http, [body], "/fhir", bundle_ok)
+                        bundle_wal.append((wal_lsn(probe) - before) / size)
+                    bundle_cpu[0] += cpu[0]
+                else:
+                    with server_cpu() as cpu:
+                        send(http, [plain], "/fhir", bundle_ok)
+                    plain_bundle_cpu[0] += cpu[0]
+        bundle_shapes: list[str] = []
+        bundle_stages = timing.take(bundle_cpu[0], args.bundles, bundle_shapes)
     # The Bundle table is per entry; its statement column per Bundle.
     bundle_stages = {k: (ms / size, n) for k, (ms, n) in bundle_stages.items()}
     extra = [payloads.appointment_json("prof", i, pids) for i in range(args.profile)]
@@ -292,6 +315,12 @@ def run(url: str, args: argparse.Namespace) -> None:
     print(stage_timing.report(post_stages, bundle_stages, floor_ms, args, size))
     rounds = ", ".join(f"{f * 1000:.2f}" for f in floors)
     print(f"\nfloor ms CPU per request by round: {rounds}; median {floor_ms:.2f}")
+    wrapped, plain = post_cpu[0] / args.posts, plain_cpu[0] / args.posts
+    print(f"\nWhat the stage wrappers cost (chunks with and without them taking turns): "
+          f"{wrapped * 1000:.2f} against {plain * 1000:.2f} ms per single POST "
+          f"({wrapped / plain - 1:+.0%}); {bundle_cpu[0] * 1000 / (args.bundles * size):.3f} "
+          f"against {plain_bundle_cpu[0] * 1000 / (args.bundles * size):.3f} ms per Bundle entry "
+          f"({bundle_cpu[0] / plain_bundle_cpu[0] - 1:+.0%}).")
     print("\nStatements per single POST by stage (count, stage: first words):\n```")
     print("\n".join(post_shapes))
     print("```\n\nStatements per Bundle by stage:\n```")
