@@ -33,7 +33,7 @@ class Stage:
 
 W, R = "writes", "reconciliation"
 STAGES = (
-    Stage("authentication", ("app.api.security:checked_principal",
+    Stage("authentication", ("app.api.security:current_principal",
                              "app.api.security:require_all", "app.api.security:require",
                              "app.services.authenticate:Authenticator.bearer"), None, 0.03, 0.0),
     Stage("body read and parse", ("app.api.body:read_json", "app.fhir.parse:load_json",
