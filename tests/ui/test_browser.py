@@ -270,6 +270,8 @@ def test_a_nurse_takes_a_case_and_finds_it_in_her_caseload(
         expect(page.locator("#worklist")).to_contain_text("Ruby Marsh")
         accessible(page)
         shoot(page, f"worklist-{width}")
+        # The filters fold away above the results on a phone, open on a desktop.
+        assert page.locator("#worklist-filters").evaluate("d => d.open") == (width > 390)
         # On a phone the rows stack: no column is hidden behind a sideways scroll.
         fits = "t => t.scrollWidth <= t.parentElement.clientWidth + 1"
         assert width > 390 or page.locator("#worklist").evaluate(fits)

@@ -11,3 +11,10 @@ if (printNow) {
   printNow.hidden = false
   printNow.addEventListener('click', () => window.print())
 }
+
+// On a phone the worklist's filters fold away above the results (open without JavaScript,
+// and on wider screens, so nothing is ever hidden from a page that cannot unfold it).
+const filters = document.getElementById('worklist-filters')
+if (filters && window.matchMedia('(max-width: 640px)').matches) {
+  filters.open = false
+}
