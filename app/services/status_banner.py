@@ -68,3 +68,17 @@ def banner(
         "died_on": None if died in (None, DEATH_DATE_UNKNOWN) else patient["deceasedDateTime"],
         "practices": named_practices(session, patient),
     }
+
+
+def family_banner(
+    session: Session, children: list[dict[str, Any]], items: list[dict[str, Any]], now: datetime
+) -> list[dict[str, Any]]:
+    """Each child's banner on the family page: statuses holding now, a death, the GP
+    practice, from the family chronology's items for that child."""
+    return [
+        {
+            "child": c,
+            **banner(session, c["id"], [i for i in items if i.get("child_id") == c["id"]], now),
+        }
+        for c in children
+    ]

@@ -17,6 +17,7 @@ from app.services.audit import AuditNote
 from app.services.case_owner import case_panel
 from app.services.chronology import family_chronology
 from app.services.family_review import open_concerns
+from app.services.status_banner import family_banner
 from app.ui import chronology_view as cv
 from app.ui import timeline
 from app.ui.family_form import ReviewForm, review_context
@@ -64,7 +65,9 @@ def _family(
     ids = [c["id"] for c in chronology.body["children"]]
     case = case_panel(session, ids, now.date())
     case["concerns"] = open_concerns(session, family_id, now.date())
-    return Answer((chronology.body, case), chronology.references)
+    body = chronology.body
+    case["banner"] = family_banner(session, body["children"], body["items"], now)
+    return Answer((body, case), chronology.references)
 
 
 @router.get("/families/{family_id}")
@@ -109,6 +112,7 @@ async def _family_page(
         "family_id": family_id,
         "children": body["children"],
         "carers": body["carers"],
+        "banner": case["banner"],
         "owners": case["owners"],
         "common_owner": _common(case["owners"], [c["id"] for c in body["children"]]),
         "colleagues": case["colleagues"],

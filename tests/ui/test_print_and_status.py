@@ -107,3 +107,13 @@ def test_a_nurse_records_sharing_on_the_child_page_and_it_prints(
 
 def test_a_name_cannot_break_out_of_the_print_stylesheet() -> None:
     assert css_string('Jo "} body {display:none} \\ \n') == '"Jo  } body {display:none}    "'
+
+
+def test_the_family_page_has_each_childs_status_at_a_glance(
+    signed_in: TestClient, family: Family
+) -> None:
+    html = signed_in.get(f"/ui/families/{family.family_id}").text
+    words = banner_of(html).replace(" :", ":").replace(" ;", ";")  # tags stand for spaces
+    assert "Ruby Marsh: Child protection plan since 1 March 2026;" in words
+    assert "Iris Marsh: no plan, looked-after or child-in-need status now" in words
+    assert "Carers and adults:" in words and "GP practice: not recorded" in words
