@@ -16,7 +16,6 @@ in-process through the ASGI app by a signed-in nurse, so the times are the serve
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import statistics
 import sys
@@ -26,8 +25,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from app.fhir.nhs_number import NHS_NUMBER_SYSTEM, check_digit
 from app.main import create_app
@@ -37,6 +34,7 @@ from app.services.users import add_user
 from app.services.writes import WriteRequest
 from app.settings import Settings
 from app.store.migrate import upgrade_head
+from procs import fresh_database
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 SERVICES = ["gp", "dental", "health-visiting", "paediatrics", "immunisation"]
@@ -135,15 +133,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
     if args.postgres:
-        admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-        name = f"wnb_bench_pages_{os.getpid()}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            run(make_url(args.postgres).set(database=name).render_as_string(False), args)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        with fresh_database(args.postgres, "wnb_bench_pages") as url:
+            run(url, args)
     else:
         run(f"sqlite:///{tempfile.mkdtemp(prefix='wnb-bench-pages-')}/pages.db", args)
 

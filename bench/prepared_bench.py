@@ -12,13 +12,9 @@ both alike. Prints writes per second for each and the ratio. Run by hand:
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
 from datetime import UTC, datetime, timedelta
-
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from app.fhir.nhs_number import NHS_NUMBER_SYSTEM, check_digit
 from app.runtime import AppState, build_state
@@ -26,6 +22,7 @@ from app.services.ingest import write_resources
 from app.services.writes import WriteRequest
 from app.settings import Settings
 from app.store.migrate import upgrade_head
+from procs import fresh_database
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 CHILDREN = 200
@@ -110,17 +107,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--writes", type=int, default=300)
     args = parser.parse_args()
-    admin = create_engine(args.admin, isolation_level="AUTOCOMMIT")
-    name = f"wnb_bench_prepared_{os.getpid()}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = make_url(args.admin).set(database=name).render_as_string(hide_password=False)
+    with fresh_database(args.admin, "wnb_bench_prepared") as url:
         run(url, args.rounds, args.writes)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 if __name__ == "__main__":
