@@ -3,6 +3,7 @@ client to send them with: python-hl7's own."""
 
 from __future__ import annotations
 
+import ssl
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -73,10 +74,12 @@ def adt(facility: str, event: str, control: str, *segments: str) -> str:
 
 
 @contextmanager
-def listening(state: AppState, networks: str = "127.0.0.0/8") -> Iterator[Listener]:
+def listening(
+    state: AppState, networks: str = "127.0.0.0/8", tls: ssl.SSLContext | None = None
+) -> Iterator[Listener]:
     from app.mllp.networks import parse_networks
 
-    listener = Listener(state, "127.0.0.1", 0, parse_networks(networks))
+    listener = Listener(state, "127.0.0.1", 0, parse_networks(networks), tls)
     listener.start_in_thread()
     try:
         yield listener

@@ -4,9 +4,10 @@ cancelled); otherwise the filler status (SCH-25) does."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
-from hl7.containers import Message
+from hl7.containers import Message, Segment
 
 from app.hl7.datatypes import concept, entity_identifier, instant_of, organisation
 from app.hl7.errors import TABLE_VALUE_NOT_FOUND, mapping_error, missing
@@ -33,6 +34,11 @@ EVENT_STATUS = {"S15": "cancelled", "S17": "entered-in-error", "S26": "noshow"}
 # The FHIR cancellation reason codes' families: a sender's SCH-6 code in this form is read in
 # that code system, so a carer's cancellation counts as one.
 CANCELLATION_PREFIXES = ("pat", "prov", "maint", "meds-inc", "oth", "other")
+# Duration units (SCH-10, TQ1-13.2) in minutes; none given is minutes, the v2 default.
+DURATION_MINUTES = dict.fromkeys(("", "M", "MIN", "MINS", "MINUTE", "MINUTES"), 1) | dict.fromkeys(
+    ("H", "HR", "HRS", "HOUR", "HOURS"), 60
+)
+LONGEST_MINUTES = 7 * 24 * 60
 
 
 def appointment(
@@ -56,6 +62,8 @@ def appointment(
     tq1 = first(msg, "TQ1")
     start = instant_of(tq1, 7, "TQ1") or instant_of(sch, 11, "SCH", comp=4)
     end = instant_of(tq1, 8, "TQ1") or instant_of(sch, 11, "SCH", comp=5)
+    if start and not end:
+        end = _end_after(start, sch, tq1)
     if start:
         data["start"] = start
     if end:
@@ -77,6 +85,33 @@ def appointment(
         *_others(msg),
     ]
     return data
+
+
+def _end_after(start: str, sch: Segment, tq1: Segment | None) -> str | None:
+    """The end of an appointment sent as a start and a duration (SCH-9 with SCH-10 units,
+    else TQ1-13), as many PAS systems send it: FHIR wants a start with an end (app-3)."""
+    for where, field, unit_field, amount, units in (
+        ("SCH", 9, 10, value(sch, 9), value(sch, 10)),
+        ("TQ1", 13, 13, value(tq1, 13), value(tq1, 13, 1, 2)),
+    ):
+        if not amount:
+            continue
+        per = DURATION_MINUTES.get(units.strip().upper())
+        if per is None:
+            raise mapping_error(
+                where,
+                unit_field,
+                "is not a unit of time this service reads (minutes or hours)",
+                TABLE_VALUE_NOT_FOUND,
+            )
+        try:
+            minutes = float(amount) * per
+        except ValueError:
+            raise mapping_error(where, field, "must be a number") from None
+        if not 0 < minutes <= LONGEST_MINUTES:
+            raise mapping_error(where, field, "must be a duration of up to a week")
+        return (datetime.fromisoformat(start) + timedelta(minutes=minutes)).isoformat()
+    return None
 
 
 def _status(sch: Any, event: str) -> str:

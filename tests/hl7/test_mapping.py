@@ -96,3 +96,43 @@ def test_unmappable_fields_are_named(change: tuple[str, str], where: str) -> Non
     with pytest.raises(Hl7Error) as caught:
         _translate(text)
     assert caught.value.ack == "AE" and caught.value.location == where
+
+
+def _with_duration(sch9: str, sch10: str, tq113: str = "") -> str:
+    """An S26 that gives its start and a duration (SCH-9/SCH-10, or TQ1-13) but no end."""
+    segments = siu("RX1", "S26", "C1", "9434765919", "A1").split("\r")
+    sch, tq1 = segments[1].split("|"), segments[2].split("|")
+    sch[9], sch[10] = sch9, sch10
+    tq1[8] = ""
+    tq1 += [""] * (14 - len(tq1))
+    tq1[13] = tq113
+    segments[1], segments[2] = "|".join(sch), "|".join(tq1)
+    return "\r".join(segments)
+
+
+@pytest.mark.parametrize(
+    ("sch9", "sch10", "tq113", "end"),
+    [
+        ("15", "MIN^Minutes^ISO+", "", "2026-06-01T09:15:00+01:00"),
+        ("15", "m", "", "2026-06-01T09:15:00+01:00"),
+        ("1", "HR", "", "2026-06-01T10:00:00+01:00"),
+        ("20", "", "", "2026-06-01T09:20:00+01:00"),  # no units: minutes, the v2 default
+        ("", "", "30^min", "2026-06-01T09:30:00+01:00"),
+    ],
+)
+def test_a_start_and_a_duration_give_the_end(sch9: str, sch10: str, tq113: str, end: str) -> None:
+    """H-150: a PAS that sends the start and a duration, no end, had every appointment refused
+    (FHIR app-3 wants a start with an end)."""
+    t = _translate(_with_duration(sch9, sch10, tq113))
+    assert t.appointment is not None
+    assert (t.appointment["start"], t.appointment["end"]) == ("2026-06-01T09:00:00+01:00", end)
+
+
+@pytest.mark.parametrize(
+    ("sch9", "sch10", "where"),
+    [("15", "WK", "SCH-10"), ("soon", "MIN", "SCH-9"), ("0", "MIN", "SCH-9")],
+)
+def test_a_duration_that_cannot_be_read_is_named(sch9: str, sch10: str, where: str) -> None:
+    with pytest.raises(Hl7Error) as caught:
+        _translate(_with_duration(sch9, sch10))
+    assert caught.value.ack == "AE" and caught.value.location == where
