@@ -100,4 +100,4 @@ def test_a_withdrawn_flag_shows_the_system_entry(signed_in: TestClient, client: 
     assert "wnb-review--system" in page.text
     assert "Reopen the flag" in words and "Close the flag" not in words
     worklist = text_of(signed_in.get("/ui/", params={"state": "withdrawn"}).text)
-    assert "1 flag matching" in worklist and "Withdrawn" in worklist
+    assert "1 family with 1 concern matching" in worklist and "Withdrawn" in worklist
