@@ -107,13 +107,15 @@ def _timeline(
 ) -> list[dict[str, Any]]:
     flags = chronology_repo.flags_of(session, child_ids)
     reviews = flags_repo.reviews_of(session, [f.pk for f in flags])
+    stamps = chronology_repo.version_stamps(session, "Flag", [f.flag_id for f in flags])
+    versions = chronology_repo.versions_by_key(
+        session, "Flag", items.versions_needed(flags, stamps)
+    )
     names = display_names(session)
     everything = [
         *items.event_items(chronology_repo.events_of(session, [*child_ids, *carers]), carers),
         *items.status_items(chronology_repo.statuses_with_resources(session, child_ids), now),
-        *items.flag_history_items(
-            flags, chronology_repo.versions_of(session, "Flag", [f.flag_id for f in flags])
-        ),
+        *items.flag_history_items(flags, versions),
         *items.review_items(reviews, flags, names),
         *identity_items(chronology_repo.versions_of(session, "Patient", child_ids)),
         *sharing_items(session, child_ids, flags, names),

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -70,6 +70,24 @@ def status_items(
         if s.end is not None and s.end <= now:  # a planned end has not happened yet
             out.append({"at": s.end, "kind": "status-end", **base})
     return out
+
+
+def versions_needed(
+    flags: Sequence[RaisedFlag], stamps: Iterable[tuple[str, int, datetime]]
+) -> set[tuple[str, int]]:
+    """(flag id, version) of the version in force at each step `flag_history_items` shows
+    (opened, updated, closed): the only versions whose content the chronology reads."""
+    by_flag: dict[str, list[tuple[int, datetime]]] = defaultdict(list)
+    for fid, version, at in stamps:
+        by_flag[fid].append((version, at))
+    needed: set[tuple[str, int]] = set()
+    for f in flags:
+        steps = [f.opened_at, f.updated_at, *([f.closed_at] if f.closed_at else [])]
+        for at in steps:
+            then = [v for v, written in by_flag[f.flag_id] if written <= at]
+            if then:
+                needed.add((f.flag_id, then[-1]))
+    return needed
 
 
 def flag_history_items(

@@ -98,3 +98,36 @@ def versions_of(session: Session, type_name: str, ids: Iterable[str]) -> Sequenc
         .where(ResourceVersion.type == type_name, ResourceVersion.id.in_(wanted))
         .order_by(ResourceVersion.id, ResourceVersion.version)
     ).all()
+
+
+def version_stamps(
+    session: Session, type_name: str, ids: Iterable[str]
+) -> list[tuple[str, int, datetime]]:
+    """(id, version, written at) of every stored version of these resources, without their
+    content: a concern has a version per change, and a chronology reads two or three."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return []
+    rows = session.execute(
+        select(ResourceVersion.id, ResourceVersion.version, ResourceVersion.last_updated)
+        .where(ResourceVersion.type == type_name, ResourceVersion.id.in_(wanted))
+        .order_by(ResourceVersion.id, ResourceVersion.version)
+    )
+    return [(str(i), int(v), at) for i, v, at in rows]
+
+
+def versions_by_key(
+    session: Session, type_name: str, keys: Iterable[tuple[str, int]]
+) -> Sequence[ResourceVersion]:
+    """These (id, version) versions of one type, each resource's in version order."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return []
+    return session.scalars(
+        select(ResourceVersion)
+        .where(
+            ResourceVersion.type == type_name,
+            tuple_(ResourceVersion.id, ResourceVersion.version).in_(wanted),
+        )
+        .order_by(ResourceVersion.id, ResourceVersion.version)
+    ).all()
