@@ -82,13 +82,16 @@ def worklist(session: Session, q: WorklistQuery, now: datetime) -> Answer[dict[s
         for rule_id in rule_ids.split():
             by_rule[rule_id] = by_rule.get(rule_id, 0) + n
     concerns = sum(n for _, _, n in counts)
-    total = worklist_repo.family_count(session, f) if concerns else 0
     infant_born_after = _midnight(_years_before(today, 1))
-    families = (
-        worklist_repo.family_page(session, f, q.sort, q.count, q.offset, now, infant_born_after)
-        if q.count and concerns
-        else []
-    )
+    families: list[worklist_repo.FamilyRow] = []
+    if not concerns:
+        total = 0
+    elif q.count:
+        families, total = worklist_repo.family_page(
+            session, f, q.sort, q.count, q.offset, now, infant_born_after
+        )
+    else:
+        total = worklist_repo.family_count(session, f)
     items = _family_items(session, f, q.sort, families, now)
     more = q.count > 0 and q.offset + len(families) < total
     body = {

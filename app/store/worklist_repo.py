@@ -178,10 +178,10 @@ def family_page(
     offset: int,
     now: datetime,
     infant_born_after: datetime,
-) -> list[FamilyRow]:
-    """One page of families with a concern matching `f`. `-priority`: the highest priority
-    first; within it families with a child on a plan, looked after or in need, then with an
-    infant, then the longest waiting for a first look (families with nothing unreviewed
+) -> tuple[list[FamilyRow], int]:
+    """One page of families with a concern matching `f`, and how many there are in all.
+    `-priority`: the highest priority first; within it families with a child on a plan,
+    looked after or in need, then with an infant, then the longest waiting for a first look (families with nothing unreviewed
     after them). The time sorts order families by their concerns' earliest (ascending) or
     latest (descending) time."""
     g = _families(f)
@@ -200,17 +200,21 @@ def family_page(
         "-last_event": (g.c.last_event.desc(),),
     }
     query = (
-        select(g.c.family, g.c.top, status, infant, g.c.waiting)
+        # The count of every family rides on the page's rows: one grouping, not two.
+        select(g.c.family, g.c.top, status, infant, g.c.waiting, func.count().over())
         .outerjoin(held, held.c.family == g.c.family)
         .outerjoin(babies, babies.c.family == g.c.family)
         .order_by(*orders[sort], g.c.family.asc())
         .limit(limit)
         .offset(offset)
     )
-    return [
-        FamilyRow(str(fam), int(top), bool(st), bool(inf), waited)
-        for fam, top, st, inf, waited in session.execute(query)
+    rows = session.execute(query).all()
+    if not rows:  # a page past the end: the count alone
+        return [], family_count(session, f) if offset else 0
+    page = [
+        FamilyRow(str(fam), int(top), bool(st), bool(inf), w) for fam, top, st, inf, w, _ in rows
     ]
+    return page, int(rows[0][5])
 
 
 def family_count(session: Session, f: WorklistFilter) -> int:
