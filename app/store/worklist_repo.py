@@ -181,9 +181,9 @@ def family_page(
 ) -> tuple[list[FamilyRow], int]:
     """One page of families with a concern matching `f`, and how many there are in all.
     `-priority`: the highest priority first; within it families with a child on a plan,
-    looked after or in need, then with an infant, then the longest waiting for a first look (families with nothing unreviewed
-    after them). The time sorts order families by their concerns' earliest (ascending) or
-    latest (descending) time."""
+    looked after or in need, then with an infant, then the longest waiting for a first look
+    (families with nothing unreviewed after them). The time sorts order families by their
+    concerns' earliest (ascending) or latest (descending) time."""
     g = _families(f)
     # Joined as sets, not EXISTS per family: a correlated EXISTS ran once per family of the
     # whole worklist before the page could be cut (seconds at 10,000 families).
