@@ -107,6 +107,8 @@ def worklist(session: Session, q: WorklistQuery, now: datetime) -> Answer[dict[s
     }
     shown = [c for i in items for c in i["concerns"]]
     refs = {f"Patient/{c['child']['id']}" for c in shown} | {f"Flag/{c['flag_id']}" for c in shown}
+    # A sibling named for their plan is shown too, concern or not: the audit names them.
+    refs |= {f"Patient/{s['child_id']}" for i in items for s in i["statuses"]}
     return Answer(body, sorted(refs))
 
 

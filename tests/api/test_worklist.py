@@ -317,6 +317,9 @@ def test_within_a_priority_status_then_infant_then_longest_waiting(
     assert firsts == [["Cal"], ["Bob"], ["Amy"]]
     assert [r["priority"] for r in rows] == ["medium"] * 3
     assert rows[0]["statuses"] == [{"child_id": sue, "name": "Sue Smith", "status": "cp-plan"}]
+    # Sue has no concern, but the worklist showed her name and plan: its audit names her.
+    searched = [e for e in audited_for(client, sue) if e["subtype"][0]["code"] == "search"]
+    assert searched, "the worklist's audit record names the sibling it showed"
     assert [r["has_infant"] for r in rows] == [False, True, False]
     assert [r["waiting_since"][:10] for r in rows] == ["2026-06-15", "2026-06-15", "2026-04-01"]
     # Acknowledged, Cal's and Bob's families wait for nobody, but keep their places: the
