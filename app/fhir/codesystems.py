@@ -9,14 +9,30 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from app.fhir.errors import FhirError
 from app.fhir.raised_flag import CONCERN_CODE, CONCERN_DISPLAY, concern_system
 from app.fhir.terminology import CATEGORIES, STATUS_CODES, Terminology
 
-if TYPE_CHECKING:  # only the type: app.fhir does not depend on the rule engine
-    from app.rules import Rule
+
+class RuleConcept(Protocol):
+    """What a rule's concept is built from. A structural type, so that app.fhir depends on
+    nothing in the rule engine: `app.rules.Rule` has these attributes."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def priority(self) -> str: ...
+    @property
+    def scope(self) -> str: ...
+    @property
+    def enabled(self) -> bool: ...
+    @property
+    def description(self) -> str: ...
+
 
 OUTCOME_ID, STATUS_ID, RULE_ID = "outcome-category", "safeguarding-status", "wnb-rule"
 CONCERN_ID = "wnb-flag-code"
@@ -86,7 +102,7 @@ def safeguarding_status_system(terms: Terminology) -> dict[str, Any]:
     )
 
 
-def rule_system(terms: Terminology, rules: Sequence[Rule]) -> dict[str, Any]:
+def rule_system(terms: Terminology, rules: Sequence[RuleConcept]) -> dict[str, Any]:
     """One concept per trigger rule (a raised Flag's code). The display is the rule's
     description with its whitespace folded: exactly the display the service writes on a
     Flag, so a validator checking a Flag's coding against this system agrees with it."""
@@ -150,7 +166,7 @@ def concern_code_system(terms: Terminology) -> dict[str, Any]:
     )
 
 
-def code_systems(terms: Terminology, rules: Sequence[Rule]) -> list[dict[str, Any]]:
+def code_systems(terms: Terminology, rules: Sequence[RuleConcept]) -> list[dict[str, Any]]:
     """Every code system the service publishes, in a stable order."""
     return [
         outcome_category_system(terms),

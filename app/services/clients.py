@@ -25,7 +25,7 @@ from app.auth.tokens import (
 from app.services import audit
 from app.services.audit import AuditNote
 from app.store import auth_repo, outbox_repo, subscriptions_repo
-from app.store.models import ApiClient
+from app.store.auth_models import ApiClient
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 

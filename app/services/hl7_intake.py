@@ -35,7 +35,7 @@ from app.services.ingest import write_resources
 from app.services.write_guard import check_client_writes
 from app.services.writes import WriteContext, WriteRequest, WriteResult
 from app.store import hl7_repo
-from app.store.models import ApiClient
+from app.store.auth_models import ApiClient
 
 
 @dataclass(frozen=True)

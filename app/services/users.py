@@ -14,7 +14,7 @@ from app.auth.passwords import hash_secret, verify_secret
 from app.auth.principal import Principal
 from app.services import audit
 from app.store import auth_repo
-from app.store.models import UserAccount, UserSession
+from app.store.auth_models import UserAccount, UserSession
 
 MIN_PASSWORD = 12
 

@@ -9,8 +9,8 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.store.auth_models import ApiClient, LoginFailure, UsedAssertion, UserAccount, UserSession
 from app.store.changed import rows_changed
-from app.store.models import ApiClient, LoginFailure, UsedAssertion, UserAccount, UserSession
 
 
 def client(session: Session, client_id: str) -> ApiClient | None:

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.store.models import PK, Base, UtcDateTime
+from app.store.base import PK, Base, UtcDateTime
 
 
 class CaseOwner(Base):

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.store.models import PK, Base, UtcDateTime
+from app.store.base import PK, Base, UtcDateTime
 
 
 class Hl7Message(Base):

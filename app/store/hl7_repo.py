@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from app.store.auth_models import ApiClient
 from app.store.changed import rows_changed
 from app.store.hl7_models import Hl7Message
-from app.store.models import ApiClient
 
 
 def sender_of_facility(session: Session, facility: str) -> ApiClient | None:

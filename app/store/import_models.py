@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.store.models import Base, UtcDateTime
+from app.store.base import Base, UtcDateTime
 
 
 class ImportProgress(Base):

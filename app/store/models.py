@@ -3,55 +3,22 @@ in indexed columns shaped for the rule engine's queries."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import ClassVar
+from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
     String,
-    Table,
     Text,
     UniqueConstraint,
     text,
 )
-from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.orm import Mapped, mapped_column
 
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC in and out on both backends (SQLite keeps no zone of its own)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-# SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL wants a bigint.
-PK = BigInteger().with_variant(Integer(), "sqlite")
-
-
-class Base(DeclarativeBase):
-    # Every model here maps one Table (none maps a join or a select); saying so lets the bulk
-    # writers take `Model.__table__` and read its name and columns.
-    __table__: ClassVar[Table]
+from app.store.base import PK, Base, UtcDateTime
 
 
 class Resource(Base):
@@ -163,68 +130,6 @@ class IdentityKey(Base):
     resource_pk: Mapped[int] = mapped_column(
         ForeignKey("resource.pk", ondelete="CASCADE"), index=True
     )
-
-
-class ApiClient(Base):
-    """A machine client (GP system, agency, integration) allowed to ask for tokens."""
-
-    __tablename__ = "api_client"
-    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    role: Mapped[str | None] = mapped_column(String(32))
-    scopes: Mapped[str] = mapped_column(Text)
-    secret_hash: Mapped[str | None] = mapped_column(String(255))
-    jwks: Mapped[str | None] = mapped_column(Text)
-    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    # A source sending HL7 v2 over MLLP: the MSH-4 sending facility its messages carry.
-    hl7_facility: Mapped[str | None] = mapped_column(String(200), unique=True)
-
-
-class UsedAssertion(Base):
-    """jti of every accepted client assertion until it expires, so none is accepted twice."""
-
-    __tablename__ = "used_assertion"
-    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    jti: Mapped[str] = mapped_column(String(255), primary_key=True)
-    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
-
-
-class UserAccount(Base):
-    """A person (safeguarding nurse, admin) who signs in to the browser pages."""
-
-    __tablename__ = "user_account"
-    username: Mapped[str] = mapped_column(String(100), primary_key=True)
-    password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(32))
-    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    display_name: Mapped[str | None] = mapped_column(String(200))  # "Jo Smith", shown on pages
-
-
-class LoginFailure(Base):
-    """Failed sign-ins for one username from one address. Lock-out is kept per pair, so that
-    failures from an attacker's address never keep the nurse at her own desk out."""
-
-    __tablename__ = "login_failure"
-    username: Mapped[str] = mapped_column(String(100), primary_key=True)
-    address: Mapped[str] = mapped_column(String(64), primary_key=True)
-    failures: Mapped[int] = mapped_column(Integer)
-    blocked_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    last_failed_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
-
-
-class UserSession(Base):
-    """A signed-in browser: the cookie holds a random token, the table its SHA-256."""
-
-    __tablename__ = "user_session"
-    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    username: Mapped[str] = mapped_column(
-        ForeignKey("user_account.username", ondelete="CASCADE"), index=True
-    )
-    csrf_token: Mapped[str] = mapped_column(String(64))
-    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class AuditRecord(Base):
@@ -388,11 +293,12 @@ class FlagReview(Base):
     flag_version: Mapped[int] = mapped_column(Integer)
 
 
-# Reconciliation's marks and merged records, and agencies, subscriptions and the webhook
-# outbox, live in modules of their own; imported here so that `Base.metadata` (migrations,
-# tests) always holds them.
+# Clients and users, reconciliation's marks and merged records, agencies, subscriptions and
+# the webhook outbox live in modules of their own; imported here so that `Base.metadata`
+# (migrations, tests) always holds them.
 from app.store import (  # noqa: E402, F401
     audit_chain_models,
+    auth_models,
     case_models,
     hl7_models,
     import_models,

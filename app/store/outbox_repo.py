@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
+from app.store.auth_models import ApiClient
 from app.store.changed import rows_changed
-from app.store.models import ApiClient
 from app.store.webhook_models import DeliveryAttempt, WebhookMessage, WebhookSubscription
 
 # Which messages a subscription's state lets through: its handshake while requested, events

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.store.models import Base, UtcDateTime
+from app.store.base import Base, UtcDateTime
 
 
 class ReconcileDue(Base):

@@ -8,8 +8,8 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
+from app.store.auth_models import ApiClient
 from app.store.case_models import SharingRecord
-from app.store.models import ApiClient
 from app.store.webhook_models import AgencyBinding, WebhookMessage, WebhookSubscription
 
 # (message, agency name, agency type or None, payload)

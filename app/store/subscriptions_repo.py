@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from app.store.models import ApiClient
+from app.store.auth_models import ApiClient
 from app.store.webhook_models import AgencyBinding, WebhookSubscription
 
 # A subscription in error still collects its events: they wait until the agency fixes its

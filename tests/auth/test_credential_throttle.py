@@ -18,7 +18,7 @@ from app.auth.credential_throttle import CredentialThrottle
 from app.runtime import AppState
 from app.services import users
 from app.store import auth_repo
-from app.store.models import LoginFailure
+from app.store.auth_models import LoginFailure
 from tests.auth_helpers import register
 from tests.conftest import PASSWORD
 from tests.live_server import serve
