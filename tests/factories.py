@@ -1,11 +1,14 @@
-"""Building FHIR test resources. NHS numbers are generated, never copied from examples."""
+"""Building FHIR test resources, and the small steps most tests take (a child posted, a missed
+appointment, a signed-in page). NHS numbers are generated, never copied from examples."""
 
 from __future__ import annotations
 
 import itertools
+import re
 from typing import Any
 
 from app.fhir.nhs_number import NHS_NUMBER_SYSTEM, check_digit
+from tests.conftest import PASSWORD
 
 FHIR_JSON = {"Content-Type": "application/fhir+json"}
 APPT_SYSTEM = "https://trust.example/appointments"
@@ -81,3 +84,37 @@ def post(client: Any, type_name: str, data: dict[str, Any], **headers: str) -> A
 def created_id(response: Any) -> str:
     assert response.status_code in (200, 201), response.text
     return response.json()["id"]
+
+
+def child(client: Any, birth: str = "2019-01-01", given: str = "Ann", family: str = "Smith") -> str:
+    """A child posted as a Patient; its server id."""
+    return created_id(post(client, "Patient", patient(birth=birth, given=given, family=family)))
+
+
+def missed(
+    client: Any,
+    pid: str,
+    when: str,
+    service: str = "dental",
+    status: str = "noshow",
+    ident: str | None = None,
+) -> str:
+    """An appointment of `pid` on day `when` (09:00Z) with `status`; its server id."""
+    body = appointment(f"Patient/{pid}", status, f"{when}T09:00:00Z", ident=ident, service=service)
+    return created_id(post(client, "Appointment", body))
+
+
+def csrf_of(page: str) -> str:
+    m = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert m, "form has no CSRF token"
+    return m.group(1)
+
+
+def sign_in(http: Any, username: str, password: str = PASSWORD) -> Any:
+    """Signs in through the login form; the form's answer (303 on success)."""
+    token = csrf_of(http.get("/login").text)
+    return http.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": token},
+        follow_redirects=False,
+    )

@@ -9,14 +9,17 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from app.fhir.service_key import BOOKING_ORGANIZATION
-from tests.factories import appointment, created_id, nhs_number, patient, post, related_person
+from tests.factories import (
+    appointment,
+    child,
+    created_id,
+    nhs_number,
+    post,
+    related_person,
+)
 
 STATUS_SYSTEM = "https://wnb.dev/fhir/CodeSystem/safeguarding-status"
 _ids = itertools.count(1)
-
-
-def child(client: TestClient, birth: str, given: str, family: str = "Smith") -> str:
-    return created_id(post(client, "Patient", patient(birth=birth, given=given, family=family)))
 
 
 def noshow(client: TestClient, pid: str, start: str, service: str = "dental", **extra: Any) -> str:

@@ -26,7 +26,14 @@ from app.store.models import (
 )
 from app.store.reconcile_models import ReconcileDue
 from tests.conftest import FIXED_NOW
-from tests.factories import appointment, created_id, nhs_number, patient, post, related_person
+from tests.factories import (
+    appointment,
+    child,
+    created_id,
+    nhs_number,
+    post,
+    related_person,
+)
 
 STATUS_SYSTEM = "https://wnb.dev/fhir/CodeSystem/safeguarding-status"
 REASON_SYSTEM = "http://terminology.hl7.org/CodeSystem/appointment-cancellation-reason"
@@ -71,10 +78,6 @@ SIBLINGS_ONLY = (
 )
 
 
-def child(client: TestClient, birth: str = "2018-04-01") -> str:
-    return created_id(post(client, "Patient", patient(birth=birth)))
-
-
 def visit(client: TestClient, pid: str, day: str, status: str = "noshow", **extra: Any) -> str:
     body = appointment(f"Patient/{pid}", status, f"{day}T09:00:00Z", **extra)
     return f"Appointment/{created_id(post(client, 'Appointment', body))}"
@@ -89,7 +92,7 @@ def carer_cancelled(client: TestClient, pid: str, day: str) -> str:
 def history(client: TestClient) -> dict[str, Any]:
     """b: 3 missed in a year; c: 2 missed; f1 and f2 (one carer; f1 on a plan): each a carer
     cancellation, 19 days apart; an adult with 3 missed (never a child's event)."""
-    b, c, f1, f2 = (child(client) for _ in range(4))
+    b, c, f1, f2 = (child(client, birth="2018-04-01") for _ in range(4))
     adult = child(client, birth="1990-01-01")
     carer = nhs_number()
     for pid in (f1, f2):

@@ -7,9 +7,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.runtime import AppState
-from tests.factories import FHIR_JSON, appointment
+from tests.factories import FHIR_JSON, appointment, child
 from tests.live_server import serve
-from tests.services.test_rules_at_ingest import child
 
 
 @pytest.mark.own_connections("a real server")

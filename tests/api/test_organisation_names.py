@@ -9,8 +9,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from app.fhir.organisations import ODS_SYSTEM
-from tests.api.nurse_helpers import child, noshow, only_flag
-from tests.factories import created_id, post
+from tests.api.nurse_helpers import noshow, only_flag
+from tests.factories import child, created_id, post
 
 
 def organization(code: str, name: str) -> dict[str, Any]:

@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.runtime import AppState
-from tests.api.nurse_helpers import audited_for, child, flags_of, noshow, only_flag, siblings
+from tests.api.nurse_helpers import audited_for, flags_of, noshow, only_flag, siblings
 from tests.conftest import FIXED_NOW
-from tests.factories import FHIR_JSON
+from tests.factories import FHIR_JSON, child
 
 
 def repeat_flag(client: TestClient) -> tuple[str, str]:

@@ -11,21 +11,7 @@ from fastapi.testclient import TestClient
 from app.runtime import AppState
 from app.services.users import add_user
 from tests.conftest import PASSWORD
-
-
-def csrf_of(page: str) -> str:
-    m = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert m, "form has no CSRF token"
-    return m.group(1)
-
-
-def sign_in(http: TestClient, username: str, password: str = PASSWORD) -> object:
-    token = csrf_of(http.get("/login").text)
-    return http.post(
-        "/login",
-        data={"username": username, "password": password, "csrf_token": token},
-        follow_redirects=False,
-    )
+from tests.factories import csrf_of, sign_in
 
 
 def test_sign_in_sets_a_safe_cookie_and_opens_the_api(anonymous: TestClient, nurse: str) -> None:
@@ -108,8 +94,9 @@ def test_weak_password_and_unknown_role_are_refused(state: AppState) -> None:
         state.write(lambda s: add_user(s, "x-role", PASSWORD, "superuser", state.clock()))
 
 
-def test_a_signed_in_browser_needs_its_csrf_token_to_write(anonymous: TestClient,
-                                                           state: AppState) -> None:
+def test_a_signed_in_browser_needs_its_csrf_token_to_write(
+    anonymous: TestClient, state: AppState
+) -> None:
     name = f"admin-{uuid.uuid4().hex[:8]}"
     state.write(lambda s: add_user(s, name, PASSWORD, "admin", state.clock()))
     sign_in(anonymous, name)

@@ -4,7 +4,6 @@ password ends every session at once; a session unused for the idle time ends. Bo
 from __future__ import annotations
 
 import json
-import re
 from datetime import timedelta
 
 import pytest
@@ -12,19 +11,13 @@ from fastapi.testclient import TestClient
 
 from app.cli import main
 from app.runtime import AppState
-from tests.conftest import FIXED_NOW, PASSWORD
+from tests.conftest import FIXED_NOW
+from tests.factories import sign_in
 
 
-def sign_in(http: TestClient, username: str, password: str = PASSWORD) -> int:
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', http.get("/login").text)
-    assert csrf
-    r = http.post("/login", follow_redirects=False, data={
-        "username": username, "password": password, "csrf_token": csrf.group(1)})
-    return r.status_code
-
-
-def wnb(state: AppState, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-        *argv: str) -> str:
+def wnb(
+    state: AppState, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *argv: str
+) -> str:
     monkeypatch.setenv("WNB_DATABASE_URL", state.settings.database_url)
     monkeypatch.setenv("WNB_SECRET_KEY", state.settings.secret_key or "")
     assert main(list(argv)) == 0
@@ -33,39 +26,46 @@ def wnb(state: AppState, monkeypatch: pytest.MonkeyPatch, capsys: pytest.Capture
 
 @pytest.mark.own_connections("the command line opens its own engine")
 def test_disabling_ends_every_session_and_enabling_allows_sign_in(
-    anonymous: TestClient, state: AppState, nurse: str,
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    anonymous: TestClient,
+    state: AppState,
+    nurse: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert sign_in(anonymous, nurse) == 303
+    assert sign_in(anonymous, nurse).status_code == 303
     assert anonymous.get("/fhir/Patient").status_code == 200
     out = wnb(state, monkeypatch, capsys, "user", "disable", nurse)
     assert "ended 1 session" in out
     assert anonymous.get("/fhir/Patient").status_code == 401
-    assert sign_in(anonymous, nurse) == 401
+    assert sign_in(anonymous, nurse).status_code == 401
     listed = json.loads(wnb(state, monkeypatch, capsys, "user", "list"))
-    assert {"username": nurse, "disabled": True} .items() <= next(
-        a for a in listed if a["username"] == nurse).items()
+    assert {"username": nurse, "disabled": True}.items() <= next(
+        a for a in listed if a["username"] == nurse
+    ).items()
     wnb(state, monkeypatch, capsys, "user", "enable", nurse)
-    assert sign_in(anonymous, nurse) == 303
+    assert sign_in(anonymous, nurse).status_code == 303
 
 
 @pytest.mark.own_connections("the command line opens its own engine")
 def test_a_password_reset_ends_sessions_and_the_old_password(
-    anonymous: TestClient, state: AppState, nurse: str,
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    anonymous: TestClient,
+    state: AppState,
+    nurse: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert sign_in(anonymous, nurse) == 303
+    assert sign_in(anonymous, nurse).status_code == 303
     new = "a brand new passphrase"
     wnb(state, monkeypatch, capsys, "user", "reset-password", nurse, "--password", new)
     assert anonymous.get("/fhir/Patient").status_code == 401
-    assert sign_in(anonymous, nurse) == 401
-    assert sign_in(anonymous, nurse, new) == 303
+    assert sign_in(anonymous, nurse).status_code == 401
+    assert sign_in(anonymous, nurse, new).status_code == 303
 
 
 def test_a_session_unused_for_the_idle_time_ends(
     anonymous: TestClient, state: AppState, nurse: str
 ) -> None:
-    assert sign_in(anonymous, nurse) == 303
+    assert sign_in(anonymous, nurse).status_code == 303
     idle = state.settings.session_idle_minutes
     for minutes in (idle - 5, 2 * idle - 10):  # each use moves the end on
         state.clock = lambda m=minutes: FIXED_NOW + timedelta(minutes=m)

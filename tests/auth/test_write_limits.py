@@ -12,10 +12,10 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.runtime import AppState
-from tests.api.nurse_helpers import STATUS_SYSTEM, child, noshow, only_flag
+from tests.api.nurse_helpers import STATUS_SYSTEM, noshow, only_flag
 from tests.auth_helpers import token_for
 from tests.conftest import FIXED_NOW
-from tests.factories import FHIR_JSON, created_id, nhs_number, patient, post
+from tests.factories import FHIR_JSON, child, created_id, nhs_number, patient, post
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -28,8 +28,11 @@ def test_conditional_create_match_has_no_body_without_read_and_search(
     pid = created_id(post(client, "Patient", patient(family="Jones", birth="2019-02-03")))
     probe = patient()  # another identifier: only the condition can match
     for query in (f"_id={pid}", "family=Jones"):
-        r = anonymous.post("/fhir/Patient", json=probe,
-                           headers={**bearer(role_tokens["source"]), "If-None-Exist": query})
+        r = anonymous.post(
+            "/fhir/Patient",
+            json=probe,
+            headers={**bearer(role_tokens["source"]), "If-None-Exist": query},
+        )
         assert r.status_code == 200, r.text
         assert r.content == b"" and "Jones" not in r.text
         assert r.headers["location"].endswith(f"/Patient/{pid}/_history/1")
@@ -47,8 +50,12 @@ def test_conditional_create_in_a_batch_entry_has_no_resource(
     bundle = {
         "resourceType": "Bundle",
         "type": "batch",
-        "entry": [{"request": {"method": "POST", "url": "Patient", "ifNoneExist": f"_id={pid}"},
-                   "resource": patient()}],
+        "entry": [
+            {
+                "request": {"method": "POST", "url": "Patient", "ifNoneExist": f"_id={pid}"},
+                "resource": patient(),
+            }
+        ],
     }
     r = anonymous.post("/fhir", json=bundle, headers=bearer(role_tokens["source"]))
     assert r.status_code == 200, r.text
@@ -61,8 +68,11 @@ def test_several_matches_do_not_say_how_many(
 ) -> None:
     for _ in range(3):
         created_id(post(client, "Patient", patient(family="Twin")))
-    r = anonymous.post("/fhir/Patient", json=patient(),
-                       headers={**bearer(role_tokens["source"]), "If-None-Exist": "family=Twin"})
+    r = anonymous.post(
+        "/fhir/Patient",
+        json=patient(),
+        headers={**bearer(role_tokens["source"]), "If-None-Exist": "family=Twin"},
+    )
     assert r.status_code == 412
     assert not any(c.isdigit() for c in r.json()["issue"][0]["diagnostics"])
 
@@ -71,8 +81,11 @@ def test_the_search_behind_a_conditional_create_is_audited(
     client: TestClient, anonymous: TestClient, role_tokens: dict[str, str]
 ) -> None:
     pid = created_id(post(client, "Patient", patient()))
-    anonymous.post("/fhir/Patient", json=patient(),
-                   headers={**bearer(role_tokens["source"]), "If-None-Exist": f"_id={pid}"})
+    anonymous.post(
+        "/fhir/Patient",
+        json=patient(),
+        headers={**bearer(role_tokens["source"]), "If-None-Exist": f"_id={pid}"},
+    )
     events = client.get("/fhir/AuditEvent", params={"patient": pid, "subtype": "create"}).json()
     queries = [
         base64.b64decode(e["query"]).decode()
@@ -86,22 +99,34 @@ def test_the_search_behind_a_conditional_create_is_audited(
 def test_put_of_a_new_id_needs_create_scope(client: TestClient, state: AppState) -> None:
     with TestClient(create_app(state=state)) as http:
         update_only = token_for(state, http, scopes="system/Patient.u")
-        r = http.put("/fhir/Patient/brand-new", json={**patient(), "id": "brand-new"},
-                     headers=bearer(update_only))
+        r = http.put(
+            "/fhir/Patient/brand-new",
+            json={**patient(), "id": "brand-new"},
+            headers=bearer(update_only),
+        )
         assert r.status_code == 403, r.text
         assert r.json()["issue"][0]["expression"] == ["Patient.id"]
         assert client.get("/fhir/Patient/brand-new").status_code == 404
-        bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
-            {"request": {"method": "PUT", "url": "Patient/brand-new"},
-             "resource": {**patient(), "id": "brand-new"}}]}
+        bundle = {
+            "resourceType": "Bundle",
+            "type": "transaction",
+            "entry": [
+                {
+                    "request": {"method": "PUT", "url": "Patient/brand-new"},
+                    "resource": {**patient(), "id": "brand-new"},
+                }
+            ],
+        }
         assert http.post("/fhir", json=bundle, headers=bearer(update_only)).status_code == 403
         assert client.get("/fhir/Patient/brand-new").status_code == 404
         # An existing resource is still updated with update scope alone.
-        created = client.put("/fhir/Patient/known", json={**patient(), "id": "known"},
-                             headers=FHIR_JSON)
+        created = client.put(
+            "/fhir/Patient/known", json={**patient(), "id": "known"}, headers=FHIR_JSON
+        )
         assert created.status_code == 201
-        again = http.put("/fhir/Patient/known", json={**patient(), "id": "known"},
-                         headers=bearer(update_only))
+        again = http.put(
+            "/fhir/Patient/known", json={**patient(), "id": "known"}, headers=bearer(update_only)
+        )
         assert again.status_code == 200, again.text
 
 
@@ -124,14 +149,19 @@ def test_rule_raised_flags_change_only_through_the_review_api(
     assert client.put(f"/fhir/Flag/{flag_id}", json=recoded, headers=FHIR_JSON).status_code == 409
     forged = {k: v for k, v in flag.items() if k not in ("id", "meta")}
     assert post(client, "Flag", forged).status_code == 409
-    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
-        {"request": {"method": "PUT", "url": f"Flag/{flag_id}"}, "resource": silenced}]}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [{"request": {"method": "PUT", "url": f"Flag/{flag_id}"}, "resource": silenced}],
+    }
     assert client.post("/fhir", json=bundle, headers=FHIR_JSON).status_code == 409
     assert client.get(f"/fhir/Flag/{flag_id}").json()["meta"]["versionId"] == "1"
     # The review API still changes it, through the service's own write path.
     state.clock = lambda: FIXED_NOW + timedelta(minutes=1)
-    r = client.post(f"/api/flags/{flag_id}/review",
-                    json={"action": "close", "outcome": "no-further-action", "note": "seen"})
+    r = client.post(
+        f"/api/flags/{flag_id}/review",
+        json={"action": "close", "outcome": "no-further-action", "note": "seen"},
+    )
     assert r.status_code == 200, r.text
     closed = client.get(f"/fhir/Flag/{flag_id}").json()
     assert closed["status"] == "inactive" and closed["meta"]["versionId"] == "2"
@@ -142,14 +172,22 @@ def test_nurses_write_no_fhir_but_review_flags(
 ) -> None:
     nurse = bearer(role_tokens["nurse"])
     pid = created_id(post(client, "Patient", patient(nhs_number())))
-    status = {"resourceType": "Flag", "status": "active",
-              "subject": {"reference": f"Patient/{pid}"},
-              "code": {"coding": [{"system": STATUS_SYSTEM, "code": "cp-plan"}]},
-              "period": {"start": "2026-01-01"}}
+    status = {
+        "resourceType": "Flag",
+        "status": "active",
+        "subject": {"reference": f"Patient/{pid}"},
+        "code": {"coding": [{"system": STATUS_SYSTEM, "code": "cp-plan"}]},
+        "period": {"start": "2026-01-01"},
+    }
     assert anonymous.post("/fhir/Flag", json=status, headers=nurse).status_code == 403
-    assert anonymous.put("/fhir/Flag/nurse-made", json={**status, "id": "nurse-made"},
-                         headers=nurse).status_code == 403
+    assert (
+        anonymous.put(
+            "/fhir/Flag/nurse-made", json={**status, "id": "nurse-made"}, headers=nurse
+        ).status_code
+        == 403
+    )
     flag_id, _ = _rule_flag(client)
-    r = anonymous.post(f"/api/flags/{flag_id}/review", json={"action": "acknowledge"},
-                       headers=nurse)
+    r = anonymous.post(
+        f"/api/flags/{flag_id}/review", json={"action": "acknowledge"}, headers=nurse
+    )
     assert r.status_code == 200, r.text

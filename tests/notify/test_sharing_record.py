@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from app.notify.dispatcher import Dispatcher
 from app.runtime import AppState
-from tests.auth.test_sessions import sign_in
+from tests.factories import sign_in
 from tests.notify.conftest import Subscribed
 from tests.notify.kit import infant_in
 

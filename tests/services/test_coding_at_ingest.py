@@ -14,8 +14,8 @@ from app.services.backtest import run as run_backtest
 from app.store.models import CodedEvent
 from tests.api.nurse_helpers import booked_by, only_flag
 from tests.conftest import FIXED_NOW
-from tests.factories import appointment, created_id, patient, post
-from tests.services.test_rules_at_ingest import child, evidence, flags
+from tests.factories import appointment, child, created_id, patient, post
+from tests.services.test_rules_at_ingest import evidence, flags
 from tests.services.test_time_based_rules import due_checks_at
 
 SNOMED = "http://snomed.info/sct"

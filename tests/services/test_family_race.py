@@ -11,9 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.runtime import AppState
-from tests.factories import FHIR_JSON, appointment, nhs_number, related_person
+from tests.factories import FHIR_JSON, appointment, child, nhs_number, related_person
 from tests.live_server import serve
-from tests.services.test_rules_at_ingest import child, flags
+from tests.services.test_rules_at_ingest import flags
 
 pytestmark = pytest.mark.own_connections("racing requests to a real server")
 

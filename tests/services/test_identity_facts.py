@@ -7,10 +7,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.runtime import AppState
-from tests.factories import appointment, nhs_number, post, related_person
+from tests.factories import appointment, child, missed, nhs_number, post, related_person
 from tests.services.test_coding_at_ingest import joint
 from tests.services.test_late_facts import put, system_reviews
-from tests.services.test_rules_at_ingest import child, flags, missed
+from tests.services.test_rules_at_ingest import flags
 
 
 def died(client: TestClient, pid: str) -> None:

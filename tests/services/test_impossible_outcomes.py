@@ -13,10 +13,10 @@ from fastapi.testclient import TestClient
 from app.fhir.dates import fhir_instant
 from app.runtime import AppState
 from tests.conftest import FIXED_NOW
-from tests.factories import appointment, post
+from tests.factories import appointment, child, missed, post
 from tests.services.test_coding_at_ingest import dna
 from tests.services.test_late_facts import household, put, status_flag
-from tests.services.test_rules_at_ingest import child, flags, missed
+from tests.services.test_rules_at_ingest import flags
 
 
 def refused(response: Any, expression: str) -> str:

@@ -8,9 +8,9 @@ from fastapi.testclient import TestClient
 
 from app.runtime import AppState
 from app.store import family_repo
-from tests.factories import nhs_number, post, related_person
+from tests.factories import child, missed, nhs_number, post, related_person
 from tests.services.test_late_facts import system_reviews
-from tests.services.test_rules_at_ingest import child, flags, missed
+from tests.services.test_rules_at_ingest import flags
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ from app.runtime import AppState
 from app.store import family_repo
 from app.store.reconcile_models import LinkDue
 from tests.conftest import FIXED_NOW
-from tests.factories import nhs_number, post, related_person
+from tests.factories import child, missed, nhs_number, post, related_person
 from tests.services.test_merge_undone import backtest_pairs, live_pairs
-from tests.services.test_rules_at_ingest import child, flags, missed
+from tests.services.test_rules_at_ingest import flags
 from tests.services.test_time_based_rules import due_checks_at
 
 

@@ -13,8 +13,9 @@ from app.runtime import AppState
 from app.services.backtest import run as run_backtest
 from app.services.family_facts import canonical_map
 from app.store import family_repo
+from tests.factories import child, missed
 from tests.services.test_late_facts import put
-from tests.services.test_rules_at_ingest import child, evidence, flags, missed
+from tests.services.test_rules_at_ingest import evidence, flags
 
 
 def linked(client: TestClient, pid: str, kind: str, other: str) -> dict[str, Any]:

@@ -9,9 +9,9 @@ from fastapi.testclient import TestClient
 
 from app.runtime import AppState
 from tests.conftest import FIXED_NOW
-from tests.factories import appointment, created_id, post
+from tests.factories import appointment, child, created_id, post
 from tests.services.test_coding_at_ingest import events
-from tests.services.test_rules_at_ingest import child, flags
+from tests.services.test_rules_at_ingest import flags
 from tests.services.test_time_based_rules import due_checks_at
 
 

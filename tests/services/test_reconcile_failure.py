@@ -13,7 +13,8 @@ from app.runtime import AppState
 from app.services import reconcile
 from app.store.models import CodedEvent, RaisedFlag
 from app.store.reconcile_models import ReconcileDue
-from tests.services.test_rules_at_ingest import child, flags, missed
+from tests.factories import child, missed
+from tests.services.test_rules_at_ingest import flags
 
 
 def test_a_failed_reconciliation_commits_the_facts_and_leaves_a_mark(
@@ -27,11 +28,19 @@ def test_a_failed_reconciliation_commits_the_facts_and_leaves_a_mark(
     monkeypatch.setattr(reconcile, "desired_flags", broken)
     appt = missed(client, pid, "2026-06-01")  # 201: the write is not refused
     with state.reader() as s:
-        assert s.scalar(select(func.count()).select_from(CodedEvent).where(
-            CodedEvent.resource_id == appt)) == 1
+        assert (
+            s.scalar(
+                select(func.count()).select_from(CodedEvent).where(CodedEvent.resource_id == appt)
+            )
+            == 1
+        )
         assert s.scalar(select(func.count()).select_from(RaisedFlag)) == 0
-        assert s.scalar(select(func.count()).select_from(ReconcileDue).where(
-            ReconcileDue.patient_id == pid)) == 1
+        assert (
+            s.scalar(
+                select(func.count()).select_from(ReconcileDue).where(ReconcileDue.patient_id == pid)
+            )
+            == 1
+        )
 
     monkeypatch.undo()
     with state.writer() as s:

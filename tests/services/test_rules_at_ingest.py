@@ -12,7 +12,13 @@ from sqlalchemy import select
 from app.runtime import AppState
 from app.store import family_repo
 from app.store.models import RaisedFlag
-from tests.factories import appointment, created_id, nhs_number, patient, post, related_person
+from tests.factories import (
+    child,
+    missed,
+    nhs_number,
+    post,
+    related_person,
+)
 
 RULE_SYSTEM = "https://wnb.dev/fhir/CodeSystem/wnb-rule"
 CONCERN_SYSTEM = "https://wnb.dev/fhir/CodeSystem/wnb-flag-code"
@@ -68,29 +74,6 @@ def _as_reason(flag: dict[str, Any], rule: str, facts: list[dict[str, Any]]) -> 
 def evidence(flag: dict[str, Any], kind: str = "event") -> set[str]:
     ext = next(x for x in flag["extension"] if x["url"] == EVIDENCE)["extension"]
     return {x["valueReference"]["reference"] for x in ext if x["url"] == kind}
-
-
-def child(client: TestClient, birth: str = "2019-01-01") -> str:
-    return created_id(post(client, "Patient", patient(birth=birth)))
-
-
-def missed(
-    client: TestClient,
-    pid: str,
-    when: str,
-    service: str = "dental",
-    status: str = "noshow",
-    ident: str | None = None,
-) -> str:
-    return created_id(
-        post(
-            client,
-            "Appointment",
-            appointment(
-                f"Patient/{pid}", status, f"{when}T09:00:00Z", ident=ident, service=service
-            ),
-        )
-    )
 
 
 def test_repeat_wnb_raises_then_updates_one_flag(client: TestClient) -> None:

@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.runtime import AppState
-from tests.factories import FHIR_JSON, appointment, created_id, post
+from tests.factories import FHIR_JSON, appointment, child, created_id, post
 from tests.services.test_coding_at_ingest import events
-from tests.services.test_rules_at_ingest import child, flags
+from tests.services.test_rules_at_ingest import flags
 
 IDENT = "A-8"
 

@@ -36,8 +36,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event
 
 from app.runtime import AppState
-from tests.factories import FHIR_JSON, appointment, patient, post
-from tests.services.test_rules_at_ingest import child, missed
+from tests.factories import FHIR_JSON, appointment, child, missed, patient, post
 
 # The budgets count what a request sends: a savepoint per session would add two statements.
 pytestmark = pytest.mark.own_connections("counts the statements a request sends")

@@ -15,9 +15,9 @@ from app.runtime import AppState
 from app.services.ingest import write_resources
 from app.services.writes import WriteRequest
 from tests.conftest import FIXED_NOW
-from tests.factories import appointment, post
+from tests.factories import appointment, child, missed, post
 from tests.services.test_late_facts import put, status_flag
-from tests.services.test_rules_at_ingest import child, evidence, flags, missed
+from tests.services.test_rules_at_ingest import evidence, flags
 
 
 def plan(client: TestClient, pid: str, period: dict[str, str], status: str = "active") -> Any:

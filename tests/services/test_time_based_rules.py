@@ -12,7 +12,8 @@ from app.runtime import AppState
 from app.store.reconcile_models import ReconcileDue
 from app.worker.jobs import run_reconcile
 from tests.conftest import FIXED_NOW
-from tests.services.test_rules_at_ingest import child, flags, missed
+from tests.factories import child, missed
+from tests.services.test_rules_at_ingest import flags
 
 
 def due_checks_at(state: AppState, days: float) -> int:

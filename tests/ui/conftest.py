@@ -11,9 +11,8 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.runtime import AppState
-from tests.api.nurse_helpers import carer, child, noshow, only_flag, status_flag
-from tests.auth.test_sessions import sign_in
-from tests.factories import created_id, nhs_number, patient, post
+from tests.api.nurse_helpers import carer, noshow, only_flag, status_flag
+from tests.factories import child, created_id, nhs_number, patient, post, sign_in
 
 
 @dataclass(frozen=True)
@@ -26,7 +25,6 @@ class Family:
     ruby_nhs: str
     family_id: str
     flag: str  # Ruby's repeat-wnb flag
-
 
 
 @pytest.fixture

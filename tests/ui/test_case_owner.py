@@ -13,9 +13,8 @@ from fastapi.testclient import TestClient
 from app.runtime import AppState
 from app.services.users import add_user
 from tests.api.nurse_helpers import audited_for
-from tests.auth.test_sessions import csrf_of
 from tests.conftest import PASSWORD
-from tests.factories import created_id, patient, post
+from tests.factories import created_id, csrf_of, patient, post
 from tests.services.test_late_facts import household
 from tests.services.test_late_facts import put as put_resource
 from tests.services.test_merge_undone import linked
@@ -107,7 +106,7 @@ def test_giving_a_case_is_audited_as_a_change_to_the_child(
 
 
 def test_the_header_shows_the_persons_name(state: AppState, anonymous: TestClient) -> None:
-    from tests.auth.test_sessions import sign_in
+    from tests.factories import sign_in
 
     jo = colleague(state, "Jo Smith")
     sign_in(anonymous, jo)
@@ -170,7 +169,7 @@ def test_a_familys_case_goes_to_its_children_only(
 def test_reviews_and_sharing_show_who_by_name(
     state: AppState, anonymous: TestClient, family: Family
 ) -> None:
-    from tests.auth.test_sessions import sign_in
+    from tests.factories import sign_in
     from tests.ui.test_review_form import submit
 
     jo = colleague(state, "Jo Smith")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.auth.test_sessions import csrf_of
+from tests.factories import csrf_of
 from tests.ui.conftest import Family
 from tests.ui.test_pages import text_of
 

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from tests.api.nurse_helpers import flags_of
-from tests.auth.test_sessions import csrf_of
+from tests.factories import csrf_of
 from tests.ui.conftest import Family
 from tests.ui.test_pages import text_of
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.api.nurse_helpers import audited_for, carer, child
-from tests.factories import appointment, created_id, nhs_number, post
+from tests.api.nurse_helpers import audited_for, carer
+from tests.factories import appointment, child, created_id, nhs_number, post
 from tests.ui.conftest import Family
 from tests.ui.test_print_and_status import banner_of
 

@@ -132,8 +132,8 @@ def test_an_ended_session_says_so_and_returns_you(
     assert "Your session has ended" in form.text
     assert f'name="next" value="/ui/children/{family.ruby}"' in form.text
     anonymous.cookies.delete("wnb_session")
-    from tests.auth.test_sessions import csrf_of
     from tests.conftest import PASSWORD
+    from tests.factories import csrf_of
 
     back = anonymous.post(
         "/login",
@@ -152,8 +152,8 @@ def test_an_ended_session_says_so_and_returns_you(
     "target", ["https://evil.example/", "//evil.example/x", "/\\evil", "/\t/evil.example", ""]
 )
 def test_sign_in_never_redirects_off_site(anonymous: TestClient, nurse: str, target: str) -> None:
-    from tests.auth.test_sessions import csrf_of
     from tests.conftest import PASSWORD
+    from tests.factories import csrf_of
 
     form = anonymous.get("/login", params={"next": target}).text
     r = anonymous.post(
@@ -182,7 +182,7 @@ def test_agencies_and_sources_cannot_see_pages(
 
 
 def test_sign_out_ends_the_session_with_a_message(signed_in: TestClient) -> None:
-    from tests.auth.test_sessions import csrf_of
+    from tests.factories import csrf_of
 
     page = signed_in.get("/ui/rules").text
     r = signed_in.post("/logout", data={"csrf_token": csrf_of(page)})

@@ -8,8 +8,7 @@ from fastapi.testclient import TestClient
 
 from app.ui.print_marking import css_string
 from tests.api.nurse_helpers import audited_for
-from tests.auth.test_sessions import csrf_of
-from tests.factories import created_id, nhs_number, patient, post
+from tests.factories import created_id, csrf_of, nhs_number, patient, post
 from tests.ui.conftest import Family
 from tests.ui.test_pages import text_of
 

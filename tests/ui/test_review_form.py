@@ -8,9 +8,9 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 
 from app.runtime import AppState
-from tests.api.nurse_helpers import child, noshow, only_flag
-from tests.auth.test_sessions import csrf_of
+from tests.api.nurse_helpers import noshow, only_flag
 from tests.conftest import FIXED_NOW
+from tests.factories import child, csrf_of
 from tests.ui.conftest import Family
 from tests.ui.test_pages import text_of
 
