@@ -40,7 +40,7 @@ def settle_attempt(
     )
     if result.ok:
         done = {"state": "delivered", "attempts": attempts, "delivered_at": now}
-        if not outbox_repo.settle(session, msg.pk, token, {**done, "last_error": None}):
+        if not outbox_repo.finish(session, msg.pk, token, {**done, "last_error": None}):
             return "lost"
         if msg.kind == "handshake":
             subscriptions_repo.change(
@@ -56,7 +56,7 @@ def settle_attempt(
     reason = result.reason[:500]
     if msg.kind == "handshake":
         # The endpoint must prove it is there and willing before any event is sent to it.
-        if not outbox_repo.settle(
+        if not outbox_repo.finish(
             session, msg.pk, token, {"state": "dead", "attempts": attempts, "last_error": reason}
         ):
             return "lost"
@@ -65,7 +65,7 @@ def settle_attempt(
     if result.status_code == 410:
         # The receiver says the endpoint is gone for good: stop; the message waits.
         values = {"attempts": attempts, "last_error": reason, "next_attempt_at": now}
-        if not outbox_repo.settle(session, msg.pk, token, values):
+        if not outbox_repo.finish(session, msg.pk, token, values):
             return "lost"
         subscriptions_repo.change(
             session,
@@ -79,7 +79,7 @@ def settle_attempt(
         values["state"] = "dead"
     else:
         values["next_attempt_at"] = now + timedelta(seconds=delay)
-    if not outbox_repo.settle(session, msg.pk, token, values):
+    if not outbox_repo.finish(session, msg.pk, token, values):
         return "lost"
     failures = subscriptions_repo.count_failure(session, sub.pk)
     if failures >= failures_before_error:

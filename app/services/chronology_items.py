@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from app.fhir.raised_flag import concern_priority, is_concern, reasons_of
-from app.services.nurse_view import event_view, review_view
+from app.services.nurse_view import event_display, review_view
 from app.store.models import (
     CodedEvent,
     FlagReview,
@@ -46,7 +46,7 @@ def event_items(
             "kind": "event",
             "child_id": None if e.child_id in carers else e.child_id,
             "carer": carers.get(e.child_id),
-            **event_view(e),
+            **event_display(e),
         }
         for e in events
     ]

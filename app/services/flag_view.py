@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.fhir.errors import FhirError
 from app.services.answer import Answer
-from app.services.nurse_view import event_view, flag_items, review_view
+from app.services.nurse_view import event_display, flag_items, review_view
 from app.services.organisation_names import NAME, organisation_names
 from app.services.sharing import sharing_items
 from app.services.users import display_names
@@ -43,7 +43,7 @@ def flag_view(
     found = organisation_names(session, codes, sent)
     item[NAME] = found.get(row.organisation or "")
     if details:
-        item["evidence_details"] = [_named(event_view(e), found) for e in events]
+        item["evidence_details"] = [_named(event_display(e), found) for e in events]
         # What agencies were told about this concern, and what nurses shared about the child.
         shared = sharing_items(session, [row.child_id], [row], names)
         item["sharing"] = sorted(shared, key=lambda i: i["at"])

@@ -21,11 +21,11 @@ from app.fhir.nhs_number import NHS_NUMBER_SYSTEM
 from app.fhir.patient_of import patient_of
 from app.fhir.terminology import Category, category_of
 from app.fhir.written_by import stamp
+from app.services.carried_outcomes import carry_forward
 from app.services.consequences import after_write
 from app.services.impossible_outcomes import refuse_impossible_outcomes
 from app.services.resolve import BundleIds, resolve_references
 from app.services.search import count_matches
-from app.services.settle import settle
 from app.services.stale import is_stale, keep_source_time, stale_warning
 from app.services.subject_change import warn_if_subject_changed
 from app.services.writes import Planned, WriteContext, WriteRequest, WriteResult
@@ -230,7 +230,7 @@ def _finish_group(
             if p.request.type in CODED_TYPES:
                 found = code_outcomes(p.request.data, ctx.terms, birth, ctx.now, linked)
                 before = stored.get(p.existing_pk or 0, [])
-                p.outcomes, p.keep_events = settle(p.request.data, found, before, ctx.now)
+                p.outcomes, p.keep_events = carry_forward(p.request.data, found, before, ctx.now)
                 kept = [category_of(e.category) for e in before] if p.keep_events else []
                 tags = list(dict.fromkeys([*(o.category for o in p.outcomes), *kept]))
             p.content = _content(p, tags, ctx)

@@ -73,7 +73,7 @@ def review_view(r: FlagReview, names: Mapping[str, str] | None = None) -> dict[s
     }
 
 
-def event_view(e: CodedEvent) -> dict[str, Any]:
+def event_display(e: CodedEvent) -> dict[str, Any]:
     """A coded appointment outcome: what happened, where, as the source system said it."""
     original = orjson.loads(e.original_codes)
     status = next(

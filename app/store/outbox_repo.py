@@ -98,7 +98,7 @@ def drop_pending_of_client(session: Session, client_id: str, reason: str) -> int
     )
 
 
-def settle(session: Session, pk: int, token: str, values: dict[str, Any]) -> bool:
+def finish(session: Session, pk: int, token: str, values: dict[str, Any]) -> bool:
     """Apply the outcome of an attempt if the lease is still ours (False if it ran out and
     another worker took the message)."""
     done = rows_changed(

@@ -17,7 +17,7 @@ from app.store.models import CodedEvent
 NOT_AN_OUTCOME = frozenset({"proposed", "pending", "booked", "waitlist"})
 
 
-def settle(
+def carry_forward(
     data: dict[str, Any], found: list[Outcome], stored: Sequence[CodedEvent], now: datetime
 ) -> tuple[list[Outcome], bool]:
     """The outcomes to store for this version, and whether the stored events stand instead.
