@@ -190,7 +190,8 @@ def _seed(settings: Settings, _: argparse.Namespace) -> int:
 
     upgrade_head(settings.database_url)
     state = build_state(settings)
-    count = state.write(lambda s: seed(s, state.write_context()))
+    ctx = state.write_context()
+    count = state.write(lambda s: seed(s, ctx), ctx)
     print(f"stored {count} demo resources (4 families)")
     login = state.write(lambda s: seed_nurse(s, state.clock()))
     if login:

@@ -74,8 +74,16 @@ def run_jobs(state: AppState) -> int:
     while (job := state.write(lambda s: import_jobs.claim(s, state.clock()))) is not None:
         options = ImportOptions(job.client_id, job_id=job.id)
         try:
-            _import(state, job.id, f"$import {job.id}", io.BytesIO(job.body), len(job.body),
-                    False, options, None)
+            _import(
+                state,
+                job.id,
+                f"$import {job.id}",
+                io.BytesIO(job.body),
+                len(job.body),
+                False,
+                options,
+                None,
+            )
         except FhirError as exc:
             if exc.status >= 500:
                 raise
@@ -130,8 +138,7 @@ def file_key(path: Path) -> str:
 def _commit(
     state: AppState, who: Principal, batch: list[Line], at: Position, options: ImportOptions
 ) -> BatchOutcome:
-    ctx = state.write_context()
-    ctx.author = (who.kind, who.id)
+    ctx = state.write_context(author=(who.kind, who.id))
 
     def unit(session: Session) -> BatchOutcome:
         outcome = import_batch(session, batch, ctx, who, at)
@@ -142,7 +149,7 @@ def _commit(
         _write_refusals(options.refusals, outcome.refused, batch)
         return outcome
 
-    return state.write(unit)
+    return state.write(unit, ctx)
 
 
 def _finish(

@@ -22,7 +22,8 @@ from app.rules import RuleSet, load_rules
 from app.services import audit
 from app.services.answer import Answer
 from app.services.authenticate import Authenticator
-from app.services.reconcile import DEFER, ReconcileFailed, settle
+from app.services.reconcile import ReconcileFailed, settle
+from app.services.unit_of_work import begin
 from app.services.writes import WriteContext
 from app.settings import Settings
 from app.store.audit_key import AuditKeys, load_audit_keys
@@ -58,26 +59,31 @@ class AppState:
     def fhir_base(self) -> str:
         return f"{self.settings.base_url.rstrip('/')}/fhir"
 
-    def write_context(self) -> WriteContext:
+    def write_context(self, author: tuple[str, str] | None = None) -> WriteContext:
+        """A request's context: `author` (client|user, id) is stamped on every version a
+        FHIR client's write stores."""
         return WriteContext(
             terms=self.terms,
             now=self.clock(),
             rules=self.rules,
+            author=author,
             family_alert_size=self.settings.family_alert_size,
             future_miss_tolerance=timedelta(seconds=self.settings.future_miss_tolerance_seconds),
         )
 
-    def write(self, use_case: Callable[[Session], T]) -> T:
+    def write(self, use_case: Callable[[Session], T], ctx: WriteContext | None = None) -> T:
         """Run a use case in one transaction, reconcile the families it touched, and commit
         here, at the edge. A unique-key race or a deadlock with a concurrent request is
-        retried: the second attempt sees the first's rows."""
+        retried: the second attempt sees the first's rows. Reconciliation judges with `ctx`,
+        the context the use case was given (its `now`), on every attempt."""
+        ctx = ctx or self.write_context()
         defer, races = False, 0
         while True:
             with self.writer() as session:
-                session.info[DEFER] = defer
+                begin(session, defer_reconcile=defer)
                 try:
                     result = use_case(session)
-                    settle(session, self.write_context(), self.settings.reconcile_inline)
+                    settle(session, ctx, self.settings.reconcile_inline)
                     session.commit()
                     return result
                 except ReconcileFailed:
@@ -105,25 +111,25 @@ class AppState:
         who: Principal,
         note: audit.AuditNote,
         use_case: Callable[[Session], Answer[B]],
+        ctx: WriteContext | None = None,
     ) -> Answer[B]:
         """Run a use case and record its AuditEvent, naming what the answer disclosed, in the
         same transaction: the record of a read or a write commits with it, or neither does.
-        A refusal is recorded on its own."""
+        A refusal is recorded on its own. `ctx` as for `write`."""
 
         if not self.settings.audit_enabled:
-            return self.write(use_case)
+            return self.write(use_case, ctx)
 
         def run(session: Session) -> Answer[B]:
             answer = use_case(session)
             # The audit record is one insert and takes no lock: the worker links it into the
             # hash chain after commit (app/store/audit_chain.py).
-            settle(session, self.write_context(), self.settings.reconcile_inline)
             note.references = answer.references
             audit.record(session, who, note, self.clock())
             return answer
 
         try:
-            return self.write(run)
+            return self.write(run, ctx)
         except FhirError as exc:
             self.refused(who, note, exc)
             raise

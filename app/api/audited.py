@@ -17,6 +17,7 @@ from app.auth.principal import Principal
 from app.runtime import AppState
 from app.services.answer import Answer
 from app.services.audit import AuditNote
+from app.services.writes import WriteContext
 
 B = TypeVar("B")
 Need = tuple[str, str]  # (resource type, interaction) the caller's scopes must allow
@@ -28,12 +29,13 @@ async def audited(
     note: AuditNote,
     needs: Sequence[Need],
     use_case: Callable[[Session], Answer[B]],
+    ctx: WriteContext | None = None,
 ) -> B:
     """The body of `use_case`'s answer. `needs` are checked first (each refusal audited);
     a route that must read its body between the check and the use case checks them
-    itself and passes none."""
+    itself and passes none. A write passes the `ctx` its use case was given."""
     await require_all(state, who, note, *needs)
-    answer = await run_in_threadpool(state.audited, who, note, use_case)
+    answer = await run_in_threadpool(state.audited, who, note, use_case, ctx)
     for refusal in answer.refusals:  # a batch entry the caller's scopes did not allow
         await run_in_threadpool(state.refused, who, replace(note, references=[]), refusal)
     return answer.body

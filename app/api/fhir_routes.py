@@ -60,8 +60,7 @@ def build_router() -> APIRouter:
     async def bundle(request: Request, state: StateDep, who: PrincipalDep) -> FhirResponse:
         note = AuditNote("transaction", "Bundle")
         raw = await read_body(request, state, who, note)
-        ctx = state.write_context()
-        ctx.author = (who.kind, who.id)  # stamped on every version written
+        ctx = state.write_context(author=(who.kind, who.id))  # stamped on every version
         # Scopes are checked entry by entry: a batch answers each refusal in its entry.
         limit = state.settings.max_bundle_entries
         body = await audited(
@@ -70,6 +69,7 @@ def build_router() -> APIRouter:
             note,
             (),
             lambda s: process_bundle(s, bundle_within(load_json(raw), limit), ctx, who.may),
+            ctx,
         )
         return FhirResponse(body)
 
@@ -110,14 +110,14 @@ def _add_type(router: APIRouter, type_name: str) -> None:
         note = AuditNote("create", type_name, query=query)
         await require(state, who, type_name, "create", note)  # before the body is read
         raw = await read_body(request, state, who, note)
-        ctx = state.write_context()
-        ctx.author = (who.kind, who.id)  # stamped on every version written
+        ctx = state.write_context(author=(who.kind, who.id))  # stamped on every version
         result = await audited(
             state,
             who,
             note,
             (),
             lambda s: resource_service.create(s, type_name, load_json(raw), if_none_exist, ctx),
+            ctx,
         )
         return write_response(result, state.fhir_base, may_see_match(who.may, type_name))
 
@@ -140,8 +140,7 @@ def _add_type(router: APIRouter, type_name: str) -> None:
         await require(state, who, type_name, "update", note)  # before the body is read
         raw = await read_body(request, state, who, note)
         version = parse_etag(if_match) if if_match else None
-        ctx = state.write_context()
-        ctx.author = (who.kind, who.id)  # stamped on every version written
+        ctx = state.write_context(author=(who.kind, who.id))  # stamped on every version
         result = await audited(
             state,
             who,
@@ -150,6 +149,7 @@ def _add_type(router: APIRouter, type_name: str) -> None:
             lambda s: resource_service.update(
                 s, type_name, rid, load_json(raw), version, ctx, who.may
             ),
+            ctx,
         )
         return write_response(result, state.fhir_base)
 

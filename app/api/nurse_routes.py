@@ -114,7 +114,9 @@ async def post_review(
     note = AuditNote("review", "Flag", [f"Flag/{flag_id}"])
     given = review_input(await review_body(request, state, who, note))
     ctx = state.write_context()
-    return await audited(state, who, note, (), lambda s: review_flag(s, flag_id, given, who, ctx))
+    return await audited(
+        state, who, note, (), lambda s: review_flag(s, flag_id, given, who, ctx), ctx
+    )
 
 
 @router.post(
@@ -140,7 +142,7 @@ async def post_family_review(
     note.references = sorted({f"Patient/{c}" for c in children})  # a refusal names them too
     ctx = state.write_context()
     return await audited(
-        state, who, note, (), lambda s: review_family(s, family_id, children, given, who, ctx)
+        state, who, note, (), lambda s: review_family(s, family_id, children, given, who, ctx), ctx
     )
 
 

@@ -139,7 +139,7 @@ class Listener:
         )
         try:
             ctx = state.write_context()
-            return state.write(lambda s: receive(s, text, ctx, options))
+            return state.write(lambda s: receive(s, text, ctx, options), ctx)
         except Exception as exc:  # any failure here is ours, never the sender's message
             log.error("MLLP message not stored: %s", type(exc).__name__)
             error = Hl7Error("AE", "MSH", None, INTERNAL_ERROR, "not stored; send it again")
@@ -168,5 +168,3 @@ def _tls(settings: Settings) -> ssl.SSLContext | None:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(settings.mllp_tls_cert, settings.mllp_tls_key)
     return context
-
-

@@ -23,7 +23,7 @@ from app.services.answer import references_of
 from app.services.audit import AuditNote
 from app.services.bundle import write_one
 from app.services.ingest import TYPE_ORDER, write_resources
-from app.services.reconcile import DEFER
+from app.services.unit_of_work import defer_reconcile
 from app.services.write_guard import check_client_writes, check_put_creates
 from app.services.writes import WriteContext, WriteRequest, WriteResult
 from app.store import auth_repo, import_repo
@@ -64,7 +64,7 @@ def import_batch(
 ) -> BatchOutcome:
     # A backfill touches thousands of families: judging each inline would cost more than
     # storing them. The families are marked in this transaction; the worker drains the marks.
-    session.info[DEFER] = True
+    defer_reconcile(session)
     outcome = BatchOutcome()
     checked: list[tuple[Line, str]] = []
     for line in lines:
@@ -177,8 +177,9 @@ def importer(session: Session, client_id: str) -> Principal:
     client = auth_repo.client(session, client_id)
     if client is None or client.revoked_at is not None:
         raise FhirError.one(403, "forbidden", f"No live client {client_id!r}: see `wnb client`.")
-    return Principal("client", client.client_id, client.name, client.role,
-                     parse_scopes(client.scopes))
+    return Principal(
+        "client", client.client_id, client.name, client.role, parse_scopes(client.scopes)
+    )
 
 
 def resume_point(session: Session, file_key: str) -> int:

@@ -6,7 +6,6 @@ unit of work commits."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -15,18 +14,9 @@ from sqlalchemy.orm import Session
 from app.fhir.statuses import status_of
 from app.services import family, merges
 from app.services.recode import recode_patients
+from app.services.unit_of_work import touch
 from app.services.writes import Planned, WriteContext
 from app.store import family_repo, links_repo, rules_repo
-
-TOUCHED = "wnb.touched"  # session.info key: patients whose families must be reconciled
-
-
-def touch(session: Session, patient_ids: Iterable[str]) -> None:
-    session.info.setdefault(TOUCHED, set()).update(patient_ids)
-
-
-def take_touched(session: Session) -> set[str]:
-    return session.info.pop(TOUCHED, None) or set()
 
 
 def after_write(

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from app.auth.principal import Principal
 from app.fhir.errors import FhirError
 from app.services.answer import Answer
-from app.services.consequences import touch
+from app.services.unit_of_work import touch
 from app.store import family_repo, links_repo
 
 log = logging.getLogger("wnb.families")

@@ -24,9 +24,9 @@ from app.rules import RuleSet
 from app.rules.concerns import desired_concerns
 from app.rules.desired import DesiredFlag, Pair, desired_flags, next_due
 from app.services import family_facts, flags, large_families, withdrawal_reasons
-from app.services.consequences import take_touched
 from app.services.flag_events import reconciled_events
 from app.services.flag_store import store_flags
+from app.services.unit_of_work import take_touched, unit_of
 from app.services.writes import WriteContext
 from app.store import family_repo, flags_repo, reconcile_repo
 
@@ -88,21 +88,18 @@ class ReconcileFailed(Exception):
     run again with reconciliation deferred, so the facts still commit (with a mark)."""
 
 
-DEFER = "wnb.defer_reconcile"  # session.info key: this attempt leaves the families marked
-
-
 def settle(session: Session, ctx: WriteContext, inline: bool = True) -> None:
     """Reconcile the families a unit of work touched, before it commits (read your writes).
 
     No savepoint (two round trips on every write): if reconciliation fails for any reason but
     the database's own (a lock or unique-key race, which the unit of work retries whole),
-    `ReconcileFailed` asks the edge to run the unit of work again with `DEFER` set, and the
-    facts commit with a durable mark that the worker finishes. `inline` False defers every
-    reconciliation to the worker (bulk loads)."""
+    `ReconcileFailed` asks the edge to run the unit of work again with reconciliation
+    deferred, and the facts commit with a durable mark that the worker finishes. `inline`
+    False defers every reconciliation to the worker (bulk loads)."""
     touched = take_touched(session)
     if not touched or ctx.rules is None:
         return
-    if inline and not session.info.get(DEFER):
+    if inline and not unit_of(session).defer_reconcile:
         try:
             reconcile(session, touched, ctx)
             return

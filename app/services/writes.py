@@ -40,8 +40,11 @@ class WriteResult:
     unchanged: bool = False  # the stored version already said this: nothing was written
 
 
-@dataclass
+@dataclass(frozen=True)
 class WriteContext:
+    """What one request's writes share, built once per request (its author included) and
+    used unchanged by the use case and by the reconciliation before its commit."""
+
     terms: Terminology
     now: datetime
     rules: RuleSet | None = None  # None: store and code, raise nothing

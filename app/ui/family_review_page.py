@@ -57,6 +57,7 @@ async def review(
                 audit_note,
                 (),
                 lambda s: review_family(s, family_id, chosen, given, who, ctx),
+                ctx,
             )
         except FhirError as exc:
             if exc.status not in (409, 422):

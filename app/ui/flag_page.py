@@ -115,6 +115,7 @@ async def review(
             who,
             audit_note,
             lambda s: review_flag(s, flag_id, review_input, who, ctx),
+            ctx,
         )
     except PageError as exc:
         if exc.status not in (409, 422):

@@ -15,6 +15,7 @@ from app.auth.principal import Principal
 from app.fhir.errors import FhirError
 from app.services.answer import Answer
 from app.services.audit import AuditNote
+from app.services.writes import WriteContext
 
 B = TypeVar("B")
 
@@ -33,10 +34,12 @@ async def audited(
     who: Principal,
     note: AuditNote,
     use_case: Callable[[Session], Answer[B]],
+    ctx: WriteContext | None = None,
 ) -> B:
-    """The answer's body; a page signs its user in (`guard.page_user`), which is its check."""
+    """The answer's body; a page signs its user in (`guard.page_user`), which is its check.
+    A write passes the `ctx` its use case was given."""
     try:
-        return await api.audited(get_state(request), who, note, (), use_case)
+        return await api.audited(get_state(request), who, note, (), use_case, ctx)
     except FhirError as exc:
         raise PageError(exc.status, message_of(exc)) from exc
 

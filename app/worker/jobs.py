@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session
 
 from app.import_run import run_jobs
 from app.runtime import AppState
@@ -12,6 +15,7 @@ from app.services.audit_sealing import KeyMissing, seal_trail
 from app.services.link_periods import note_links_version, relink_due
 from app.services.operations import reconcile_backlog
 from app.services.reconcile import note_rules_version, reconcile_due
+from app.services.writes import WriteContext
 
 log = logging.getLogger("wnb.worker")
 DUE_BATCH = 500
@@ -33,11 +37,11 @@ def run_reconcile(state: AppState) -> int:
     relinked = state.write(lambda s: note_links_version(s, state.terms, state.clock()))
     if relinked:
         log.info("family link terms changed: %d carers and households to link again", relinked)
-    while state.write(lambda s: relink_due(s, state.write_context(), DUE_BATCH)) == DUE_BATCH:
+    while _in_unit(state, relink_due) == DUE_BATCH:
         pass  # each batch marks the families it changed; the loop below reconciles them
     total = 0
     while True:
-        count = state.write(lambda s: reconcile_due(s, state.write_context(), DUE_BATCH))
+        count = _in_unit(state, reconcile_due)
         total += count
         if count < DUE_BATCH:
             break
@@ -103,3 +107,9 @@ def bound_error_backlogs(state: AppState) -> int:
             s, now, settings.webhook_error_backlog, settings.webhook_error_backlog_hours
         )
     )
+
+
+def _in_unit(state: AppState, batch: Callable[[Session, WriteContext, int], int]) -> int:
+    """One batch in one unit of work, judged with the context it was given."""
+    ctx = state.write_context()
+    return state.write(lambda s: batch(s, ctx, DUE_BATCH), ctx)
