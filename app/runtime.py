@@ -18,6 +18,7 @@ from app.auth.rate_limit import RateLimiter
 from app.auth.refusal_throttle import RefusalThrottle
 from app.fhir.errors import FhirError
 from app.fhir.terminology import Terminology, load_terminology
+from app.group_commit import GroupCommit
 from app.rules import RuleSet, load_rules
 from app.services import audit
 from app.services.answer import Answer
@@ -54,6 +55,9 @@ class AppState:
     clock: Callable[[], datetime] = field(default=_utc_now)
     secret_file: Path | None = None  # where the generated development secret is kept
     audit_keys: AuditKeys = field(default_factory=AuditKeys)  # keys the audit hash chain
+    # Concurrent single writes committed together (None: each alone). Shared by copies of
+    # the state; a group only ever holds writes of one state.
+    group: GroupCommit | None = None
 
     @property
     def fhir_base(self) -> str:
@@ -180,4 +184,5 @@ def build_state(settings: Settings) -> AppState:
         refusals=RefusalThrottle(settings.address_attempts_per_minute, settings.address_burst),
         secret_file=secret_file,
         audit_keys=load_audit_keys(settings),
+        group=GroupCommit(settings.group_commit_max) if settings.group_commit_max > 1 else None,
     )

@@ -56,6 +56,12 @@ class Settings(BaseSettings):
         description="Reconcile flags before a write's response (read your writes). False "
         "leaves every reconciliation to the worker (bulk loads; flags lag by seconds).",
     )
+    group_commit_max: int = Field(
+        default=32,
+        ge=1,
+        description="Most single writes committed as one unit of work (group commit): the "
+        "writes waiting while the previous group ran. 1 commits each write alone.",
+    )
     max_body_bytes: int = Field(default=10 * 1024 * 1024, description="Largest request body.")
     base_url: str = Field(
         default="http://127.0.0.1:8000", description="Public base URL used in links."

@@ -20,6 +20,7 @@ from app.services.audit import AuditNote
 from app.services.writes import WriteContext
 
 B = TypeVar("B")
+MakeUseCase = Callable[[WriteContext], Callable[[Session], Answer[B]]]
 Need = tuple[str, str]  # (resource type, interaction) the caller's scopes must allow
 
 
@@ -38,4 +39,19 @@ async def audited(
     answer = await run_in_threadpool(state.audited, who, note, use_case, ctx)
     for refusal in answer.refusals:  # a batch entry the caller's scopes did not allow
         await run_in_threadpool(state.refused, who, replace(note, references=[]), refusal)
+    return answer.body
+
+
+async def audited_write(
+    state: AppState, who: Principal, note: AuditNote, make: MakeUseCase[B]
+) -> B:
+    """The body of one write's answer. The use case is made from the context it runs with:
+    with group commit on, the group's (`app/group_commit.py`), carrying this caller as the
+    author of what it stores. Scopes are checked by the caller first."""
+    author = (who.kind, who.id)
+    if state.group is None:
+        ctx = state.write_context(author=author)
+        answer = await run_in_threadpool(state.audited, who, note, make(ctx), ctx)
+    else:
+        answer = await run_in_threadpool(state.group.run, state, who, note, make, author)
     return answer.body

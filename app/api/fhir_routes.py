@@ -11,7 +11,7 @@ import orjson
 from fastapi import APIRouter, Header, Request
 from starlette.concurrency import run_in_threadpool
 
-from app.api.audited import audited
+from app.api.audited import audited, audited_write
 from app.api.body import read_json
 from app.api.openapi_docs import fhir_body, fhir_responses, search_params
 from app.api.prefer import search_handling
@@ -110,14 +110,13 @@ def _add_type(router: APIRouter, type_name: str) -> None:
         note = AuditNote("create", type_name, query=query)
         await require(state, who, type_name, "create", note)  # before the body is read
         raw = await read_body(request, state, who, note)
-        ctx = state.write_context(author=(who.kind, who.id))  # stamped on every version
-        result = await audited(
+        result = await audited_write(
             state,
             who,
             note,
-            (),
-            lambda s: resource_service.create(s, type_name, load_json(raw), if_none_exist, ctx),
-            ctx,
+            lambda ctx: (
+                lambda s: resource_service.create(s, type_name, load_json(raw), if_none_exist, ctx)
+            ),
         )
         return write_response(result, state.fhir_base, may_see_match(who.may, type_name))
 
@@ -140,16 +139,15 @@ def _add_type(router: APIRouter, type_name: str) -> None:
         await require(state, who, type_name, "update", note)  # before the body is read
         raw = await read_body(request, state, who, note)
         version = parse_etag(if_match) if if_match else None
-        ctx = state.write_context(author=(who.kind, who.id))  # stamped on every version
-        result = await audited(
+        result = await audited_write(
             state,
             who,
             note,
-            (),
-            lambda s: resource_service.update(
-                s, type_name, rid, load_json(raw), version, ctx, who.may
+            lambda ctx: (
+                lambda s: resource_service.update(
+                    s, type_name, rid, load_json(raw), version, ctx, who.may
+                )
             ),
-            ctx,
         )
         return write_response(result, state.fhir_base)
 

@@ -1,0 +1,197 @@
+"""Group commit: concurrent single writes in one process are written, reconciled and audited
+as one unit of work, and each request still gets its own answer.
+
+Why: a single write's fixed costs (locking and loading the touched families, reading and
+storing their concerns, the outbox's lookups, the commit) are paid once per unit of work.
+Grouped, they are paid once for every write waiting at that moment, and the answers go out
+after the one commit, so each request's flags are readable when it is answered.
+
+How: no thread of its own. The first write to arrive leads: it takes the writes waiting for
+the same state (up to `limit`), runs them in one transaction and commits, then hands the
+lead to the first write still waiting, if any, and returns with its own answer. Under no
+load a group is one write and costs what a write alone costs; under load the group is what
+arrived while the previous one ran.
+
+A write that fails (a refusal, a bug) rolls the group back: it runs again alone through the
+ordinary path, where its refusal is audited as any other, and the others run again as a
+group (the savepoint-free equivalent of "a savepoint only for the request that fails"). A
+database race retries the group as `AppState.write` retries one write; if the group still
+cannot commit, each write runs alone, so one write's fault is never another's answer."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from functools import partial
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from app.auth.principal import Principal
+from app.services import audit
+from app.services.answer import Answer
+from app.services.writes import WriteContext
+from app.settings import Settings
+
+UseCase = Callable[[Session], Answer[Any]]
+MakeUseCase = Callable[[WriteContext], UseCase]  # the use case, given the group's context
+T = TypeVar("T")
+
+
+class Runtime(Protocol):
+    """What a group needs of `app.runtime.AppState`, which holds the GroupCommit (so this
+    module cannot import it)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    def clock(self) -> datetime: ...
+
+    def write_context(self, author: tuple[str, str] | None = None) -> WriteContext: ...
+
+    def write(self, use_case: Callable[[Session], T], ctx: WriteContext | None = None) -> T: ...
+
+    def audited(
+        self,
+        who: Principal,
+        note: audit.AuditNote,
+        use_case: UseCase,
+        ctx: WriteContext | None = None,
+    ) -> Answer[Any]: ...
+
+
+@dataclass(eq=False)
+class GroupedWrite:
+    state: Runtime
+    who: Principal
+    note: audit.AuditNote
+    make: MakeUseCase
+    author: tuple[str, str] | None  # stamped on every version this write stores
+    wake: threading.Event = field(default_factory=threading.Event)
+    lead: bool = False
+    finished: bool = False
+    answer: Answer[Any] | None = None
+    error: BaseException | None = None
+
+    def outcome(self) -> Answer[Any]:
+        if self.error is not None:
+            raise self.error
+        assert self.answer is not None, "a finished write has an answer or an error"
+        return self.answer
+
+
+class _Failed(Exception):
+    """One write of a group failed in a way of its own (not the database's)."""
+
+    def __init__(self, write: GroupedWrite) -> None:
+        super().__init__()
+        self.write = write
+
+
+class GroupCommit:
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._lock = threading.Lock()
+        self._waiting: list[GroupedWrite] = []
+        self._leading = False
+
+    def run(
+        self,
+        state: Runtime,
+        who: Principal,
+        note: audit.AuditNote,
+        make: MakeUseCase,
+        author: tuple[str, str] | None,
+    ) -> Answer[Any]:
+        """Blocks the calling (worker pool) thread until the write has committed or failed."""
+        write = GroupedWrite(state, who, note, make, author)
+        with self._lock:
+            self._waiting.append(write)
+            if not self._leading:
+                self._leading = write.lead = True
+        if not write.lead:
+            write.wake.wait()  # woken once: finished by a leader, or made the leader
+        if not write.finished:
+            self._lead(write)
+        return write.outcome()
+
+    def waiting(self) -> int:
+        with self._lock:
+            return len(self._waiting)
+
+    def _lead(self, me: GroupedWrite) -> None:
+        with self._lock:
+            same = [w for w in self._waiting if w is not me and w.state is me.state]
+            group = [me, *same[: self.limit - 1]]
+            for w in group:
+                self._waiting.remove(w)
+        try:
+            execute(group)
+        finally:
+            for w in group:
+                w.finished = True
+                if w is not me:
+                    w.wake.set()
+            with self._lock:
+                if self._waiting:
+                    nxt = self._waiting[0]
+                    nxt.lead = True
+                    nxt.wake.set()
+                else:
+                    self._leading = False
+
+
+def execute(group: list[GroupedWrite]) -> None:
+    """Run `group` (writes for one state) as one unit of work; every write ends with an
+    answer or an error. Never raises."""
+    pending = list(group)
+    while pending:
+        if len(pending) == 1:
+            _alone(pending[0])
+            return
+        state = pending[0].state
+        ctx = state.write_context()
+        try:
+            answers = state.write(partial(_all, pending, ctx), ctx)
+        except _Failed as failed:
+            pending.remove(failed.write)
+            _alone(failed.write)
+            continue
+        except Exception:
+            # The group could not commit (a race that outlived its retries, a database
+            # error): each write alone, so the fault is answered to the write that has it.
+            for w in pending:
+                _alone(w)
+            return
+        for w, answer in zip(pending, answers, strict=True):
+            w.answer = answer
+        return
+
+
+def _all(pending: list[GroupedWrite], ctx: WriteContext, session: Session) -> list[Answer[Any]]:
+    return [_one(session, w, ctx) for w in pending]
+
+
+def _one(session: Session, w: GroupedWrite, ctx: WriteContext) -> Answer[Any]:
+    try:
+        answer = w.make(replace(ctx, author=w.author))(session)
+        if w.state.settings.audit_enabled:
+            w.note.references = answer.references
+            audit.record(session, w.who, w.note, w.state.clock())
+        return answer
+    except DBAPIError:
+        raise  # the database's: AppState.write retries the whole group
+    except Exception as exc:
+        raise _Failed(w) from exc
+
+
+def _alone(w: GroupedWrite) -> None:
+    """The ordinary path: its own transaction, its refusal audited."""
+    ctx = w.state.write_context(author=w.author)
+    try:
+        w.answer = w.state.audited(w.who, w.note, w.make(ctx), ctx)
+    except BaseException as exc:  # handed to the request's own thread, which raises it
+        w.error = exc

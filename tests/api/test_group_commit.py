@@ -1,0 +1,195 @@
+"""Group commit (app/group_commit.py): single writes that wait while a unit of work runs are
+written, reconciled and audited together in the next one, each with its own answer; a write
+that fails is answered alone and takes nothing down with it. Both databases.
+
+The groups are made deterministic by holding the leader inside its transaction until the
+followers are queued (a condition waited on with a generous deadline, never a timing)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
+
+from app.auth.principal import Principal
+from app.auth.scopes import ROLE_SCOPES, parse_scopes
+from app.fhir.errors import FhirError
+from app.fhir.written_by import author_of
+from app.group_commit import GroupCommit, GroupedWrite, execute
+from app.runtime import AppState
+from app.services import resources
+from app.services.answer import Answer
+from app.services.audit import AuditNote
+from app.services.writes import WriteContext, WriteResult
+from app.store.models import AuditEntity, RaisedFlag
+from tests.factories import appointment, child, patient
+from tests.services.test_statement_budgets import counted, summary, with_history
+
+WHO = Principal(
+    "client",
+    "group-commit-test",
+    "group commit test",
+    "source",
+    parse_scopes(ROLE_SCOPES["source"]),
+)
+DEADLINE = 60.0  # seconds; generous on a loaded machine
+GROUP_OF_FOUR = (42, 41)  # statements for a group of four noshows: (sqlite, postgres)
+
+
+def _until(condition: Callable[[], bool], what: str) -> None:
+    end = time.monotonic() + DEADLINE
+    while not condition():
+        assert time.monotonic() < end, f"still waiting: {what}"
+        time.sleep(0.01)
+
+
+def _noshow(pid: str, day: str = "2026-06-10") -> Callable[[WriteContext], Any]:
+    body = appointment(f"Patient/{pid}", "noshow", f"{day}T09:00:00Z")
+
+    def make(ctx: WriteContext) -> Callable[[Session], Answer[WriteResult]]:
+        return lambda s: resources.create(s, "Appointment", body, None, ctx)
+
+    return make
+
+
+class Held:
+    """A write that waits, inside its transaction, until released: while it leads, the
+    writes that arrive queue behind it."""
+
+    def __init__(self) -> None:
+        self.inside = threading.Event()
+        self.release = threading.Event()
+
+    def make(self, ctx: WriteContext) -> Callable[[Session], Answer[WriteResult]]:
+        def use_case(s: Session) -> Answer[WriteResult]:
+            self.inside.set()
+            assert self.release.wait(DEADLINE), "never released"
+            return resources.create(s, "Patient", patient(), None, ctx)
+
+        return use_case
+
+
+@pytest.fixture
+def commits(state: AppState) -> Iterator[list[int]]:
+    """How many units of work committed (each test's commits release savepoints)."""
+    seen: list[int] = []
+
+    def count(_session: Session) -> None:
+        seen.append(1)
+
+    event.listen(state.writer, "after_commit", count)
+    yield seen
+    event.remove(state.writer, "after_commit", count)
+
+
+def _run_behind_a_held_leader(
+    state: AppState, makes: list[Callable[[WriteContext], Any]]
+) -> list[Any]:
+    """Each of `makes` queued behind a held write, then all released; the answers (or the
+    errors) in order."""
+    group = GroupCommit(32)
+    held = Held()
+    out: list[Any] = [None] * len(makes)
+
+    def submit(i: int, make: Callable[[WriteContext], Any]) -> None:
+        try:
+            out[i] = group.run(
+                state, WHO, AuditNote("create", "Appointment"), make, ("client", WHO.id)
+            )
+        except Exception as exc:  # handed back to the test, which checks it
+            out[i] = exc
+
+    leader = threading.Thread(
+        target=lambda: group.run(state, WHO, AuditNote("create", "Patient"), held.make, None)
+    )
+    leader.start()
+    assert held.inside.wait(DEADLINE)
+    threads = [threading.Thread(target=submit, args=(i, m)) for i, m in enumerate(makes)]
+    for t in threads:
+        t.start()
+    _until(lambda: group.waiting() == len(makes), "the writes to queue behind the leader")
+    held.release.set()
+    for t in [leader, *threads]:
+        t.join(DEADLINE)
+        assert not t.is_alive()
+    assert group.waiting() == 0
+    return out
+
+
+def test_writes_queued_behind_a_unit_of_work_commit_as_one_each_with_its_answer(
+    client: TestClient, state: AppState, commits: list[int]
+) -> None:
+    kids = [child(client, birth="2026-01-01") for _ in range(3)]  # infant-wnb: one miss
+    commits.clear()
+    answers = _run_behind_a_held_leader(state, [_noshow(pid) for pid in kids])
+    assert len(commits) == 2  # the held leader's, then the three together
+    results = [a.body for a in answers]
+    assert [r.status for r in results] == [201, 201, 201]
+    assert len({r.id for r in results}) == 3
+    with state.reader() as s:
+        # Each child's concern was raised before its request was answered.
+        raised = s.scalars(select(RaisedFlag.child_id).where(RaisedFlag.child_id.in_(kids)))
+        assert sorted(raised) == sorted(kids)
+        # One audit record per write, naming what it wrote.
+        for r in results:
+            named = select(func.count()).where(AuditEntity.reference == f"Appointment/{r.id}")
+            assert s.scalar(named) == 1
+
+
+def test_a_failing_write_is_answered_alone_and_the_others_still_commit(
+    client: TestClient, state: AppState
+) -> None:
+    kids = [child(client, birth="2026-01-01") for _ in range(2)]
+    unknown = "no-such-patient-anywhere"
+    answers = _run_behind_a_held_leader(
+        state, [_noshow(kids[0]), _noshow(unknown), _noshow(kids[1])]
+    )
+    ok_first, refused, ok_last = answers
+    assert isinstance(refused, FhirError) and 400 <= refused.status < 500, refused
+    assert ok_first.body.status == 201 and ok_last.body.status == 201
+    for r in (ok_first.body, ok_last.body):
+        assert client.get(f"/fhir/Appointment/{r.id}").status_code == 200
+    with state.reader() as s:
+        raised = s.scalars(select(RaisedFlag.child_id).where(RaisedFlag.child_id.in_(kids)))
+        assert sorted(raised) == sorted(kids)
+
+
+def test_every_write_of_a_group_carries_its_own_author(client: TestClient, state: AppState) -> None:
+    kids = [child(client, birth="2026-01-01") for _ in range(2)]
+    group = [
+        GroupedWrite(state, WHO, AuditNote("create", "Appointment"), _noshow(pid), author)
+        for pid, author in zip(kids, [("client", "source-a"), ("client", "source-b")], strict=True)
+    ]
+    execute(group)
+    for w, author in zip(group, ["client/source-a", "client/source-b"], strict=True):
+        stored = client.get(f"/fhir/Appointment/{w.outcome().body.id}").json()
+        assert author_of(stored) == author
+
+
+@pytest.mark.own_connections("counts the statements a unit of work sends")
+def test_statements_of_a_group_of_four_noshows_pinned(client: TestClient, state: AppState) -> None:
+    """Four noshows for four children with history, as one group: 41 statements on
+    PostgreSQL against 80 for the four alone (20 each, the token check aside). Each write
+    keeps its own 7 (its reference checked, resource, version, search values, coded event,
+    the audit record and its entity); the other 13 are paid once for the group: the
+    families locked and loaded (4), the next deadline's mark (1), the concerns read (1) and
+    written with their Flags' versions (5, each one statement for every changed concern),
+    and the notifier's two lookups."""
+    kids = [with_history(client) for _ in range(4)]
+    group = [
+        GroupedWrite(state, WHO, AuditNote("create", "Appointment"), _noshow(pid), None)
+        for pid in kids
+    ]
+    with counted(state) as seen:
+        execute(group)
+    assert [w.outcome().body.status for w in group] == [201] * 4
+    sqlite, postgres = GROUP_OF_FOUR
+    assert len(seen) == (sqlite if state.settings.is_sqlite else postgres), summary(seen)
+
+
