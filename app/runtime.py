@@ -184,5 +184,9 @@ def build_state(settings: Settings) -> AppState:
         refusals=RefusalThrottle(settings.address_attempts_per_minute, settings.address_burst),
         secret_file=secret_file,
         audit_keys=load_audit_keys(settings),
-        group=GroupCommit(settings.group_commit_max) if settings.group_commit_max > 1 else None,
+        group=(
+            GroupCommit(settings.group_commit_max, settings.group_commit_leaders)
+            if settings.group_commit_max > 1
+            else None
+        ),
     )

@@ -62,6 +62,12 @@ class Settings(BaseSettings):
         description="Most single writes committed as one unit of work (group commit): the "
         "writes waiting while the previous group ran. 1 commits each write alone.",
     )
+    group_commit_leaders: int = Field(
+        default=4,
+        ge=1,
+        description="Groups of single writes running at once in one process (each its own "
+        "transaction): the others wait and join the next group.",
+    )
     max_body_bytes: int = Field(default=10 * 1024 * 1024, description="Largest request body.")
     base_url: str = Field(
         default="http://127.0.0.1:8000", description="Public base URL used in links."

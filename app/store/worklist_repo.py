@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, TypeVarTuple
 
 from sqlalchemy import (
+    ColumnElement,
     Select,
     Subquery,
     UnaryExpression,
@@ -18,7 +19,7 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.store.case_models import CaseOwner
 from app.store.models import FamilyMember, RaisedFlag, Resource, SafeguardingStatus
@@ -141,30 +142,25 @@ def _families(f: WorklistFilter) -> Subquery:
     )
 
 
-def _status_families(now: datetime) -> Subquery:
-    """Each family with a child on a plan, looked after or in need now (one row each)."""
-    family = func.coalesce(FamilyMember.family_id, SafeguardingStatus.child_id)
+def _holds_now(now: datetime) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """A status period holding at `now` (an open start or end holds)."""
     return (
-        select(family.label("family"))
-        .select_from(SafeguardingStatus)
-        .outerjoin(FamilyMember, FamilyMember.patient_id == SafeguardingStatus.child_id)
-        .where(
-            or_(SafeguardingStatus.start.is_(None), SafeguardingStatus.start <= now),
-            or_(SafeguardingStatus.end.is_(None), SafeguardingStatus.end > now),
-        )
-        .distinct()
-        .subquery()
+        or_(SafeguardingStatus.start.is_(None), SafeguardingStatus.start <= now),
+        or_(SafeguardingStatus.end.is_(None), SafeguardingStatus.end > now),
     )
 
 
-def _infant_families(born_after: datetime) -> Subquery:
-    """Each family with a child born after `born_after` (one row each)."""
-    family = func.coalesce(FamilyMember.family_id, Resource.id)
+def _families_having(
+    table: Any, person: InstrumentedAttribute[str], *where: ColumnElement[bool]
+) -> Subquery:
+    """Each family (a patient with no family is one) with a member `person` (the patient id
+    column of `table`) whose row matches `where`: one row each."""
+    family = func.coalesce(FamilyMember.family_id, person)
     return (
         select(family.label("family"))
-        .select_from(Resource)
-        .outerjoin(FamilyMember, FamilyMember.patient_id == Resource.id)
-        .where(Resource.type == "Patient", Resource.sort_date > born_after)
+        .select_from(table)
+        .outerjoin(FamilyMember, FamilyMember.patient_id == person)
+        .where(*where)
         .distinct()
         .subquery()
     )
@@ -187,7 +183,10 @@ def family_page(
     g = _families(f)
     # Joined as sets, not EXISTS per family: a correlated EXISTS ran once per family of the
     # whole worklist before the page could be cut (seconds at 10,000 families).
-    held, babies = _status_families(now), _infant_families(infant_born_after)
+    held = _families_having(SafeguardingStatus, SafeguardingStatus.child_id, *_holds_now(now))
+    babies = _families_having(
+        Resource, Resource.id, Resource.type == "Patient", Resource.sort_date > infant_born_after
+    )
     status, infant = held.c.family.is_not(None), babies.c.family.is_not(None)
     first = (case((status, 0), else_=1), case((infant, 0), else_=1))
     waiting = (case((g.c.waiting.is_(None), 1), else_=0), g.c.waiting.asc())
@@ -249,8 +248,7 @@ def statuses_of_families(
         .outerjoin(FamilyMember, FamilyMember.patient_id == SafeguardingStatus.child_id)
         .where(
             fam.in_(sorted(set(family_ids))),
-            or_(SafeguardingStatus.start.is_(None), SafeguardingStatus.start <= now),
-            or_(SafeguardingStatus.end.is_(None), SafeguardingStatus.end > now),
+            *_holds_now(now),
         )
         .distinct()
     )
