@@ -208,3 +208,19 @@ def _primitive(annotation: Any) -> Primitive:
         adapter: TypeAdapter[Any] = TypeAdapter(annotation)
         known = _PRIMITIVES[id(annotation)] = (annotation, Primitive(adapter.validator))  # type: ignore[arg-type]
     return known[1]
+
+
+def prepare(model: type[FHIRAbstractModel]) -> int:
+    """Build the walk's tables for `model` and every class it can hold (at start-up, so that
+    they are built once, before the heap is frozen: `runtime.settle_heap`). How many."""
+    seen: set[type[FHIRAbstractModel]] = set()
+    todo = [model]
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        plan = _plan(current)
+        if plan is not None:
+            todo += [e.model for e in plan.elements.values() if e.model is not None]
+    return len(seen)
