@@ -28,10 +28,10 @@ from fhir.resources.R4B import get_fhir_model_class
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from app.fhir.nhs_number import NHS_NUMBER_SYSTEM
 from app.fhir.parse import validate_structure
 from app.services.bundle import entry_request
 from payloads import appointment, appointment_bundle, nhs_numbers, patient
+from rules_data import related_person
 
 TODAY = date(2026, 12, 6)
 
@@ -50,23 +50,7 @@ def _payloads(n: int) -> dict[str, list[dict[str, Any]]]:
         nhs = next(numbers)
         out["noshow Appointment"].append(appointment(f"bench-{i}", f"child-{i}", i))
         out["Patient"].append(patient(nhs, i))
-        out["RelatedPerson"].append(
-            {
-                "resourceType": "RelatedPerson",
-                "patient": {"reference": f"Patient/child-{i}"},
-                "identifier": [{"system": NHS_NUMBER_SYSTEM, "value": nhs}],
-                "relationship": [
-                    {
-                        "coding": [
-                            {
-                                "system": "http://terminology.hl7.org/CodeSystem/v3-RoleCode",
-                                "code": "MTH",
-                            }
-                        ]
-                    }
-                ],
-            }
-        )
+        out["RelatedPerson"].append(related_person(f"child-{i}", nhs))
         out["Flag (a client's)"].append(
             {
                 "resourceType": "Flag",
