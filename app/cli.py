@@ -118,7 +118,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     upgrade_head(settings.database_url)
     if args.workers > 1:
         uvicorn.run(
-            "app.main:create_app",
+            "app.main:create_served_app",
             factory=True,
             host=args.host,
             port=args.port,
@@ -128,7 +128,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         )
         return 0
     from app.main import create_app
-    from app.runtime import build_state
+    from app.runtime import build_state, settle_heap
 
     state = build_state(settings)
     worker = None
@@ -142,9 +142,11 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
         listener = Listener.from_settings(state)
         listener.start_in_thread()
+    app = create_app(state=state)
+    settle_heap()
     try:
         uvicorn.run(
-            create_app(state=state),
+            app,
             host=args.host,
             port=args.port,
             log_level=settings.log_level.lower(),
@@ -161,10 +163,12 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _worker(settings: Settings, _: argparse.Namespace) -> int:
-    from app.runtime import build_state
+    from app.runtime import build_state, settle_heap
     from app.worker.scheduler import run_forever
 
-    run_forever(build_state(settings))
+    state = build_state(settings)
+    settle_heap()
+    run_forever(state)
     return 0
 
 

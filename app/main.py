@@ -26,7 +26,7 @@ from app.api.openapi_docs import add_security
 from app.api.query_guard import query_shape
 from app.api.rules_routes import router as rules_router
 from app.api.subscription_routes import router as subscription_router
-from app.runtime import AppState, build_state
+from app.runtime import AppState, build_state, settle_heap
 from app.settings import Settings
 from app.ui.setup import install_ui
 
@@ -91,4 +91,12 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
 
     # FastAPI's documented way to extend the schema is to replace this method on the app.
     app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+def create_served_app() -> FastAPI:
+    """`create_app` for a process that serves (uvicorn's factory with several workers): the
+    start-up heap frozen once the app is made (`runtime.settle_heap`)."""
+    app = create_app()
+    settle_heap()
     return app

@@ -89,21 +89,26 @@ class Families:
 
     @staticmethod
     def _carer(kid: str, carer: str) -> dict[str, Any]:
-        return {
-            "resourceType": "RelatedPerson",
-            "patient": {"reference": f"Patient/{kid}"},
-            "identifier": [{"system": NHS_NUMBER_SYSTEM, "value": carer}],
-            "relationship": [
-                {
-                    "coding": [
-                        {
-                            "system": "http://terminology.hl7.org/CodeSystem/v3-RoleCode",
-                            "code": "MTH",
-                        }
-                    ]
-                }
-            ],
-        }
+        return related_person(kid, carer)
+
+
+def related_person(kid: str, carer: str) -> dict[str, Any]:
+    """The mother (NHS number `carer`) of Patient/`kid`."""
+    return {
+        "resourceType": "RelatedPerson",
+        "patient": {"reference": f"Patient/{kid}"},
+        "identifier": [{"system": NHS_NUMBER_SYSTEM, "value": carer}],
+        "relationship": [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/v3-RoleCode",
+                        "code": "MTH",
+                    }
+                ]
+            }
+        ],
+    }
 
 
 def appointments(

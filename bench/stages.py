@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import payloads  # noqa: E402
 import stage_timing  # noqa: E402
 from app.main import create_app  # noqa: E402
-from app.runtime import AppState, build_state  # noqa: E402
+from app.runtime import AppState, build_state, settle_heap  # noqa: E402
 from app.services.authenticate import Authenticator  # noqa: E402
 from app.services.clients import add_client  # noqa: E402
 from app.services.ingest import write_resources  # noqa: E402
@@ -269,6 +269,7 @@ def run(url: str, args: argparse.Namespace) -> None:
         # Untimed warm-up: imports, prepared statements, caches.
         send(http, posts[:50], "/fhir/Appointment", lambda r: r.status_code == 201)
         send(http, bundles[:1], "/fhir", bundle_ok)
+        settle_heap()  # as `wnb serve` and `wnb worker` do once started
         timing.reset()
         # Chunks with the stage wrappers and without them take turns, so that what the
         # wrappers cost is measured on the same children at the same time.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 # UK practice counts a child's age and "within N days" on the local calendar: 00:30 BST on an
@@ -18,11 +19,15 @@ _DATETIME = re.compile(
 )
 
 
+@lru_cache(maxsize=4096)
 def parse_range(value: str) -> tuple[datetime, datetime] | None:
     """[lo, hi) in UTC for a FHIR date, dateTime or instant; None when it is not one.
 
     A dateTime without a zone is read as UTC (FHIR leaves it to the server). The last span of
     year 9999 ends at the largest moment Python can hold.
+
+    Cached (the answer is immutable): one write reads an Appointment's start in the time
+    checks, its search values, its coded event and its sort date.
     """
     m = _PARTIAL.match(value)
     if m:

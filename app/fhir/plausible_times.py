@@ -5,6 +5,7 @@ child's miss out of every rule window, so they are refused."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 
 from app.fhir.dates import anniversary, parse_range
 from app.fhir.errors import Issue
@@ -32,10 +33,7 @@ PERIODS = {
 def implausible_times(data: dict, today: date) -> list[Issue]:
     """Issues (422, with the element's path) for every implausible time of the resource."""
     type_name = data["resourceType"]
-    # The whole day two years from today is allowed; from the next midnight (UTC) it is not.
-    latest = datetime.combine(
-        anniversary(today, YEARS_AHEAD) + timedelta(days=1), datetime.min.time(), UTC
-    )
+    latest = _latest(today)
     issues = []
     for path in MOMENTS.get(type_name, ()):
         for value, where in walk(data, path, type_name):
@@ -53,6 +51,15 @@ def implausible_times(data: dict, today: date) -> list[Issue]:
     if type_name in PERIODS:
         issues += _end_before_start(data, type_name, *PERIODS[type_name])
     return issues
+
+
+@lru_cache(maxsize=8)
+def _latest(today: date) -> datetime:
+    """The whole day two years from today is allowed; from the next midnight (UTC) it is not.
+    Cached: every write of the day asks the same."""
+    return datetime.combine(
+        anniversary(today, YEARS_AHEAD) + timedelta(days=1), datetime.min.time(), UTC
+    )
 
 
 def _end_before_start(data: dict, type_name: str, start_path: str, end_path: str) -> list[Issue]:

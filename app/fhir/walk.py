@@ -3,22 +3,36 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 
 def walk(data: Any, path: str, where: str) -> Iterator[tuple[Any, str]]:
-    """Yield (value, FHIRPath) for a dotted path whose `[]` steps fan out over lists."""
+    """Yield (value, FHIRPath) for a dotted path whose `[]` steps fan out over lists.
+
+    One level at a time rather than a generator per step: every write walks a dozen paths
+    (value sets, identifiers, times), and the order is the same (depth first, lists in order).
+    """
+    found: list[tuple[Any, str]] = [(data, where)]
+    for key, many in _steps(path):
+        deeper: list[tuple[Any, str]] = []
+        for node, at in found:
+            if not isinstance(node, dict) or key not in node:
+                continue
+            value = node[key]
+            if many and isinstance(value, list):
+                deeper.extend((item, f"{at}.{key}[{i}]") for i, item in enumerate(value))
+            else:
+                deeper.append((value, f"{at}.{key}"))
+        if not deeper:
+            return iter(())
+        found = deeper
+    return iter(found)
+
+
+@lru_cache(maxsize=256)
+def _steps(path: str) -> tuple[tuple[str, bool], ...]:
+    """`a[].b` as (("a", True), ("b", False)): the paths are a few constants, split once."""
     if not path:
-        yield data, where
-        return
-    head, _, rest = path.partition(".")
-    many = head.endswith("[]")
-    key = head[:-2] if many else head
-    if not isinstance(data, dict) or key not in data:
-        return
-    value = data[key]
-    if many and isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from walk(item, rest, f"{where}.{key}[{i}]")
-    else:
-        yield from walk(value, rest, f"{where}.{key}")
+        return ()
+    return tuple((h[:-2], True) if h.endswith("[]") else (h, False) for h in path.split("."))

@@ -22,6 +22,10 @@ def day_number(at: datetime) -> int:
     return local_date(at).toordinal()
 
 
+@lru_cache(maxsize=1 << 16)
 def end_of_day_after(at: datetime, days: int) -> datetime:
-    """The instant the local calendar day `days` days after `at`'s day ends (exclusive)."""
+    """The instant the local calendar day `days` days after `at`'s day ends (exclusive).
+
+    Cached: a time-based rule asks it of every missed event in every window it looks at, and
+    `next_due` and the follow-up index ask again (two zone conversions each time)."""
     return local_midnight(local_date(at) + timedelta(days=days + 1))

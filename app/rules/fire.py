@@ -23,6 +23,7 @@ def fire(
     follow_ups: FollowUpIndex | None,
     now: datetime,
     sources: Sources | None = None,
+    days: Sequence[int] | None = None,
 ) -> Firing | None:
     """Return the firing of `plan` for `candidates[trigger]`, or None.
 
@@ -31,7 +32,9 @@ def fire(
     `breaks` gives each child's sorted attended times (for consecutive runs); `follow_ups` is
     needed by time-based rules. The rule fires only with the trigger inside the evidence, so
     a later, unrelated event never re-reports an old pattern. `sources` lists every event id
-    behind an event that stands for several reports of one miss (see `same_miss`).
+    behind an event that stands for several reports of one miss (see `same_miss`). `days`:
+    the candidates' `day_number`s when the caller has them (the replay works them out once
+    per group, not once per trigger).
     """
     me = candidates[trigger]
     pool: Sequence[EventView] = candidates
@@ -54,7 +57,8 @@ def fire(
         return None
     if plan.span is None:
         return _firing(plan, me, [me], sources)
-    days = [day_number(e.at) for e in pool]
+    if days is None or pool is not candidates:
+        days = [day_number(e.at) for e in pool]
     start, stop, distinct = best_window(days, _keys(plan, pool), index, plan.span)
     if distinct < plan.rule.threshold:
         return None
@@ -84,10 +88,12 @@ def _firing(
         children = tuple(sorted({e.child_id for e in evidence}))
     # Ids repeat when a caller hands in several rows of one appointment; keep the first. An
     # event standing for one miss reported by several systems names every report.
-    found = sources or {}
-    event_ids = tuple(
-        dict.fromkeys(i for e in evidence for i in found.get(source_key(e), (e.event_id,)))
-    )
+    if sources:
+        event_ids = tuple(
+            dict.fromkeys(i for e in evidence for i in sources.get(source_key(e), (e.event_id,)))
+        )
+    else:  # the usual case, no miss reported twice: the same ids without a lookup each
+        event_ids = tuple(dict.fromkeys(e.event_id for e in evidence))
     uncertain = tuple(sorted({e.child_id for e in evidence if e.age_uncertain_days}))
     description = rule.description
     if rule.summary is not None:

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from operator import attrgetter
 
+from app.rules.model import event_order
 from app.rules.plan import Plan
 from app.rules.same_miss import DEFAULT_WINDOW
 from app.rules.schema import Rule
 
-# The one order events are replayed in: time, then id (then category) to break ties.
-# attrgetter rather than a lambda: a backtest sorts a million events with it.
-event_order = attrgetter("at", "event_id", "category")
+__all__ = ["RuleSet", "event_order"]
 
 
 class RuleSet:

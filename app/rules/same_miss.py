@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
 
-from app.rules.model import EventView
+from app.rules.model import EventView, event_order
 from app.rules.places import same_service
 
 DEFAULT_WINDOW = timedelta(minutes=60)
@@ -33,7 +33,7 @@ def merge_same_misses(
 ) -> tuple[list[EventView], dict[tuple[str, str], tuple[str, ...]]]:
     """`events` with each group of reports of one miss folded into one (the earliest report
     stands for it), and the sources of every folded group."""
-    ordered = sorted(events, key=lambda e: (e.at, e.event_id, e.category))
+    ordered = sorted(events, key=event_order)
     groups: dict[tuple[str, str], list[list[EventView]]] = {}
     kept: list[EventView] = []
     clusters: list[list[EventView]] = []
@@ -55,7 +55,7 @@ def merge_same_misses(
         kept.append(lead)
         if len(run) > 1:
             sources[source_key(lead)] = tuple(dict.fromkeys(e.event_id for e in run))
-    kept.sort(key=lambda e: (e.at, e.event_id, e.category))
+    kept.sort(key=event_order)  # the replay's order (`event_order`): it sorts no more
     return kept, sources
 
 
