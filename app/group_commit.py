@@ -10,9 +10,8 @@ How: no thread of its own. A write that arrives while fewer than `leaders` group
 running leads: it takes the writes waiting for the same state (up to `limit`), runs them in
 one transaction and commits, then hands the lead to the first write still waiting, if any,
 and returns with its own answer. Under no load a group is one write and costs what a write
-alone costs; under load a group is what arrived while the others ran. More than one leader
-keeps the process busy while a group waits on the database (one leader measured slower
-than no grouping at all: the process idled through every round trip).
+alone costs; under load a group is what arrived while the others ran. One leader per
+process measured best (bench/RESULTS.md, 2026-12-06): more leaders make smaller groups.
 
 A write that fails (a refusal, a bug) rolls the group back: it runs again alone through the
 ordinary path, where its refusal is audited as any other, and the others run again as a

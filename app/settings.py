@@ -63,7 +63,7 @@ class Settings(BaseSettings):
         "writes waiting while the previous group ran. 1 commits each write alone.",
     )
     group_commit_leaders: int = Field(
-        default=4,
+        default=1,
         ge=1,
         description="Groups of single writes running at once in one process (each its own "
         "transaction): the others wait and join the next group.",
