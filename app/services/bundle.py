@@ -10,6 +10,7 @@ import orjson
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.fhir.bundle_envelope import BUNDLE, ENTRY, REQUEST, check_known
 from app.fhir.checks import check_resource
 from app.fhir.dates import fhir_instant
 from app.fhir.errors import FhirError, operation_outcome
@@ -38,6 +39,7 @@ def process_bundle(
         raise FhirError.one(
             400, "invalid", "POST /fhir takes a Bundle of type transaction or batch.", "Bundle.type"
         )
+    check_known(bundle, BUNDLE, "Bundle", "a Bundle")
     entries = bundle.get("entry", [])
     if not isinstance(entries, list) or len(entries) > MAX_ENTRIES:
         raise FhirError.one(
@@ -111,12 +113,14 @@ def entry_request(entry: Any, i: int, today: date, may: Permit) -> WriteRequest:
     where = f"Bundle.entry[{i}]"
     if not isinstance(entry, dict):
         raise FhirError.one(400, "structure", "An entry must be an object.", where)
+    check_known(entry, ENTRY, where, "a Bundle entry")
     request = entry.get("request")
     if not isinstance(request, dict):
         raise FhirError.one(
             400, "structure", "entry.request must be an object with method and url.",
             f"{where}.request",
         )
+    check_known(request, REQUEST, f"{where}.request", "a Bundle entry's request")
     method = request.get("method")
     url = _text(request, "url", where) or ""
     if_match, if_none_exist = _text(request, "ifMatch", where), _text(request, "ifNoneExist", where)

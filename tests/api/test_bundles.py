@@ -175,3 +175,40 @@ def test_bundle_must_be_transaction_or_batch(client: TestClient) -> None:
     r = send(client, {"resourceType": "Bundle", "type": "collection"})
     assert r.status_code == 400
     assert r.json()["issue"][0]["expression"] == ["Bundle.type"]
+
+
+def test_an_element_r4_does_not_know_in_the_envelope_is_refused_with_its_path(
+    client: TestClient, state: AppState
+) -> None:
+    """R4B refuses these; so does the service, naming where, and stores nothing."""
+    good = entry(patient())
+    cases = [
+        ({**bundle("transaction", good), "entries": []}, "Bundle.entries"),
+        (bundle("transaction", {**good, "fullurl": "urn:uuid:x"}), "Bundle.entry[0].fullurl"),
+        (
+            bundle("transaction", {**good, "request": {**good["request"], "if_match": "1"}}),
+            "Bundle.entry[0].request.if_match",
+        ),
+    ]
+    before = count_resources(state, "Patient")
+    for body, where in cases:
+        r = send(client, body)
+        assert r.status_code == 400, r.text
+        [issue] = r.json()["issue"]
+        assert issue["expression"] == [where]
+        assert "is not an element of" in issue["diagnostics"]
+    assert count_resources(state, "Patient") == before
+    # The elements R4B does know pass, `_`-siblings of primitives included.
+    fine = {
+        **good,
+        "fullUrl": "urn:uuid:6e1f3f8a-4c4e-4a55-9d9e-3d2a1b0c9f01",
+        "_fullUrl": {"id": "f1"},
+    }
+    assert send(client, bundle("transaction", fine)).status_code == 200
+
+
+def test_a_batch_refuses_only_the_entry_with_an_unknown_element(client: TestClient) -> None:
+    r = send(client, bundle("batch", entry(patient()), {**entry(patient()), "extra": True}))
+    assert r.status_code == 200
+    statuses = [e["response"]["status"][:3] for e in r.json()["entry"]]
+    assert statuses == ["201", "400"]

@@ -4,8 +4,9 @@ schedule, delivering to real local HTTP receivers, and an agency already subscri
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -13,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.notify.dispatcher import DeliveryConfig, Dispatcher
+from app.notify.dispatcher import DeliveryConfig, Dispatcher, wall_clock
 from app.notify.retry import RetryPolicy
 from app.notify.ssrf import parse_networks
 from app.runtime import AppState
@@ -37,7 +38,9 @@ def hooks_client(hooks_state: AppState, role_tokens: dict[str, str]) -> Iterator
         yield c
 
 
-def make_dispatcher(state: AppState, **config: object) -> Dispatcher:
+def make_dispatcher(
+    state: AppState, clock: Callable[[], datetime] = wall_clock, **config: object
+) -> Dispatcher:
     values: dict[str, object] = {
         "allowed_networks": parse_networks(LOOPBACK),
         "timeout": 2.0,
@@ -51,6 +54,7 @@ def make_dispatcher(state: AppState, **config: object) -> Dispatcher:
         state.writer,
         httpx.Client(follow_redirects=False),
         DeliveryConfig(**values),  # type: ignore[arg-type]
+        clock=clock,
     )
 
 
