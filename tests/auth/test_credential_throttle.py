@@ -81,6 +81,7 @@ def test_sign_in_is_throttled_before_the_password_is_checked(
 
 
 @pytest.mark.own_connections("concurrent requests to a real server")
+@pytest.mark.usefixtures("production_hashing")  # the flood costs what it costs in service
 def test_a_flood_of_wrong_secrets_leaves_the_service_responsive(state: AppState) -> None:
     new = register(state, role="source")
     with (
