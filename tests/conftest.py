@@ -19,11 +19,14 @@ from typing import Any
 import pytest
 from argon2 import PasswordHasher
 from argon2.profiles import CHEAPEST
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
+from app.api.access_log import AccessLog
+from app.api.metrics import Metrics
 from app.auth import passwords
 from app.auth.refusal_throttle import RefusalThrottle
 from app.auth.scopes import ROLE_SCOPES
@@ -250,10 +253,31 @@ def role_tokens(session_state: AppState) -> dict[str, str]:
         return {role: token_for(session_state, c, role=role) for role in ROLE_SCOPES}
 
 
+@pytest.fixture(scope="session")
+def session_app(session_state: AppState) -> FastAPI:
+    """The app of the tests' clients, built once per database (building one costs tens of
+    milliseconds, and most tests make one or two): `shared_app` lends it to one test at a time."""
+    return create_app(state=session_state)
+
+
 @pytest.fixture
-def client(state: AppState, role_tokens: dict[str, str]) -> Iterator[TestClient]:
+def shared_app(session_app: FastAPI, session_state: AppState, state: AppState) -> Iterator[FastAPI]:
+    """The app serving this test's `state`, with instruments of its own (no request counted
+    by an earlier test). Everything else the app holds is routing, fixed at build time."""
+    metrics = Metrics()
+    (access_log,) = (m for m in session_app.user_middleware if m.cls is AccessLog)
+    access_log.kwargs["metrics"] = metrics
+    session_app.middleware_stack = None  # rebuilt on the first request, around `metrics`
+    session_app.state.metrics = metrics
+    session_app.state.wnb = state
+    yield session_app
+    session_app.state.wnb = session_state
+
+
+@pytest.fixture
+def client(shared_app: FastAPI, role_tokens: dict[str, str]) -> Iterator[TestClient]:
     """An admin's client: may do everything, so tests of behaviour are not tests of scopes."""
-    with TestClient(create_app(state=state)) as c:
+    with TestClient(shared_app) as c:
         c.headers["Authorization"] = f"Bearer {role_tokens['admin']}"
         yield c
 
@@ -267,6 +291,6 @@ def nurse(state: AppState) -> str:
 
 
 @pytest.fixture
-def anonymous(state: AppState) -> Iterator[TestClient]:
-    with TestClient(create_app(state=state)) as c:
+def anonymous(shared_app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(shared_app) as c:
         yield c
