@@ -30,12 +30,13 @@ run: $(STAMP)
 	$(BIN)/wnb serve --host 127.0.0.1 --port 8000
 
 ## make test: install, check style, layers and types, then run the whole suite on SQLite and
-## on PostgreSQL
+## on PostgreSQL, in TEST_WORKERS processes (pytest-xdist; each has its own databases)
+TEST_WORKERS ?= auto
 test: $(STAMP)
 	$(BIN)/ruff check app tests bench
 	$(BIN)/lint-imports
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 lint: $(STAMP)
 	$(BIN)/ruff check app tests bench

@@ -17,11 +17,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
+from argon2.profiles import CHEAPEST
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
+from app.api.access_log import AccessLog
+from app.api.metrics import Metrics
+from app.auth import passwords
 from app.auth.refusal_throttle import RefusalThrottle
 from app.auth.scopes import ROLE_SCOPES
 from app.main import create_app
@@ -48,6 +54,47 @@ def pytest_configure(config: pytest.Config) -> None:
     root.setLevel(logging.INFO)  # what a production process logs at its default level
     # The test client's own request log is the test talking, not the service.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # argon2's production cost (64 MiB and 3 passes: about 0.4 s a hash on a busy test machine)
+    # is a defence, not a behaviour, and every test user, client and sign-in pays it. The suite
+    # hashes with the parameters argon2 offers for tests; `production_hashing` puts the real
+    # ones back where a test is about what they cost.
+    passwords._hasher = PasswordHasher.from_parameters(CHEAPEST)
+    passwords._dummy.cache_clear()
+    if config.pluginmanager.hasplugin("xdist") and not hasattr(config, "workerinput"):
+        # The controller of a parallel run: its own log is empty, the workers send theirs.
+        config.pluginmanager.register(_WorkerLogs(), "wnb-worker-logs")
+
+
+@pytest.fixture
+def production_hashing() -> Iterator[None]:
+    """argon2 with the service's own parameters, for a test about what hashing costs."""
+    cheap = passwords._hasher
+    passwords._hasher = PasswordHasher()
+    passwords._dummy.cache_clear()
+    try:
+        yield
+    finally:
+        passwords._hasher = cheap
+        passwords._dummy.cache_clear()
+
+
+class _WorkerLogs:
+    """What each pytest-xdist worker's log scan found (sent in its `workeroutput`), gathered
+    on the controller, which judges the whole run's logs in its own `pytest_sessionfinish`."""
+
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        output = getattr(node, "workeroutput", {})
+        LOGGED.leaked.extend(output.get("leaked", []))
+        LOGGED.lines += output.get("lines", 0)
+
+
+@dataclasses.dataclass
+class Logged:
+    leaked: list[str] = dataclasses.field(default_factory=list)
+    lines: int = 0
+
+
+LOGGED = Logged()  # on the controller of a parallel run: what the workers' logs held
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -62,10 +109,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """The suite fails if anything it logged carries personal data."""
     leaked = personal_data(LOGS.lines)
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        # A pytest-xdist worker: a worker's exit status does not fail the run, so the
+        # controller judges what every worker saw.
+        workeroutput["leaked"] = leaked[:20]
+        workeroutput["lines"] = len(LOGS.lines)
+        return
+    leaked += LOGGED.leaked
     if leaked:
         print("\nPersonal data found in the logs:\n  " + "\n  ".join(leaked[:20]))
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-    elif exitstatus == 0 and session.testscollected >= 300 and len(LOGS.lines) < 10:
+    elif (
+        exitstatus == 0
+        and not session.config.option.collectonly
+        and session.testscollected >= 300
+        and len(LOGS.lines) + LOGGED.lines < 10
+    ):
         # The whole suite makes hundreds of requests: a near-silent log means the scan is blind.
         print("\nThe log scan saw almost nothing: is logging wired up?")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -193,10 +253,31 @@ def role_tokens(session_state: AppState) -> dict[str, str]:
         return {role: token_for(session_state, c, role=role) for role in ROLE_SCOPES}
 
 
+@pytest.fixture(scope="session")
+def session_app(session_state: AppState) -> FastAPI:
+    """The app of the tests' clients, built once per database (building one costs tens of
+    milliseconds, and most tests make one or two): `shared_app` lends it to one test at a time."""
+    return create_app(state=session_state)
+
+
 @pytest.fixture
-def client(state: AppState, role_tokens: dict[str, str]) -> Iterator[TestClient]:
+def shared_app(session_app: FastAPI, session_state: AppState, state: AppState) -> Iterator[FastAPI]:
+    """The app serving this test's `state`, with instruments of its own (no request counted
+    by an earlier test). Everything else the app holds is routing, fixed at build time."""
+    metrics = Metrics()
+    (access_log,) = (m for m in session_app.user_middleware if m.cls is AccessLog)
+    access_log.kwargs["metrics"] = metrics
+    session_app.middleware_stack = None  # rebuilt on the first request, around `metrics`
+    session_app.state.metrics = metrics
+    session_app.state.wnb = state
+    yield session_app
+    session_app.state.wnb = session_state
+
+
+@pytest.fixture
+def client(shared_app: FastAPI, role_tokens: dict[str, str]) -> Iterator[TestClient]:
     """An admin's client: may do everything, so tests of behaviour are not tests of scopes."""
-    with TestClient(create_app(state=state)) as c:
+    with TestClient(shared_app) as c:
         c.headers["Authorization"] = f"Bearer {role_tokens['admin']}"
         yield c
 
@@ -210,6 +291,6 @@ def nurse(state: AppState) -> str:
 
 
 @pytest.fixture
-def anonymous(state: AppState) -> Iterator[TestClient]:
-    with TestClient(create_app(state=state)) as c:
+def anonymous(shared_app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(shared_app) as c:
         yield c

@@ -26,7 +26,6 @@ from tests.live_server import serve
 UNLIMITED = (1e6, 10**6)
 
 
-
 @pytest.fixture
 def strict(state: AppState) -> Iterator[AppState]:
     """Three attempts per identity and per address, then one every ten minutes."""
@@ -55,9 +54,7 @@ def test_token_requests_are_throttled_per_client_before_the_secret_is_checked(
     assert token(anonymous, other.client_id, other.client_secret or "").status_code == 200
 
 
-def test_token_requests_are_throttled_per_address(
-    anonymous: TestClient, strict: AppState
-) -> None:
+def test_token_requests_are_throttled_per_address(anonymous: TestClient, strict: AppState) -> None:
     strict.credentials = CredentialThrottle(*UNLIMITED, 0.1, 3, 2)
     statuses = [token(anonymous, f"guess-{n}", "wrong").status_code for n in range(4)]
     assert statuses == [401, 401, 401, 429]
@@ -72,8 +69,11 @@ def test_sign_in_is_throttled_before_the_password_is_checked(
         page = anonymous.get("/login").text
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
         assert csrf
-        return anonymous.post("/login", follow_redirects=False, data={
-            "username": nurse, "password": password, "csrf_token": csrf.group(1)})
+        return anonymous.post(
+            "/login",
+            follow_redirects=False,
+            data={"username": nurse, "password": password, "csrf_token": csrf.group(1)},
+        )
 
     assert [sign_in("wrong password!").status_code for _ in range(3)] == [401] * 3
     r = sign_in(PASSWORD)
@@ -81,6 +81,7 @@ def test_sign_in_is_throttled_before_the_password_is_checked(
 
 
 @pytest.mark.own_connections("concurrent requests to a real server")
+@pytest.mark.usefixtures("production_hashing")  # the flood costs what it costs in service
 def test_a_flood_of_wrong_secrets_leaves_the_service_responsive(state: AppState) -> None:
     new = register(state, role="source")
     with (
@@ -106,8 +107,14 @@ def test_concurrent_failures_are_all_counted(state: AppState, nurse: str) -> Non
             page = http.get("/login").text
             csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
             assert csrf
-            return http.post("/login", data={"username": nurse, "password": "wrong password!",
-                                               "csrf_token": csrf.group(1)}).status_code
+            return http.post(
+                "/login",
+                data={
+                    "username": nurse,
+                    "password": "wrong password!",
+                    "csrf_token": csrf.group(1),
+                },
+            ).status_code
 
     saved = state.settings.lockout_attempts
     state.settings.lockout_attempts = 100  # count, do not pause, in this test
@@ -117,22 +124,27 @@ def test_concurrent_failures_are_all_counted(state: AppState, nurse: str) -> Non
     finally:
         state.settings.lockout_attempts = saved
     assert statuses == [401] * 11
-    failures = state.read(
-        lambda s: s.get(LoginFailure, (nurse, "127.0.0.1"))
-    )
+    failures = state.read(lambda s: s.get(LoginFailure, (nurse, "127.0.0.1")))
     assert failures is not None and failures.failures == 11
 
 
 def login(state: AppState, name: str, password: str, address: str) -> users.NewSession | str:
     settings = state.settings
-    return state.write(lambda s: users.login(
-        s, name, password, address, state.clock(), settings.lockout_attempts,
-        timedelta(minutes=settings.lockout_minutes), timedelta(minutes=30)))
+    return state.write(
+        lambda s: users.login(
+            s,
+            name,
+            password,
+            address,
+            state.clock(),
+            settings.lockout_attempts,
+            timedelta(minutes=settings.lockout_minutes),
+            timedelta(minutes=30),
+        )
+    )
 
 
-def test_an_attacker_cannot_lock_the_nurse_out_and_pauses_grow(
-    state: AppState, nurse: str
-) -> None:
+def test_an_attacker_cannot_lock_the_nurse_out_and_pauses_grow(state: AppState, nurse: str) -> None:
     attacker, desk = "203.0.113.9", "198.51.100.7"
     for _ in range(state.settings.lockout_attempts):
         assert login(state, nurse, "guess", attacker) == users.REFUSED

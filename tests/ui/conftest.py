@@ -7,10 +7,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from app.main import create_app
-from app.runtime import AppState
 from tests.api.nurse_helpers import carer, noshow, only_flag, status_flag
 from tests.factories import child, created_id, nhs_number, patient, post, sign_in
 
@@ -28,8 +27,8 @@ class Family:
 
 
 @pytest.fixture
-def signed_in(state: AppState, nurse: str) -> Iterator[TestClient]:
-    with TestClient(create_app(state=state)) as c:
+def signed_in(shared_app: FastAPI, nurse: str) -> Iterator[TestClient]:
+    with TestClient(shared_app) as c:
         r = sign_in(c, nurse)
         assert r.status_code == 303  # type: ignore[attr-defined]
         yield c
