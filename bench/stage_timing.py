@@ -35,7 +35,7 @@ W, R = "writes", "reconciliation"
 STAGES = (
     Stage("authentication", ("app.api.security:current_principal",
                              "app.api.security:require_all", "app.api.security:require",
-                             "app.services.authenticate:Authenticator.bearer"), None, 0.03, 0.0),
+                             "app.services.authenticate:Authenticator.principal"), None, 0.03, 0.0),
     Stage("body read and parse", ("app.api.body:read_json", "app.fhir.parse:load_json",
                                   "app.fhir.parse:bundle_within"), None, 0.03, 0.05),
     Stage("validation", ("app.fhir.parse:validate_structure", "app.fhir.checks:check_resource",

@@ -164,8 +164,15 @@ def database_url(
 
 # Kept across tests that commit: the audit trail is append-only (the database refuses deletes)
 # and the clients are registered once per database; every test names its own agents and
-# patients.
-KEPT_TABLES = {"audit_event", "audit_entity", "audit_seal", "api_client", "used_assertion"}
+# patients. The subscription stamp's one row is the schema's, not a test's.
+KEPT_TABLES = {
+    "audit_event",
+    "audit_entity",
+    "audit_seal",
+    "api_client",
+    "used_assertion",
+    "subscription_version",
+}
 
 
 def settings_for(database_url: str, **overrides: object) -> Settings:

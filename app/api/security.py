@@ -38,7 +38,13 @@ async def current_principal(request: Request) -> Principal:
     cookie = request.cookies.get(SESSION_COOKIE)
     try:
         if header[:7].lower() == "bearer ":
-            who = await run_in_threadpool(state.auth.bearer, state.reader, header[7:].strip(), now)
+            # On the event loop while the process knows the client (no thread hand-off); a
+            # client not seen for `auth_cache_seconds` is looked up in a worker thread.
+            claims = state.auth.verified(header[7:].strip(), now)
+            known = state.auth.cached_principal(claims)
+            if known is None:
+                known = await run_in_threadpool(state.auth.principal, state.reader, claims)
+            who = known
         elif cookie:
             who = await run_in_threadpool(
                 state.auth.session, state.reader, cookie, now, state.writer

@@ -57,14 +57,20 @@ def verify_access_token(secret: str, token: str, now: datetime) -> AccessClaims:
         )
     except jwt.PyJWTError as exc:
         raise TokenError("the access token is not valid") from exc
-    if claims["exp"] <= now.timestamp():
-        raise TokenError("the access token has expired")
-    return AccessClaims(
+    verified = AccessClaims(
         claims["sub"],
         claims["scope"],
         claims["jti"],
         datetime.fromtimestamp(claims["exp"], tz=now.tzinfo),
     )
+    check_expiry(verified, now)
+    return verified
+
+
+def check_expiry(claims: AccessClaims, now: datetime) -> None:
+    """TokenError once the token has expired (its `exp` second included)."""
+    if claims.expires_at.timestamp() <= now.timestamp():
+        raise TokenError("the access token has expired")
 
 
 def read_assertion_issuer(assertion: str) -> str:

@@ -12,12 +12,13 @@ import orjson
 from sqlalchemy.orm import Session
 
 from app.notify import wake
-from app.notify.entitlement import Filters, concerns
+from app.notify.entitlement import concerns
 from app.notify.events import FlagEvent
+from app.notify.live import LiveSubscription, live_subscriptions
 from app.notify.notification import NotificationEvent, notification_bundle
 from app.notify.topics import carries
 from app.store import agency_repo, outbox_repo, subscriptions_repo
-from app.store.webhook_models import AgencyBinding, WebhookSubscription
+from app.store.webhook_models import WebhookSubscription
 
 
 def enqueue_flag_events(session: Session, events: list[FlagEvent]) -> None:
@@ -27,12 +28,12 @@ def enqueue_flag_events(session: Session, events: list[FlagEvent]) -> None:
     if not events:
         return
     agency_repo.remember_flag_areas(session, {(e.flag_id, a) for e in events for a in e.areas})
-    live = subscriptions_repo.live_with_agency(session)
+    live = live_subscriptions(session)
     if not live:
         return
-    planned: list[tuple[WebhookSubscription, FlagEvent]] = []
+    planned: list[tuple[LiveSubscription, FlagEvent]] = []
     for e in sorted(events, key=lambda e: (e.at, e.child_id, e.flag_id)):
-        planned.extend((sub, e) for sub, agency in live if _wanted(sub, agency, e))
+        planned.extend((sub, e) for sub in live if _wanted(sub, e))
     if not planned:
         return
     counts: dict[int, int] = defaultdict(int)
@@ -49,7 +50,7 @@ def enqueue_flag_events(session: Session, events: list[FlagEvent]) -> None:
 
 
 def event_message(
-    sub: WebhookSubscription, event: FlagEvent, number: int, now: datetime
+    sub: LiveSubscription, event: FlagEvent, number: int, now: datetime
 ) -> dict[str, Any]:
     """An outbox row for one event. The body is fixed now, so every retry is the same bytes."""
     focus = f"Flag/{event.flag_id}"
@@ -78,11 +79,11 @@ def handshake_message(sub: WebhookSubscription, now: datetime) -> dict[str, Any]
     return _row(sub.pk, "handshake", "handshake", body, now, None, None)
 
 
-def _wanted(sub: WebhookSubscription, agency: AgencyBinding, event: FlagEvent) -> bool:
+def _wanted(sub: LiveSubscription, event: FlagEvent) -> bool:
     return (
         carries(sub.topic, event.kind)
-        and concerns(agency.agency_type, agency.areas.split(), event)
-        and Filters.from_json(orjson.loads(sub.filters)).matches(event, agency.agency_type)
+        and concerns(sub.agency_type, sub.areas, event)
+        and sub.filters.matches(event, sub.agency_type)
     )
 
 

@@ -10,9 +10,11 @@ from sqlalchemy.orm import Session
 
 from app.auth import scopes as smart
 from app.auth.principal import Principal
-from app.auth.tokens import TokenError, verify_access_token
+from app.auth.tokens import AccessClaims, TokenError, check_expiry, verify_access_token
 from app.services.users import extend_session, principal_for_session, session_extension
 from app.store import auth_repo
+
+TOKENS_KEPT = 10_000  # verified tokens remembered per process
 
 
 class Unauthenticated(Exception):
@@ -35,22 +37,36 @@ class Authenticator:
         self._idle = session_idle
         self._session_ttl = session_ttl
         self._clients: dict[str, tuple[float, tuple[str, str | None, bool]]] = {}
+        self._tokens: dict[str, AccessClaims] = {}
 
-    def bearer(self, reader: Callable[[], Session], token: str, now: datetime) -> Principal:
+    def verified(self, token: str, now: datetime) -> AccessClaims:
+        """The claims of a bearer token; Unauthenticated if forged, altered or expired. Cheap
+        enough for the event loop: a token's signature is checked once per process (a string
+        this server signed stays signed), its expiry on every use."""
+        claims = self._tokens.get(token)
         try:
-            claims = verify_access_token(self._secret, token, now)
+            if claims is None:
+                claims = verify_access_token(self._secret, token, now)
+                if len(self._tokens) >= TOKENS_KEPT:
+                    self._tokens.clear()  # bounded: a flood of tokens costs a re-check each
+                self._tokens[token] = claims
+            else:
+                check_expiry(claims, now)
         except TokenError as exc:
             raise Unauthenticated(str(exc)) from exc
-        name, role, revoked = self._client(reader, claims.client_id)
-        if revoked:
-            raise Unauthenticated("the client of this token has been revoked")
-        return Principal(
-            kind="client",
-            id=claims.client_id,
-            name=name,
-            role=role,
-            scopes=smart.parse_scopes(claims.scope),
-        )
+        return claims
+
+    def cached_principal(self, claims: AccessClaims) -> Principal | None:
+        """The token's caller from what this process already knows of its client, without a
+        query (so without leaving the event loop); None when the client must be looked up."""
+        cached = self._clients.get(claims.client_id)
+        if cached is None or time.monotonic() - cached[0] >= self._ttl:
+            return None
+        return _principal(claims, cached[1])
+
+    def principal(self, reader: Callable[[], Session], claims: AccessClaims) -> Principal:
+        """The token's caller, its client looked up at most every `cache_seconds`."""
+        return _principal(claims, self._client(reader, claims.client_id))
 
     def session(
         self,
@@ -86,3 +102,16 @@ class Authenticator:
             info = (row.name, row.role, row.revoked_at is not None) if row else ("", None, True)
         self._clients[client_id] = (time.monotonic(), info)
         return info
+
+
+def _principal(claims: AccessClaims, client: tuple[str, str | None, bool]) -> Principal:
+    name, role, revoked = client
+    if revoked:
+        raise Unauthenticated("the client of this token has been revoked")
+    return Principal(
+        kind="client",
+        id=claims.client_id,
+        name=name,
+        role=role,
+        scopes=smart.parse_scopes(claims.scope),
+    )

@@ -28,6 +28,9 @@ class Loaded:
     canonical: dict[str, str]  # every member -> the record its events count as
     # event id -> where it happened, per child (a joint appointment has one row per child)
     places: dict[str, dict[str, Place]]
+    # every member -> its stored Patient JSON (None: none stored), as read under the lock:
+    # the notifier finds a concern's areas here without reading the Patient again
+    patients: dict[str, str | None]
 
 
 @dataclass(frozen=True)
@@ -63,8 +66,10 @@ def load(
     groups: dict[str, list[str]] = defaultdict(list)
     direct: dict[str, str] = {}
     deaths_of: dict[str, datetime] = {}
+    patients: dict[str, str | None] = {}
     for family_id, patient_id, canonical_id, content in members:
         groups[family_id].append(patient_id)
+        patients[patient_id] = content
         if canonical_id:
             direct[patient_id] = canonical_id
         if content and '"deceased' in content and (died := deceased_at(orjson.loads(content))):
@@ -104,7 +109,7 @@ def load(
             statuses=[s for k in kids for s in statuses.get(k, ())],
             deaths={k: deaths[k] for k in kids if k in deaths},
         )
-    return dict(groups), Loaded(facts, canonical, dict(places))
+    return dict(groups), Loaded(facts, canonical, dict(places), patients)
 
 
 def deceased_at(patient: dict[str, Any]) -> datetime | None:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.fhir.organisations import organisation_code, patient_organisations
 from app.notify.events import FlagEvent, ReasonFacts
 from app.services import flags
+from app.services.family_facts import Place
 from app.store import agency_repo
 from app.store.models import RaisedFlag
 
@@ -30,15 +31,26 @@ class FlagFacts:
     evidence_events: str  # JSON list of "Type/id"
 
 
+@dataclass(frozen=True)
+class AreaSources:
+    """What a reconciliation already read under its lock that names areas: each family
+    member's stored Patient JSON (None: none stored) and where each of its events happened."""
+
+    patients: Mapping[str, str | None]
+    places: Mapping[str, Mapping[str, Place]]
+
+
 def reconciled_events(
     session: Session,
     changes: Iterable[flags.Change],
     known: flags.Judged,
     versions: Mapping[str, int],
     at: datetime,
+    sources: AreaSources | None = None,
 ) -> list[FlagEvent]:
     """The FlagEvents of a reconciliation's changes, from what it already holds (no query
-    for the flags themselves): each change's values over the row it changes."""
+    for the flags themselves, nor for their areas when `sources` has them): each change's
+    values over the row it changes."""
     facts: list[tuple[str, FlagFacts]] = []
     for c in changes:
         row = known.current.get(c.child_id)
@@ -62,7 +74,7 @@ def reconciled_events(
                 ),
             )
         )
-    return events_of(session, facts, versions, at)
+    return events_of(session, facts, versions, at, sources)
 
 
 def flag_events(
@@ -80,22 +92,22 @@ def events_of(
     facts: list[tuple[str, FlagFacts]],
     versions: Mapping[str, int],
     at: datetime,
+    sources: AreaSources | None = None,
 ) -> list[FlagEvent]:
     """FlagEvents with their areas: the child's GP or managing organisation and the booking
-    organisations of the flag's evidence (one query for them all)."""
+    organisations of the flag's evidence (one query for all that `sources` does not hold)."""
     if not facts:
         return []
     evidence = {f.flag_id: orjson.loads(f.evidence_events) for _, f in facts}
-    patients, organisations = agency_repo.area_sources(
-        session, {f.child_id for _, f in facts}, {e for refs in evidence.values() for e in refs}
+    patients, organisations = _area_sources(
+        session,
+        {f.child_id for _, f in facts},
+        {e for refs in evidence.values() for e in refs if "/" in e},
+        sources,
     )
     out: list[FlagEvent] = []
     for kind, f in facts:
-        areas = (
-            patient_organisations(orjson.loads(patients[f.child_id]))
-            if (f.child_id in patients)
-            else set()
-        )
+        areas = _patient_areas(patients.get(f.child_id))
         areas |= {
             code
             for ref in evidence[f.flag_id]
@@ -119,6 +131,38 @@ def events_of(
             )
         )
     return out
+
+
+def _area_sources(
+    session: Session, children: set[str], refs: set[str], sources: AreaSources | None
+) -> tuple[dict[str, str | None], dict[str, str]]:
+    """Each child's stored Patient JSON and each event's booking organisation: from `sources`
+    where it holds them, the rest in one query (`agency_repo.area_sources`)."""
+    patients: dict[str, str | None] = {}
+    organisations: dict[str, str] = {}
+    if sources is not None:
+        patients = {c: sources.patients[c] for c in children if c in sources.patients}
+        for ref in refs & sources.places.keys():
+            # One organisation per event: every child's row of it is coded from one resource.
+            here = (p.organisation for p in sources.places[ref].values() if p.organisation)
+            if (organisation := next(here, None)) is not None:
+                organisations[ref] = organisation
+        children, refs = children - patients.keys(), refs - sources.places.keys()
+    if children or refs:
+        found, booked = agency_repo.area_sources(session, children, refs)
+        patients.update(found)
+        organisations.update(booked)
+    return patients, organisations
+
+
+def _patient_areas(content: str | None) -> set[str]:
+    """The child's GP practice(s) and managing organisation, from its stored JSON; parsed only
+    when it names one (stored JSON is the service's own serialisation: keys unescaped)."""
+    if not content or (
+        '"generalPractitioner"' not in content and '"managingOrganization"' not in content
+    ):
+        return set()
+    return patient_organisations(orjson.loads(content))
 
 
 def _stored(row: RaisedFlag) -> dict[str, Any]:

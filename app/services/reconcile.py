@@ -24,7 +24,7 @@ from app.rules import RuleSet
 from app.rules.concerns import desired_concerns
 from app.rules.desired import DesiredFlag, Pair, desired_flags, next_due
 from app.services import family_facts, flags, large_families, withdrawal_reasons
-from app.services.flag_events import reconciled_events
+from app.services.flag_events import AreaSources, reconciled_events
 from app.services.flag_store import store_flags
 from app.services.unit_of_work import take_touched, unit_of
 from app.services.writes import WriteContext
@@ -79,7 +79,8 @@ def reconcile(session: Session, patient_ids: Iterable[str], ctx: WriteContext) -
     )
     changes = flags.compare(concerns, known, family_of, deaths, explain, ctx.now)
     if changes:
-        _apply(session, changes, known, stored, views, loaded.places, ctx)
+        sources = AreaSources(loaded.patients, loaded.places)
+        _apply(session, changes, known, stored, views, sources, ctx)
     return len(members)
 
 
@@ -164,9 +165,10 @@ def _apply(
     known: flags.Judged,
     stored: dict[str, tuple[int, int]],
     views: dict[str, datetime],
-    places: dict[str, dict[str, family_facts.Place]],
+    sources: AreaSources,
     ctx: WriteContext,
 ) -> None:
+    places = sources.places
     added: list[dict[str, Any]] = []
     updated: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
     writes = []
@@ -207,7 +209,8 @@ def _apply(
     for group in updated.values():
         flags_repo.change_many(session, group)
     version = store_flags(session, writes, ctx, stored)
-    enqueue_flag_events(session, reconciled_events(session, changes, known, version, ctx.now))
+    events = reconciled_events(session, changes, known, version, ctx.now, sources)
+    enqueue_flag_events(session, events)
     pks = flags_repo.pks_of(session, [c.flag_id for c in changes if c.review])
     for c in changes:
         if c.review is not None:

@@ -10,7 +10,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.store.auth_models import ApiClient
-from app.store.webhook_models import AgencyBinding, WebhookSubscription
+from app.store.prebuilt import Prebuilt
+from app.store.webhook_models import AgencyBinding, SubscriptionVersion, WebhookSubscription
 
 # A subscription in error still collects its events: they wait until the agency fixes its
 # endpoint. One that is off (410 Gone, or switched off) collects nothing.
@@ -53,6 +54,15 @@ def live_with_agency(
         .order_by(WebhookSubscription.pk)
     )
     return [(s, b) for s, b in rows]
+
+
+_STAMP = Prebuilt(lambda _: select(SubscriptionVersion.stamp).where(SubscriptionVersion.id == 1))
+
+
+def stamp(session: Session) -> str | None:
+    """The stamp the database's triggers change with every change to the live subscriptions
+    (migration 0021): while it reads the same, so does `live_with_agency`. None: no stamp row."""
+    return session.connection().execute(_STAMP.for_(session)).scalar()
 
 
 def advance_event_numbers(session: Session, counts: dict[int, int]) -> dict[int, int]:

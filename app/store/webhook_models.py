@@ -119,3 +119,13 @@ class DeliveryAttempt(Base):
     error: Mapped[str | None] = mapped_column(String(500))
 
     __table_args__ = (Index("ix_delivery_attempt_sub", "subscription_pk", "at"),)
+
+
+class SubscriptionVersion(Base):
+    """One row: a stamp that triggers change (migration 0021) whenever a subscription, an
+    agency's binding or a client's revocation changes, so the notifier may keep the live
+    subscriptions in memory while the stamp stays the same."""
+
+    __tablename__ = "subscription_version"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stamp: Mapped[str] = mapped_column(String(36))

@@ -10,10 +10,13 @@ Why these budgets (PostgreSQL, where every statement is a round trip):
   statuses (2), the children's flags with their stored FHIR Flags' versions (1); the audit
   record and its entity (2). The token's client check is cached outside tests
   (auth_cache_seconds is 0 here: the 14th);
-- a noshow POST for a child with history, 21: the same, plus one flag changed: its row (1),
+- a noshow POST for a child with history, 20: the same, plus one flag changed: its row (1),
   its FHIR Flag's next version (the current row, a version row, search values replaced: 4),
-  and the notifier's two (the flag's areas read with the child's GP in one query, and the
-  live subscriptions; a subscription it is for adds its event number and the outbox row);
+  and the notifier's one: the subscription stamp (the live subscriptions are kept in memory
+  while it stays the same, app/notify/live.py; the flag's areas come from the Patient and
+  events reconciliation already read; a subscription it is for adds its event number and
+  the outbox row). Was 21 before 2026-12-06: the areas and the subscriptions were read on
+  every change;
 - a transaction Bundle of 100 appointments across 100 families, 14: exactly one appointment's
   statements, since every step is one statement for the whole batch (executemany or COPY);
 - a search, 4: the client check, the page, the audit record and its entity.
@@ -44,7 +47,7 @@ pytestmark = pytest.mark.own_connections("counts the statements a request sends"
 # (sqlite, postgres): SQLite sends BEGIN / BEGIN IMMEDIATE as statements of its own.
 BUDGETS = {
     "attended": (16, 14),
-    "noshow": (23, 21),
+    "noshow": (22, 20),
     "bundle": (115, 14),
     "search": (6, 4),
 }
