@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.fhir.dates import fhir_instant
 from app.fhir.identity import identity_keys
-from app.fhir.index import index_values, sort_date
+from app.fhir.index import index_values, searched_elements, sort_date
 from app.services.writes import WriteContext, WriteRequest
 from app.store import resources_repo
 from app.store.flags_repo import StoredFlag
@@ -59,10 +59,10 @@ def store_flags(
         else:
             updated.append({"pk": before.pk, **row})
             old = orjson.loads(before.content) if before.content is not None else None
-            if old is None or _search_values(old) != _search_values(r.data):
+            if old is None or not _same_search_values(old, r.data):
                 reindexed.append(before.pk)
                 index += _index_rows(before.pk, r.data)
-            if old is not None and identity_keys(old) != identity_keys(r.data):
+            if old is not None and not _same_keys(old, r.data):
                 rekeyed.append(before.pk)
                 keys += _key_rows(before.pk, r.data)
         versions.append(
@@ -86,9 +86,19 @@ def store_flags(
     return written
 
 
-def _search_values(data: dict[str, Any]) -> Counter[Any]:
-    """A Flag's search values, as a multiset (the order they are drawn in does not matter)."""
-    return Counter(index_values(data))
+def _same_search_values(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Whether two versions of a Flag have the same search values: at once when the elements
+    they are drawn from are equal (new evidence changes none of them), else by drawing them
+    (the code's text, the concern's summary, is in an element searched but is not searched)."""
+    if all(old.get(k) == new.get(k) for k in searched_elements("Flag")):
+        return True
+    return Counter(index_values(old)) == Counter(index_values(new))
+
+
+def _same_keys(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    if old.get("identifier") == new.get("identifier"):
+        return True  # a Flag's identity keys are drawn from its identifiers alone
+    return identity_keys(old) == identity_keys(new)
 
 
 def _index_rows(pk: int, data: dict[str, Any]) -> list[dict[str, Any]]:

@@ -14,11 +14,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from app.fhir.index import IndexValue, index_values
 from app.runtime import AppState
-from app.store.models import Resource, SearchIndex
+from app.store.models import RaisedFlag, Resource, SearchIndex
 from tests.factories import FHIR_JSON, appointment
 from tests.services.test_late_facts import appointment_again, missed_twice
 from tests.services.test_rules_at_ingest import child, evidence, flags, missed
@@ -159,3 +161,44 @@ def test_a_bundle_mixing_evidence_withdrawal_and_new_concerns(
     assert assert_findable(client, state, gone_flag)["status"] == "inactive"
     new_flag = flags(client, new_pid)["repeat-wnb"]["id"]
     assert assert_findable(client, state, new_flag)["meta"]["versionId"] == "1"
+
+
+STEP = st.tuples(
+    st.integers(0, 3),  # which of four appointments (its identifier and day)
+    st.sampled_from(["noshow", "fulfilled", "entered-in-error", "close", "acknowledge"]),
+)
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(steps=st.lists(STEP, min_size=1, max_size=7))
+def test_any_sequence_of_outcomes_and_reviews_leaves_every_flag_findable(
+    client: TestClient, state: AppState, steps: list[tuple[int, str]]
+) -> None:
+    """Whatever the order of misses, attendances, corrections and a nurse's reviews, each of
+    the child's Flags is found by every parameter as it now is."""
+    pid = child(client)
+    for n, what in steps:
+        if what in ("close", "acknowledge"):
+            flag_id = state.read(
+                lambda s: s.scalar(
+                    select(RaisedFlag.flag_id).where(RaisedFlag.child_id == pid, RaisedFlag.is_open)
+                )
+            )
+            if flag_id is not None:
+                body = {
+                    "action": what,
+                    **({"outcome": "no-further-action"} if what == "close" else {}),
+                }
+                r = client.post(f"/api/flags/{flag_id}/review", json=body)
+                assert r.status_code in (200, 409), r.text
+        else:
+            appointment_again(client, pid, f"2026-06-1{n}", f"{pid}-{n}", what)
+        ids = state.read(
+            lambda s: list(s.scalars(select(RaisedFlag.flag_id).where(RaisedFlag.child_id == pid)))
+        )
+        for flag_id in ids:
+            assert_findable(client, state, flag_id)
