@@ -109,6 +109,22 @@ def index_values(data: dict[str, Any]) -> list[IndexValue]:
     return out
 
 
+def searched_elements(type_name: str) -> frozenset[str]:
+    """The top-level elements a type's search values are drawn from (with `resourceType`):
+    two resources equal in these have the same `index_values`."""
+    found = _SEARCHED.get(type_name)
+    if found is None:
+        paths = (p for param in SEARCH_PARAMS.get(type_name, {}).values() for p in param.paths)
+        found = frozenset(
+            {"resourceType", *(p.partition(".")[0].removesuffix("[]") for p in paths)}
+        )
+        _SEARCHED[type_name] = found
+    return found
+
+
+_SEARCHED: dict[str, frozenset[str]] = {}
+
+
 def _values(name: str, param: Param, value: Any) -> Iterator[IndexValue]:
     if param.kind == "token":
         if isinstance(value, str):

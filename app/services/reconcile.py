@@ -163,7 +163,7 @@ def _apply(
     session: Session,
     changes: list[flags.Change],
     known: flags.Judged,
-    stored: dict[str, tuple[int, int]],
+    stored: dict[str, flags_repo.StoredFlag],
     views: dict[str, datetime],
     sources: AreaSources,
     ctx: WriteContext,
@@ -211,22 +211,25 @@ def _apply(
     version = store_flags(session, writes, ctx, stored)
     events = reconciled_events(session, changes, known, version, ctx.now, sources)
     enqueue_flag_events(session, events)
-    pks = flags_repo.pks_of(session, [c.flag_id for c in changes if c.review])
-    for c in changes:
-        if c.review is not None:
-            flags_repo.add_review(
-                session,
-                {
-                    "flag_pk": pks[c.flag_id],
-                    "at": ctx.now,
-                    "by_kind": "system",
-                    "by_id": flags.SYSTEM,
-                    "action": c.review[0],
-                    "outcome": None,
-                    "note": c.review[1],
-                    "flag_version": version[c.flag_id],
-                },
-            )
+    # Every change with a review is to a stored concern (`pk` set); a new one, should it
+    # ever carry a review, is looked up. One statement for all the reviews.
+    pks = flags_repo.pks_of(session, [c.flag_id for c in changes if c.review and c.pk is None])
+    flags_repo.add_reviews(
+        session,
+        [
+            {
+                "flag_pk": c.pk if c.pk is not None else pks[c.flag_id],
+                "at": ctx.now,
+                "by_kind": "system",
+                "by_id": flags.SYSTEM,
+                "action": c.review[0],
+                "note": c.review[1],
+                "flag_version": version[c.flag_id],
+            }
+            for c in changes
+            if c.review is not None
+        ],
+    )
 
 
 def _flag_request(

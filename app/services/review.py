@@ -168,7 +168,11 @@ def _write_flag(
     if stored is not None and _body(before) == _body(request.data):
         return stored.version  # a note alone: the Flag says what it said
     # Read after the flag's row was locked (by_flag_id), as store_flags expects.
-    known = {row.flag_id: (stored.pk, stored.version)} if stored is not None else {}
+    known = (
+        {row.flag_id: flags_repo.StoredFlag(stored.pk, stored.version, stored.content)}
+        if stored is not None
+        else {}
+    )
     return store_flags(session, [request], ctx, known)[row.flag_id]
 
 

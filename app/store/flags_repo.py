@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
@@ -12,24 +12,34 @@ from app.store.bulk import insert_rows, update_rows
 from app.store.models import FlagReview, RaisedFlag, Resource
 
 
+class StoredFlag(NamedTuple):
+    """A FHIR Flag as stored now: its resource row and current content (the JSON its search
+    values and identity keys were drawn from, so a next version can tell whether they change
+    without reading them)."""
+
+    pk: int
+    version: int
+    content: str | None  # None: not known, so the next version writes its search values
+
+
 def flags_of_children(
     session: Session, child_ids: Iterable[str]
-) -> tuple[list[RaisedFlag], dict[str, tuple[int, int]]]:
+) -> tuple[list[RaisedFlag], dict[str, StoredFlag]]:
     """Every flag (open and closed) of these children, locked until commit, and the stored
-    FHIR Flag of each (flag id -> (resource pk, version)), read in the same round trip so
-    that writing a Flag's next version needs no lookup of its own."""
+    FHIR Flag of each (flag id -> its row and content), read in the same round trip so that
+    writing a Flag's next version needs no lookup of its own."""
     wanted = sorted(set(child_ids))
     if not wanted:
         return [], {}
     rows = session.execute(
-        select(RaisedFlag, Resource.pk, Resource.version)
+        select(RaisedFlag, Resource.pk, Resource.version, Resource.content)
         .outerjoin(Resource, (Resource.type == "Flag") & (Resource.id == RaisedFlag.flag_id))
         .where(RaisedFlag.child_id.in_(wanted))
         .order_by(RaisedFlag.pk)
         .with_for_update(of=RaisedFlag)
     ).all()
-    stored = {f.flag_id: (pk, version) for f, pk, version in rows if pk is not None}
-    return [f for f, _, _ in rows], stored
+    stored = {f.flag_id: StoredFlag(pk, v, c) for f, pk, v, c in rows if pk is not None}
+    return [f for f, *_ in rows], stored
 
 
 def pks_of(session: Session, flag_ids: Iterable[str]) -> dict[str, int]:
@@ -62,6 +72,12 @@ def by_flag_id(session: Session, flag_id: str, lock: bool = False) -> RaisedFlag
 
 def add_review(session: Session, row: dict[str, Any]) -> None:
     session.execute(insert(FlagReview), [row])
+
+
+def add_reviews(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Many reviews in one statement; their primary keys follow the order given, which is
+    the order reviews of one moment (`at`) are read back in."""
+    insert_rows(session, FlagReview.__table__, rows)
 
 
 def reviews_of(session: Session, flag_pks: list[int]) -> Sequence[FlagReview]:

@@ -41,12 +41,14 @@ _IDENTITY_OWNERS = select(
 # A Patient's existence and its birth date in one round trip (references are checked and
 # appointments coded in the same write).
 _PATIENT_BIRTHS = Prebuilt(
-    lambda one_of: select(Resource.id, SearchIndex.date_lo, SearchIndex.date_hi)
-    .outerjoin(
-        SearchIndex,
-        (SearchIndex.resource_pk == Resource.pk) & (SearchIndex.param == "birthdate"),
+    lambda one_of: (
+        select(Resource.id, SearchIndex.date_lo, SearchIndex.date_hi)
+        .outerjoin(
+            SearchIndex,
+            (SearchIndex.resource_pk == Resource.pk) & (SearchIndex.param == "birthdate"),
+        )
+        .where(Resource.type == "Patient", one_of(Resource.id, "ids"))
     )
-    .where(Resource.type == "Patient", one_of(Resource.id, "ids"))
 )
 
 
@@ -189,11 +191,20 @@ def replace_index(
         insert_rows(session, IdentityKey.__table__, key_rows)
 
 
-def replace_search_values(
-    session: Session, replaced_pks: list[int], index_rows: list[dict[str, Any]]
+def replace_values(
+    session: Session,
+    reindexed: list[int],
+    index_rows: list[dict[str, Any]],
+    rekeyed: list[int],
+    key_rows: list[dict[str, Any]],
 ) -> None:
-    """Drop the search values of updated resources and add the new ones (identity keys kept)."""
-    if replaced_pks:
-        session.execute(delete(SearchIndex).where(SearchIndex.resource_pk.in_(replaced_pks)))
+    """Drop the search values of the `reindexed` resources and the identity keys of the
+    `rekeyed`, then add the rows given (a resource in neither keeps what it has)."""
+    if reindexed:
+        session.execute(delete(SearchIndex).where(SearchIndex.resource_pk.in_(reindexed)))
+    if rekeyed:
+        session.execute(delete(IdentityKey).where(IdentityKey.resource_pk.in_(rekeyed)))
     if index_rows:
         insert_rows(session, SearchIndex.__table__, index_rows)
+    if key_rows:
+        insert_rows(session, IdentityKey.__table__, key_rows)

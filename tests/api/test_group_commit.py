@@ -39,7 +39,7 @@ WHO = Principal(
     parse_scopes(ROLE_SCOPES["source"]),
 )
 DEADLINE = 60.0  # seconds; generous on a loaded machine
-GROUP_OF_FOUR = (42, 41)  # statements for a group of four noshows: (sqlite, postgres)
+GROUP_OF_FOUR = (39, 38)  # statements for a group of four noshows: (sqlite, postgres)
 
 
 def _until(condition: Callable[[], bool], what: str) -> None:
@@ -174,13 +174,13 @@ def test_every_write_of_a_group_carries_its_own_author(client: TestClient, state
 
 @pytest.mark.own_connections("counts the statements a unit of work sends")
 def test_statements_of_a_group_of_four_noshows_pinned(client: TestClient, state: AppState) -> None:
-    """Four noshows for four children with history, as one group: 41 statements on
-    PostgreSQL against 80 for the four alone (20 each, the token check aside). Each write
+    """Four noshows for four children with history, as one group: 38 statements on
+    PostgreSQL against 68 for the four alone (17 each, the token check aside). Each write
     keeps its own 7 (its reference checked, resource, version, search values, coded event,
-    the audit record and its entity); the other 13 are paid once for the group: the
+    the audit record and its entity); the other 10 are paid once for the group: the
     families locked and loaded (4), the next deadline's mark (1), the concerns read (1) and
-    written with their Flags' versions (5, each one statement for every changed concern),
-    and the notifier's two lookups."""
+    written with their Flags' next versions (3, each one statement for every changed
+    concern), and the notifier's subscription stamp (1)."""
     kids = [with_history(client) for _ in range(4)]
     group = [
         GroupedWrite(state, WHO, AuditNote("create", "Appointment"), _noshow(pid), None)

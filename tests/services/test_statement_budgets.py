@@ -10,15 +10,22 @@ Why these budgets (PostgreSQL, where every statement is a round trip):
   statuses (2), the children's flags with their stored FHIR Flags' versions (1); the audit
   record and its entity (2). The token's client check is cached outside tests
   (auth_cache_seconds is 0 here: the 14th);
-- a noshow POST for a child with history, 20: the same, plus one flag changed: its row (1),
-  its FHIR Flag's next version (the current row, a version row, search values replaced: 4),
-  and the notifier's one: the subscription stamp (the live subscriptions are kept in memory
-  while it stays the same, app/notify/live.py; the flag's areas come from the Patient and
-  events reconciliation already read; a subscription it is for adds its event number and
-  the outbox row). Was 21 before 2026-12-06: the areas and the subscriptions were read on
-  every change;
+- a noshow POST for a child with history, 18: the same, plus one flag changed: its row (1),
+  its FHIR Flag's next version (the current row and a version row: 2), and the notifier's one:
+  the subscription stamp (the live subscriptions are kept in memory while it stays the same,
+  app/notify/live.py; the flag's areas come from the Patient and events reconciliation
+  already read; a subscription it is for adds its event number and the outbox row). New
+  evidence on an open concern leaves the Flag's search values as they were, so they are not
+  written again; a change of status or period writes them (2 more). Was 21 until 2026-12-06:
+  the search values were deleted and inserted on every change, and the areas and the
+  subscriptions were read on every change;
 - a transaction Bundle of 100 appointments across 100 families, 14: exactly one appointment's
   statements, since every step is one statement for the whole batch (executemany or COPY);
+- a transaction Bundle correcting 40 children's misses to attended, withdrawing their 40
+  concerns, 29: the appointments' new versions (search values, identity keys and coded
+  events replaced), the 40 flag rows, their Flags' next versions with search values replaced
+  (status and period change), and the 40 system reviews in one statement (one each, and a
+  lookup of the flags' keys, until 2026-12-06: 70), and the notifier's stamp;
 - a search, 4: the client check, the page, the audit record and its entity.
 No statement takes a lock that other writers wait for beyond the families they touch: the
 audit trail's hash chain is linked after commit by the worker (app/store/audit_chain.py).
@@ -36,9 +43,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from app.runtime import AppState
+from app.store.models import FlagReview, RaisedFlag, Resource
 from tests.factories import FHIR_JSON, appointment, child, missed, patient, post
 
 # The budgets count what a request sends: a savepoint per session would add two statements.
@@ -47,8 +55,9 @@ pytestmark = pytest.mark.own_connections("counts the statements a request sends"
 # (sqlite, postgres): SQLite sends BEGIN / BEGIN IMMEDIATE as statements of its own.
 BUDGETS = {
     "attended": (16, 14),
-    "noshow": (22, 20),
+    "noshow": (20, 18),
     "bundle": (115, 14),
+    "bundle_withdrawals": (31, 29),
     "search": (6, 4),
 }
 
@@ -122,6 +131,69 @@ def test_a_bundle_of_100_appointments_across_100_families(
         )
         assert r.status_code == 200, r.text
     assert len(seen) == budget(state, "bundle"), summary(seen)
+
+
+def transaction(client: TestClient, resources: list[dict[str, Any]]) -> list[str]:
+    """POST the resources in one transaction Bundle; the ids they were stored under."""
+    entries = [
+        {"resource": r, "request": {"method": "POST", "url": r["resourceType"]}} for r in resources
+    ]
+    r = client.post(
+        "/fhir",
+        json={"resourceType": "Bundle", "type": "transaction", "entry": entries},
+        headers=FHIR_JSON,
+    )
+    assert r.status_code == 200, r.text
+    return [e["response"]["location"].split("/")[1] for e in r.json()["entry"]]
+
+
+def test_a_bundle_withdrawing_40_concerns_writes_their_reviews_at_once(
+    client: TestClient, state: AppState
+) -> None:
+    """Forty unreviewed concerns withdrawn by one Bundle (each child's second miss corrected
+    to attended): forty system reviews, in one statement (COPY on PostgreSQL from 32 rows),
+    each naming its flag and the Flag version it was written with."""
+    ids = transaction(client, [patient() for _ in range(40)])
+    transaction(
+        client,
+        [
+            appointment(f"Patient/{pid}", "noshow", f"2026-06-{day}T09:00:00Z", ident=f"{n}-{day}")
+            for n, pid in enumerate(ids)
+            for day in (10, 12)
+        ],
+    )
+    corrected = [
+        appointment(f"Patient/{pid}", "fulfilled", "2026-06-12T09:00:00Z", ident=f"{n}-12")
+        for n, pid in enumerate(ids)
+    ]
+    with counted(state) as seen:
+        transaction(client, corrected)
+    assert len(seen) == budget(state, "bundle_withdrawals"), summary(seen)
+    assert (
+        Counter(seen)["INSERT INTO flag_review (flag_pk,"]
+        + Counter(seen)["COPY flag_review (flag_pk, at,"]
+        == 1
+    ), summary(seen)
+
+    def reviews(s: Any) -> list[tuple[str, str, str, int, int]]:
+        rows = s.execute(
+            select(
+                RaisedFlag.child_id,
+                FlagReview.action,
+                RaisedFlag.state,
+                FlagReview.flag_version,
+                Resource.version,
+            )
+            .join(FlagReview, FlagReview.flag_pk == RaisedFlag.pk)
+            .join(Resource, (Resource.type == "Flag") & (Resource.id == RaisedFlag.flag_id))
+            .where(RaisedFlag.child_id.in_(ids))
+        ).all()
+        return [tuple(r) for r in rows]
+
+    got = state.read(reviews)
+    assert sorted(c for c, *_ in got) == sorted(ids)
+    assert {(a, st) for _, a, st, _, _ in got} == {("withdraw", "withdrawn")}
+    assert all(written == current for *_, written, current in got)
 
 
 def test_a_search(client: TestClient, state: AppState) -> None:
