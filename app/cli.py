@@ -189,7 +189,7 @@ def _mllp(settings: Settings, args: argparse.Namespace) -> int:
 
 def _seed(settings: Settings, _: argparse.Namespace) -> int:
     from app.runtime import build_state
-    from app.services.demo import seed, seed_nurse
+    from app.services.intake.demo import seed, seed_nurse
     from app.store.migrate import upgrade_head
 
     upgrade_head(settings.database_url)
@@ -207,7 +207,7 @@ def _seed(settings: Settings, _: argparse.Namespace) -> int:
 
 def _client(settings: Settings, args: argparse.Namespace) -> int:
     from app.runtime import build_state
-    from app.services import clients
+    from app.services.access import clients
     from app.store import auth_repo
     from app.store.migrate import upgrade_head
 
@@ -215,7 +215,7 @@ def _client(settings: Settings, args: argparse.Namespace) -> int:
     state = build_state(settings)
     now = state.clock()
     if args.action == "add":
-        from app.services.agency_client import add_agency_or_client
+        from app.services.agencies.agency_client import add_agency_or_client
 
         jwks = json.loads(Path(args.jwks).read_text()) if args.jwks else None
         new = state.write(lambda s: add_agency_or_client(s, args, jwks, now))
@@ -251,7 +251,7 @@ def _user(settings: Settings, args: argparse.Namespace) -> int:
     if args.action != "add":
         return cli_users.run(settings, args)
     from app.runtime import build_state
-    from app.services.users import add_user
+    from app.services.access.users import add_user
     from app.store.migrate import upgrade_head
 
     upgrade_head(settings.database_url)

@@ -17,8 +17,8 @@ from app.settings import Settings
 def backtest(settings: Settings, rules: RuleSet, args: argparse.Namespace) -> int:
     # Imported here: the other commands start without the database and the services.
     from app.runtime import build_state
-    from app.services import backtest_report
-    from app.services.backtest import run
+    from app.services.concerns import backtest_report
+    from app.services.concerns.backtest import run
 
     state = build_state(settings)
     since = datetime.combine(args.since, datetime.min.time(), UTC) if args.since else None
@@ -40,8 +40,8 @@ def compare(settings: Settings, pair: tuple[RuleSet, RuleSet], args: argparse.Na
     """`wnb rules backtest --compare CURRENT PROPOSED`: both files replayed over the same
     stored history, each against the first, then the weekly concerns side by side."""
     from app.runtime import build_state
-    from app.services import backtest_report
-    from app.services.backtest import run
+    from app.services.concerns import backtest_report
+    from app.services.concerns.backtest import run
 
     current, proposed = pair
     state = build_state(settings)

@@ -30,7 +30,7 @@ def add_parsers(user: Any) -> None:
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
     from app.runtime import build_state
-    from app.services import user_admin
+    from app.services.access import user_admin
     from app.store.migrate import upgrade_head
 
     upgrade_head(settings.database_url)

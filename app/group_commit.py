@@ -32,9 +32,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from app.auth.principal import Principal
-from app.services import audit
-from app.services.answer import Answer
-from app.services.writes import WriteContext
+from app.services.access import audit
+from app.services.common.answer import Answer
+from app.services.common.writes import WriteContext
 from app.settings import Settings
 
 UseCase = Callable[[Session], Answer[Any]]

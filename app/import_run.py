@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from app.auth.principal import Principal
 from app.fhir.errors import FhirError
 from app.runtime import AppState
-from app.services import import_jobs
-from app.services.bulk_import import (
+from app.services.intake import import_jobs
+from app.services.intake.bulk_import import (
     BatchOutcome,
     Line,
     Position,

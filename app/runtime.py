@@ -22,12 +22,12 @@ from app.fhir.parse import warm_models
 from app.fhir.terminology import Terminology, load_terminology
 from app.group_commit import GroupCommit
 from app.rules import RuleSet, load_rules
-from app.services import audit
-from app.services.answer import Answer
-from app.services.authenticate import Authenticator
-from app.services.reconcile import ReconcileFailed, settle
-from app.services.unit_of_work import begin
-from app.services.writes import WriteContext
+from app.services.access import audit
+from app.services.access.authenticate import Authenticator
+from app.services.common.answer import Answer
+from app.services.common.unit_of_work import begin
+from app.services.common.writes import WriteContext
+from app.services.concerns.reconcile import ReconcileFailed, settle
 from app.settings import Settings
 from app.store.audit_key import AuditKeys, load_audit_keys
 from app.store.db import make_engine, make_session_factory

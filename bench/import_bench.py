@@ -35,8 +35,8 @@ import rules_server as srv
 from app.fhir.nhs_number import NHS_NUMBER_SYSTEM, check_digit
 from app.import_run import BATCH_LINES, ImportOptions, import_file
 from app.runtime import build_state
-from app.services.clients import add_client
-from app.services.reconcile import reconcile_due
+from app.services.access.clients import add_client
+from app.services.concerns.reconcile import reconcile_due
 from app.settings import Settings
 from app.store.migrate import upgrade_head
 

@@ -32,10 +32,10 @@ import rules_fill as fill
 import rules_server as srv
 from app.rules.desired import desired_flags
 from app.runtime import build_state
-from app.services import family_facts
-from app.services.ingest import write_resources
-from app.services.reconcile import note_rules_version, reconcile_due
-from app.services.writes import WriteRequest
+from app.services.common.writes import WriteRequest
+from app.services.concerns import family_facts
+from app.services.concerns.reconcile import note_rules_version, reconcile_due
+from app.services.records.ingest import write_resources
 from app.settings import Settings
 from app.store import family_repo
 from app.store.models import RaisedFlag

@@ -36,8 +36,8 @@ from app.main import create_app
 from app.mllp.listener import Listener
 from app.mllp.networks import parse_networks
 from app.runtime import AppState, build_state
-from app.services.clients import add_client
-from app.services.hl7_senders import register_facility
+from app.services.access.clients import add_client
+from app.services.access.hl7_senders import register_facility
 from app.settings import Settings
 from app.store.migrate import upgrade_head
 from fresh_db import fresh_database

@@ -29,9 +29,9 @@ from fastapi.testclient import TestClient
 from app.fhir.nhs_number import NHS_NUMBER_SYSTEM, check_digit
 from app.main import create_app
 from app.runtime import build_state
-from app.services.ingest import write_resources
-from app.services.users import add_user
-from app.services.writes import WriteRequest
+from app.services.access.users import add_user
+from app.services.common.writes import WriteRequest
+from app.services.records.ingest import write_resources
 from app.settings import Settings
 from app.store.migrate import upgrade_head
 from fresh_db import fresh_database

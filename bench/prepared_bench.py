@@ -18,8 +18,8 @@ from datetime import UTC, datetime, timedelta
 
 from app.fhir.nhs_number import NHS_NUMBER_SYSTEM, check_digit
 from app.runtime import AppState, build_state
-from app.services.ingest import write_resources
-from app.services.writes import WriteRequest
+from app.services.common.writes import WriteRequest
+from app.services.records.ingest import write_resources
 from app.settings import Settings
 from app.store.migrate import upgrade_head
 from fresh_db import fresh_database

@@ -47,10 +47,10 @@ import payloads  # noqa: E402
 import stage_timing  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.runtime import AppState, build_state, settle_heap  # noqa: E402
-from app.services.authenticate import Authenticator  # noqa: E402
-from app.services.clients import add_client  # noqa: E402
-from app.services.ingest import write_resources  # noqa: E402
-from app.services.writes import WriteRequest  # noqa: E402
+from app.services.access.authenticate import Authenticator  # noqa: E402
+from app.services.access.clients import add_client  # noqa: E402
+from app.services.common.writes import WriteRequest  # noqa: E402
+from app.services.records.ingest import write_resources  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from app.store.migrate import upgrade_head  # noqa: E402
 from bench_ingest import FLOOR_TABLE_DDL  # noqa: E402

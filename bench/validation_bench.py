@@ -29,7 +29,7 @@ from fhir.resources.R4B import get_fhir_model_class
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from app.fhir.parse import validate_structure
-from app.services.bundle import entry_request
+from app.services.records.bundle import entry_request
 from payloads import appointment, appointment_bundle, nhs_numbers, patient
 from rules_data import related_person
 

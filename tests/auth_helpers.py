@@ -7,7 +7,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from app.runtime import AppState
-from app.services.clients import NewClient, add_client
+from app.services.access.clients import NewClient, add_client
 
 
 def register(

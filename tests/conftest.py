@@ -32,7 +32,7 @@ from app.auth.refusal_throttle import RefusalThrottle
 from app.auth.scopes import ROLE_SCOPES
 from app.main import create_app
 from app.runtime import AppState, build_state
-from app.services.users import add_user
+from app.services.access.users import add_user
 from app.settings import Settings
 from app.store.migrate import upgrade_head
 from app.store.models import Base

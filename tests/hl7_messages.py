@@ -12,8 +12,8 @@ from hl7.client import MLLPClient
 
 from app.mllp.listener import Listener
 from app.runtime import AppState
-from app.services.clients import add_client
-from app.services.hl7_senders import register_facility
+from app.services.access.clients import add_client
+from app.services.access.hl7_senders import register_facility
 
 
 def source(state: AppState, facility: str | None = None) -> tuple[str, str]:

@@ -8,7 +8,7 @@ from app.api.audited import audited
 from app.api.openapi_docs import fhir_responses
 from app.api.responses import FhirResponse
 from app.api.state import PrincipalDep, StateDep
-from app.services import audit
+from app.services.access import audit
 
 AUDIT_PARAMS = ("patient", "entity", "agent", "type", "subtype", "date", "_count", "_offset")
 

@@ -15,9 +15,9 @@ from starlette.concurrency import run_in_threadpool
 from app.api.security import require_all
 from app.auth.principal import Principal
 from app.runtime import AppState
-from app.services.answer import Answer
-from app.services.audit import AuditNote
-from app.services.writes import WriteContext
+from app.services.access.audit import AuditNote
+from app.services.common.answer import Answer
+from app.services.common.writes import WriteContext
 
 B = TypeVar("B")
 MakeUseCase = Callable[[WriteContext], Callable[[Session], Answer[B]]]

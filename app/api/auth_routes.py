@@ -15,8 +15,8 @@ from app.auth.principal import Principal
 from app.auth.scopes import ROLE_SCOPES
 from app.auth.tokens import ASSERTION_ALGORITHMS
 from app.fhir.errors import FhirError
-from app.services.audit import AuditNote
-from app.services.clients import OAuthError, issue_token
+from app.services.access.audit import AuditNote
+from app.services.access.clients import OAuthError, issue_token
 
 router = APIRouter(tags=["auth"])
 FORM = "application/x-www-form-urlencoded"

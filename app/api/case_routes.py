@@ -19,8 +19,8 @@ from app.api.state import PrincipalDep, StateDep
 from app.auth.principal import Principal
 from app.auth.scopes import REVIEW
 from app.runtime import AppState
-from app.services import case_owner, sharing
-from app.services.audit import AuditNote
+from app.services.access.audit import AuditNote
+from app.services.nurse import case_owner, sharing
 
 BODY_LIMIT = 16 * 1024  # a 4,000-character note in JSON, with room to spare
 router = APIRouter()

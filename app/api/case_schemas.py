@@ -8,8 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.nurse_params import json_body
 from app.api.nurse_schemas import CaseOwnerView, ChildSummary
-from app.services.case_owner import Assignment
-from app.services.sharing import SharingInput
+from app.services.nurse.case_owner import Assignment
+from app.services.nurse.sharing import SharingInput
 
 
 class OwnerRequest(BaseModel):

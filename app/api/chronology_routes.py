@@ -12,8 +12,8 @@ from app.api.chronology_schemas import ChildChronology, FamilyChronology
 from app.api.nurse_params import Id
 from app.api.openapi_docs import fhir_responses
 from app.api.state import PrincipalDep, StateDep
-from app.services.audit import AuditNote
-from app.services.chronology import (
+from app.services.access.audit import AuditNote
+from app.services.nurse.chronology import (
     child_chronology,
     family_chronology,
     family_chronology_of_child,

@@ -11,8 +11,8 @@ from fastapi import APIRouter
 from app.api.audited import audited
 from app.api.openapi_docs import fhir_responses
 from app.api.state import PrincipalDep, StateDep
-from app.services import large_families
-from app.services.audit import AuditNote
+from app.services.access.audit import AuditNote
+from app.services.concerns import large_families
 
 router = APIRouter(prefix="/api/families/large", tags=["families"])
 NEED = ("Rule", "search")  # the partnership admin's scope, as for the rules backtest

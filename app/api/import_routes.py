@@ -19,9 +19,9 @@ from app.api.state import PrincipalDep, StateDep
 from app.fhir.dates import fhir_instant
 from app.fhir.errors import FhirError
 from app.fhir.parse import WRITABLE_TYPES
-from app.services import import_jobs
-from app.services.answer import Answer
-from app.services.audit import AuditNote
+from app.services.access.audit import AuditNote
+from app.services.common.answer import Answer
+from app.services.intake import import_jobs
 
 router = APIRouter(prefix="/fhir", default_response_class=FhirResponse)
 STATUS_PATH = "$import-poll-status"

@@ -22,9 +22,9 @@ from sqlalchemy import Engine, event
 from app.api.state import state_of
 from app.fhir.errors import FhirError
 from app.runtime import AppState
-from app.services import large_families
-from app.services.operations import reconcile_backlog
-from app.services.subscription_ops import outbox_progress
+from app.services.agencies.subscription_ops import outbox_progress
+from app.services.concerns import large_families
+from app.services.concerns.operations import reconcile_backlog
 
 _statements: ContextVar[list[int] | None] = ContextVar("wnb_statements", default=None)
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}

@@ -11,8 +11,8 @@ from pydantic import BaseModel, ValidationError
 from app.api.nurse_schemas import FamilyReviewRequest, ReviewRequest
 from app.fhir.errors import FhirError, Issue
 from app.fhir.parse import load_json
-from app.services.review import ReviewInput
-from app.services.worklist import WorklistQuery
+from app.services.nurse.review import ReviewInput
+from app.services.nurse.worklist import WorklistQuery
 
 M = TypeVar("M", bound=BaseModel)
 NO_NUL = r"^[^\x00]*$"

@@ -28,12 +28,12 @@ from app.api.state import PrincipalDep, StateDep
 from app.auth.principal import Principal
 from app.auth.scopes import REVIEW
 from app.runtime import AppState
-from app.services import child_search
-from app.services.audit import AuditNote
-from app.services.family_review import review_family
-from app.services.flag_view import flag_view
-from app.services.review import review_flag
-from app.services.worklist import WorklistQuery, worklist
+from app.services.access.audit import AuditNote
+from app.services.nurse import child_search
+from app.services.nurse.family_review import review_family
+from app.services.nurse.flag_view import flag_view
+from app.services.nurse.review import review_flag
+from app.services.nurse.worklist import WorklistQuery, worklist
 
 REVIEW_BODY_LIMIT = 16 * 1024  # a 4,000-character note in JSON, with room to spare
 

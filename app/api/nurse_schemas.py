@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.services.review import ReviewAction, ReviewOutcome
+from app.services.nurse.review import ReviewAction, ReviewOutcome
 
 
 class ChildSummary(BaseModel):

@@ -9,7 +9,7 @@ import orjson
 from fastapi.responses import Response
 
 from app.fhir.errors import operation_outcome
-from app.services.writes import WriteResult
+from app.services.common.writes import WriteResult
 
 FHIR_JSON = "application/fhir+json"
 

@@ -18,9 +18,9 @@ from app.api.yaml_nesting import MAX_YAML_DEPTH, yaml_too_deep
 from app.fhir.errors import FhirError, Issue
 from app.fhir.parse import load_json
 from app.rules import RuleFileError, RuleSet
-from app.services import backtest, backtest_report
-from app.services.answer import Answer
-from app.services.audit import AuditNote
+from app.services.access.audit import AuditNote
+from app.services.common.answer import Answer
+from app.services.concerns import backtest, backtest_report
 
 RULES_BODY_LIMIT = 1024 * 1024  # the shipped rule file is 6 KB
 YAML_TYPES = ("application/yaml", "text/yaml", "application/x-yaml", "text/x-yaml")

@@ -13,8 +13,8 @@ from app.api.request_context import route_of
 from app.auth.principal import Principal
 from app.fhir.errors import FhirError, Issue
 from app.runtime import AppState
-from app.services.audit import AuditNote
-from app.services.authenticate import Unauthenticated
+from app.services.access.audit import AuditNote
+from app.services.access.authenticate import Unauthenticated
 
 SESSION_COOKIE = "wnb_session"
 CHALLENGE = 'Bearer realm="wnb", scope="system/*.rs"'

@@ -22,9 +22,9 @@ from app.fhir.errors import FhirError
 from app.fhir.parse import load_json
 from app.notify.ssrf import parse_networks
 from app.runtime import AppState
-from app.services import subscription_events as subscription_events_service
-from app.services import subscription_ops, subscriptions
-from app.services.audit import AuditNote
+from app.services.access.audit import AuditNote
+from app.services.agencies import subscription_events as subscription_events_service
+from app.services.agencies import subscription_ops, subscriptions
 
 router = APIRouter()
 TAGS: list[str | Enum] = ["Subscription"]  # as FastAPI types them: a list of names or Enums

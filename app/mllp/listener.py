@@ -18,7 +18,7 @@ from app.hl7.errors import INTERNAL_ERROR, REQUIRED_MISSING, Hl7Error
 from app.hl7.header import parse_message
 from app.mllp.networks import Network, allowed, parse_networks
 from app.runtime import AppState
-from app.services.hl7_intake import IntakeOptions, Received, receive
+from app.services.intake.hl7_intake import IntakeOptions, Received, receive
 from app.settings import Settings
 
 log = logging.getLogger("wnb.mllp")

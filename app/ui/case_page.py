@@ -15,8 +15,8 @@ from fastapi.responses import RedirectResponse, Response
 from app.api.nurse_params import Id
 from app.api.state import get_state
 from app.auth.principal import Principal
-from app.services import case_owner, sharing
-from app.services.audit import AuditNote
+from app.services.access.audit import AuditNote
+from app.services.nurse import case_owner, sharing
 from app.ui.guard import checked_form_user, page_user
 from app.ui.render import page
 from app.ui.view import PageError, audited

@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 
 from app.api.nurse_params import Id
 from app.api.state import get_state
-from app.services.answer import Answer
-from app.services.audit import AuditNote
-from app.services.case_owner import case_panel
-from app.services.chronology import family_chronology
-from app.services.family_review import open_concerns
-from app.services.status_banner import family_banner
+from app.services.access.audit import AuditNote
+from app.services.common.answer import Answer
+from app.services.nurse.case_owner import case_panel
+from app.services.nurse.chronology import family_chronology
+from app.services.nurse.family_review import open_concerns
+from app.services.nurse.status_banner import family_banner
 from app.ui import chronology_view as cv
 from app.ui import timeline
 from app.ui.family_form import ReviewForm, review_context

@@ -14,9 +14,9 @@ from app.api import audited as api
 from app.api.nurse_params import Id
 from app.api.state import get_state
 from app.fhir.errors import FhirError
-from app.services.audit import AuditNote
-from app.services.family_review import review_family
-from app.services.review import ReviewInput
+from app.services.access.audit import AuditNote
+from app.services.nurse.family_review import review_family
+from app.services.nurse.review import ReviewInput
 from app.ui.child_page import show_child
 from app.ui.family_form import FAMILY_ACTIONS, FieldError, ReviewForm, child_field
 from app.ui.family_page import show_family

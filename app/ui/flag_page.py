@@ -14,18 +14,18 @@ from sqlalchemy.orm import Session
 from app.api.nurse_params import Id
 from app.api.state import get_state
 from app.auth.principal import Principal
-from app.services.answer import Answer
-from app.services.audit import AuditNote
-from app.services.child_banner import child_banner
-from app.services.flag_view import flag_view
-from app.services.review import (
+from app.services.access.audit import AuditNote
+from app.services.common.answer import Answer
+from app.services.nurse.child_banner import child_banner
+from app.services.nurse.flag_view import flag_view
+from app.services.nurse.review import (
     REVIEW_OUTCOMES,
     ReviewAction,
     ReviewInput,
     ReviewOutcome,
     review_flag,
 )
-from app.services.sharing import METHODS
+from app.services.nurse.sharing import METHODS
 from app.ui.case_page import LONDON
 from app.ui.chronology_view import CLOSED
 from app.ui.guard import checked_form_user, page_user

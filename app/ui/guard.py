@@ -14,7 +14,7 @@ from app.api.security import SESSION_COOKIE, current_principal
 from app.api.state import get_state
 from app.auth.principal import Principal
 from app.fhir.errors import FhirError
-from app.services.audit import AuditNote
+from app.services.access.audit import AuditNote
 from app.ui.view import PageError
 
 PAGE_ROLES = frozenset({"nurse", "admin"})

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from app.services.organisation_names import NAME, shown
-from app.services.sharing import METHODS
+from app.services.nurse.organisation_names import NAME, shown
+from app.services.nurse.sharing import METHODS
 
 STATES = {
     "open": "New",

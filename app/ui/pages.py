@@ -19,8 +19,8 @@ from app.api.state import get_state
 from app.auth import login_csrf
 from app.auth.principal import Principal
 from app.fhir.errors import FhirError
-from app.services import audit, users
-from app.services.answer import Answer
+from app.services.access import audit, users
+from app.services.common.answer import Answer
 from app.ui.guard import safe_next
 from app.ui.render import page
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.api.state import get_state
-from app.services.audit import AuditNote
+from app.services.access.audit import AuditNote
 from app.ui.formats import date_time
 from app.ui.guard import page_user
 

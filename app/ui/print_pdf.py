@@ -20,7 +20,7 @@ from fastapi.responses import Response
 
 from app.api.nurse_params import Id
 from app.api.state import get_state
-from app.services.audit import AuditNote
+from app.services.access.audit import AuditNote
 from app.ui.child_page import print_child
 from app.ui.family_page import print_family
 from app.ui.formats import date_time

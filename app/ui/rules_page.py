@@ -10,8 +10,8 @@ from fastapi.responses import Response
 
 from app.api.state import get_state
 from app.rules.schema import AgeBand, AgeSpan, Rule
-from app.services.audit import AuditNote
-from app.services.worklist import WorklistQuery, worklist
+from app.services.access.audit import AuditNote
+from app.services.nurse.worklist import WorklistQuery, worklist
 from app.ui.guard import page_user
 from app.ui.labels import CATEGORIES, STATUSES, label
 from app.ui.render import page

@@ -11,8 +11,8 @@ from fastapi.responses import Response
 from app.api.state import get_state
 from app.fhir.errors import FhirError
 from app.fhir.person_query import person_search
-from app.services.audit import AuditNote
-from app.services.child_search import find_children
+from app.services.access.audit import AuditNote
+from app.services.nurse.child_search import find_children
 from app.ui.guard import page_user
 from app.ui.render import page
 from app.ui.view import audited

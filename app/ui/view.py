@@ -13,9 +13,9 @@ from app.api import audited as api
 from app.api.state import get_state
 from app.auth.principal import Principal
 from app.fhir.errors import FhirError
-from app.services.answer import Answer
-from app.services.audit import AuditNote
-from app.services.writes import WriteContext
+from app.services.access.audit import AuditNote
+from app.services.common.answer import Answer
+from app.services.common.writes import WriteContext
 
 B = TypeVar("B")
 

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.api.state import get_state
-from app.services.audit import AuditNote
-from app.services.worklist import (
+from app.services.access.audit import AuditNote
+from app.services.nurse.worklist import (
     AGE_BANDS,
     PRIORITIES,
     STATES,

@@ -9,13 +9,14 @@ from sqlalchemy.orm import Session
 
 from app.import_run import run_jobs
 from app.runtime import AppState
-from app.services import hl7_retention, upkeep
-from app.services.audit_sealing import BATCH as SEAL_BATCH
-from app.services.audit_sealing import KeyMissing, seal_trail
-from app.services.link_periods import note_links_version, relink_due
-from app.services.operations import reconcile_backlog
-from app.services.reconcile import note_rules_version, reconcile_due
-from app.services.writes import WriteContext
+from app.services.access import upkeep
+from app.services.access.audit_sealing import BATCH as SEAL_BATCH
+from app.services.access.audit_sealing import KeyMissing, seal_trail
+from app.services.common.writes import WriteContext
+from app.services.concerns.operations import reconcile_backlog
+from app.services.concerns.reconcile import note_rules_version, reconcile_due
+from app.services.intake import hl7_retention
+from app.services.records.link_periods import note_links_version, relink_due
 
 log = logging.getLogger("wnb.worker")
 DUE_BATCH = 500

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from app import cli
 from app.runtime import AppState
-from app.services import backtest
+from app.services.concerns import backtest
 from app.store.models import (
     AuditRecord,
     CodedEvent,

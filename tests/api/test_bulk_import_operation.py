@@ -16,7 +16,7 @@ from app.auth.principal import Principal
 from app.import_run import run_jobs
 from app.main import create_app
 from app.runtime import AppState
-from app.services import import_jobs
+from app.services.intake import import_jobs
 from app.store import import_repo
 from tests.factories import appointment, nhs_number, patient
 

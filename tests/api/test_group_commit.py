@@ -23,10 +23,10 @@ from app.fhir.errors import FhirError
 from app.fhir.written_by import author_of
 from app.group_commit import GroupCommit, GroupedWrite, execute
 from app.runtime import AppState
-from app.services import resources
-from app.services.answer import Answer
-from app.services.audit import AuditNote
-from app.services.writes import WriteContext, WriteResult
+from app.services.access.audit import AuditNote
+from app.services.common.answer import Answer
+from app.services.common.writes import WriteContext, WriteResult
+from app.services.records import resources
 from app.store.models import AuditEntity, RaisedFlag
 from tests.factories import appointment, child, patient
 from tests.services.test_statement_budgets import counted, summary, with_history

@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from app.main import create_app
 from app.runtime import AppState
-from app.services.users import add_user
+from app.services.access.users import add_user
 from tests.auth_helpers import token_for
 from tests.conftest import PASSWORD
 from tests.factories import FHIR_JSON, appointment, created_id, nhs_number, patient, post

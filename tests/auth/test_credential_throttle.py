@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from app.auth.credential_throttle import CredentialThrottle
 from app.runtime import AppState
-from app.services import users
+from app.services.access import users
 from app.store import auth_repo
 from app.store.auth_models import LoginFailure
 from tests.auth_helpers import register

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.runtime import AppState
-from app.services.users import add_user
+from app.services.access.users import add_user
 from tests.conftest import PASSWORD
 from tests.factories import csrf_of, sign_in
 

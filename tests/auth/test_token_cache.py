@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event
 
 from app.runtime import AppState
-from app.services.authenticate import Authenticator, Unauthenticated
-from app.services.clients import revoke_client
+from app.services.access.authenticate import Authenticator, Unauthenticated
+from app.services.access.clients import revoke_client
 from tests.auth_helpers import register, token_for
 from tests.conftest import FIXED_NOW, TEST_SECRET
 

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi.testclient import TestClient
 
 from app.runtime import AppState
-from app.services.clients import revoke_client
+from app.services.access.clients import revoke_client
 from tests.auth_helpers import register
 from tests.conftest import FIXED_NOW
 

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from app.fhir.nhs_number import NHS_NUMBER_SYSTEM
 from app.runtime import AppState
-from app.services.hl7_retention import erase_expired
+from app.services.intake.hl7_retention import erase_expired
 from app.store import hl7_repo
 from tests.factories import nhs_number
 from tests.hl7_messages import ack_code, adt, err, listening, nk1, pid, send, source

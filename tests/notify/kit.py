@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from app.fhir.subscription import FILTER_CRITERIA, PAYLOAD_CONTENT, SECRET_EXTENSION
 from app.fhir.subscription_topics import FLAG_CHANGED, FLAG_RAISED
 from app.runtime import AppState
-from app.services.agencies import bind_agency
-from app.services.clients import add_client
+from app.services.access.clients import add_client
+from app.services.agencies.agencies import bind_agency
 from tests.factories import FHIR_JSON, appointment, created_id, patient, post
 
 ODS = "https://fhir.nhs.uk/Id/ods-organization-code"

@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 
 from app.notify.dispatcher import Dispatcher
 from app.runtime import AppState
-from app.services.clients import revoke_client
+from app.services.access.clients import revoke_client
 from app.store.auth_models import ApiClient
 from app.store.webhook_models import WebhookMessage
 from tests.notify.kit import infant_in, registered_agency, subscribe, subscription

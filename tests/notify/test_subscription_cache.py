@@ -16,7 +16,7 @@ from sqlalchemy import event, func, select, update
 
 from app.main import create_app
 from app.runtime import AppState, build_state
-from app.services.clients import revoke_client
+from app.services.access.clients import revoke_client
 from app.store.models import ApiClient
 from app.store.webhook_models import AgencyBinding, WebhookMessage, WebhookSubscription
 from tests.conftest import FIXED_NOW

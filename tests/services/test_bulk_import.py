@@ -18,8 +18,8 @@ from fastapi.testclient import TestClient
 from app.fhir.nhs_number import NHS_NUMBER_SYSTEM
 from app.import_run import ImportOptions, import_file
 from app.runtime import AppState
-from app.services.clients import add_client
-from app.services.reconcile import reconcile_due
+from app.services.access.clients import add_client
+from app.services.concerns.reconcile import reconcile_due
 from app.worker import jobs
 from tests.factories import appointment, nhs_number, patient, post
 

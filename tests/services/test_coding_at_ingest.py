@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from app.runtime import AppState
-from app.services.backtest import run as run_backtest
+from app.services.concerns.backtest import run as run_backtest
 from app.store.models import CodedEvent
 from tests.api.nurse_helpers import booked_by, only_flag
 from tests.conftest import FIXED_NOW

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from app.rules.concerns import desired_concerns
 from app.rules.desired import FamilyFacts, desired_flags
 from app.runtime import AppState
-from app.services import family_facts
+from app.services.concerns import family_facts
 from tests.conftest import FIXED_NOW
 from tests.factories import appointment, nhs_number, patient, post, related_person
 from tests.services.test_late_facts import status_flag, system_reviews

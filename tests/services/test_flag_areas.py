@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from app.fhir.organisations import ODS_SYSTEM
 from app.fhir.service_key import BOOKING_ORGANIZATION
 from app.runtime import AppState
-from app.services.flag_events import flag_events
+from app.services.concerns.flag_events import flag_events
 from app.store.models import RaisedFlag
 from app.store.webhook_models import FlagArea
 from tests.conftest import FIXED_NOW

@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.runtime import AppState
-from app.services.backtest import run as run_backtest
-from app.services.family_facts import canonical_map
+from app.services.concerns.backtest import run as run_backtest
+from app.services.concerns.family_facts import canonical_map
 from app.store import family_repo
 from tests.factories import child, missed
 from tests.services.test_late_facts import put

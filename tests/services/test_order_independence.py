@@ -32,9 +32,9 @@ from app.group_commit import GroupedWrite, MakeUseCase, execute
 from app.rules import EventView, StatusView
 from app.rules.desired import FamilyFacts, desired_flags
 from app.runtime import AppState
-from app.services.audit import AuditNote
-from app.services.backtest import run as run_backtest
-from app.services.resources import update
+from app.services.access.audit import AuditNote
+from app.services.concerns.backtest import run as run_backtest
+from app.services.records.resources import update
 from app.store.models import RaisedFlag
 from tests.conftest import FIXED_NOW
 from tests.factories import FHIR_JSON, nhs_number

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from app.runtime import AppState
-from app.services import reconcile
+from app.services.concerns import reconcile
 from app.store.models import CodedEvent, RaisedFlag
 from app.store.reconcile_models import ReconcileDue
 from tests.factories import child, missed

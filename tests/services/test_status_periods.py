@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 
 from app.rules.desired import PERIOD_UNKNOWN
 from app.runtime import AppState
-from app.services.ingest import write_resources
-from app.services.writes import WriteRequest
+from app.services.common.writes import WriteRequest
+from app.services.records.ingest import write_resources
 from tests.conftest import FIXED_NOW
 from tests.factories import appointment, child, missed, post
 from tests.services.test_late_facts import put, status_flag

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.runtime import AppState
-from app.services.unit_of_work import begin, take_touched, touch, unit_of
+from app.services.common.unit_of_work import begin, take_touched, touch, unit_of
 from tests.conftest import FIXED_NOW
 from tests.factories import appointment, child, created_id, post
 

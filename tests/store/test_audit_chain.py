@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from app.auth.principal import Principal
 from app.cli import main
 from app.runtime import AppState, build_state
-from app.services import audit
+from app.services.access import audit
 from app.store import audit_chain
 from app.store.migrate import upgrade_head
 from app.store.service_role import service_role_grants

@@ -16,7 +16,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from app.runtime import AppState, build_state
-from app.services import audit
+from app.services.access import audit
 from app.settings import Settings
 from app.store import audit_chain
 from app.store.audit_key import load_audit_keys

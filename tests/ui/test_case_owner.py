@@ -11,7 +11,7 @@ import httpx
 from fastapi.testclient import TestClient
 
 from app.runtime import AppState
-from app.services.users import add_user
+from app.services.access.users import add_user
 from tests.api.nurse_helpers import audited_for
 from tests.conftest import PASSWORD
 from tests.factories import created_id, csrf_of, patient, post

@@ -29,9 +29,9 @@ from sqlalchemy import func, select
 from app.rules.concerns import desired_concerns
 from app.rules.desired import FamilyFacts, desired_flags
 from app.runtime import AppState
-from app.services import family_facts
-from app.services.agencies import bind_agency
-from app.services.clients import add_client
+from app.services.access.clients import add_client
+from app.services.agencies.agencies import bind_agency
+from app.services.concerns import family_facts
 from app.store import family_repo, outbox_repo
 from app.store.audit_chain import verify
 from app.store.models import Family, RaisedFlag

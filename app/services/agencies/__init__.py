@@ -1,0 +1,2 @@
+"""Partner agencies: their registration and areas, what they may read, and their
+subscriptions."""

@@ -1,0 +1,118 @@
+"""Storing the FHIR Flags the service itself raises: a short path beside ingest.
+
+The service builds these Flags, so nothing needs resolving, checking or coding: a new Flag is
+one row in each table, a new version an update and a version row. Every step is one statement
+for all the Flags of a reconciliation (about a third of the general write path's statements).
+
+A new version's search values and identity keys are written again only where they change. A
+concern's search values (subject, status, code, category, period, identifier) stay the same
+while only its evidence and reasons grow, which is what most misses do; they are compared with
+those of the stored version's content, read with the flags' rows, so the comparison costs no
+statement, and a Flag whose stored content is not known has its search values written again."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import orjson
+from sqlalchemy.orm import Session
+
+from app.fhir.dates import fhir_instant
+from app.fhir.identity import identity_keys
+from app.fhir.index import index_values, searched_elements, sort_date
+from app.services.common.writes import WriteContext, WriteRequest
+from app.store import resources_repo
+from app.store.flags_repo import StoredFlag
+
+
+def store_flags(
+    session: Session,
+    requests: list[WriteRequest],
+    ctx: WriteContext,
+    known: dict[str, StoredFlag],
+) -> dict[str, int]:
+    """Write each Flag (`request.id` set) as a new resource or a new version; flag id ->
+    the version written. `known` holds the stored Flags, read with the flags' rows under
+    their lock; a Flag not in it is new."""
+    new, updated, versions, index, keys = [], [], [], [], []
+    reindexed: list[int] = []  # updated Flags whose search values change
+    rekeyed: list[int] = []  # updated Flags whose identity keys change
+    written: dict[str, int] = {}
+    for r in requests:
+        fid = r.id or ""
+        before = known.get(fid)
+        version = (before.version if before else 0) + 1
+        content = _content(r.data, fid, version, ctx)
+        child = ((r.data.get("subject") or {}).get("reference") or "").partition("/")[2]
+        row: dict[str, Any] = {  # column -> value, as the repository writes rows
+            "type": "Flag",
+            "id": fid,
+            "version": version,
+            "last_updated": ctx.now,
+            "sort_date": sort_date(r.data),
+            "patient_id": child or None,
+            "content": content,
+        }
+        if before is None:
+            new.append((r, row))
+        else:
+            updated.append({"pk": before.pk, **row})
+            old = orjson.loads(before.content) if before.content is not None else None
+            if old is None or not _same_search_values(old, r.data):
+                reindexed.append(before.pk)
+                index += _index_rows(before.pk, r.data)
+            if old is not None and not _same_keys(old, r.data):
+                rekeyed.append(before.pk)
+                keys += _key_rows(before.pk, r.data)
+        versions.append(
+            {
+                "type": "Flag",
+                "id": fid,
+                "version": version,
+                "last_updated": ctx.now,
+                "method": "POST" if version == 1 else "PUT",
+                "content": content,
+            }
+        )
+        written[fid] = version
+    pks = resources_repo.insert_resources(session, [row for _, row in new])
+    for (r, _), pk in zip(new, pks, strict=True):
+        index += _index_rows(pk, r.data)
+        keys += _key_rows(pk, r.data)
+    resources_repo.update_resources(session, updated)
+    resources_repo.insert_versions(session, versions)
+    resources_repo.replace_values(session, reindexed, index, rekeyed, keys)
+    return written
+
+
+def _same_search_values(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Whether two versions of a Flag have the same search values: at once when the elements
+    they are drawn from are equal (new evidence changes none of them), else by drawing them
+    (the code's text, the concern's summary, is in an element searched but is not searched)."""
+    if all(old.get(k) == new.get(k) for k in searched_elements("Flag")):
+        return True
+    return Counter(index_values(old)) == Counter(index_values(new))
+
+
+def _same_keys(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    if old.get("identifier") == new.get("identifier"):
+        return True  # a Flag's identity keys are drawn from its identifiers alone
+    return identity_keys(old) == identity_keys(new)
+
+
+def _index_rows(pk: int, data: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"resource_pk": pk, "type": "Flag", **v.__dict__} for v in index_values(data)]
+
+
+def _key_rows(pk: int, data: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {"type": t, "system": s, "value": v, "scope": sc, "resource_pk": pk}
+        for t, s, v, sc in identity_keys(data)
+    ]
+
+
+def _content(data: dict[str, Any], fid: str, version: int, ctx: WriteContext) -> str:
+    meta = {"versionId": str(version), "lastUpdated": fhir_instant(ctx.now)}
+    body = {k: v for k, v in data.items() if k not in ("resourceType", "id", "meta")}
+    return orjson.dumps({"resourceType": "Flag", "id": fid, "meta": meta, **body}).decode()

@@ -1,0 +1,356 @@
+"""Bringing raised concerns in line with the concerns a family's facts call for.
+
+One concern per child: its reasons are the rules that hold for the child now. Compared per
+child: a new child with reasons raises a concern; a reason added or new evidence makes a new
+version (and, once a nurse has looked, puts it back in front of her as `evidence-changed`,
+saying what changed); nothing changed writes nothing. A concern whose reasons are all gone is
+never deleted: unreviewed, it is withdrawn (closed by the service, with the reason as a system
+review); once a nurse has looked at it, it stays open marked `evidence-changed` for a nurse to
+close. A closed concern reopens only on evidence or a reason it did not have; a withdrawn one
+whenever a reason holds again.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from app.fhir.raised_flag import Reason, raised_flag
+from app.rules.concerns import DesiredConcern
+from app.rules.desired import DEATH_DATE_UNKNOWN, DesiredFlag, Pair
+from app.services.common.writes import WriteContext, WriteRequest
+from app.store.models import FlagReview, RaisedFlag
+
+SYSTEM = "wnb"  # who a system review is by
+CONCERN = "wnb-concern"  # the `rule_id` of every concern row (one open row per child)
+# The shape of a concern row's values: a row written in another shape (per-rule rows folded
+# by migration 0013) differs from every new computation, so its Flag is written again.
+CONCERN_FORMAT = 1
+
+
+@dataclass
+class Change:
+    """One concern to write: its row values (`pk` None: a new row) and a system review."""
+
+    pk: int | None
+    flag_id: str
+    child_id: str
+    values: dict[str, Any]
+    review: tuple[str, str] | None = None  # (action, note)
+    kind: str = "updated"  # raised | reason-added | updated | evidence-changed | withdrawn | ...
+    # The reasons `values["reasons"]` holds, already parsed; None when the change leaves the
+    # row's reasons as they are (then `Judged.reasons` has them).
+    reasons: list[dict[str, Any]] | None = None
+
+
+@dataclass(frozen=True)
+class Judged:
+    """What is known of the concerns already raised for the children being reconciled."""
+
+    current: Mapping[str, RaisedFlag]  # child id -> the open concern, else the latest closed
+    system_noted: Collection[tuple[int, str]]  # (concern pk, action) of the reviews given
+    # child id -> the stored reasons of `current`'s row by rule id, in stored order: parsed
+    # once here, since comparing, explaining, writing the Flag and notifying all read them.
+    reasons: Mapping[str, dict[str, dict[str, Any]]]
+
+    def had(self, child_id: str) -> dict[str, dict[str, Any]]:
+        return self.reasons.get(child_id, {})
+
+
+def judged(rows: list[RaisedFlag], reviews: list[FlagReview]) -> Judged:
+    current: dict[str, RaisedFlag] = {}
+    for row in sorted(rows, key=lambda r: (r.is_open, r.pk)):
+        current[row.child_id] = row  # open last, so it wins
+    noted = {(r.flag_pk, r.action) for r in reviews if r.by_kind == "system"}
+    return Judged(current, noted, {c: stored_reasons(row) for c, row in current.items()})
+
+
+def stored_reasons(row: RaisedFlag) -> dict[str, dict[str, Any]]:
+    """A concern row's reasons by rule id."""
+    return {r["rule"]: r for r in orjson.loads(row.reasons or "[]")}
+
+
+def gone_reasons(desired: Mapping[str, DesiredConcern], known: Judged) -> dict[Pair, list[str]]:
+    """The reasons of open concerns that no longer hold, with the evidence each had."""
+    out: dict[Pair, list[str]] = {}
+    for child, row in known.current.items():
+        if not row.is_open:
+            continue
+        want = desired.get(child)
+        for rule, reason in known.had(child).items():
+            if want is None or rule not in want.reasons:
+                out[(rule, child)] = list(reason.get("events", ()))
+    return out
+
+
+def compare(
+    desired: Mapping[str, DesiredConcern],
+    known: Judged,
+    family_of: Mapping[str, str],
+    deaths: Mapping[str, datetime],
+    explain: Mapping[Pair, str],
+    now: datetime,
+) -> list[Change]:
+    """The changes that make the raised concerns match `desired` for the children judged.
+
+    `explain` says, per (rule, child) whose reason vanished, why (for the system review).
+    """
+    changes: list[Change] = []
+    for child in sorted(set(desired) | set(known.current)):
+        want, row = desired.get(child), known.current.get(child)
+        died = deaths.get(child)
+        had = known.had(child)
+        if want is not None and want.reasons:
+            change = _hold(want, row, had, family_of, explain, now)
+        elif row is not None and row.is_open and died is None:
+            change = _let_go(row, had, _why_all(row, had, explain), now)
+        else:
+            change = None
+        if change is None and row is not None and row.is_open and died is not None:
+            # A deceased child's concern is never closed by the service: a nurse decides.
+            change = _deceased(row, known, died, now)
+        if change is not None:
+            changes.append(change)
+    return changes
+
+
+def _reason_rows(ordered: list[DesiredFlag]) -> list[dict[str, Any]]:
+    """The reasons as the `reasons` column stores them (JSON), highest priority first."""
+    return [
+        {
+            "rule": r.rule_id,
+            "version": r.rule_version,
+            "priority": r.priority,
+            "summary": r.description[:500],
+            "agencies": sorted(r.agencies),
+            "events": sorted(r.events),
+            "children": sorted(r.children),
+            "age_uncertain": r.age_uncertain,
+        }
+        for r in ordered
+    ]
+
+
+def _values(
+    want: DesiredConcern,
+    ordered: list[DesiredFlag],
+    reasons: list[dict[str, Any]],
+    family_id: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """The row's values for `want` (`ordered` its reasons, `reasons` them as stored)."""
+    return {
+        "rule_version": CONCERN_FORMAT,
+        "priority": want.priority,
+        "description": "; ".join(r.description for r in ordered)[:500],
+        "agencies": " ".join(sorted(want.agencies))[:255],
+        "evidence_events": orjson.dumps(sorted(want.events)).decode(),
+        "family_children": orjson.dumps(sorted(want.children)).decode(),
+        "reasons": orjson.dumps(reasons).decode(),
+        "reason_rules": f" {' '.join(sorted(want.reasons))} ",
+        "age_uncertain": want.age_uncertain,
+        "family_id": family_id,
+        "updated_at": now,
+    }
+
+
+def _what_changed(
+    row: RaisedFlag,
+    had: Mapping[str, dict[str, Any]],
+    want: DesiredConcern,
+    ordered: list[DesiredFlag],
+    explain: Mapping[Pair, str],
+) -> tuple[list[str], set[str]]:
+    """What changed since the stored concern (`had` its reasons), in words; and the
+    evidence added."""
+    had_events = set(orjson.loads(row.evidence_events))
+    said = [f"reason added: {r.description}" for r in ordered if r.rule_id not in had]
+    said += [
+        f"reason gone: {reason.get('summary') or rule}"
+        + (f" ({why})" if (why := explain.get((rule, row.child_id))) else "")
+        for rule, reason in sorted(had.items())
+        if rule not in want.reasons
+    ]
+    added = want.events - had_events
+    removed = had_events - want.events
+    if added:
+        said.append(f"new evidence: {', '.join(sorted(added))}")
+    if removed:
+        said.append(f"evidence withdrawn: {', '.join(sorted(removed))}")
+    return said, added
+
+
+def _hold(
+    want: DesiredConcern,
+    row: RaisedFlag | None,
+    had: Mapping[str, dict[str, Any]],
+    family_of: Mapping[str, str],
+    explain: Mapping[Pair, str],
+    now: datetime,
+) -> Change | None:
+    family_id = family_of.get(want.child_id, want.child_id)
+    ordered = want.ordered()
+    reasons = _reason_rows(ordered)
+    values = _values(want, ordered, reasons, family_id, now)
+    change: Change | None
+    if row is None:
+        change = Change(None, str(uuid.uuid4()), want.child_id, values, kind="raised")
+    else:
+        change = _changed(want, ordered, values, row, had, explain)
+    if change is not None:
+        change.reasons = reasons  # parsed already: the Flag and the notifier read these
+    return change
+
+
+def _changed(
+    want: DesiredConcern,
+    ordered: list[DesiredFlag],
+    values: dict[str, Any],
+    row: RaisedFlag,
+    had: Mapping[str, dict[str, Any]],
+    explain: Mapping[Pair, str],
+) -> Change | None:
+    """The change, if any, that brings an existing concern to `values`."""
+    said, added = _what_changed(row, had, want, ordered, explain)
+    new_rules = set(want.reasons) - set(had)
+    if not row.is_open:
+        if row.state != "withdrawn" and not added and not new_rules:
+            return None  # a nurse closed it; a re-send of what it had does not reopen it
+        reason = "; ".join(said) if said else "a reason holds again"
+        reopened = {**values, "state": "open", "is_open": True, "closed_at": None, "outcome": None}
+        return _of(row, reopened, ("reopen", f"Reopened: {reason}."), "reopened")
+    if _unchanged(row, values):
+        return None
+    if not said:
+        return _of(row, values)  # wording, family or format only
+    note = ("evidence-changed", f"Evidence changed: {'; '.join(said)}.")
+    # A rule it did not hold is news for every agency it concerns, reviewed or not.
+    kind = "reason-added" if new_rules else "evidence-changed"
+    if row.reviewed:
+        # A nurse has looked: anything she did not see brings it back to her.
+        values["state"] = "evidence-changed"
+        return _of(row, values, note, kind)
+    if new_rules or set(had) - set(want.reasons):
+        return _of(row, values, note, kind if new_rules else "updated")
+    return _of(row, values)  # more evidence for the same reasons, not yet looked at
+
+
+def _why_all(
+    row: RaisedFlag, had: Mapping[str, dict[str, Any]], explain: Mapping[Pair, str]
+) -> str:
+    whys = [explain.get((rule, row.child_id), "") for rule in sorted(had)]
+    return "; ".join(dict.fromkeys(w for w in whys if w))
+
+
+def _let_go(
+    row: RaisedFlag, had: Mapping[str, dict[str, Any]], why: str, now: datetime
+) -> Change | None:
+    reason = why or "no rule holds on the current facts"
+    if row.reviewed:
+        if row.state == "evidence-changed" and not had:
+            return None
+        note = f"Evidence changed: {reason}. A nurse should decide whether to close it."
+        # No reason holds, so no agency is concerned now: with `agencies` cleared none may
+        # read or search it, nor is told of it again (those who had a reason are told this
+        # once, see `flag_events`). Its evidence stays for the nurse who decides.
+        values = {
+            "state": "evidence-changed",
+            "updated_at": now,
+            "reasons": "[]",
+            "reason_rules": " ",
+            "agencies": "",
+        }
+        gone = _of(row, values, ("evidence-changed", note), "evidence-changed")
+        gone.reasons = []
+        return gone
+    values = {"state": "withdrawn", "is_open": False, "closed_at": now, "updated_at": now}
+    return _of(row, values, ("withdraw", f"Withdrawn: {reason}."), "withdrawn")
+
+
+def _deceased(row: RaisedFlag, known: Judged, died: datetime, now: datetime) -> Change | None:
+    if (row.pk, "deceased") in known.system_noted:
+        return None  # marked once; a nurse decides what happens next
+    when = "date unknown" if died == DEATH_DATE_UNKNOWN else died.date().isoformat()
+    note = f"The child is recorded as deceased ({when}): review this concern."
+    return _of(
+        row,
+        {"state": "evidence-changed", "updated_at": now},
+        ("deceased", note),
+        "evidence-changed",
+    )
+
+
+def _of(
+    row: RaisedFlag,
+    values: dict[str, Any],
+    review: tuple[str, str] | None = None,
+    kind: str = "updated",
+) -> Change:
+    """A change to an existing concern."""
+    return Change(row.pk, row.flag_id, row.child_id, values, review, kind)
+
+
+def _unchanged(row: RaisedFlag, values: dict[str, Any]) -> bool:
+    return all(getattr(row, k) == v for k, v in values.items() if k != "updated_at")
+
+
+def flag_write(
+    ctx: WriteContext,
+    flag_id: str,
+    values: dict[str, Any],
+    child_id: str,
+    opened: datetime,
+    closed: datetime | None,
+    state: str,
+    outcome: str | None,
+    parsed: list[dict[str, Any]] | None = None,
+) -> WriteRequest:
+    """The FHIR Flag of a concern as `values` (row columns) leave it; `parsed` its reasons
+    when the caller has them parsed already."""
+    terms, rules = ctx.terms, ctx.rules
+    if parsed is None:
+        parsed = orjson.loads(values.get("reasons") or "[]")
+    reasons = []
+    for r in parsed:
+        try:
+            title = " ".join(rules.rule(r["rule"]).description.split()) if rules else r["summary"]
+        except KeyError:  # a rule no longer in force: its reason is still written
+            title = r["summary"]
+        reasons.append(Reason(**r, title=title))
+    data = raised_flag(
+        canonical=terms.canonical_base,
+        rule_system=terms.rule_system,
+        flag_id=flag_id,
+        summary=values["description"],
+        priority=values["priority"],
+        child_id=child_id,
+        opened_at=opened,
+        closed_at=closed,
+        events=orjson.loads(values["evidence_events"]),
+        family=orjson.loads(values["family_children"]),
+        agencies=values["agencies"].split(),
+        reasons=reasons,
+        state=state,
+        outcome=outcome,
+        age_uncertain=bool(values.get("age_uncertain")),
+    )
+    return WriteRequest(type="Flag", data=data, id=flag_id)
+
+
+def row_values(row: RaisedFlag) -> dict[str, Any]:
+    return {
+        "rule_version": row.rule_version,
+        "priority": row.priority,
+        "description": row.description,
+        "agencies": row.agencies,
+        "evidence_events": row.evidence_events,
+        "age_uncertain": row.age_uncertain,
+        "family_children": row.family_children,
+        "reasons": row.reasons,
+        "reason_rules": row.reason_rules,
+    }

@@ -1,0 +1,402 @@
+"""Store incoming resources: resolve, decide create/update, code outcomes, write in bulk.
+
+One straight path for a single resource and for a Bundle of a thousand: every lookup is one
+query per batch, every write one multi-row statement. Flushes only; the caller commits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import orjson
+from sqlalchemy.orm import Session
+
+from app.fhir.coding import BirthSpan, Outcome, code_outcomes, subject_patient, subject_patients
+from app.fhir.dates import birth_range, fhir_instant
+from app.fhir.errors import FhirError
+from app.fhir.identity import identity_keys
+from app.fhir.index import index_values, sort_date
+from app.fhir.nhs_number import NHS_NUMBER_SYSTEM
+from app.fhir.patient_of import patient_of
+from app.fhir.terminology import Category, category_of
+from app.fhir.written_by import stamp
+from app.services.common.writes import Planned, WriteContext, WriteRequest, WriteResult
+from app.services.records.carried_outcomes import carry_forward
+from app.services.records.consequences import after_write
+from app.services.records.impossible_outcomes import refuse_impossible_outcomes
+from app.services.records.resolve import BundleIds, resolve_references
+from app.services.records.search import count_matches
+from app.services.records.stale import is_stale, keep_source_time, stale_warning
+from app.services.records.subject_change import warn_if_subject_changed
+from app.store import events_repo, resources_repo
+from app.store.models import CodedEvent, Resource
+
+# Targets before the resources that point at them.
+TYPE_ORDER = {
+    "Organization": 0,
+    "Patient": 0,
+    "RelatedPerson": 1,
+    "Group": 1,
+    "Flag": 2,
+    "Observation": 2,
+    "Appointment": 3,
+}
+CODED_TYPES = frozenset({"Appointment", "Observation"})
+
+
+def write_resources(
+    session: Session, requests: list[WriteRequest], ctx: WriteContext
+) -> list[WriteResult]:
+    """Store `requests` as one unit and run what follows from them; results in the order
+    given. Raises FhirError (nothing written is flushed before every check has passed).
+    The service's own Flags never come this way (`flag_store`): they follow from the facts,
+    so storing them must not start the facts' consequences again."""
+    ids = BundleIds()
+    plans = [Planned(request=r, index=i) for i, r in enumerate(requests)]
+    for p in plans:
+        if p.request.full_url and p.request.full_url.startswith("urn:"):
+            ids.urns[p.request.full_url] = ""  # known, resolved when its group is planned
+    seen_keys: dict[tuple[str, str, str, str], int] = {}
+    birth: dict[str, BirthSpan | None] = {}
+    groups: dict[int, list[Planned]] = {}
+    for p in plans:
+        groups.setdefault(TYPE_ORDER.get(p.request.type, 2), []).append(p)
+    for order in sorted(groups):
+        group = groups[order]
+        resolve_references(session, [(p.request.data, p.request.where) for p in group], ids)
+        _plan_group(session, group, ids, seen_keys, ctx)
+        _finish_group(session, group, ids, birth, ctx)
+    refuse_impossible_outcomes(session, plans, ctx)
+    written = [p for p in plans if p.result is None]
+    removed_events_of = _write(session, written, ctx)
+    # Families, statuses and codes follow; the families touched are reconciled before the
+    # unit of work commits (`reconcile.settle`).
+    after_write(session, written, removed_events_of, ctx)
+    return [_written(p) for p in plans]
+
+
+def _plan_group(
+    session: Session,
+    group: list[Planned],
+    ids: BundleIds,
+    seen: dict[tuple[str, str, str, str], int],
+    ctx: WriteContext,
+) -> None:
+    for p in group:
+        p.identity = identity_keys(p.request.data)
+        for key in p.identity:
+            if key in seen:
+                raise FhirError.one(
+                    400,
+                    "duplicate",
+                    f"Entries {seen[key]} and {p.index} carry the same identifier "
+                    f"{key[1]}|{key[2]}; send one entry per resource.",
+                    _where(p, "identifier"),
+                )
+            seen[key] = p.index
+    owners = resources_repo.identity_owners(session, [k for p in group for k in p.identity])
+    existing = resources_repo.by_pks_for_update(session, owners.values())
+    put_ids: dict[str, list[str]] = {p.request.type: [] for p in group}
+    for p in group:
+        if p.request.id:
+            put_ids[p.request.type].append(p.request.id)
+    by_id = {
+        (t, rid): r
+        for t, wanted in put_ids.items()
+        for rid, r in resources_repo.by_ids_for_update(session, t, wanted).items()
+    }
+    for p in group:
+        owner_pks = {owners[k] for k in p.identity if k in owners}
+        target: Resource | None
+        if p.request.id:
+            target = by_id.get((p.request.type, p.request.id))
+            if owner_pks - ({target.pk} if target else set()):
+                raise FhirError.one(
+                    409,
+                    "conflict",
+                    "Another stored resource already carries this identifier.",
+                    _where(p, "identifier"),
+                )
+        else:
+            if len(owner_pks) > 1:
+                raise FhirError.one(
+                    409,
+                    "conflict",
+                    "The identifiers of this resource belong to different stored resources.",
+                    _where(p, "identifier"),
+                )
+            target = existing[owner_pks.pop()] if owner_pks else None
+            if target is None and p.request.if_none_exist:
+                target = _conditional_match(session, p)
+                if target is not None:
+                    p.result = _result(target, 200)
+                    p.result.matched = True
+        _decide(p, target, ctx)
+        if p.request.full_url and p.request.full_url.startswith("urn:"):
+            ids.urns[p.request.full_url] = f"{p.request.type}/{p.id}"
+        if p.existing_pk is None and p.result is None:
+            ids.created.add((p.request.type, p.id))
+
+
+def _conditional_match(session: Session, p: Planned) -> Resource | None:
+    total, first = count_matches(session, p.request.type, p.request.if_none_exist or "")
+    if total > 1:
+        # Not how many: a caller who may not search must learn no more than "several".
+        raise FhirError.one(
+            412,
+            "multiple-matches",
+            "If-None-Exist matched more than one resource; it must match at most one.",
+            "If-None-Exist",
+        )
+    return first
+
+
+def _decide(p: Planned, target: Resource | None, ctx: WriteContext) -> None:
+    if p.result is not None:
+        p.id, p.version = p.result.id, p.result.version
+        return
+    wanted = p.request.if_match
+    if wanted is not None and (target is None or target.version != wanted):
+        raise FhirError.one(
+            412,
+            "conflict",
+            f"If-Match asked for version {wanted} but the "
+            f"stored version is {target.version if target else 'none'}.",
+            "If-Match",
+        )
+    if target is None:
+        p.id = p.request.id or str(uuid.uuid4())
+        return
+    p.id, p.version, p.existing_pk = target.id, target.version + 1, target.pk
+    if p.request.type in CODED_TYPES:
+        warn_if_subject_changed(target, p.request.data)
+    stored = orjson.loads(target.content)
+    if _same_content(stored, p.request.data):
+        p.result = _result(target, 200)
+        p.result.unchanged = True
+    elif p.request.type in CODED_TYPES and is_stale(
+        stored, p.request.data, ctx.terms.canonical_base
+    ):
+        p.stale_of = stored
+
+
+def _finish_group(
+    session: Session,
+    group: list[Planned],
+    ids: BundleIds,
+    birth: dict[str, BirthSpan | None],
+    ctx: WriteContext,
+) -> None:
+    for p in group:
+        data = p.request.data
+        if data["resourceType"] == "Patient" and p.result is None:
+            birth[p.id] = birth_range(data["birthDate"]) if "birthDate" in data else None
+            for _, system, value, _scope in p.identity:
+                if system == NHS_NUMBER_SYSTEM:
+                    ids.patients_by_nhs[value] = p.id
+    todo = [p for p in group if p.result is None and p.request.type in CODED_TYPES]
+    for p in todo:
+        if p.request.type == "Appointment" and subject_patient(p.request.data) is None:
+            raise FhirError.one(
+                422,
+                "not-found",
+                "No participant of this appointment is a "
+                "Patient stored on this server (by reference or NHS number).",
+                _where(p, "participant"),
+            )
+    for pid, span in ids.births.items():
+        birth.setdefault(pid, span)  # a Patient written in this Bundle wins over its stored one
+    subjects = {pid for p in todo for pid in subject_patients(p.request.data)} - set(birth)
+    birth.update(resources_repo.birth_spans(session, subjects))
+    based_on = {
+        ref.get("reference") or ""
+        for p in todo
+        for ref in p.request.data.get("basedOn", [])
+        if isinstance(ref, dict)
+    }
+    linked = events_repo.service_keys(session, based_on)
+    stored: dict[int, list[CodedEvent]] = {}
+    updated_pks = [p.existing_pk for p in todo if p.existing_pk is not None]
+    for row in events_repo.events_of_resources(session, updated_pks):
+        stored.setdefault(row.resource_pk, []).append(row)
+    for p in group:
+        if p.result is None and p.stale_of is not None:
+            p.keep_events = True
+            p.content = _content(p, [], ctx)
+            p.current_content = _restamped(p.stale_of, p.version + 1, ctx)
+        elif p.result is None:
+            tags: list[Category] = []
+            if p.request.type in CODED_TYPES:
+                found = code_outcomes(p.request.data, ctx.terms, birth, ctx.now, linked)
+                before = stored.get(p.existing_pk or 0, [])
+                p.outcomes, p.keep_events = carry_forward(p.request.data, found, before, ctx.now)
+                kept = [category_of(e.category) for e in before] if p.keep_events else []
+                tags = list(dict.fromkeys([*(o.category for o in p.outcomes), *kept]))
+            p.content = _content(p, tags, ctx)
+
+
+def _content(p: Planned, categories: list[Category], ctx: WriteContext) -> str:
+    data = p.request.data
+    meta = dict(data.get("meta") or {})
+    meta["versionId"] = str(p.version)
+    meta["lastUpdated"] = fhir_instant(ctx.now)
+    keep_source_time(meta, data, ctx.terms.canonical_base)
+    tags = [t for t in meta.get("tag", []) if t.get("system") != ctx.terms.outcome_system]
+    for category in categories:
+        written = ctx.terms.written_codes[category]
+        tags.append({"system": written.system, "code": written.code, "display": written.display})
+    if tags:
+        meta["tag"] = tags
+    else:
+        meta.pop("tag", None)
+    if ctx.author is not None:
+        stamp(meta, ctx.terms.canonical_base, ctx.author)
+    body = {k: v for k, v in data.items() if k not in ("resourceType", "id", "meta")}
+    return orjson.dumps({"resourceType": p.request.type, "id": p.id, "meta": meta, **body}).decode()
+
+
+def _pk(p: Planned) -> int:  # every plan has its resource row's key once `_write` ran
+    if p.existing_pk is None:
+        raise RuntimeError(f"entry {p.index} has no stored row")
+    return p.existing_pk
+
+
+def _written(p: Planned) -> WriteResult:  # set for every plan once `_write` ran
+    if p.result is None:
+        raise RuntimeError(f"entry {p.index} was planned but not written")
+    return p.result
+
+
+def _write(session: Session, plans: list[Planned], ctx: WriteContext) -> set[str]:
+    """Write the plans' rows; returns the children whose earlier coded events were replaced."""
+    updated = [p for p in plans if p.existing_pk is not None]  # before new rows get their keys
+    new = [p for p in plans if p.existing_pk is None]
+    rows = [_resource_row(p, ctx) for p in new]
+    for p, pk in zip(new, resources_repo.insert_resources(session, rows), strict=True):
+        p.existing_pk = pk
+    resources_repo.update_resources(
+        session, [{"pk": p.existing_pk, **_resource_row(p, ctx)} for p in updated]
+    )
+    versions = [(p, p.version, p.content) for p in plans]
+    # A stale version goes into history; the stored content follows it as the current one.
+    versions += [(p, p.version + 1, p.current_content) for p in plans if p.stale_of is not None]
+    resources_repo.insert_versions(
+        session,
+        [
+            {
+                "type": p.request.type,
+                "id": p.id,
+                "version": version,
+                "last_updated": ctx.now,
+                "method": "POST" if version == 1 else "PUT",
+                "content": content,
+            }
+            for p, version, content in versions
+        ],
+    )
+    index_rows, key_rows, event_rows = [], [], []
+    for p in plans:
+        if p.stale_of is not None:
+            continue  # its search index, identifiers and events stay as they were
+        pk = _pk(p)
+        index_rows += [
+            {"resource_pk": pk, "type": p.request.type, **v.__dict__}
+            for v in index_values(p.request.data)
+        ]
+        key_rows += [
+            {"type": t, "system": s, "value": v, "scope": sc, "resource_pk": pk}
+            for t, s, v, sc in p.identity
+        ]
+        event_rows += [_event_row(p, outcome, ctx) for outcome in p.outcomes]
+    reindexed = [_pk(p) for p in updated if p.stale_of is None]
+    resources_repo.replace_index(session, reindexed, index_rows, key_rows)
+    recoded = [_pk(p) for p in updated if not p.keep_events]
+    removed = events_repo.replace_events(session, recoded, event_rows)
+    for p in plans:
+        if p.stale_of is not None:
+            p.result = WriteResult(
+                200,
+                p.request.type,
+                p.id,
+                p.version + 1,
+                ctx.now,
+                p.current_content,
+                patient_of(p.stale_of, p.id),
+                stale_warning(p.request.type, p.version, p.version + 1),
+            )
+            continue
+        p.result = WriteResult(
+            201 if p.version == 1 else 200,
+            p.request.type,
+            p.id,
+            p.version,
+            ctx.now,
+            p.content,
+            patient_of(p.request.data, p.id),
+        )
+    return removed
+
+
+def _resource_row(p: Planned, ctx: WriteContext) -> dict[str, Any]:
+    if p.stale_of is not None:
+        data, version, content = p.stale_of, p.version + 1, p.current_content
+    else:
+        data, version, content = p.request.data, p.version, p.content
+    return {
+        "type": p.request.type,
+        "id": p.id,
+        "version": version,
+        "last_updated": ctx.now,
+        "sort_date": sort_date(data),
+        "patient_id": patient_of(data, p.id),
+        "content": content,
+    }
+
+
+def _restamped(stored: dict[str, Any], version: int, ctx: WriteContext) -> str:
+    """The stored content as a new version: its own codes and source time, a new stamp."""
+    meta = {**(stored.get("meta") or {}), "versionId": str(version)}
+    meta["lastUpdated"] = fhir_instant(ctx.now)
+    return orjson.dumps({**stored, "meta": meta}).decode()
+
+
+def _event_row(p: Planned, o: Outcome, ctx: WriteContext) -> dict[str, Any]:
+    return {
+        "resource_pk": p.existing_pk,
+        "resource_type": p.request.type,
+        "resource_id": p.id,
+        "child_id": o.child_id,
+        "event_at": o.event_at,
+        "category": o.category,
+        "outcome_system": o.outcome_system,
+        "outcome_code": o.outcome_code,
+        "is_child": o.is_child,
+        "age_days": o.age_days,
+        "service_system": o.service_system,
+        "service_code": o.service_source_code,
+        "service_key": o.service_code,
+        "service_display": o.service_display,
+        "organisation": o.organisation,
+        "organisation_name": o.organisation_name,
+        "source_system": o.source_system,
+        "original_codes": orjson.dumps(o.original_codes).decode(),
+        "recorded_at": ctx.now,
+        "booked_at": o.booked_at,
+        "age_uncertain_days": o.age_uncertain_days,
+    }
+
+
+def _same_content(stored: dict[str, Any], incoming: dict[str, Any]) -> bool:
+    def strip(d: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in d.items() if k not in ("id", "meta")}
+
+    return strip(stored) == strip(incoming)
+
+
+def _result(r: Resource, status: int) -> WriteResult:
+    return WriteResult(status, r.type, r.id, r.version, r.last_updated, r.content, r.patient_id)
+
+
+def _where(p: Planned, element: str) -> str:
+    return f"{p.request.where or p.request.type}.{element}"
