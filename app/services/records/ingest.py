@@ -12,11 +12,11 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
-from app.fhir.coding import BirthSpan, Outcome, code_outcomes, subject_patient, subject_patients
+from app.fhir.coding import BirthSpan, code_outcomes, subject_patient, subject_patients
 from app.fhir.dates import birth_range, fhir_instant
 from app.fhir.errors import FhirError
 from app.fhir.identity import identity_keys
-from app.fhir.index import index_values, sort_date
+from app.fhir.index import index_values
 from app.fhir.nhs_number import NHS_NUMBER_SYSTEM
 from app.fhir.patient_of import patient_of
 from app.fhir.terminology import Category, category_of
@@ -29,6 +29,7 @@ from app.services.records.resolve import BundleIds, resolve_references
 from app.services.records.search import count_matches
 from app.services.records.stale import is_stale, keep_source_time, stale_warning
 from app.services.records.subject_change import warn_if_subject_changed
+from app.services.records.version_rows import event_row, resource_row, restamped
 from app.store import events_repo, resources_repo
 from app.store.models import CodedEvent, Resource
 
@@ -224,7 +225,7 @@ def _finish_group(
         if p.result is None and p.stale_of is not None:
             p.keep_events = True
             p.content = _content(p, [], ctx)
-            p.current_content = _restamped(p.stale_of, p.version + 1, ctx)
+            p.current_content = restamped(p.stale_of, p.version + 1, ctx)
         elif p.result is None:
             tags: list[Category] = []
             if p.request.type in CODED_TYPES:
@@ -272,11 +273,11 @@ def _write(session: Session, plans: list[Planned], ctx: WriteContext) -> set[str
     """Write the plans' rows; returns the children whose earlier coded events were replaced."""
     updated = [p for p in plans if p.existing_pk is not None]  # before new rows get their keys
     new = [p for p in plans if p.existing_pk is None]
-    rows = [_resource_row(p, ctx) for p in new]
+    rows = [resource_row(p, ctx) for p in new]
     for p, pk in zip(new, resources_repo.insert_resources(session, rows), strict=True):
         p.existing_pk = pk
     resources_repo.update_resources(
-        session, [{"pk": p.existing_pk, **_resource_row(p, ctx)} for p in updated]
+        session, [{"pk": p.existing_pk, **resource_row(p, ctx)} for p in updated]
     )
     versions = [(p, p.version, p.content) for p in plans]
     # A stale version goes into history; the stored content follows it as the current one.
@@ -308,7 +309,7 @@ def _write(session: Session, plans: list[Planned], ctx: WriteContext) -> set[str
             {"type": t, "system": s, "value": v, "scope": sc, "resource_pk": pk}
             for t, s, v, sc in p.identity
         ]
-        event_rows += [_event_row(p, outcome, ctx) for outcome in p.outcomes]
+        event_rows += [event_row(p, outcome, ctx) for outcome in p.outcomes]
     reindexed = [_pk(p) for p in updated if p.stale_of is None]
     resources_repo.replace_index(session, reindexed, index_rows, key_rows)
     recoded = [_pk(p) for p in updated if not p.keep_events]
@@ -336,55 +337,6 @@ def _write(session: Session, plans: list[Planned], ctx: WriteContext) -> set[str
             patient_of(p.request.data, p.id),
         )
     return removed
-
-
-def _resource_row(p: Planned, ctx: WriteContext) -> dict[str, Any]:
-    if p.stale_of is not None:
-        data, version, content = p.stale_of, p.version + 1, p.current_content
-    else:
-        data, version, content = p.request.data, p.version, p.content
-    return {
-        "type": p.request.type,
-        "id": p.id,
-        "version": version,
-        "last_updated": ctx.now,
-        "sort_date": sort_date(data),
-        "patient_id": patient_of(data, p.id),
-        "content": content,
-    }
-
-
-def _restamped(stored: dict[str, Any], version: int, ctx: WriteContext) -> str:
-    """The stored content as a new version: its own codes and source time, a new stamp."""
-    meta = {**(stored.get("meta") or {}), "versionId": str(version)}
-    meta["lastUpdated"] = fhir_instant(ctx.now)
-    return orjson.dumps({**stored, "meta": meta}).decode()
-
-
-def _event_row(p: Planned, o: Outcome, ctx: WriteContext) -> dict[str, Any]:
-    return {
-        "resource_pk": p.existing_pk,
-        "resource_type": p.request.type,
-        "resource_id": p.id,
-        "child_id": o.child_id,
-        "event_at": o.event_at,
-        "category": o.category,
-        "outcome_system": o.outcome_system,
-        "outcome_code": o.outcome_code,
-        "is_child": o.is_child,
-        "age_days": o.age_days,
-        "service_system": o.service_system,
-        "service_code": o.service_source_code,
-        "service_key": o.service_code,
-        "service_display": o.service_display,
-        "organisation": o.organisation,
-        "organisation_name": o.organisation_name,
-        "source_system": o.source_system,
-        "original_codes": orjson.dumps(o.original_codes).decode(),
-        "recorded_at": ctx.now,
-        "booked_at": o.booked_at,
-        "age_uncertain_days": o.age_uncertain_days,
-    }
 
 
 def _same_content(stored: dict[str, Any], incoming: dict[str, Any]) -> bool:

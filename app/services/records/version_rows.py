@@ -1,0 +1,66 @@
+"""The rows a planned version is stored as: its resource row and its coded events' rows.
+Pure: built from the plan and the write's context, written in bulk by `ingest`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from app.fhir.coding import Outcome
+from app.fhir.dates import fhir_instant
+from app.fhir.index import sort_date
+from app.fhir.patient_of import patient_of
+from app.services.common.writes import Planned, WriteContext
+
+
+def resource_row(p: Planned, ctx: WriteContext) -> dict[str, Any]:
+    """The resource row of a planned version (a stale version keeps the current content,
+    re-stamped as the version after it)."""
+    if p.stale_of is not None:
+        data, version, content = p.stale_of, p.version + 1, p.current_content
+    else:
+        data, version, content = p.request.data, p.version, p.content
+    return {
+        "type": p.request.type,
+        "id": p.id,
+        "version": version,
+        "last_updated": ctx.now,
+        "sort_date": sort_date(data),
+        "patient_id": patient_of(data, p.id),
+        "content": content,
+    }
+
+
+def restamped(stored: dict[str, Any], version: int, ctx: WriteContext) -> str:
+    """The stored content as a new version: its own codes and source time, a new stamp."""
+    meta = {**(stored.get("meta") or {}), "versionId": str(version)}
+    meta["lastUpdated"] = fhir_instant(ctx.now)
+    return orjson.dumps({**stored, "meta": meta}).decode()
+
+
+def event_row(p: Planned, o: Outcome, ctx: WriteContext) -> dict[str, Any]:
+    """The coded event row of one Patient's outcome of a planned version."""
+    return {
+        "resource_pk": p.existing_pk,
+        "resource_type": p.request.type,
+        "resource_id": p.id,
+        "child_id": o.child_id,
+        "event_at": o.event_at,
+        "category": o.category,
+        "outcome_system": o.outcome_system,
+        "outcome_code": o.outcome_code,
+        "is_child": o.is_child,
+        "age_days": o.age_days,
+        "service_system": o.service_system,
+        "service_code": o.service_source_code,
+        "service_key": o.service_code,
+        "service_display": o.service_display,
+        "organisation": o.organisation,
+        "organisation_name": o.organisation_name,
+        "source_system": o.source_system,
+        "original_codes": orjson.dumps(o.original_codes).decode(),
+        "recorded_at": ctx.now,
+        "booked_at": o.booked_at,
+        "age_uncertain_days": o.age_uncertain_days,
+    }
