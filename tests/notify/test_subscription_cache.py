@@ -17,7 +17,7 @@ from sqlalchemy import event, func, select, update
 from app.main import create_app
 from app.runtime import AppState, build_state
 from app.services.access.clients import revoke_client
-from app.store.models import ApiClient
+from app.store.auth_models import ApiClient
 from app.store.webhook_models import AgencyBinding, WebhookMessage, WebhookSubscription
 from tests.conftest import FIXED_NOW
 from tests.notify.conftest import LOOPBACK
