@@ -215,10 +215,19 @@ def _client(settings: Settings, args: argparse.Namespace) -> int:
     state = build_state(settings)
     now = state.clock()
     if args.action == "add":
-        from app.services.agencies.agency_client import add_agency_or_client
+        from app.services.agencies.agency_client import ClientAsked, add_agency_or_client
 
         jwks = json.loads(Path(args.jwks).read_text()) if args.jwks else None
-        new = state.write(lambda s: add_agency_or_client(s, args, jwks, now))
+        asked = ClientAsked(
+            name=args.name,
+            role=args.role,
+            scopes=args.scopes,
+            agency_type=args.agency_type,
+            area=args.area,
+            full_resource=bool(args.full_resource),
+            hl7_facility=getattr(args, "hl7_facility", None),
+        )
+        new = state.write(lambda s: add_agency_or_client(s, asked, jwks, now))
         out = {"client_id": new.client_id, "scopes": new.scopes}
         if new.client_secret:
             out["client_secret"] = new.client_secret

@@ -21,6 +21,7 @@ from app.api.state import PrincipalDep, StateDep
 from app.auth.principal import Principal
 from app.fhir.capability import capability_statement
 from app.fhir.errors import FhirError
+from app.fhir.etag import parse_etag
 from app.fhir.parse import WRITABLE_TYPES, bundle_within, load_json
 from app.runtime import AppState
 from app.services.access.audit import AuditNote
@@ -28,7 +29,7 @@ from app.services.agencies.agency_access import guarded, narrow_search, narrowed
 from app.services.records import read as read_service
 from app.services.records import resources as resource_service
 from app.services.records import search as search_service
-from app.services.records.bundle import may_see_match, parse_etag, process_bundle
+from app.services.records.bundle import may_see_match, process_bundle
 
 VERSION = "0.1.0"
 READ_ERRORS = (400, 401, 403, 404, 429)

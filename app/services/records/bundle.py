@@ -14,8 +14,8 @@ from app.fhir.bundle_envelope import BUNDLE, ENTRY, REQUEST, check_known
 from app.fhir.checks import check_resource
 from app.fhir.dates import fhir_instant
 from app.fhir.errors import FhirError, operation_outcome
+from app.fhir.etag import parse_etag
 from app.fhir.ids import check_id
-from app.fhir.numbers import whole_number
 from app.fhir.parse import WRITABLE_TYPES, validate_structure
 from app.fhir.references import split_local
 from app.services.common.answer import Answer, references_of
@@ -192,13 +192,6 @@ def _text(
         f"{key} must be a string, not {type(value).__name__}.",
         expression or f"{where}.request.{key}",
     )
-
-
-def parse_etag(value: str, where: str = "If-Match") -> int:
-    version = whole_number(value.removeprefix("W/").strip('"'))
-    if version is None:
-        raise FhirError.one(400, "invalid", 'If-Match must look like W/"3".', where)
-    return version
 
 
 def may_see_match(may: Permit, type_name: str) -> bool:
