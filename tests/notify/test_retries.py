@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from app.notify.dispatcher import Dispatcher
+from app.notify.dispatcher import Dispatcher, wall_clock
 from app.notify.retry import DEFAULT_SCHEDULE, RetryPolicy, parse_schedule
 from app.runtime import AppState
 from tests.live_server import serve
@@ -82,21 +83,28 @@ def test_replay_needs_one_of_webhook_id_or_since(
 
 
 def test_retry_after_is_honoured(
-    hooks_client: TestClient, dispatcher: Dispatcher, subscribed: Subscribed
+    hooks_state: AppState, hooks_client: TestClient, subscribed: Subscribed
 ) -> None:
     hook = subscribed.hook
     hook.answers = [429]
     hook.headers = {"Retry-After": "1"}
-    infant_in(hooks_client, "A81001")
-    dispatcher.drain()
-    hook.received(2)
-    hook.headers = {}
-    time.sleep(0.3)  # past the schedule's 0.05 s, short of the receiver's 1 s
-    dispatcher.drain()
-    assert len(hook.requests) == 2
-    time.sleep(0.9)
-    dispatcher.drain()
-    hook.received(3)
+    # The dispatcher's clock is moved, not slept through: on a loaded machine a sleep of
+    # 0.3 s can outlast the receiver's whole second.
+    now = [wall_clock()]
+    clocked = make_dispatcher(hooks_state, lambda: now[0])
+    try:
+        infant_in(hooks_client, "A81001")
+        clocked.drain()
+        hook.received(2)
+        hook.headers = {}
+        now[0] += timedelta(seconds=0.3)  # past the schedule's 0.05 s, short of the 1 s asked
+        clocked.drain()
+        assert len(hook.requests) == 2
+        now[0] += timedelta(seconds=0.9)
+        clocked.drain()
+        hook.received(3)
+    finally:
+        clocked.close()
 
 
 def test_410_gone_switches_the_subscription_off(
