@@ -125,9 +125,16 @@ class GroupCommit:
         with self._lock:
             return len(self._waiting)
 
+    def leading(self) -> int:
+        """Groups running now (each holds a leader's place)."""
+        with self._lock:
+            return self._leading
+
     def _lead(self, me: GroupedWrite) -> None:
         with self._lock:
-            same = [w for w in self._waiting if w is not me and w.state is me.state]
+            # A write already made leader (woken, not yet running) leads its own group: taken
+            # into this one, its leader's place would never be given back.
+            same = [w for w in self._waiting if w is not me and w.state is me.state and not w.lead]
             group = [me, *same[: self.limit - 1]]
             for w in group:
                 self._waiting.remove(w)
@@ -135,12 +142,16 @@ class GroupCommit:
             execute(group)
         finally:
             for w in group:
+                if w.answer is None and w.error is None:  # interrupted (BaseException)
+                    w.error = RuntimeError("the write's group was interrupted; send it again")
                 w.finished = True
                 if w is not me:
                     w.wake.set()
             with self._lock:
-                if self._waiting:
-                    nxt = self._waiting[0]
+                # The lead passes to the first write not already leading, or the place is
+                # given back.
+                nxt = next((w for w in self._waiting if not w.lead), None)
+                if nxt is not None:
                     nxt.lead = True
                     nxt.wake.set()
                 else:

@@ -193,3 +193,34 @@ def test_statements_of_a_group_of_four_noshows_pinned(client: TestClient, state:
     assert len(seen) == (sqlite if state.settings.is_sqlite else postgres), summary(seen)
 
 
+
+
+@pytest.mark.own_connections("several groups at once, each on its own connection")
+@pytest.mark.postgres_only("two groups writing at once need a server")
+def test_many_writes_through_two_leaders_all_answered_and_the_places_given_back(
+    client: TestClient, state: AppState
+) -> None:
+    """Twenty writes from twenty threads through a GroupCommit with two leaders: every write
+    is answered (none waits for ever on a leader's place that was never given back), each
+    child gets its concern, and no place stays taken."""
+    kids = [child(client, birth="2026-01-01") for _ in range(20)]
+    group = GroupCommit(4, leaders=2)
+    out: list[Any] = [None] * len(kids)
+    start = threading.Barrier(len(kids))
+
+    def submit(i: int, pid: str) -> None:
+        start.wait(DEADLINE)
+        note = AuditNote("create", "Appointment")
+        out[i] = group.run(state, WHO, note, _noshow(pid), ("client", WHO.id))
+
+    threads = [threading.Thread(target=submit, args=(i, p)) for i, p in enumerate(kids)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(DEADLINE)
+        assert not t.is_alive(), "a write was never answered"
+    assert [a.body.status for a in out] == [201] * len(kids)
+    assert group.waiting() == 0 and group.leading() == 0
+    with state.reader() as s:
+        raised = s.scalars(select(RaisedFlag.child_id).where(RaisedFlag.child_id.in_(kids)))
+        assert sorted(raised) == sorted(kids)
