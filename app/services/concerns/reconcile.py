@@ -19,6 +19,7 @@ import orjson
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from app.fhir.concern_state import ConcernState, state_values
 from app.notify.outbox import enqueue_flag_events
 from app.rules import RuleSet
 from app.rules.concerns import desired_concerns
@@ -190,11 +191,10 @@ def _apply(
             here = places.get(latest or "", {})
             place = here.get(c.child_id) or next(iter(here.values()), None)
             values.update(
+                state_values(ConcernState.OPEN),
                 flag_id=c.flag_id,
                 rule_id=flags.CONCERN,
                 child_id=c.child_id,
-                state="open",
-                is_open=True,
                 opened_at=ctx.now,
                 closed_at=None,
                 outcome=None,
@@ -240,7 +240,7 @@ def _flag_request(
     ctx: WriteContext,
 ) -> Any:
     merged = {**(flags.row_values(row) if row is not None else {}), **values}
-    state = merged.get("state", row.state if row is not None else "open")
+    state = merged.get("state", row.state if row is not None else ConcernState.OPEN)
     closed = merged.get("closed_at", row.closed_at if row else None)
     opened = row.opened_at if row is not None else ctx.now
     outcome = merged.get("outcome", row.outcome if row is not None else None)
