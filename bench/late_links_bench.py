@@ -183,7 +183,7 @@ def _verify(state: Any, children: list[str], now: datetime) -> int:
                 )
             ).all()
             have = {
-                (r.rule_id, r.child_id, frozenset(orjson.loads(r.evidence_events))) for r in rows
+                (r.rule_id, r.child_id, frozenset(r.evidence_events)) for r in rows
             }
             wrong += want != have
         return wrong

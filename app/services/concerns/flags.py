@@ -150,8 +150,8 @@ def _values(
         "priority": want.priority,
         "description": "; ".join(r.description for r in ordered)[:500],
         "agencies": " ".join(sorted(want.agencies))[:255],
-        "evidence_events": orjson.dumps(sorted(want.events)).decode(),
-        "family_children": orjson.dumps(sorted(want.children)).decode(),
+        "evidence_events": sorted(want.events),
+        "family_children": sorted(want.children),
         "reasons": orjson.dumps(reasons).decode(),
         "reason_rules": f" {' '.join(sorted(want.reasons))} ",
         "age_uncertain": want.age_uncertain,
@@ -169,7 +169,7 @@ def _what_changed(
 ) -> tuple[list[str], set[str]]:
     """What changed since the stored concern (`had` its reasons), in words; and the
     evidence added."""
-    had_events = set(orjson.loads(row.evidence_events))
+    had_events = set(row.evidence_events)
     said = [f"reason added: {r.description}" for r in ordered if r.rule_id not in had]
     said += [
         f"reason gone: {reason.get('summary') or rule}"
@@ -337,8 +337,8 @@ def flag_write(
         child_id=child_id,
         opened_at=opened,
         closed_at=closed,
-        events=orjson.loads(values["evidence_events"]),
-        family=orjson.loads(values["family_children"]),
+        events=values["evidence_events"],
+        family=values["family_children"],
         agencies=values["agencies"].split(),
         reasons=reasons,
         state=state,

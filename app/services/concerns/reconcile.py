@@ -177,14 +177,14 @@ def _apply(
         row = known.current.get(c.child_id)
         values = dict(c.values)
         if "evidence_events" in values:
-            times = [views[e] for e in orjson.loads(values["evidence_events"]) if e in views]
+            times = [views[e] for e in values["evidence_events"] if e in views]
             values["first_event_at"] = min(times, default=ctx.now)
             values["last_event_at"] = max(times, default=ctx.now)
         if row is None:
             # Where the latest evidence happened: the flag's child's own row of a joint
             # appointment, else the row of the child it concerns (a sibling's miss).
             latest = max(
-                (e for e in orjson.loads(values["evidence_events"]) if e in places),
+                (e for e in values["evidence_events"] if e in places),
                 key=lambda e: views.get(e, ctx.now),
                 default=None,
             )
