@@ -182,9 +182,7 @@ def _verify(state: Any, children: list[str], now: datetime) -> int:
                     RaisedFlag.is_open, RaisedFlag.child_id.in_(members[family_id])
                 )
             ).all()
-            have = {
-                (r.rule_id, r.child_id, frozenset(orjson.loads(r.evidence_events))) for r in rows
-            }
+            have = {(r.rule_id, r.child_id, frozenset(r.evidence_events)) for r in rows}
             wrong += want != have
         return wrong
 

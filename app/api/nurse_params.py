@@ -8,7 +8,7 @@ from typing import Annotated, Literal, TypeVar
 from fastapi import Path, Query, Request
 from pydantic import BaseModel, ValidationError
 
-from app.api.nurse_schemas import FamilyReviewRequest, ReviewRequest
+from app.api.nurse_schemas import FamilyReviewRequest, ReviewRequest, StateFilter
 from app.fhir.errors import FhirError, Issue
 from app.fhir.parse import load_json
 from app.services.nurse.review import ReviewInput
@@ -51,7 +51,7 @@ def worklist_query(
     opened_from: Annotated[Text, Query(description="Opened on or after (date/dateTime)")] = None,
     opened_to: Annotated[Text, Query(description="Opened on or before (date/dateTime)")] = None,
     state: Annotated[
-        Literal["open", "acknowledged", "evidence-changed", "all", "closed", "withdrawn"],
+        StateFilter,
         Query(
             description="all = every flag not yet closed; evidence-changed = reviewed, then "
             "its evidence changed; withdrawn = closed by the service when its rule stopped "

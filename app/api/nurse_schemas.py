@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.fhir.concern_state import ConcernState
 from app.services.nurse.review import ReviewAction, ReviewOutcome
+from app.services.nurse.worklist import STATES
+
+# The OpenAPI document lists a concern's states, and the worklist's state filter words, as
+# enums of strings: built from `ConcernState` so they cannot drift from it. (mypy cannot read
+# a Literal built at run time; to it they are strings.)
+if TYPE_CHECKING:
+    StateWord = str
+    StateFilter = str
+else:
+    StateWord = Literal[tuple(s.value for s in ConcernState)]
+    StateFilter = Literal[tuple(str(k) for k in STATES)]
 
 
 class ChildSummary(BaseModel):
@@ -48,7 +60,7 @@ class WorklistItem(BaseModel):
     flag_id: str
     reasons: list[ConcernReason] = Field(description="Highest priority first")
     priority: Literal["high", "medium", "low"] = Field(description="Its highest reason's")
-    state: Literal["open", "acknowledged", "evidence-changed", "closed", "withdrawn"]
+    state: StateWord
     outcome: str | None = Field(description="What the last review decided, if anything yet")
     description: str = Field(description="The reasons' summaries, in words")
     child: ChildSummary

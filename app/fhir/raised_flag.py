@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from app.fhir.concern_state import ConcernState
 from app.fhir.dates import fhir_instant
 from app.fhir.priority import highest
 
@@ -82,7 +83,7 @@ def raised_flag(
     family: list[str],
     agencies: list[str],
     reasons: list[Reason],
-    state: str = "open",
+    state: str = ConcernState.OPEN,
     outcome: str | None = None,
     age_uncertain: bool = False,
 ) -> dict[str, Any]:
@@ -92,7 +93,7 @@ def raised_flag(
     evidence: list[dict[str, Any]] = [
         {"url": "priority", "valueCode": priority},
         {"url": "summary", "valueString": summary},
-        {"url": "review-state", "valueCode": state},
+        {"url": "review-state", "valueCode": str(state)},
         *([{"url": "outcome", "valueCode": outcome}] if outcome else []),
         *([{"url": "age-uncertain", "valueBoolean": True}] if age_uncertain else []),
         *_facts(agencies, events, family, child_id),

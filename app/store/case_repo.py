@@ -8,10 +8,9 @@ from datetime import date, datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from app.fhir.concern_state import OPEN_STATES
 from app.store.case_models import CaseOwner
 from app.store.models import RaisedFlag
-
-OPEN_STATES = ("open", "acknowledged", "evidence-changed")
 
 
 def owners_of(session: Session, child_ids: Iterable[str]) -> dict[str, CaseOwner]:

@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.store.base import PK, Base, UtcDateTime
+from app.store.base import PK, Base, JsonList, UtcDateTime
 
 
 class Resource(Base):
@@ -241,8 +241,10 @@ class RaisedFlag(Base):
     is_open: Mapped[bool] = mapped_column(Boolean)
     description: Mapped[str] = mapped_column(String(500))
     agencies: Mapped[str] = mapped_column(String(255))
-    evidence_events: Mapped[str] = mapped_column(Text)  # JSON list of event resource refs
-    family_children: Mapped[str] = mapped_column(Text)  # JSON list of Patient ids involved
+    evidence_events: Mapped[list[str]] = mapped_column(JsonList)  # event resource refs
+    family_children: Mapped[list[str]] = mapped_column(
+        JsonList
+    )  # JSON list of Patient ids involved
     organisation: Mapped[str | None] = mapped_column(String(255))
     age_days: Mapped[int | None] = mapped_column(Integer)
     first_event_at: Mapped[datetime] = mapped_column(UtcDateTime())

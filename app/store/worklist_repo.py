@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from app.fhir.concern_state import ConcernState
 from app.store.case_models import CaseOwner
 from app.store.models import FamilyMember, RaisedFlag, Resource, SafeguardingStatus
 from app.store.webhook_models import FlagArea
@@ -98,8 +99,8 @@ def _where(query: Select[*_Row], f: WorklistFilter) -> Select[*_Row]:
 # child with no family row is a family of one, keyed by the child's own id.
 FAMILY = func.coalesce(FamilyMember.family_id, RaisedFlag.child_id)
 _UNREVIEWED_SINCE = case(
-    (RaisedFlag.state == "open", RaisedFlag.opened_at),
-    (RaisedFlag.state == "evidence-changed", RaisedFlag.updated_at),
+    (RaisedFlag.state == ConcernState.OPEN, RaisedFlag.opened_at),
+    (RaisedFlag.state == ConcernState.EVIDENCE_CHANGED, RaisedFlag.updated_at),
     else_=None,
 )
 

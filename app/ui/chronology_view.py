@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from app.fhir.concern_state import CLOSED_STATES
+
 NO_SERVICE = "Service not recorded"
-CLOSED = frozenset({"closed", "withdrawn"})
+CLOSED = frozenset(CLOSED_STATES)
 
 
 def service_of(item: dict[str, Any]) -> str:

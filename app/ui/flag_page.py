@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from app.api.nurse_params import Id
 from app.api.state import get_state
 from app.auth.principal import Principal
+from app.fhir.concern_state import ConcernState
 from app.services.access.audit import AuditNote
 from app.services.common.answer import Answer
 from app.services.nurse.child_banner import child_banner
@@ -43,7 +44,7 @@ def actions_for(state: str) -> list[str]:
     """What a nurse can do with a flag in this state (the service enforces the same)."""
     if state in CLOSED:
         return ["reopen", "note"]
-    if state == "acknowledged":
+    if state == ConcernState.ACKNOWLEDGED:
         return ["outcome", "close", "note"]
     return ["acknowledge", "outcome", "close", "note"]
 

@@ -6,24 +6,25 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from app.fhir.concern_state import ConcernState
 from app.services.nurse.organisation_names import NAME, shown
 from app.services.nurse.sharing import METHODS
 
-STATES = {
-    "open": "New",
-    "acknowledged": "Acknowledged",
-    "evidence-changed": "Evidence changed",
-    "withdrawn": "Withdrawn",
-    "closed": "Closed",
+STATES: dict[str, str] = {
+    ConcernState.OPEN: "New",
+    ConcernState.ACKNOWLEDGED: "Acknowledged",
+    ConcernState.EVIDENCE_CHANGED: "Evidence changed",
+    ConcernState.WITHDRAWN: "Withdrawn",
+    ConcernState.CLOSED: "Closed",
     "all": "Not closed",
 }
 # NHS tag colours by state: new work stands out, finished work recedes.
-STATE_TAGS = {
-    "open": "nhsuk-tag--red",
-    "acknowledged": "nhsuk-tag--blue",
-    "evidence-changed": "nhsuk-tag--orange",
-    "withdrawn": "nhsuk-tag--grey",
-    "closed": "nhsuk-tag--grey",
+STATE_TAGS: dict[str, str] = {
+    ConcernState.OPEN: "nhsuk-tag--red",
+    ConcernState.ACKNOWLEDGED: "nhsuk-tag--blue",
+    ConcernState.EVIDENCE_CHANGED: "nhsuk-tag--orange",
+    ConcernState.WITHDRAWN: "nhsuk-tag--grey",
+    ConcernState.CLOSED: "nhsuk-tag--grey",
 }
 CATEGORIES = {
     "was-not-brought": "Not brought",

@@ -363,7 +363,7 @@ def open_flags(state: AppState, h: History) -> set[tuple[str, str, frozenset[str
     for child, reasons, evidence, priority in rows:
         said = orjson.loads(reasons)
         assert said, "an unreviewed concern with no reason is withdrawn"
-        assert set(orjson.loads(evidence)) == {e for r in said for e in r["events"]}
+        assert set(evidence) == {e for r in said for e in r["events"]}
         assert priority == highest(r["priority"] for r in said)
         out |= {(r["rule"], child, frozenset(r["events"])) for r in said}
     return out

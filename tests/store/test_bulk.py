@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import orjson
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+from app.fhir.concern_state import ConcernState
 from app.runtime import AppState
-from app.store.bulk import COPY_FROM, insert_returning_pks, insert_rows
-from app.store.models import Resource, SearchIndex
+from app.store.bulk import COPY_FROM, insert_returning_pks, insert_rows, update_rows
+from app.store.models import RaisedFlag, Resource, SearchIndex
 
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 
@@ -45,3 +47,37 @@ def test_each_key_belongs_to_its_row(state: AppState, count: int) -> None:
     for pk, row in zip(pks, rows, strict=True):
         assert stored[pk] == (row["id"], row["content"])
         assert indexed[pk] == row["id"]
+
+
+def concern_row(i: int) -> dict[str, object]:
+    return {"flag_id": f"bulk-flag-{i}", "rule_id": "concern", "rule_version": 1,
+            "child_id": f"bulk-child-{i}", "family_id": f"bulk-child-{i}", "priority": "low",
+            "state": ConcernState.OPEN, "is_open": True, "description": "d", "agencies": "",
+            "evidence_events": [f"Appointment/a-{i}", 'Appointment/"q"'],
+            "family_children": [f"bulk-child-{i}"], "first_event_at": NOW,
+            "last_event_at": NOW, "opened_at": NOW, "updated_at": NOW}  # fmt: skip
+
+
+@pytest.mark.parametrize("count", [1, COPY_FROM])  # unnest / executemany, then COPY
+def test_json_list_columns_store_the_same_text_on_every_path(state: AppState, count: int) -> None:
+    """The unnest and COPY paths skip SQLAlchemy's bind processing: they store a JsonList
+    column's list as the text the ORM would (`orjson.dumps`), and it reads back a list."""
+    rows = [concern_row(i) for i in range(count)]
+    mine = RaisedFlag.flag_id.like("bulk-flag-%")
+    with state.writer() as s:
+        insert_rows(s, RaisedFlag.__table__, rows)
+        first = s.scalars(select(RaisedFlag.pk).where(RaisedFlag.flag_id == "bulk-flag-0")).one()
+        update_rows(s, RaisedFlag.__table__, [{"pk": first, "evidence_events": ["Appointment/b"]}])
+        s.commit()
+    with state.reader() as s:
+        query = "SELECT flag_id, evidence_events FROM raised_flag WHERE flag_id LIKE 'bulk-flag-%'"
+        raw: dict[str, str] = {f: e for f, e in s.execute(text(query))}
+        read = {f.flag_id: f for f in s.scalars(select(RaisedFlag).where(mine))}
+    assert len(raw) == count
+    for row in rows[1:]:
+        fid = str(row["flag_id"])
+        assert raw[fid] == orjson.dumps(row["evidence_events"]).decode()
+        assert read[fid].evidence_events == row["evidence_events"]
+        assert read[fid].family_children == row["family_children"]
+    assert raw["bulk-flag-0"] == '["Appointment/b"]'
+    assert read["bulk-flag-0"].evidence_events == ["Appointment/b"]

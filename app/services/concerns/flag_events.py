@@ -28,7 +28,7 @@ class FlagFacts:
     child_id: str
     family_id: str
     agencies: str  # space-separated, as stored
-    evidence_events: str  # JSON list of "Type/id"
+    evidence_events: list[str]  # "Type/id"
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ def events_of(
     organisations of the flag's evidence (one query for all that `sources` does not hold)."""
     if not facts:
         return []
-    evidence = {f.flag_id: orjson.loads(f.evidence_events) for _, f in facts}
+    evidence = {f.flag_id: f.evidence_events for _, f in facts}
     patients, organisations = _area_sources(
         session,
         {f.child_id for _, f in facts},

@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 
+from app.fhir.concern_state import ConcernState, state_values
 from app.fhir.raised_flag import Reason, raised_flag
 from app.rules.concerns import DesiredConcern
 from app.rules.desired import DEATH_DATE_UNKNOWN, DesiredFlag, Pair
@@ -149,8 +150,8 @@ def _values(
         "priority": want.priority,
         "description": "; ".join(r.description for r in ordered)[:500],
         "agencies": " ".join(sorted(want.agencies))[:255],
-        "evidence_events": orjson.dumps(sorted(want.events)).decode(),
-        "family_children": orjson.dumps(sorted(want.children)).decode(),
+        "evidence_events": sorted(want.events),
+        "family_children": sorted(want.children),
         "reasons": orjson.dumps(reasons).decode(),
         "reason_rules": f" {' '.join(sorted(want.reasons))} ",
         "age_uncertain": want.age_uncertain,
@@ -168,7 +169,7 @@ def _what_changed(
 ) -> tuple[list[str], set[str]]:
     """What changed since the stored concern (`had` its reasons), in words; and the
     evidence added."""
-    had_events = set(orjson.loads(row.evidence_events))
+    had_events = set(row.evidence_events)
     said = [f"reason added: {r.description}" for r in ordered if r.rule_id not in had]
     said += [
         f"reason gone: {reason.get('summary') or rule}"
@@ -219,10 +220,15 @@ def _changed(
     said, added = _what_changed(row, had, want, ordered, explain)
     new_rules = set(want.reasons) - set(had)
     if not row.is_open:
-        if row.state != "withdrawn" and not added and not new_rules:
+        if row.state != ConcernState.WITHDRAWN and not added and not new_rules:
             return None  # a nurse closed it; a re-send of what it had does not reopen it
         reason = "; ".join(said) if said else "a reason holds again"
-        reopened = {**values, "state": "open", "is_open": True, "closed_at": None, "outcome": None}
+        reopened = {
+            **values,
+            **state_values(ConcernState.OPEN),
+            "closed_at": None,
+            "outcome": None,
+        }
         return _of(row, reopened, ("reopen", f"Reopened: {reason}."), "reopened")
     if _unchanged(row, values):
         return None
@@ -233,7 +239,7 @@ def _changed(
     kind = "reason-added" if new_rules else "evidence-changed"
     if row.reviewed:
         # A nurse has looked: anything she did not see brings it back to her.
-        values["state"] = "evidence-changed"
+        values["state"] = ConcernState.EVIDENCE_CHANGED
         return _of(row, values, note, kind)
     if new_rules or set(had) - set(want.reasons):
         return _of(row, values, note, kind if new_rules else "updated")
@@ -252,14 +258,14 @@ def _let_go(
 ) -> Change | None:
     reason = why or "no rule holds on the current facts"
     if row.reviewed:
-        if row.state == "evidence-changed" and not had:
+        if row.state == ConcernState.EVIDENCE_CHANGED and not had:
             return None
         note = f"Evidence changed: {reason}. A nurse should decide whether to close it."
         # No reason holds, so no agency is concerned now: with `agencies` cleared none may
         # read or search it, nor is told of it again (those who had a reason are told this
         # once, see `flag_events`). Its evidence stays for the nurse who decides.
         values = {
-            "state": "evidence-changed",
+            "state": ConcernState.EVIDENCE_CHANGED,
             "updated_at": now,
             "reasons": "[]",
             "reason_rules": " ",
@@ -268,7 +274,7 @@ def _let_go(
         gone = _of(row, values, ("evidence-changed", note), "evidence-changed")
         gone.reasons = []
         return gone
-    values = {"state": "withdrawn", "is_open": False, "closed_at": now, "updated_at": now}
+    values = {**state_values(ConcernState.WITHDRAWN), "closed_at": now, "updated_at": now}
     return _of(row, values, ("withdraw", f"Withdrawn: {reason}."), "withdrawn")
 
 
@@ -279,7 +285,7 @@ def _deceased(row: RaisedFlag, known: Judged, died: datetime, now: datetime) -> 
     note = f"The child is recorded as deceased ({when}): review this concern."
     return _of(
         row,
-        {"state": "evidence-changed", "updated_at": now},
+        {"state": ConcernState.EVIDENCE_CHANGED, "updated_at": now},
         ("deceased", note),
         "evidence-changed",
     )
@@ -331,8 +337,8 @@ def flag_write(
         child_id=child_id,
         opened_at=opened,
         closed_at=closed,
-        events=orjson.loads(values["evidence_events"]),
-        family=orjson.loads(values["family_children"]),
+        events=values["evidence_events"],
+        family=values["family_children"],
         agencies=values["agencies"].split(),
         reasons=reasons,
         state=state,

@@ -19,6 +19,7 @@ import orjson
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from app.fhir.concern_state import ConcernState, state_values
 from app.notify.outbox import enqueue_flag_events
 from app.rules import RuleSet
 from app.rules.concerns import desired_concerns
@@ -176,25 +177,24 @@ def _apply(
         row = known.current.get(c.child_id)
         values = dict(c.values)
         if "evidence_events" in values:
-            times = [views[e] for e in orjson.loads(values["evidence_events"]) if e in views]
+            times = [views[e] for e in values["evidence_events"] if e in views]
             values["first_event_at"] = min(times, default=ctx.now)
             values["last_event_at"] = max(times, default=ctx.now)
         if row is None:
             # Where the latest evidence happened: the flag's child's own row of a joint
             # appointment, else the row of the child it concerns (a sibling's miss).
             latest = max(
-                (e for e in orjson.loads(values["evidence_events"]) if e in places),
+                (e for e in values["evidence_events"] if e in places),
                 key=lambda e: views.get(e, ctx.now),
                 default=None,
             )
             here = places.get(latest or "", {})
             place = here.get(c.child_id) or next(iter(here.values()), None)
             values.update(
+                state_values(ConcernState.OPEN),
                 flag_id=c.flag_id,
                 rule_id=flags.CONCERN,
                 child_id=c.child_id,
-                state="open",
-                is_open=True,
                 opened_at=ctx.now,
                 closed_at=None,
                 outcome=None,
@@ -240,7 +240,7 @@ def _flag_request(
     ctx: WriteContext,
 ) -> Any:
     merged = {**(flags.row_values(row) if row is not None else {}), **values}
-    state = merged.get("state", row.state if row is not None else "open")
+    state = merged.get("state", row.state if row is not None else ConcernState.OPEN)
     closed = merged.get("closed_at", row.closed_at if row else None)
     opened = row.opened_at if row is not None else ctx.now
     outcome = merged.get("outcome", row.outcome if row is not None else None)

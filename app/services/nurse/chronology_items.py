@@ -113,7 +113,7 @@ def flag_history_items(
             "state": f.state,
             "outcome": f.outcome,
             "description": f.description,
-            "evidence": orjson.loads(f.evidence_events),
+            "evidence": f.evidence_events,
         }
         steps = [("flag-opened", f.opened_at)]
         if f.updated_at > f.opened_at:  # new evidence joined the flag

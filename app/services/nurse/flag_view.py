@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy.orm import Session
 
 from app.fhir.errors import FhirError
@@ -29,7 +28,7 @@ def flag_view(
     names = display_names(session)
     item["reviews"] = [review_view(r, names) for r in flags_repo.reviews_of(session, [row.pk])]
     refs = {f"Flag/{row.flag_id}", f"Patient/{row.child_id}"}
-    events = chronology_repo.events_by_refs(session, orjson.loads(row.evidence_events))
+    events = chronology_repo.events_by_refs(session, row.evidence_events)
     # A joint appointment is coded per Patient (mother and baby): only children's events
     # are evidence, and an adult's own outcome is not disclosed through a child's flag.
     events = [e for e in events if e.is_child]

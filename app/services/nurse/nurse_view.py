@@ -30,7 +30,7 @@ def flag_item(row: RaisedFlag, child: dict[str, Any], family_id: str | None) -> 
         "opened_at": row.opened_at,
         "last_event_at": row.last_event_at,
         "closed_at": row.closed_at,
-        "evidence": orjson.loads(row.evidence_events),
+        "evidence": row.evidence_events,
         "links": {
             "flag": f"/fhir/Flag/{row.flag_id}",
             "chronology": f"/api/children/{row.child_id}/chronology",

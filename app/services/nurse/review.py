@@ -12,6 +12,7 @@ import orjson
 from sqlalchemy.orm import Session
 
 from app.auth.principal import Principal
+from app.fhir.concern_state import ConcernState, state_values
 from app.fhir.errors import FhirError, Issue
 from app.notify.outbox import enqueue_flag_events
 from app.services.common.answer import Answer
@@ -66,14 +67,18 @@ def review_flag(
         )
     changes: dict[str, Any] = {} if row.reviewed else {"reviewed": True}
     # Evidence-changed flags are open too: acknowledging one means the nurse has looked.
-    if given.action in ("acknowledge", "outcome") and row.is_open and row.state != "acknowledged":
-        changes["state"] = "acknowledged"
+    if (
+        given.action in ("acknowledge", "outcome")
+        and row.is_open
+        and row.state != ConcernState.ACKNOWLEDGED
+    ):
+        changes["state"] = ConcernState.ACKNOWLEDGED
     if given.outcome is not None:
         changes["outcome"] = given.outcome
     if given.action == "close":
-        changes.update(state="closed", is_open=False, closed_at=ctx.now)
+        changes.update(state_values(ConcernState.CLOSED), closed_at=ctx.now)
     if given.action == "reopen":
-        changes.update(state="open", is_open=True, closed_at=None)
+        changes.update(state_values(ConcernState.OPEN), closed_at=None)
     if changes:
         flags_repo.change(session, row.pk, changes)
     current = {
@@ -121,7 +126,7 @@ def check_review(row: RaisedFlag, given: ReviewInput) -> None:
         raise FhirError.one(
             409, "conflict", "The flag is already closed; only a note can be added.", "flag_id"
         )
-    if given.action == "acknowledge" and row.state == "acknowledged":
+    if given.action == "acknowledge" and row.state == ConcernState.ACKNOWLEDGED:
         raise FhirError.one(409, "conflict", "The flag is already acknowledged.", "body.action")
     if given.action == "close" and row.priority == "high":
         _check_high_close(row, given, note)

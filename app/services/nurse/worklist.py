@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from sqlalchemy.orm import Session
 
+from app.fhir.concern_state import CLOSED_STATES, OPEN_STATES, ConcernState
 from app.fhir.dates import parse_range
 from app.fhir.errors import FhirError
 from app.services.common.answer import Answer
@@ -33,16 +34,15 @@ AGE_BANDS: dict[str, tuple[int, int | None]] = {
     "11-18": (11, 18),
     "18+": (18, None),
 }
-STATES = {
-    "open": ("open",),
-    "acknowledged": ("acknowledged",),
-    # Still open: a nurse reviewed it, then its evidence was corrected or withdrawn.
-    "evidence-changed": ("evidence-changed",),
-    "all": ("open", "acknowledged", "evidence-changed"),  # every flag still open
-    "closed": ("closed",),
-    "withdrawn": ("withdrawn",),  # closed by the service: its rule no longer held
+# A state filter's words: each state alone (see `ConcernState`), and "all" for every flag
+# still open.
+STATES: dict[str, tuple[ConcernState, ...]] = {
+    **{s: (s,) for s in OPEN_STATES},
+    "all": OPEN_STATES,
+    **{s: (s,) for s in CLOSED_STATES},
 }
-UNREVIEWED = frozenset({"open", "evidence-changed"})  # waiting for a nurse to look
+# Waiting for a nurse to look.
+UNREVIEWED = frozenset({ConcernState.OPEN, ConcernState.EVIDENCE_CHANGED})
 PATH = "/api/worklist"
 FILTER_PARAMS = (
     *("rule", "priority", "age_band", "min_age_days", "max_age_days", "organisation", "area"),
