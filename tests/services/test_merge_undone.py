@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from app.runtime import AppState
 from app.services.concerns.backtest import run as run_backtest
-from app.services.concerns.family_facts import canonical_map
+from app.services.concerns.family_facts import surviving_records
 from app.store import family_repo
 from tests.factories import child, missed
 from tests.services.test_late_facts import put
@@ -120,6 +120,7 @@ def test_a_child_is_never_its_own_sibling(client: TestClient) -> None:
 
 
 def test_a_stored_cycle_is_one_record_named_by_its_smallest_id() -> None:
-    assert canonical_map({"b": "a", "a": "b"}, ["a", "b"]) == {"a": "a", "b": "a"}
-    assert canonical_map({"c": "b", "b": "d", "d": "b"}, ["c"]) == {"c": "b"}
-    assert canonical_map({"a": "b", "b": "c"}, ["a", "b", "c"]) == {"a": "c", "b": "c", "c": "c"}
+    assert surviving_records({"b": "a", "a": "b"}, ["a", "b"]) == {"a": "a", "b": "a"}
+    assert surviving_records({"c": "b", "b": "d", "d": "b"}, ["c"]) == {"c": "b"}
+    chain = surviving_records({"a": "b", "b": "c"}, ["a", "b", "c"])
+    assert chain == {"a": "c", "b": "c", "c": "c"}

@@ -30,7 +30,7 @@ from app.rules import (
     load_rules_text,
 )
 from app.services.concerns.event_views import event_view
-from app.services.concerns.family_facts import canonical_map
+from app.services.concerns.family_facts import surviving_records
 from app.store import backtest_repo, reconcile_repo
 
 Pair = tuple[str, str]  # (rule id, child id)
@@ -139,7 +139,7 @@ def run(
     read_from = None if since is None else since - reach
     # Merged records count as their surviving record, as in live reconciliation.
     direct = reconcile_repo.all_aliases(session)
-    merged = canonical_map(direct, direct)
+    merged = surviving_records(direct, direct)
     statuses = {
         family: [
             StatusView(

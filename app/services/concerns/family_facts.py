@@ -25,7 +25,7 @@ class Loaded:
     """Each family's facts, and which surviving record each merged record counts as."""
 
     facts: dict[str, FamilyFacts]
-    canonical: dict[str, str]  # every member -> the record its events count as
+    surviving: dict[str, str]  # every member -> the record its events count as (merges)
     # event id -> where it happened, per child (a joint appointment has one row per child)
     places: dict[str, dict[str, Place]]
     # every member -> its stored Patient JSON (None: none stored), as read under the lock:
@@ -41,7 +41,7 @@ class Place:
     age_days: int | None
 
 
-def canonical_map(direct: Mapping[str, str], patient_ids: Iterable[str]) -> dict[str, str]:
+def surviving_records(direct: Mapping[str, str], patient_ids: Iterable[str]) -> dict[str, str]:
     """Each patient -> its surviving record, following chains of merges (A -> B -> C). A
     cycle (stored before cycles were refused) is one record, named by its smallest id: a
     child is never its own sibling."""
@@ -75,11 +75,11 @@ def load(
         if content and '"deceased' in content and (died := deceased_at(orjson.loads(content))):
             deaths_of[patient_id] = died
     everyone = sorted({p for group in groups.values() for p in group})
-    canonical = canonical_map(direct, everyone)
+    surviving = surviving_records(direct, everyone)
     by_child: dict[str, list[EventView]] = defaultdict(list)
     places: dict[str, dict[str, Place]] = defaultdict(dict)
     for row in rules_repo.events_of_children(session, everyone):
-        child = canonical.get(row.child_id, row.child_id)
+        child = surviving.get(row.child_id, row.child_id)
         event_id = f"{row.resource_type}/{row.resource_id}"
         places[event_id][child] = Place(row.organisation, row.age_days)
         by_child[child].append(
@@ -98,18 +98,18 @@ def load(
     statuses: dict[str, list[StatusView]] = defaultdict(list)
     if uses_statuses:
         for s in rules_repo.statuses_of(session, everyone):
-            child = canonical.get(s.child_id, s.child_id)
+            child = surviving.get(s.child_id, s.child_id)
             statuses[child].append(StatusView(child, s.status, s.start, s.end, s.start_stated))
-    deaths = {canonical.get(p, p): died for p, died in deaths_of.items()}
+    deaths = {surviving.get(p, p): died for p, died in deaths_of.items()}
     facts = {}
     for family_id, group in groups.items():
-        kids = sorted({canonical.get(p, p) for p in group})
+        kids = sorted({surviving.get(p, p) for p in group})
         facts[family_id] = FamilyFacts(
             events=[e for k in kids for e in by_child.get(k, ())],
             statuses=[s for k in kids for s in statuses.get(k, ())],
             deaths={k: deaths[k] for k in kids if k in deaths},
         )
-    return dict(groups), Loaded(facts, canonical, dict(places), patients)
+    return dict(groups), Loaded(facts, surviving, dict(places), patients)
 
 
 def deceased_at(patient: dict[str, Any]) -> datetime | None:

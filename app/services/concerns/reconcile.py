@@ -52,14 +52,14 @@ def reconcile(session: Session, patient_ids: Iterable[str], ctx: WriteContext) -
     due: dict[datetime, list[str]] = defaultdict(list)
     views: dict[str, datetime] = {}
     held = large_families.held(session, members, ctx.family_alert_size)
-    held_children = {loaded.canonical.get(p, p) for f in held for p in members[f]}
+    held_children = {loaded.surviving.get(p, p) for f in held for p in members[f]}
     for family_id, facts in loaded.facts.items():
         judged_by = rules.child_rules_only() if family_id in held else rules
         desired.update(desired_flags(judged_by, facts, ctx.now))
         deaths.update(facts.deaths)
         views.update((e.event_id, e.at) for e in facts.events)
         for p in members[family_id]:
-            family_of[p] = family_of[loaded.canonical.get(p, p)] = family_id
+            family_of[p] = family_of[loaded.surviving.get(p, p)] = family_id
         at = next_due(rules, facts.events, ctx.now)
         if at is not None:
             due[at].append(members[family_id][0])
@@ -73,7 +73,7 @@ def reconcile(session: Session, patient_ids: Iterable[str], ctx: WriteContext) -
     explain = withdrawal_reasons.explain(
         session,
         flags.gone_reasons(concerns, known),
-        loaded.canonical,
+        loaded.surviving,
         rules,
         events,
         held_children,

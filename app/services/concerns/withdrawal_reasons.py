@@ -23,7 +23,7 @@ HELD = (
 def explain(
     session: Session,
     gone: Mapping[Pair, list[str]],
-    canonical: Mapping[str, str],
+    surviving: Mapping[str, str],
     rules: RuleSet,
     events: Sequence[EventView],
     held: Collection[str] = (),
@@ -41,8 +41,8 @@ def explain(
     out: dict[Pair, str] = {}
     for pair, had in gone.items():
         rule_id, child = pair
-        if canonical.get(child, child) != child:
-            out[pair] = f"the record was merged into Patient/{canonical[child]}"
+        if surviving.get(child, child) != child:
+            out[pair] = f"the record was merged into Patient/{surviving[child]}"
             continue
         plan = plans.get(rule_id)
         if plan is not None and plan.rule.scope == "family" and child in held:
@@ -52,7 +52,7 @@ def explain(
             follow_ups[rule_id] = FollowUpIndex(plan, events)
         said = []
         for ref in had:
-            mine = [e for e in facts.get(ref, ()) if canonical.get(e.child_id, e.child_id) == child]
+            mine = [e for e in facts.get(ref, ()) if surviving.get(e.child_id, e.child_id) == child]
             if not facts.get(ref):
                 said.append(f"{ref} is no longer a coded outcome")
             elif not mine:
