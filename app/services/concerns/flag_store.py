@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from app.fhir.dates import fhir_instant
 from app.fhir.identity import identity_keys
-from app.fhir.index import index_values, searched_elements, sort_date
+from app.fhir.index import index_values, searched_elements
+from app.services.common.stored_rows import index_rows, key_rows, resource_row, version_row
 from app.services.common.writes import WriteContext, WriteRequest
 from app.store import resources_repo
 from app.store.flags_repo import StoredFlag
@@ -45,15 +46,7 @@ def store_flags(
         version = (before.version if before else 0) + 1
         content = _content(r.data, fid, version, ctx)
         child = ((r.data.get("subject") or {}).get("reference") or "").partition("/")[2]
-        row: dict[str, Any] = {  # column -> value, as the repository writes rows
-            "type": "Flag",
-            "id": fid,
-            "version": version,
-            "last_updated": ctx.now,
-            "sort_date": sort_date(r.data),
-            "patient_id": child or None,
-            "content": content,
-        }
+        row = resource_row("Flag", fid, version, ctx.now, r.data, content, child or None)
         if before is None:
             new.append((r, row))
         else:
@@ -61,25 +54,16 @@ def store_flags(
             old = orjson.loads(before.content) if before.content is not None else None
             if old is None or not _same_search_values(old, r.data):
                 reindexed.append(before.pk)
-                index += _index_rows(before.pk, r.data)
+                index += index_rows(before.pk, "Flag", r.data)
             if old is not None and not _same_keys(old, r.data):
                 rekeyed.append(before.pk)
-                keys += _key_rows(before.pk, r.data)
-        versions.append(
-            {
-                "type": "Flag",
-                "id": fid,
-                "version": version,
-                "last_updated": ctx.now,
-                "method": "POST" if version == 1 else "PUT",
-                "content": content,
-            }
-        )
+                keys += key_rows(before.pk, identity_keys(r.data))
+        versions.append(version_row("Flag", fid, version, ctx.now, content))
         written[fid] = version
     pks = resources_repo.insert_resources(session, [row for _, row in new])
     for (r, _), pk in zip(new, pks, strict=True):
-        index += _index_rows(pk, r.data)
-        keys += _key_rows(pk, r.data)
+        index += index_rows(pk, "Flag", r.data)
+        keys += key_rows(pk, identity_keys(r.data))
     resources_repo.update_resources(session, updated)
     resources_repo.insert_versions(session, versions)
     resources_repo.replace_values(session, reindexed, index, rekeyed, keys)
@@ -99,17 +83,6 @@ def _same_keys(old: dict[str, Any], new: dict[str, Any]) -> bool:
     if old.get("identifier") == new.get("identifier"):
         return True  # a Flag's identity keys are drawn from its identifiers alone
     return identity_keys(old) == identity_keys(new)
-
-
-def _index_rows(pk: int, data: dict[str, Any]) -> list[dict[str, Any]]:
-    return [{"resource_pk": pk, "type": "Flag", **v.__dict__} for v in index_values(data)]
-
-
-def _key_rows(pk: int, data: dict[str, Any]) -> list[dict[str, Any]]:
-    return [
-        {"type": t, "system": s, "value": v, "scope": sc, "resource_pk": pk}
-        for t, s, v, sc in identity_keys(data)
-    ]
 
 
 def _content(data: dict[str, Any], fid: str, version: int, ctx: WriteContext) -> str:

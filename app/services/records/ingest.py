@@ -16,11 +16,11 @@ from app.fhir.coding import BirthSpan, code_outcomes, subject_patient, subject_p
 from app.fhir.dates import birth_range, fhir_instant
 from app.fhir.errors import FhirError
 from app.fhir.identity import identity_keys
-from app.fhir.index import index_values
 from app.fhir.nhs_number import NHS_NUMBER_SYSTEM
 from app.fhir.patient_of import patient_of
 from app.fhir.terminology import Category, category_of
 from app.fhir.written_by import stamp
+from app.services.common.stored_rows import index_rows, key_rows, version_row
 from app.services.common.writes import Planned, WriteContext, WriteRequest, WriteResult
 from app.services.records.carried_outcomes import carry_forward
 from app.services.records.consequences import after_write
@@ -284,34 +284,20 @@ def _write(session: Session, plans: list[Planned], ctx: WriteContext) -> set[str
     versions += [(p, p.version + 1, p.current_content) for p in plans if p.stale_of is not None]
     resources_repo.insert_versions(
         session,
-        [
-            {
-                "type": p.request.type,
-                "id": p.id,
-                "version": version,
-                "last_updated": ctx.now,
-                "method": "POST" if version == 1 else "PUT",
-                "content": content,
-            }
-            for p, version, content in versions
-        ],
+        [version_row(p.request.type, p.id, v, ctx.now, content) for p, v, content in versions],
     )
-    index_rows, key_rows, event_rows = [], [], []
+    index: list[dict[str, Any]] = []
+    keys: list[dict[str, Any]] = []
+    event_rows: list[dict[str, Any]] = []
     for p in plans:
         if p.stale_of is not None:
             continue  # its search index, identifiers and events stay as they were
         pk = _pk(p)
-        index_rows += [
-            {"resource_pk": pk, "type": p.request.type, **v.__dict__}
-            for v in index_values(p.request.data)
-        ]
-        key_rows += [
-            {"type": t, "system": s, "value": v, "scope": sc, "resource_pk": pk}
-            for t, s, v, sc in p.identity
-        ]
+        index += index_rows(pk, p.request.type, p.request.data)
+        keys += key_rows(pk, p.identity)
         event_rows += [event_row(p, outcome, ctx) for outcome in p.outcomes]
     reindexed = [_pk(p) for p in updated if p.stale_of is None]
-    resources_repo.replace_index(session, reindexed, index_rows, key_rows)
+    resources_repo.replace_index(session, reindexed, index, keys)
     recoded = [_pk(p) for p in updated if not p.keep_events]
     removed = events_repo.replace_events(session, recoded, event_rows)
     for p in plans:

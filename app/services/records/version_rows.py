@@ -9,8 +9,8 @@ import orjson
 
 from app.fhir.coding import Outcome
 from app.fhir.dates import fhir_instant
-from app.fhir.index import sort_date
 from app.fhir.patient_of import patient_of
+from app.services.common.stored_rows import resource_row as stored_resource_row
 from app.services.common.writes import Planned, WriteContext
 
 
@@ -21,15 +21,9 @@ def resource_row(p: Planned, ctx: WriteContext) -> dict[str, Any]:
         data, version, content = p.stale_of, p.version + 1, p.current_content
     else:
         data, version, content = p.request.data, p.version, p.content
-    return {
-        "type": p.request.type,
-        "id": p.id,
-        "version": version,
-        "last_updated": ctx.now,
-        "sort_date": sort_date(data),
-        "patient_id": patient_of(data, p.id),
-        "content": content,
-    }
+    return stored_resource_row(
+        p.request.type, p.id, version, ctx.now, data, content, patient_of(data, p.id)
+    )
 
 
 def restamped(stored: dict[str, Any], version: int, ctx: WriteContext) -> str:
