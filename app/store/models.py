@@ -4,6 +4,7 @@ in indexed columns shaped for the rule engine's queries."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -259,7 +260,7 @@ class RaisedFlag(Base):
     # The child's age was decided from a partial birth date (on the side of the child).
     age_uncertain: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     # JSON list of the reasons: rule, version, priority, summary, agencies, events, children.
-    reasons: Mapped[str] = mapped_column(Text, server_default=text("'[]'"))
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JsonList, server_default=text("'[]'"))
     # The reasons' rule ids, space-separated with a space at each end: `LIKE '% rule %'`.
     reason_rules: Mapped[str] = mapped_column(String(1000), server_default=text("' '"))
 

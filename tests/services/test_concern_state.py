@@ -97,6 +97,7 @@ def test_a_review_cycle_leaves_is_open_equal_to_the_state(
                 RaisedFlag.is_open,
                 RaisedFlag.evidence_events,
                 RaisedFlag.family_children,
+                RaisedFlag.reasons,
             ).where(RaisedFlag.flag_id.in_(ids))
         ).all()
     )
@@ -112,19 +113,24 @@ def test_a_review_cycle_leaves_is_open_equal_to_the_state(
     for r in rows:
         assert r.is_open == ConcernState(r.state).is_open, r
         assert isinstance(r.evidence_events, list) and isinstance(r.family_children, list)
+        assert isinstance(r.reasons, list) and all(isinstance(x, dict) for x in r.reasons)
     assert len(by_id[changed].evidence_events) == 3
 
     # Every stored concern, whoever wrote it, agrees; and the lists are stored as the text
     # `orjson.dumps` gives of the list read back (what the column held before it was typed).
     raw = state.read(
         lambda s: s.execute(
-            text("SELECT state, is_open, evidence_events, family_children FROM raised_flag")
+            text(
+                "SELECT state, is_open, evidence_events, family_children, reasons FROM raised_flag"
+            )
         ).all()
     )
     assert len(raw) >= len(ids)
-    for st, is_open, events, family in raw:
+    for st, is_open, events, family, reasons in raw:
         assert bool(is_open) == ConcernState(st).is_open
         for stored in (events, family):
             assert isinstance(stored, str)
             parsed = orjson.loads(stored)
             assert parsed == sorted(parsed) and orjson.dumps(parsed).decode() == stored
+        assert isinstance(reasons, str)  # highest priority first, so not sorted
+        assert orjson.dumps(orjson.loads(reasons)).decode() == reasons

@@ -14,7 +14,6 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-import orjson
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -361,7 +360,7 @@ def open_flags(state: AppState, h: History) -> set[tuple[str, str, frozenset[str
     assert len(children) == len(set(children)), "two open concerns for one child"
     out = set()
     for child, reasons, evidence, priority in rows:
-        said = orjson.loads(reasons)
+        said = reasons
         assert said, "an unreviewed concern with no reason is withdrawn"
         assert set(evidence) == {e for r in said for e in r["events"]}
         assert priority == highest(r["priority"] for r in said)

@@ -83,7 +83,7 @@ def flag_events(
     """A FlagEvent of `kind` for each raised flag named; `versions` the FHIR Flag version
     each change wrote."""
     rows = agency_repo.flags_by_id(session, flag_ids)
-    facts = [(kind, FlagFacts(**{**_stored(r), "reasons": orjson.loads(r.reasons)})) for r in rows]
+    facts = [(kind, FlagFacts(**{**_stored(r), "reasons": r.reasons})) for r in rows]
     return events_of(session, facts, versions, at)
 
 

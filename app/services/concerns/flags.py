@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import orjson
-
 from app.fhir.concern_state import ConcernState, state_values
 from app.fhir.raised_flag import Reason, raised_flag
 from app.rules.concerns import DesiredConcern
@@ -73,7 +71,7 @@ def judged(rows: list[RaisedFlag], reviews: list[FlagReview]) -> Judged:
 
 def stored_reasons(row: RaisedFlag) -> dict[str, dict[str, Any]]:
     """A concern row's reasons by rule id."""
-    return {r["rule"]: r for r in orjson.loads(row.reasons or "[]")}
+    return {r["rule"]: r for r in row.reasons or []}
 
 
 def gone_reasons(desired: Mapping[str, DesiredConcern], known: Judged) -> dict[Pair, list[str]]:
@@ -152,7 +150,7 @@ def _values(
         "agencies": " ".join(sorted(want.agencies))[:255],
         "evidence_events": sorted(want.events),
         "family_children": sorted(want.children),
-        "reasons": orjson.dumps(reasons).decode(),
+        "reasons": reasons,
         "reason_rules": f" {' '.join(sorted(want.reasons))} ",
         "age_uncertain": want.age_uncertain,
         "family_id": family_id,
@@ -267,7 +265,7 @@ def _let_go(
         values = {
             "state": ConcernState.EVIDENCE_CHANGED,
             "updated_at": now,
-            "reasons": "[]",
+            "reasons": [],
             "reason_rules": " ",
             "agencies": "",
         }
@@ -320,7 +318,7 @@ def flag_write(
     when the caller has them parsed already."""
     terms, rules = ctx.terms, ctx.rules
     if parsed is None:
-        parsed = orjson.loads(values.get("reasons") or "[]")
+        parsed = values.get("reasons") or []
     reasons = []
     for r in parsed:
         try:

@@ -146,7 +146,7 @@ def _as_of(versions: list[ResourceVersion], at: datetime) -> dict[str, Any]:
 def _stored_reasons(f: RaisedFlag) -> list[dict[str, str]]:
     return [
         {"rule_id": r["rule"], "priority": r["priority"], "summary": r["summary"]}
-        for r in orjson.loads(f.reasons or "[]")
+        for r in (f.reasons or [])
     ]
 
 

@@ -49,7 +49,7 @@ def reasons_of(row: RaisedFlag) -> list[dict[str, Any]]:
             "agencies": r.get("agencies", []),
             "evidence": r.get("events", []),
         }
-        for r in orjson.loads(row.reasons or "[]")
+        for r in (row.reasons or [])
     ]
 
 
