@@ -42,9 +42,13 @@ class Change:
     values: dict[str, Any]
     review: tuple[str, str] | None = None  # (action, note)
     kind: str = "updated"  # raised | reason-added | updated | evidence-changed | withdrawn | ...
-    # The reasons `values["reasons"]` holds, already parsed; None when the change leaves the
-    # row's reasons as they are (then `Judged.reasons` has them).
-    reasons: list[dict[str, Any]] | None = None
+
+    @property
+    def reasons(self) -> list[dict[str, Any]] | None:
+        """The reasons the change stores; None when it leaves the row's reasons as they are
+        (then `Judged.reasons` has them)."""
+        reasons: list[dict[str, Any]] | None = self.values.get("reasons")
+        return reasons
 
 
 @dataclass(frozen=True)
@@ -196,14 +200,9 @@ def _hold(
     ordered = want.ordered()
     reasons = _reason_rows(ordered)
     values = _values(want, ordered, reasons, family_id, now)
-    change: Change | None
     if row is None:
-        change = Change(None, str(uuid.uuid4()), want.child_id, values, kind="raised")
-    else:
-        change = _changed(want, ordered, values, row, had, explain)
-    if change is not None:
-        change.reasons = reasons  # parsed already: the Flag and the notifier read these
-    return change
+        return Change(None, str(uuid.uuid4()), want.child_id, values, kind="raised")
+    return _changed(want, ordered, values, row, had, explain)
 
 
 def _changed(
@@ -269,9 +268,7 @@ def _let_go(
             "reason_rules": " ",
             "agencies": "",
         }
-        gone = _of(row, values, ("evidence-changed", note), "evidence-changed")
-        gone.reasons = []
-        return gone
+        return _of(row, values, ("evidence-changed", note), "evidence-changed")
     values = {**state_values(ConcernState.WITHDRAWN), "closed_at": now, "updated_at": now}
     return _of(row, values, ("withdraw", f"Withdrawn: {reason}."), "withdrawn")
 
@@ -315,7 +312,7 @@ def flag_write(
     parsed: list[dict[str, Any]] | None = None,
 ) -> WriteRequest:
     """The FHIR Flag of a concern as `values` (row columns) leave it; `parsed` its reasons
-    when the caller has them parsed already."""
+    when they are not in `values` (a change that keeps the row's)."""
     terms, rules = ctx.terms, ctx.rules
     if parsed is None:
         parsed = values.get("reasons") or []
