@@ -45,9 +45,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import payloads  # noqa: E402
 import stage_timing  # noqa: E402
+from app.group_commit import GroupCommit  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.runtime import AppState, build_state, settle_heap  # noqa: E402
-from app.services.access.authenticate import Authenticator  # noqa: E402
 from app.services.access.clients import add_client  # noqa: E402
 from app.services.common.writes import WriteRequest  # noqa: E402
 from app.services.records.ingest import write_resources  # noqa: E402
@@ -83,9 +83,7 @@ def seed(state: AppState, children: int) -> list[str]:
 
 
 def bearer(state: AppState, http: TestClient) -> str:
-    new = state.write(
-        lambda s: add_client(s, "stages bench", None, "source", None, state.clock())
-    )
+    new = state.write(lambda s: add_client(s, "stages bench", None, "source", None, state.clock()))
     form = {"grant_type": "client_credentials"}
     r = http.post("/auth/token", data=form, auth=(new.client_id, new.client_secret or ""))
     assert r.status_code == 200, r.text
@@ -158,8 +156,11 @@ class Profiled:
             stats.add(extra)
         items = stats.stats.items()  # type: ignore[attr-defined]
         by_self = sorted(items, key=lambda kv: -kv[1][2])[:count]
-        ours = [kv for kv in items if "/app/" in kv[0][0] or "fastapi/" in kv[0][0]
-                or "starlette/" in kv[0][0]]
+        ours = [
+            kv
+            for kv in items
+            if "/app/" in kv[0][0] or "fastapi/" in kv[0][0] or "starlette/" in kv[0][0]
+        ]
         by_incl = sorted(ours, key=lambda kv: -kv[1][3])[:count]
         out = ["by self time:", "self ms/req  incl. ms/req  function"]
         ours_title = "app/, fastapi, starlette by inclusive time:"
@@ -168,8 +169,10 @@ class Profiled:
                 out += ["", title, "self ms/req  incl. ms/req  function"]
             for (file, line, name), (_cc, _nc, tottime, cumtime, _callers) in rows:
                 where = file.split("site-packages/")[-1].replace(str(ROOT) + "/", "")
-                out.append(f"{tottime * 1000 / requests:11.3f}  "
-                           f"{cumtime * 1000 / requests:12.3f}  {name} ({where}:{line})")
+                out.append(
+                    f"{tottime * 1000 / requests:11.3f}  "
+                    f"{cumtime * 1000 / requests:12.3f}  {name} ({where}:{line})"
+                )
         return out
 
 
@@ -177,16 +180,17 @@ def profile_posts(state: AppState, token: str, bodies: list[bytes], count: int) 
     """Functions with the most self time per single POST, under cProfile (a separate pass:
     cProfile slows Python calls, so its times are not the table's)."""
     prof = Profiled()
-    audited, bearer_of = AppState.audited, Authenticator.bearer
+    # The thread entry points of a write: alone, and through group commit.
+    audited, grouped = AppState.audited, GroupCommit.run
     AppState.audited = prof.wrap_sync(audited)  # type: ignore[method-assign]
-    Authenticator.bearer = prof.wrap_sync(bearer_of)  # type: ignore[method-assign]
+    GroupCommit.run = prof.wrap_sync(grouped)  # type: ignore[method-assign]
     try:
         with TestClient(prof.app(create_app(state=state))) as http:
             http.headers["Authorization"] = f"Bearer {token}"
             send(http, bodies, "/fhir/Appointment", lambda r: r.status_code == 201)
     finally:
         AppState.audited = audited  # type: ignore[method-assign]
-        Authenticator.bearer = bearer_of  # type: ignore[method-assign]
+        GroupCommit.run = grouped  # type: ignore[method-assign]
     return prof.top(len(bodies), count)
 
 
@@ -200,22 +204,34 @@ def storage(state: AppState) -> str:
     with state.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM (ANALYZE)"))
         appointments = conn.execute(
-            text("SELECT count(*) FROM resource WHERE type = 'Appointment'")).scalar_one()
-        sizes = conn.execute(text(
-            "SELECT relname, pg_total_relation_size(oid) FROM pg_class "
-            "WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace "
-            "ORDER BY 2 DESC LIMIT 12")).all()
-        rows = {name: conn.execute(text(f'SELECT count(*) FROM "{name}"')).scalar_one()
-                for name, _ in sizes}
+            text("SELECT count(*) FROM resource WHERE type = 'Appointment'")
+        ).scalar_one()
+        sizes = conn.execute(
+            text(
+                "SELECT relname, pg_total_relation_size(oid) FROM pg_class "
+                "WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace "
+                "ORDER BY 2 DESC LIMIT 12"
+            )
+        ).all()
+        rows = {
+            name: conn.execute(text(f'SELECT count(*) FROM "{name}"')).scalar_one()
+            for name, _ in sizes
+        }
         database = conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
-    out = [f"Storage after the run: {appointments:,} Appointments stored, database "
-           f"{database / 2**20:.1f} MiB = {database / appointments:,.0f} bytes per appointment "
-           "(fixed overhead included).", "",
-           "| table (with indexes, TOAST) | rows | rows per appointment | bytes "
-           "| bytes per appointment |", "|---|---:|---:|---:|---:|"]
+    out = [
+        f"Storage after the run: {appointments:,} Appointments stored, database "
+        f"{database / 2**20:.1f} MiB = {database / appointments:,.0f} bytes per appointment "
+        "(fixed overhead included).",
+        "",
+        "| table (with indexes, TOAST) | rows | rows per appointment | bytes "
+        "| bytes per appointment |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for name, size in sizes:
-        out.append(f"| {name} | {rows[name]:,} | {rows[name] / appointments:.2f} | {size:,} | "
-                   f"{size / appointments:,.0f} |")
+        out.append(
+            f"| {name} | {rows[name]:,} | {rows[name] / appointments:.2f} | {size:,} | "
+            f"{size / appointments:,.0f} |"
+        )
     return "\n".join(out)
 
 
@@ -256,8 +272,7 @@ def run(url: str, args: argparse.Namespace) -> None:
         for n in range(args.bundles)
     ]
     bundles = [
-        payloads.appointment_bundle("bundle", n * size, size, pids)
-        for n in range(args.bundles + 1)
+        payloads.appointment_bundle("bundle", n * size, size, pids) for n in range(args.bundles + 1)
     ]
     floor_bodies = [payloads.appointment_json("floor", i, pids) for i in range(args.posts + 50)]
     probe = create_engine(url)  # WAL positions, on an engine whose statements are not counted
@@ -286,8 +301,12 @@ def run(url: str, args: argparse.Namespace) -> None:
                     post_cpu[0] += cpu[0]
                 else:
                     with server_cpu() as cpu:
-                        send(http, plain_posts[first : first + WAL_CHUNK], "/fhir/Appointment",
-                             lambda r: r.status_code == 201)
+                        send(
+                            http,
+                            plain_posts[first : first + WAL_CHUNK],
+                            "/fhir/Appointment",
+                            lambda r: r.status_code == 201,
+                        )
                     plain_cpu[0] += cpu[0]
         post_shapes: list[str] = []
         post_stages = timing.take(post_cpu[0], args.posts, post_shapes)
@@ -317,26 +336,32 @@ def run(url: str, args: argparse.Namespace) -> None:
     rounds = ", ".join(f"{f * 1000:.2f}" for f in floors)
     print(f"\nfloor ms CPU per request by round: {rounds}; median {floor_ms:.2f}")
     wrapped, plain = post_cpu[0] / args.posts, plain_cpu[0] / args.posts
-    print(f"\nWhat the stage wrappers cost (chunks with and without them taking turns): "
-          f"{wrapped * 1000:.2f} against {plain * 1000:.2f} ms per single POST "
-          f"({wrapped / plain - 1:+.0%}); {bundle_cpu[0] * 1000 / (args.bundles * size):.3f} "
-          f"against {plain_bundle_cpu[0] * 1000 / (args.bundles * size):.3f} ms per Bundle entry "
-          f"({bundle_cpu[0] / plain_bundle_cpu[0] - 1:+.0%}).")
+    print(
+        f"\nWhat the stage wrappers cost (chunks with and without them taking turns): "
+        f"{wrapped * 1000:.2f} against {plain * 1000:.2f} ms per single POST "
+        f"({wrapped / plain - 1:+.0%}); {bundle_cpu[0] * 1000 / (args.bundles * size):.3f} "
+        f"against {plain_bundle_cpu[0] * 1000 / (args.bundles * size):.3f} ms per Bundle entry "
+        f"({bundle_cpu[0] / plain_bundle_cpu[0] - 1:+.0%})."
+    )
     print("\nStatements per single POST by stage (count, stage: first words):\n```")
     print("\n".join(post_shapes))
     print("```\n\nStatements per Bundle by stage:\n```")
     print("\n".join(bundle_shapes))
     print("```")
-    print(f"\nWAL written, least and median of the chunks ({WAL_CHUNK} POSTs; one Bundle): "
-          f"{min(post_wal):,.0f} / {statistics.median(post_wal):,.0f} bytes per single POST, "
-          f"{min(bundle_wal):,.0f} / {statistics.median(bundle_wal):,.0f} bytes per Bundle "
-          "entry. The WAL position is the server's: other databases' writes in a chunk count "
-          "too (the least chunk is the least disturbed), and so do full-page images after a "
-          "checkpoint.")
+    print(
+        f"\nWAL written, least and median of the chunks ({WAL_CHUNK} POSTs; one Bundle): "
+        f"{min(post_wal):,.0f} / {statistics.median(post_wal):,.0f} bytes per single POST, "
+        f"{min(bundle_wal):,.0f} / {statistics.median(bundle_wal):,.0f} bytes per Bundle "
+        "entry. The WAL position is the server's: other databases' writes in a chunk count "
+        "too (the least chunk is the least disturbed), and so do full-page images after a "
+        "checkpoint."
+    )
     print("\n" + storage(state))
     if top:
-        print(f"\ncProfile, {args.profile} more single POSTs (separate pass), "
-              f"top {args.top} by self time:\n```")
+        print(
+            f"\ncProfile, {args.profile} more single POSTs (separate pass), "
+            f"top {args.top} by self time:\n```"
+        )
         print("\n".join(top))
         print("```")
     state.engine.dispose()
@@ -351,12 +376,15 @@ def main() -> None:
     parser.add_argument("--bundle-size", type=int, default=100)
     parser.add_argument("--children", type=int, default=300)
     parser.add_argument("--floor-rounds", type=int, default=3)
-    parser.add_argument("--profile", type=int, default=200,
-                        help="single POSTs for the cProfile pass (0: none)")
+    parser.add_argument(
+        "--profile", type=int, default=200, help="single POSTs for the cProfile pass (0: none)"
+    )
     parser.add_argument("--top", type=int, default=30)
     args = parser.parse_args()
-    print(f"started {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; load average {os.getloadavg()}",
-          file=sys.stderr)
+    print(
+        f"started {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; load average {os.getloadavg()}",
+        file=sys.stderr,
+    )
     with fresh_database(args.admin, "wnb_bench_stages") as url:
         run(url, args)
     print(f"\nload average at the end {os.getloadavg()}", file=sys.stderr)

@@ -1,7 +1,8 @@
 """Many rows into one table, the fastest way each database offers. PostgreSQL: one INSERT ...
-SELECT FROM unnest(one binary array per column) for a few rows (its text never changes with
-the row count, so psycopg parses and prepares it once, and it is one round trip where COPY
-costs two and a pipelined executemany costs more CPU), COPY for many (a Bundle's hundreds of
+VALUES for up to four rows (a single write's usual count), one INSERT ... SELECT FROM
+unnest(one binary array per column) for a few more (its text never changes with the row
+count, so psycopg parses and prepares it once, and it is one round trip where COPY costs two
+and a pipelined executemany costs more CPU), COPY for many (a Bundle's hundreds of
 index rows). SQLite: executemany. Rows are dicts keyed by column name; values are already what
 the column stores; a column some rows leave out is NULL in them."""
 
@@ -19,6 +20,10 @@ from sqlalchemy.orm import Session
 from app.store.base import JsonList, json_text
 
 COPY_FROM = 32  # rows: from here COPY's speed per row beats its second round trip
+# Rows: up to here one VALUES list, whose scalars the driver dumps in about 40% of the client
+# CPU of the same rows as arrays (33 against 82 us for one resource row, bench/RESULTS.md);
+# its text changes with the row count, so the driver keeps one prepared statement per count.
+VALUES_UP_TO = 4
 
 
 def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -63,17 +68,32 @@ def _unnest(
     returning: tuple[str, ...],
 ) -> list[tuple[Any, ...]]:
     columns = [c for c in table.columns if c.name in given and c.name != "pk"]
-    # %b: binary arrays (a text array escapes every quote of every JSON body with a regex).
-    arrays = ", ".join(f"%b::{c.type.compile(dialect=connection.dialect)}[]" for c in columns)
     quote = connection.dialect.identifier_preparer.quote  # only where needed, as SQLAlchemy
     names = ", ".join(quote(c.name) for c in columns)
-    statement = f"INSERT INTO {quote(table.name)} ({names}) SELECT * FROM unnest({arrays})"
+    types = [c.type.compile(dialect=connection.dialect) for c in columns]
+    convert = _driver_types(columns)
+    params: list[Any]
+    if len(rows) <= VALUES_UP_TO:
+        # Plain values: the driver dumps a scalar for a fraction of an array's cost.
+        one = "(" + ", ".join(f"%b::{t}" for t in types) + ")"
+        source = "VALUES " + ", ".join([one] * len(rows))
+        params = [
+            row.get(c.name) if to is None else to(row.get(c.name))
+            for row in rows
+            for c, to in zip(columns, convert, strict=True)
+        ]
+    else:
+        # %b: binary arrays (a text array escapes every quote of every JSON body with a regex).
+        source = "SELECT * FROM unnest(" + ", ".join(f"%b::{t}[]" for t in types) + ")"
+        params = [
+            [row.get(c.name) for row in rows]
+            if to is None
+            else [to(row.get(c.name)) for row in rows]
+            for c, to in zip(columns, convert, strict=True)
+        ]
+    statement = f"INSERT INTO {quote(table.name)} ({names}) {source}"
     if returning:
         statement += " RETURNING pk, " + ", ".join(quote(k) for k in returning)
-    params = [
-        [row.get(c.name) for row in rows] if to is None else [to(row.get(c.name)) for row in rows]
-        for c, to in zip(columns, _driver_types(columns), strict=True)
-    ]
     with _driver(connection, statement, params, many=False) as cursor:
         cursor.execute(statement, params)
         return list(cursor.fetchall()) if returning else []

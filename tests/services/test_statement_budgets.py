@@ -3,14 +3,14 @@ adds one to a hot path fails here. Counted with a SQLAlchemy listener over the w
 (token check, write, audit, reconciliation, commit), on each database.
 
 Why these budgets (PostgreSQL, where every statement is a round trip):
-- an attended Appointment POST, 14: the child's reference checked and its birth date read in
+- an attended Appointment POST, 13: the child's reference checked and its birth date read in
   one query, the identity keys' owners (2); the resource, its version, search values and
   coded event (4; its identity keys a fifth when it carries an identifier); reconciliation:
   the families locked, then read with their members' records (2), the family's events and
   statuses (2), the children's flags with their stored FHIR Flags' versions (1); the audit
-  record and its entity (2). The token's client check is cached outside tests
-  (auth_cache_seconds is 0 here: the 14th);
-- a noshow POST for a child with history, 18: the same, plus one flag changed: its row (1),
+  record with its entities (1: one statement on PostgreSQL since 2026-12-06, two before).
+  The token's client check is cached outside tests (auth_cache_seconds is 0 here: the 13th);
+- a noshow POST for a child with history, 17: the same, plus one flag changed: its row (1),
   its FHIR Flag's next version (the current row and a version row: 2), and the notifier's one:
   the subscription stamp (the live subscriptions are kept in memory while it stays the same,
   app/notify/live.py; the flag's areas come from the Patient and events reconciliation
@@ -19,14 +19,14 @@ Why these budgets (PostgreSQL, where every statement is a round trip):
   written again; a change of status or period writes them (2 more). Was 21 until 2026-12-06:
   the search values were deleted and inserted on every change, and the areas and the
   subscriptions were read on every change;
-- a transaction Bundle of 100 appointments across 100 families, 14: exactly one appointment's
+- a transaction Bundle of 100 appointments across 100 families, 13: exactly one appointment's
   statements, since every step is one statement for the whole batch (executemany or COPY);
 - a transaction Bundle correcting 40 children's misses to attended, withdrawing their 40
-  concerns, 29: the appointments' new versions (search values, identity keys and coded
+  concerns, 28: the appointments' new versions (search values, identity keys and coded
   events replaced), the 40 flag rows, their Flags' next versions with search values replaced
   (status and period change), and the 40 system reviews in one statement (one each, and a
   lookup of the flags' keys, until 2026-12-06: 70), and the notifier's stamp;
-- a search, 4: the client check, the page, the audit record and its entity.
+- a search, 3: the client check, the page, and the audit record with its entity.
 No statement takes a lock that other writers wait for beyond the families they touch: the
 audit trail's hash chain is linked after commit by the worker (app/store/audit_chain.py).
 SQLite runs in-process, so its statements are not round trips; it also sends BEGIN as
@@ -54,11 +54,11 @@ pytestmark = pytest.mark.own_connections("counts the statements a request sends"
 
 # (sqlite, postgres): SQLite sends BEGIN / BEGIN IMMEDIATE as statements of its own.
 BUDGETS = {
-    "attended": (16, 14),
-    "noshow": (20, 18),
-    "bundle": (115, 14),
-    "bundle_withdrawals": (31, 29),
-    "search": (6, 4),
+    "attended": (16, 13),
+    "noshow": (20, 17),
+    "bundle": (115, 13),
+    "bundle_withdrawals": (31, 28),
+    "search": (6, 3),
 }
 
 
