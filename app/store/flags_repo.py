@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Row, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.store.bulk import insert_rows, update_rows
@@ -24,22 +24,34 @@ class StoredFlag(NamedTuple):
 
 def flags_of_children(
     session: Session, child_ids: Iterable[str]
-) -> tuple[list[RaisedFlag], dict[str, StoredFlag]]:
-    """Every flag (open and closed) of these children, locked until commit, and the stored
-    FHIR Flag of each (flag id -> its row and content), read in the same round trip so that
-    writing a Flag's next version needs no lookup of its own."""
+) -> tuple[Sequence[Row[Any]], dict[str, StoredFlag]]:
+    """Every flag (open and closed) of these children, locked until commit, as plain rows of
+    `raised_flag`'s columns (no ORM entities: reconciliation reads them on every write), and
+    the stored FHIR Flag of each (flag id -> its row and content), read in the same round trip
+    so that writing a Flag's next version needs no lookup of its own."""
     wanted = sorted(set(child_ids))
     if not wanted:
         return [], {}
+    table = RaisedFlag.__table__
+    flag = Resource.__table__
     rows = session.execute(
-        select(RaisedFlag, Resource.pk, Resource.version, Resource.content)
-        .outerjoin(Resource, (Resource.type == "Flag") & (Resource.id == RaisedFlag.flag_id))
-        .where(RaisedFlag.child_id.in_(wanted))
-        .order_by(RaisedFlag.pk)
-        .with_for_update(of=RaisedFlag)
+        select(
+            table,
+            flag.c.pk.label("flag_pk"),
+            flag.c.version.label("flag_version"),
+            flag.c.content.label("flag_content"),
+        )
+        .outerjoin(flag, (flag.c.type == "Flag") & (flag.c.id == table.c.flag_id))
+        .where(table.c.child_id.in_(wanted))
+        .order_by(table.c.pk)
+        .with_for_update(of=table)
     ).all()
-    stored = {f.flag_id: StoredFlag(pk, v, c) for f, pk, v, c in rows if pk is not None}
-    return [f for f, *_ in rows], stored
+    stored = {
+        r.flag_id: StoredFlag(r.flag_pk, r.flag_version, r.flag_content)
+        for r in rows
+        if r.flag_pk is not None
+    }
+    return rows, stored
 
 
 def pks_of(session: Session, flag_ids: Iterable[str]) -> dict[str, int]:

@@ -142,9 +142,7 @@ def run(
     merged = surviving_records(direct, direct)
     statuses = {
         family: [
-            StatusView(
-                merged.get(s.child_id, s.child_id), s.status, s.start, s.end, s.start_stated
-            )
+            StatusView(merged.get(s.child_id, s.child_id), s.status, s.start, s.end, s.start_stated)
             for s in rows
         ]
         for family, rows in backtest_repo.statuses_by_family(session).items()
@@ -153,9 +151,9 @@ def run(
     old: list[TimedFiring] = []
     families = events = 0
     for family_id, rows in backtest_repo.child_events_by_family(session, read_from):
-        views = {family_id: [
-            event_view(row, merged.get(row.child_id, row.child_id)) for row in rows
-        ]}
+        views = {
+            family_id: [event_view(row, merged.get(row.child_id, row.child_id)) for row in rows]
+        }
         held = {family_id: statuses.get(family_id, [])}
         families += 1
         events += len(views[family_id])

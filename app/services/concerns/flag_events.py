@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 from app.fhir.organisations import organisation_code, patient_organisations
 from app.notify.events import FlagEvent, ReasonFacts
 from app.services.concerns import flags
+from app.services.concerns.concern import Concern
 from app.services.concerns.family_facts import Place
 from app.store import agency_repo
-from app.store.models import RaisedFlag
 
 
 @dataclass(frozen=True)
@@ -82,8 +82,8 @@ def flag_events(
 ) -> list[FlagEvent]:
     """A FlagEvent of `kind` for each raised flag named; `versions` the FHIR Flag version
     each change wrote."""
-    rows = agency_repo.flags_by_id(session, flag_ids)
-    facts = [(kind, FlagFacts(**{**_stored(r), "reasons": r.reasons})) for r in rows]
+    concerns = [Concern.of(r) for r in agency_repo.flags_by_id(session, flag_ids)]
+    facts = [(kind, FlagFacts(**{**_stored(c), "reasons": c.reasons})) for c in concerns]
     return events_of(session, facts, versions, at)
 
 
@@ -165,7 +165,7 @@ def _patient_areas(content: str | None) -> set[str]:
     return patient_organisations(orjson.loads(content))
 
 
-def _stored(row: RaisedFlag) -> dict[str, Any]:
+def _stored(row: Concern) -> dict[str, Any]:
     return {
         "flag_id": row.flag_id,
         "priority": row.priority,

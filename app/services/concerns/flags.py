@@ -19,11 +19,10 @@ from datetime import datetime
 from typing import Any
 
 from app.fhir.concern_state import ConcernState, state_values
-from app.fhir.raised_flag import Reason, raised_flag
 from app.rules.concerns import DesiredConcern
 from app.rules.desired import DEATH_DATE_UNKNOWN, DesiredFlag, Pair
-from app.services.common.writes import WriteContext, WriteRequest
-from app.store.models import FlagReview, RaisedFlag
+from app.services.concerns.concern import Concern
+from app.store.models import FlagReview
 
 SYSTEM = "wnb"  # who a system review is by
 CONCERN = "wnb-concern"  # the `rule_id` of every concern row (one open row per child)
@@ -55,7 +54,7 @@ class Change:
 class Judged:
     """What is known of the concerns already raised for the children being reconciled."""
 
-    current: Mapping[str, RaisedFlag]  # child id -> the open concern, else the latest closed
+    current: Mapping[str, Concern]  # child id -> the open concern, else the latest closed
     system_noted: Collection[tuple[int, str]]  # (concern pk, action) of the reviews given
     # child id -> the stored reasons of `current`'s row by rule id, in stored order: parsed
     # once here, since comparing, explaining, writing the Flag and notifying all read them.
@@ -65,17 +64,12 @@ class Judged:
         return self.reasons.get(child_id, {})
 
 
-def judged(rows: list[RaisedFlag], reviews: list[FlagReview]) -> Judged:
-    current: dict[str, RaisedFlag] = {}
-    for row in sorted(rows, key=lambda r: (r.is_open, r.pk)):
+def judged(rows: list[Concern], reviews: list[FlagReview]) -> Judged:
+    current: dict[str, Concern] = {}
+    for row in sorted(rows, key=lambda r: (r.is_open, r.pk or 0)):
         current[row.child_id] = row  # open last, so it wins
     noted = {(r.flag_pk, r.action) for r in reviews if r.by_kind == "system"}
-    return Judged(current, noted, {c: stored_reasons(row) for c, row in current.items()})
-
-
-def stored_reasons(row: RaisedFlag) -> dict[str, dict[str, Any]]:
-    """A concern row's reasons by rule id."""
-    return {r["rule"]: r for r in row.reasons or []}
+    return Judged(current, noted, {c: row.by_rule() for c, row in current.items()})
 
 
 def gone_reasons(desired: Mapping[str, DesiredConcern], known: Judged) -> dict[Pair, list[str]]:
@@ -163,7 +157,7 @@ def _values(
 
 
 def _what_changed(
-    row: RaisedFlag,
+    row: Concern,
     had: Mapping[str, dict[str, Any]],
     want: DesiredConcern,
     ordered: list[DesiredFlag],
@@ -190,7 +184,7 @@ def _what_changed(
 
 def _hold(
     want: DesiredConcern,
-    row: RaisedFlag | None,
+    row: Concern | None,
     had: Mapping[str, dict[str, Any]],
     family_of: Mapping[str, str],
     explain: Mapping[Pair, str],
@@ -209,7 +203,7 @@ def _changed(
     want: DesiredConcern,
     ordered: list[DesiredFlag],
     values: dict[str, Any],
-    row: RaisedFlag,
+    row: Concern,
     had: Mapping[str, dict[str, Any]],
     explain: Mapping[Pair, str],
 ) -> Change | None:
@@ -243,15 +237,13 @@ def _changed(
     return _of(row, values)  # more evidence for the same reasons, not yet looked at
 
 
-def _why_all(
-    row: RaisedFlag, had: Mapping[str, dict[str, Any]], explain: Mapping[Pair, str]
-) -> str:
+def _why_all(row: Concern, had: Mapping[str, dict[str, Any]], explain: Mapping[Pair, str]) -> str:
     whys = [explain.get((rule, row.child_id), "") for rule in sorted(had)]
     return "; ".join(dict.fromkeys(w for w in whys if w))
 
 
 def _let_go(
-    row: RaisedFlag, had: Mapping[str, dict[str, Any]], why: str, now: datetime
+    row: Concern, had: Mapping[str, dict[str, Any]], why: str, now: datetime
 ) -> Change | None:
     reason = why or "no rule holds on the current facts"
     if row.reviewed:
@@ -273,7 +265,7 @@ def _let_go(
     return _of(row, values, ("withdraw", f"Withdrawn: {reason}."), "withdrawn")
 
 
-def _deceased(row: RaisedFlag, known: Judged, died: datetime, now: datetime) -> Change | None:
+def _deceased(row: Concern, known: Judged, died: datetime, now: datetime) -> Change | None:
     if (row.pk, "deceased") in known.system_noted:
         return None  # marked once; a nurse decides what happens next
     when = "date unknown" if died == DEATH_DATE_UNKNOWN else died.date().isoformat()
@@ -287,7 +279,7 @@ def _deceased(row: RaisedFlag, known: Judged, died: datetime, now: datetime) -> 
 
 
 def _of(
-    row: RaisedFlag,
+    row: Concern,
     values: dict[str, Any],
     review: tuple[str, str] | None = None,
     kind: str = "updated",
@@ -296,62 +288,5 @@ def _of(
     return Change(row.pk, row.flag_id, row.child_id, values, review, kind)
 
 
-def _unchanged(row: RaisedFlag, values: dict[str, Any]) -> bool:
+def _unchanged(row: Concern, values: dict[str, Any]) -> bool:
     return all(getattr(row, k) == v for k, v in values.items() if k != "updated_at")
-
-
-def flag_write(
-    ctx: WriteContext,
-    flag_id: str,
-    values: dict[str, Any],
-    child_id: str,
-    opened: datetime,
-    closed: datetime | None,
-    state: str,
-    outcome: str | None,
-    parsed: list[dict[str, Any]] | None = None,
-) -> WriteRequest:
-    """The FHIR Flag of a concern as `values` (row columns) leave it; `parsed` its reasons
-    when they are not in `values` (a change that keeps the row's)."""
-    terms, rules = ctx.terms, ctx.rules
-    if parsed is None:
-        parsed = values.get("reasons") or []
-    reasons = []
-    for r in parsed:
-        try:
-            title = " ".join(rules.rule(r["rule"]).description.split()) if rules else r["summary"]
-        except KeyError:  # a rule no longer in force: its reason is still written
-            title = r["summary"]
-        reasons.append(Reason(**r, title=title))
-    data = raised_flag(
-        canonical=terms.canonical_base,
-        rule_system=terms.rule_system,
-        flag_id=flag_id,
-        summary=values["description"],
-        priority=values["priority"],
-        child_id=child_id,
-        opened_at=opened,
-        closed_at=closed,
-        events=values["evidence_events"],
-        family=values["family_children"],
-        agencies=values["agencies"].split(),
-        reasons=reasons,
-        state=state,
-        outcome=outcome,
-        age_uncertain=bool(values.get("age_uncertain")),
-    )
-    return WriteRequest(type="Flag", data=data, id=flag_id)
-
-
-def row_values(row: RaisedFlag) -> dict[str, Any]:
-    return {
-        "rule_version": row.rule_version,
-        "priority": row.priority,
-        "description": row.description,
-        "agencies": row.agencies,
-        "evidence_events": row.evidence_events,
-        "age_uncertain": row.age_uncertain,
-        "family_children": row.family_children,
-        "reasons": row.reasons,
-        "reason_rules": row.reason_rules,
-    }

@@ -27,6 +27,7 @@ from app.rules.desired import DesiredFlag, Pair, desired_flags, next_due
 from app.services.common.unit_of_work import take_touched, unit_of
 from app.services.common.writes import WriteContext
 from app.services.concerns import family_facts, flags, large_families, withdrawal_reasons
+from app.services.concerns.concern import Concern
 from app.services.concerns.flag_events import AreaSources, reconciled_events
 from app.services.concerns.flag_store import store_flags
 from app.store import family_repo, flags_repo, reconcile_repo
@@ -65,8 +66,9 @@ def reconcile(session: Session, patient_ids: Iterable[str], ctx: WriteContext) -
             due[at].append(members[family_id][0])
     # A stale later mark (a window that no longer matters) only costs the worker a look.
     reconcile_repo.set_marks(session, due)
-    rows, stored = flags_repo.flags_of_children(session, everyone)
-    dying = {r.pk for r in rows if r.is_open and r.child_id in deaths}
+    found, stored = flags_repo.flags_of_children(session, everyone)
+    rows = [Concern.of(r) for r in found]
+    dying = {r.pk for r in rows if r.is_open and r.child_id in deaths and r.pk is not None}
     known = flags.judged(rows, list(flags_repo.reviews_of(session, sorted(dying))))
     concerns = desired_concerns(desired)
     events = [e for facts in loaded.facts.values() for e in facts.events]
@@ -202,9 +204,11 @@ def _apply(
                 age_days=place.age_days if place else None,
             )
             added.append(values)
+            after = Concern.new(values)
         else:
             updated[tuple(sorted(values))].append({"pk": row.pk, **values})
-        writes.append(_flag_request(c, row, values, known.had(c.child_id), ctx))
+            after = row.changed(values)
+        writes.append(after.flag(ctx))
     flags_repo.add_many(session, added)
     for group in updated.values():
         flags_repo.change_many(session, group)
@@ -229,22 +233,4 @@ def _apply(
             for c in changes
             if c.review is not None
         ],
-    )
-
-
-def _flag_request(
-    c: flags.Change,
-    row: Any,
-    values: dict[str, Any],
-    had: dict[str, dict[str, Any]],
-    ctx: WriteContext,
-) -> Any:
-    merged = {**(flags.row_values(row) if row is not None else {}), **values}
-    state = merged.get("state", row.state if row is not None else ConcernState.OPEN)
-    closed = merged.get("closed_at", row.closed_at if row else None)
-    opened = row.opened_at if row is not None else ctx.now
-    outcome = merged.get("outcome", row.outcome if row is not None else None)
-    reasons = c.reasons if c.reasons is not None else list(had.values())
-    return flags.flag_write(
-        ctx, c.flag_id, merged, c.child_id, opened, closed, state, outcome, reasons
     )

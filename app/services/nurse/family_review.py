@@ -15,11 +15,10 @@ from app.auth.principal import Principal
 from app.fhir.errors import FhirError, Issue
 from app.services.common.answer import Answer
 from app.services.common.writes import WriteContext
-from app.services.concerns.flags import stored_reasons
+from app.services.concerns.concern import Concern
 from app.services.nurse import child_summary
 from app.services.nurse.review import ReviewInput, check_review, review_flag
 from app.store import chronology_repo, family_repo, flags_repo
-from app.store.models import RaisedFlag
 
 # Where a concern's own refusal points: the child it was chosen as, not the whole form.
 BODY_FIELDS = frozenset({"body.note", "body.outcome"})
@@ -50,7 +49,7 @@ def open_concerns(session: Session, family_id: str | None, today: date) -> list[
     if family_id is None:
         return []
     members = family_repo.members(session, [family_id]).get(family_id, [])
-    rows = [f for f in chronology_repo.flags_of(session, members) if f.is_open]
+    rows = [c for f in chronology_repo.flags_of(session, members) if (c := Concern.of(f)).is_open]
     names = child_summary.children(session, [f.child_id for f in rows], today)
     return [
         {
@@ -61,7 +60,7 @@ def open_concerns(session: Session, family_id: str | None, today: date) -> list[
             "state": f.state,
             "reasons": [
                 {"rule_id": rule, "priority": r.get("priority", f.priority)}
-                for rule, r in stored_reasons(f).items()
+                for rule, r in f.by_rule().items()
             ],
         }
         for f in rows
@@ -70,7 +69,7 @@ def open_concerns(session: Session, family_id: str | None, today: date) -> list[
 
 def _chosen(
     session: Session, family_id: str, children: Sequence[str], given: ReviewInput
-) -> list[RaisedFlag]:
+) -> list[Concern]:
     """The open concern of each chosen child, locked; or the first thing wrong, naming the
     child by its place in `body.children`."""
     if not chronology_repo.family_exists(session, family_id):
@@ -81,8 +80,8 @@ def _chosen(
             raise _at(i, 422, f"Patient/{child} is not a child of this family.")
         if child in children[:i]:
             raise _at(i, 422, f"Patient/{child} is chosen twice.")
-    flags, _ = flags_repo.flags_of_children(session, children)  # locked until commit
-    open_of = {f.child_id: f for f in flags if f.is_open}
+    found, _ = flags_repo.flags_of_children(session, children)  # locked until commit
+    open_of = {c.child_id: c for c in map(Concern.of, found) if c.is_open}
     rows = []
     for i, child in enumerate(children):
         row = open_of.get(child)

@@ -17,12 +17,11 @@ from app.fhir.errors import FhirError, Issue
 from app.notify.outbox import enqueue_flag_events
 from app.services.common.answer import Answer
 from app.services.common.writes import WriteContext
+from app.services.concerns.concern import Concern
 from app.services.concerns.flag_events import flag_events
 from app.services.concerns.flag_store import store_flags
-from app.services.concerns.flags import flag_write, row_values
 from app.services.nurse.flag_view import flag_view
 from app.store import flags_repo, resources_repo
-from app.store.models import RaisedFlag
 
 ReviewAction = Literal["acknowledge", "note", "outcome", "close", "reopen"]
 # What a nurse decided. A local list: the partnership may want its own words.
@@ -52,9 +51,10 @@ def review_flag(
     session: Session, flag_id: str, given: ReviewInput, who: Principal, ctx: WriteContext
 ) -> Answer[dict[str, Any]]:
     """Apply one review to the flag (locked until commit); the flag as it now stands."""
-    row = flags_repo.by_flag_id(session, flag_id, lock=True)
-    if row is None:
+    stored = flags_repo.by_flag_id(session, flag_id, lock=True)
+    if stored is None:
         raise FhirError.one(404, "not-found", f"Flag/{flag_id} is not known.", "flag_id")
+    row = Concern.of(stored)
     note = (given.note or "").strip() or None
     check_review(row, given)
     if given.action == "reopen" and flags_repo.open_concern_of(session, row.child_id):
@@ -80,21 +80,15 @@ def review_flag(
     if given.action == "reopen":
         changes.update(state_values(ConcernState.OPEN), closed_at=None)
     if changes:
-        flags_repo.change(session, row.pk, changes)
-    current = {
-        "state": row.state,
-        "outcome": row.outcome,
-        "closed_at": row.closed_at,
-        **changes,
-    }
-    version = _write_flag(session, row, current, ctx)
+        flags_repo.change(session, stored.pk, changes)
+    version = _write_flag(session, row.changed(changes), ctx)
     if given.action == "close":
         events = flag_events(session, "closed", [flag_id], ctx.now, {flag_id: version})
         enqueue_flag_events(session, events)
     flags_repo.add_review(
         session,
         {
-            "flag_pk": row.pk,
+            "flag_pk": stored.pk,
             "at": ctx.now,
             "by_kind": who.kind,
             "by_id": who.id,
@@ -107,7 +101,7 @@ def review_flag(
     return flag_view(session, flag_id, ctx.now, details=False)
 
 
-def check_review(row: RaisedFlag, given: ReviewInput) -> None:
+def check_review(row: Concern, given: ReviewInput) -> None:
     """Raise the first thing that makes this review wrong for this flag as it stands now."""
     note = (given.note or "").strip() or None
     if given.action == "note" and note is None:
@@ -134,7 +128,7 @@ def check_review(row: RaisedFlag, given: ReviewInput) -> None:
         raise _rule("body.outcome", "Record what was decided (an outcome) to close the flag.")
 
 
-def _check_high_close(row: RaisedFlag, given: ReviewInput, note: str | None) -> None:
+def _check_high_close(row: Concern, given: ReviewInput, note: str | None) -> None:
     """A high-priority concern closes with what was decided and why, written down: an
     outcome (now or recorded earlier) and a note with the closing review itself."""
     issues = []
@@ -152,33 +146,23 @@ def _rule(where: str, message: str) -> FhirError:
     return FhirError.one(422, "business-rule", message, where)
 
 
-def _write_flag(
-    session: Session, row: RaisedFlag, current: dict[str, Any], ctx: WriteContext
-) -> int:
-    """Write the FHIR Flag as the review leaves it; its version (unchanged if nothing did).
-    The service's own Flag needs no resolving, checking or coding, and changes no family:
-    it is stored as reconciliation stores it, never sent back through ingest."""
-    stored = resources_repo.current(session, "Flag", row.flag_id)
+def _write_flag(session: Session, after: Concern, ctx: WriteContext) -> int:
+    """Write the FHIR Flag of the concern as the review leaves it (`after`); its version
+    (unchanged if nothing did). The service's own Flag needs no resolving, checking or
+    coding, and changes no family: it is stored as reconciliation stores it, never sent back
+    through ingest."""
+    stored = resources_repo.current(session, "Flag", after.flag_id)
     before = orjson.loads(stored.content) if stored else {}
-    request = flag_write(
-        ctx,
-        row.flag_id,
-        row_values(row),
-        row.child_id,
-        row.opened_at,
-        current["closed_at"],
-        current["state"],
-        current["outcome"],
-    )
+    request = after.flag(ctx)
     if stored is not None and _body(before) == _body(request.data):
         return stored.version  # a note alone: the Flag says what it said
     # Read after the flag's row was locked (by_flag_id), as store_flags expects.
     known = (
-        {row.flag_id: flags_repo.StoredFlag(stored.pk, stored.version, stored.content)}
+        {after.flag_id: flags_repo.StoredFlag(stored.pk, stored.version, stored.content)}
         if stored is not None
         else {}
     )
-    return store_flags(session, [request], ctx, known)[row.flag_id]
+    return store_flags(session, [request], ctx, known)[after.flag_id]
 
 
 def _body(flag: dict[str, Any]) -> dict[str, Any]:
