@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+from psycopg import pq
 from sqlalchemy import Column, Connection, Table, bindparam, insert, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -34,10 +35,36 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     if connection.dialect.name != "postgresql":
         same = [r if len(r) == len(given) else {c: r.get(c) for c in given} for r in rows]
         connection.execute(_insert(table), same)
-    elif len(rows) < COPY_FROM:
+    elif len(rows) < COPY_FROM or _in_pipeline(connection):  # no COPY in a pipeline
         _unnest(connection, table, rows, given, ())
     else:
         _copy(connection, table, rows, given)
+
+
+@contextmanager
+def pipelined(session: Session) -> Iterator[None]:
+    """PostgreSQL: the block's statements are sent without waiting for each answer (psycopg's
+    pipeline mode) and answered together where a statement's rows are read, or at the block's
+    end. Writes whose results nothing reads in between then cost one round trip together, not
+    one each. SQLite (in process, no round trips): as written. A database error still comes
+    out as SQLAlchemy raises it (IntegrityError for a unique-key race), so the unit of work
+    retries it like any other."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql" or _in_pipeline(connection):
+        yield
+        return
+    driver = connection.connection.driver_connection
+    try:
+        with driver.pipeline():  # type: ignore[union-attr]
+            yield
+    except psycopg.Error as exc:  # raised at the block's end, outside any one statement
+        raise DBAPIError.instance("(pipelined statements)", None, exc, psycopg.Error) from exc
+
+
+def _in_pipeline(connection: Connection) -> bool:
+    driver = connection.connection.driver_connection
+    status = driver.pgconn.pipeline_status  # type: ignore[union-attr]
+    return bool(status != pq.PipelineStatus.OFF)
 
 
 def insert_returning_pks(

@@ -2,7 +2,8 @@
 adds one to a hot path fails here. Counted with a SQLAlchemy listener over the whole request
 (token check, write, audit, reconciliation, commit), on each database.
 
-Why these budgets (PostgreSQL, where every statement is a round trip):
+Why these budgets (PostgreSQL, where every statement is a round trip, except the writes of a
+changed concern: its row, its Flag's row and version row go in one pipeline, one round trip):
 - an attended Appointment POST, 13: the child's reference checked and its birth date read in
   one query, the identity keys' owners (2); the resource, its version, search values and
   coded event (4; its identity keys a fifth when it carries an identifier); reconciliation:
@@ -43,6 +44,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from psycopg import pq
 from sqlalchemy import event, select
 
 from app.runtime import AppState
@@ -202,3 +204,30 @@ def test_a_search(client: TestClient, state: AppState) -> None:
         r = client.get("/fhir/Appointment", params={"patient": pid, "_count": 10})
         assert r.status_code == 200
     assert len(seen) == budget(state, "search"), summary(seen)
+
+
+@pytest.mark.postgres_only("psycopg's pipeline mode")
+def test_a_changed_concern_writes_in_one_round_trip(client: TestClient, state: AppState) -> None:
+    """A noshow moving a concern writes its row, its Flag's row and the Flag's version row in
+    psycopg's pipeline mode: sent together, answered together (one round trip, not three),
+    while the reads around them are not pipelined."""
+    pid = with_history(client)
+    seen: list[tuple[str, bool]] = []
+
+    def record(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        status = conn.connection.driver_connection.pgconn.pipeline_status
+        seen.append((" ".join(statement.split()[:3]), status != pq.PipelineStatus.OFF))
+
+    event.listen(state.engine, "before_cursor_execute", record)
+    try:
+        body = appointment(f"Patient/{pid}", "noshow", "2026-06-10T09:00:00Z")
+        assert post(client, "Appointment", body).status_code == 201
+    finally:
+        event.remove(state.engine, "before_cursor_execute", record)
+    piped = [s for s, p in seen if p]
+    assert piped == [
+        "UPDATE raised_flag SET",
+        "UPDATE resource SET",
+        "INSERT INTO resource_version",
+    ]
+    assert not any(p for s, p in seen if s.startswith("SELECT"))

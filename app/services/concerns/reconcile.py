@@ -31,6 +31,7 @@ from app.services.concerns.concern import Concern
 from app.services.concerns.flag_events import AreaSources, reconciled_events
 from app.services.concerns.flag_store import store_flags
 from app.store import family_repo, flags_repo, reconcile_repo
+from app.store.bulk import pipelined
 
 log = logging.getLogger("wnb.reconcile")
 RULES_KEY = "rules-fingerprint"
@@ -209,10 +210,13 @@ def _apply(
             updated[tuple(sorted(values))].append({"pk": row.pk, **values})
             after = row.changed(values)
         writes.append(after.flag(ctx))
-    flags_repo.add_many(session, added)
-    for group in updated.values():
-        flags_repo.change_many(session, group)
-    version = store_flags(session, writes, ctx, stored)
+    # The concern rows and their Flags are written without waiting for each answer (only a
+    # new Flag's key is read back): one round trip for the three statements of a change.
+    with pipelined(session):
+        flags_repo.add_many(session, added)
+        for group in updated.values():
+            flags_repo.change_many(session, group)
+        version = store_flags(session, writes, ctx, stored)
     events = reconciled_events(session, changes, known, version, ctx.now, sources)
     enqueue_flag_events(session, events)
     # Every change with a review is to a stored concern (`pk` set); a new one, should it
