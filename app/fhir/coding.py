@@ -121,7 +121,8 @@ def code_outcome(
     birth: date | BirthSpan | None,
     recorded_at: datetime,
 ) -> Outcome | None:
-    """The coded event of the first Patient (see `code_outcomes`)."""
+    """The coded event of the first Patient (see `code_outcomes`). Ingest codes every Patient;
+    this one-patient form is kept for the coding tests and the bench's COPY fill."""
     pid = subject_patient(data)
     span = (birth, birth) if isinstance(birth, date) else birth
     found = code_outcomes(data, terms, {pid or "": span}, recorded_at)
