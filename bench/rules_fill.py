@@ -123,8 +123,8 @@ def by_copy(
             with cur.copy(
                 "COPY coded_event (resource_pk, resource_type, resource_id, child_id, "
                 "event_at, category, outcome_system, outcome_code, is_child, "
-                "age_days, service_system, service_code, service_display, organisation, "
-                "source_system, original_codes, recorded_at) FROM STDIN"
+                "age_days, service_system, service_code, service_key, service_display, "
+                "organisation, source_system, original_codes, recorded_at) FROM STDIN"
             ) as copy:
                 for row in events:
                     copy.write_row(row)
@@ -196,6 +196,7 @@ def _event_row(
         o.age_days,
         o.service_system,
         o.service_code,
+        o.service_key,  # what the backtest compares services by
         o.service_display,
         o.organisation,
         o.source_system,

@@ -37,14 +37,14 @@ class Outcome:
     is_child: bool
     age_days: int | None
     service_system: str | None
-    service_code: str | None  # the normalised service key (app.fhir.service_key): rules compare it
+    service_key: str | None  # the normalised service key (app.fhir.service_key): rules compare it
     service_display: str | None
     organisation: str | None
     source_system: str | None
     original_codes: list[dict[str, str]]
     booked_at: datetime | None = None
     age_uncertain_days: int = 0
-    service_source_code: str | None = None  # the code as the source sent it, shown to nurses
+    service_code: str | None = None  # the code as the source sent it, shown to nurses
     organisation_name: str | None = None  # the reference's display: a name when nothing better
 
 
@@ -97,8 +97,8 @@ def code_outcomes(
     shared = {
         "event_at": event_at,
         "service_system": service.system,
-        "service_code": service.key,
-        "service_source_code": service.code,
+        "service_key": service.key,
+        "service_code": service.code,
         "service_display": service.display,
         "organisation": organisation_of(data),
         "organisation_name": organisation_name_of(data),
@@ -121,7 +121,8 @@ def code_outcome(
     birth: date | BirthSpan | None,
     recorded_at: datetime,
 ) -> Outcome | None:
-    """The coded event of the first Patient (see `code_outcomes`)."""
+    """The coded event of the first Patient (see `code_outcomes`). Ingest codes every Patient;
+    this one-patient form is kept for the coding tests and the bench's COPY fill."""
     pid = subject_patient(data)
     span = (birth, birth) if isinstance(birth, date) else birth
     found = code_outcomes(data, terms, {pid or "": span}, recorded_at)

@@ -72,7 +72,7 @@ def _position(pool: Sequence[EventView], me: EventView) -> int | None:
 def _keys(plan: Plan, pool: Sequence[EventView]) -> Sequence[Hashable] | None:
     count = plan.rule.count
     if count == "services":
-        return [e.service_code for e in pool]
+        return [e.service_key for e in pool]
     if count == "children":
         return [e.child_id for e in pool]
     return None  # every event is its own thing
@@ -98,7 +98,7 @@ def _firing(
     description = rule.description
     if rule.summary is not None:
         follow = rule.no_follow_up
-        services = {e.service_code for e in evidence} - {None} if plan.counts_services else ()
+        services = {e.service_key for e in evidence} - {None} if plan.counts_services else ()
         description = rule.summary.format(
             events=len(evidence),
             children=len(children),

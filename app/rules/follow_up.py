@@ -59,7 +59,7 @@ class FollowUpIndex:
     def _key(self, event: EventView) -> tuple[str, str | None]:
         # An unknown service only matches an unknown service: a GP visit must not be taken as
         # the follow-up of a hospital clinic nobody rebooked.
-        return event.child_id, event.service_code if self._same_service else None
+        return event.child_id, event.service_key if self._same_service else None
 
     def followed_up(self, missed: EventView) -> bool:
         """True if a follow-up moment of the same child (and service) is strictly after
@@ -77,9 +77,9 @@ class FollowUpIndex:
 
     def _keys_of(self, missed: EventView) -> list[tuple[str, str | None]]:
         keys = [self._key(missed)]
-        if self._same_service and organisation_only(missed.service_code):
-            keys.append(_at(missed.child_id, missed.service_code or ""))  # any event there
-        if self._same_service and missed.place is not None and missed.place != missed.service_code:
+        if self._same_service and organisation_only(missed.service_key):
+            keys.append(_at(missed.child_id, missed.service_key or ""))  # any event there
+        if self._same_service and missed.place is not None and missed.place != missed.service_key:
             keys.append((missed.child_id, missed.place))  # events known only by its place
         return keys
 

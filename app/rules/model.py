@@ -20,19 +20,20 @@ class EventView:
 
     `at` is tz-aware (UTC); `age_days` is the child's age in days on the Europe/London date of
     the event, from the latest possible birth date (None = unknown); `age_uncertain_days` how
-    many days older the child may be (a partial birth date; 0 = exact). `service_code` is the
-    normalised service key. `booked_at` is when the appointment was booked (None: unknown, the
-    rules then use `at`). `place` is the key of the organisation it happened at (as
-    `app.fhir.service_key.organisation_key` makes it), None when not known. Two views are the
-    same event only if every field is equal, so a caller that keeps one row per status change
-    of an Appointment can hand both in.
+    many days older the child may be (a partial birth date; 0 = exact). `service_key` is the
+    normalised key the rules compare services by (`app.fhir.service_key` builds it; None:
+    unknown), never the code as the source sent it. `booked_at` is when the appointment was
+    booked (None: unknown, the rules then use `at`). `place` is the key of the organisation it
+    happened at (as `app.fhir.service_key.organisation_key` makes it), None when not known. Two
+    views are the same event only if every field is equal, so a caller that keeps one row per
+    status change of an Appointment can hand both in.
     """
 
     event_id: str
     child_id: str
     at: datetime
     category: str
-    service_code: str | None = None
+    service_key: str | None = None
     age_days: int | None = None
     booked_at: datetime | None = None
     age_uncertain_days: int = 0

@@ -21,10 +21,10 @@ def organisation_only(key: str | None) -> bool:
 def same_service(a: EventView, b: EventView) -> bool:
     """One known service: the same key, or one known only by the organisation the other
     happened at. An unknown service matches nothing."""
-    if a.service_code is None or b.service_code is None:
+    if a.service_key is None or b.service_key is None:
         return False
-    if a.service_code == b.service_code:
+    if a.service_key == b.service_key:
         return True
-    return (organisation_only(a.service_code) and a.service_code == b.place) or (
-        organisation_only(b.service_code) and b.service_code == a.place
+    return (organisation_only(a.service_key) and a.service_key == b.place) or (
+        organisation_only(b.service_key) and b.service_key == a.place
     )

@@ -65,7 +65,7 @@ class Plan:
         """
         if event.category not in self.categories:
             return False
-        if self.needs_service and event.service_code is None:
+        if self.needs_service and event.service_key is None:
             return False
         if self.rule.age is not None and not age_matches(self.rule.age, event):
             return False

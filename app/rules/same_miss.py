@@ -38,7 +38,7 @@ def merge_same_misses(
     kept: list[EventView] = []
     clusters: list[list[EventView]] = []
     for event in ordered:
-        if event.service_code is None:
+        if event.service_key is None:
             kept.append(event)
             continue
         runs = groups.setdefault((event.child_id, event.category), [])

@@ -20,8 +20,7 @@ EVENT_COLUMNS = (
     CodedEvent.child_id,
     CodedEvent.event_at,
     CodedEvent.category,
-    # The rules compare services by key; views built from these rows call it service_code.
-    CodedEvent.service_key.label("service_code"),
+    CodedEvent.service_key,  # the rules compare services by key, not by the source's code
     CodedEvent.age_days,
     CodedEvent.booked_at,
     CodedEvent.age_uncertain_days,

@@ -132,7 +132,9 @@ def test_event_keeps_service_organisation_source_and_original_codes() -> None:
     )
     outcome = code_outcome(resource, TERMS, CHILD_BORN, NOW)
     assert outcome is not None
-    assert (outcome.service_code, outcome.service_display) == ("s|dental", "Dental")
+    # The key the rules compare, and the code as the source sent it, shown to people.
+    assert (outcome.service_key, outcome.service_code) == ("s|dental", "dental")
+    assert outcome.service_display == "Dental"
     assert outcome.organisation == "Y12345"
     assert outcome.source_system == "https://gp.example/emis"
     assert outcome.original_codes[0]["code"] == "noshow"

@@ -55,7 +55,7 @@ class Kit:
             child_id=child,
             at=day(n),
             category=category,
-            service_code=service,
+            service_key=service,
             age_days=age_days,
         )
 

@@ -15,7 +15,7 @@ REPEAT_90 = "multi-service"  # 2 services within 90 days
 
 
 def miss(at: datetime, service: str, event_id: str) -> EventView:
-    return EventView(event_id, "c1", at, "was-not-brought", service_code=service, age_days=3000)
+    return EventView(event_id, "c1", at, "was-not-brought", service_key=service, age_days=3000)
 
 
 @pytest.mark.parametrize(

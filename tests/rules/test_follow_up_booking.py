@@ -11,7 +11,7 @@ from rulekit import Kit, day
 from app.rules import EventView
 
 RULE = "not-rebooked"
-MISSED = EventView("miss", "c1", day(0), "was-not-brought", service_code="gp", age_days=3000)
+MISSED = EventView("miss", "c1", day(0), "was-not-brought", service_key="gp", age_days=3000)
 
 
 def later(
@@ -26,7 +26,7 @@ def later(
         "c1",
         day(at),
         category,
-        service_code=service,
+        service_key=service,
         age_days=3000,
         booked_at=None if booked is None else day(booked),
     )

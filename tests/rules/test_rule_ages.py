@@ -23,7 +23,7 @@ def at_age(birth: date, at: datetime, uncertain: int = 0, child: str = "c1") -> 
         child,
         at,
         "was-not-brought",
-        service_code="gp",
+        service_key="gp",
         age_days=(local_date(at) - birth).days,
         age_uncertain_days=uncertain,
     )

@@ -28,7 +28,7 @@ def report(
         child,
         T0 + timedelta(minutes=minutes),
         category,
-        service_code=service,
+        service_key=service,
         age_days=age_days,
         place=place,
     )
@@ -49,7 +49,7 @@ def report(
 def test_two_reports_of_one_miss_count_once(
     kit: Kit, second: EventView, repeat_fires: bool
 ) -> None:
-    gp = report(0, "gp", service=second.service_code if second.service_code is None else "gp")
+    gp = report(0, "gp", service=second.service_key if second.service_key is None else "gp")
     fired = kit.fired(second, [gp])
     assert ("repeat-wnb" in fired) == repeat_fires
 

@@ -316,7 +316,7 @@ def expected(h: History, state: AppState) -> set[tuple[str, str, frozenset[str]]
                 child_id=h.ids[canonical[v.child]],
                 at=_when(v),
                 category=_final_category(v),
-                service_code=v.service,
+                service_key=v.service,
                 age_days=(_when(v).date() - h.births[v.child]).days,
                 # Stored with no Appointment.created, long after it took place: booked no
                 # later than its own time.

@@ -15,7 +15,7 @@ def event_view(row: Sequence[Any], child_id: str) -> EventView:
     first, a key of the caller's, and any after the eleventh are not read; `backtest_repo`
     rows have the same layout); `child_id` is the record the event counts as (a merged
     record's survivor)."""
-    _, resource_type, resource_id, _, at, category, service_code, age_days, booked, span = row[:10]
+    _, resource_type, resource_id, _, at, category, service_key, age_days, booked, span = row[:10]
     organisation = row[10]
     # Read through a raw column (backtest_repo, for speed), SQLite gives naive UTC instants.
     if at.tzinfo is None:
@@ -27,7 +27,7 @@ def event_view(row: Sequence[Any], child_id: str) -> EventView:
         child_id=child_id,
         at=at,
         category=category,
-        service_code=service_code,
+        service_key=service_key,
         age_days=age_days,
         booked_at=booked,
         age_uncertain_days=span,

@@ -88,7 +88,7 @@ def load(
                 child_id=child,
                 at=row.event_at,
                 category=row.category,
-                service_code=row.service_code,
+                service_key=row.service_key,
                 age_days=row.age_days,
                 booked_at=row.booked_at,
                 age_uncertain_days=row.age_uncertain_days,
