@@ -86,13 +86,6 @@ class Settings(BaseSettings):
         "pooler in transaction mode (PgBouncer before 1.21): each connection's prepared "
         "statements would be sent to another client's server connection.",
     )
-    db_ping_after_idle_seconds: float = Field(
-        default=1.0,
-        ge=0,
-        description="Check a pooled PostgreSQL connection with a ping before use only when it "
-        "has been idle this long (0: before every use). A connection in steady use is not "
-        "pinged (a round trip per request); one that fails anyway invalidates the pool.",
-    )
     db_listen_url: str | None = Field(
         default=None,
         description="A direct PostgreSQL URL (not through a pooler) for the worker's LISTEN "

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import ConnectionPoolEntry
 
 from app.settings import Settings
 
@@ -32,10 +29,11 @@ def make_engine(settings: Settings) -> Engine:
         # up front so a read-then-write use case cannot fail on upgrade with SQLITE_BUSY.
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    engine = create_engine(
+    return create_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=10,
+        pool_pre_ping=True,
         # A refused or dropped connection must fail fast (503), not hold the request.
         connect_args={
             "connect_timeout": CONNECT_TIMEOUT_SECONDS,
@@ -45,39 +43,6 @@ def make_engine(settings: Settings) -> Engine:
         },
         hide_parameters=True,
     )
-    _ping_when_idle(engine, settings.db_ping_after_idle_seconds)
-    return engine
-
-
-def _ping_when_idle(engine: Engine, after: float) -> None:
-    """Ping a pooled connection before use only when it has sat idle `after` seconds or more.
-
-    SQLAlchemy's pool_pre_ping pings on every checkout: a round trip on every request, for
-    connections that answered a moment ago. What goes stale is what sat idle (a server or
-    firewall timeout, a restart in a quiet hour). A restart under load still fails the
-    requests in flight (503); the first such failure invalidates every pooled connection,
-    so the next requests connect afresh."""
-
-    def checked_in(_dbapi: Any, record: ConnectionPoolEntry) -> None:
-        record.info[_IDLE_SINCE] = time.monotonic()
-
-    def checked_out(dbapi: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
-        idle_since = record.info.get(_IDLE_SINCE)
-        if idle_since is None or time.monotonic() - idle_since < after:
-            return  # new, or used a moment ago
-        try:
-            engine.dialect.do_ping(dbapi)
-        except engine.dialect.loaded_dbapi.Error as err:
-            if engine.dialect.is_disconnect(err, dbapi, None):
-                # The pool replaces this connection and every one older (up to three tries).
-                raise InvalidatePoolError() from err
-            raise
-
-    event.listen(engine, "checkin", checked_in)
-    event.listen(engine, "checkout", checked_out)
-
-
-_IDLE_SINCE = "wnb_idle_since"
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
