@@ -54,7 +54,8 @@ STAGES = (
         "app.store.resources_repo:insert_versions"), W, 0.06, 0.10),
     Stage("writes: search values, identifiers", ("app.store.resources_repo:replace_index",),
           W, 0.04, 0.06),
-    Stage("writes: coded events", ("app.store.events_repo:replace_events",), W, 0.03, 0.04),
+    Stage("writes: coded events", ("app.store.events_repo:remove_events",
+                                   "app.store.events_repo:add_events"), W, 0.03, 0.04),
     Stage("writes: families, statuses (after_write)", (
         "app.services.records.consequences:after_write",), W, 0.03, 0.03),
     Stage(R, ("app.services.concerns.reconcile:settle",), None, 0.03, 0.02),

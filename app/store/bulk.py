@@ -48,7 +48,11 @@ def pipelined(session: Session) -> Iterator[None]:
     end. Writes whose results nothing reads in between then cost one round trip together, not
     one each. SQLite (in process, no round trips): as written. A database error still comes
     out as SQLAlchemy raises it (IntegrityError for a unique-key race), so the unit of work
-    retries it like any other."""
+    retries it like any other.
+
+    Only writes go in a block, and the driver-level reads of this module (RETURNING keys):
+    SQLAlchemy cannot build result rows from a statement whose answer has not come back
+    (psycopg raises NotImplementedError), so a query through the session must stay outside."""
     connection = session.connection()
     if connection.dialect.name != "postgresql" or _in_pipeline(connection):
         yield

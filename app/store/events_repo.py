@@ -38,25 +38,23 @@ def service_keys(session: Session, refs: set[str]) -> dict[str, str]:
     return {f"Appointment/{rid}": key for rid, key in rows if key is not None}
 
 
-def replace_events(
-    session: Session, resource_pks: list[int], rows: list[dict[str, Any]]
-) -> set[str]:
-    """The coded events of these resources become `rows` (an update recodes its event).
-    Returns the children whose events were removed (their families' flags must be judged
-    again). No primary keys come back, so the rows go in the cheapest way (COPY or
-    executemany)."""
-    removed: set[str] = set()
-    if resource_pks:
-        removed = {
-            child
-            for (child,) in session.execute(
-                delete(CodedEvent)
-                .where(CodedEvent.resource_pk.in_(resource_pks))
-                .returning(CodedEvent.child_id)
-            )
-        }
+def remove_events(session: Session, resource_pks: list[int]) -> set[str]:
+    """Delete the coded events of these resources (an update recodes its events); the
+    children whose events were removed (their families' flags must be judged again)."""
+    if not resource_pks:
+        return set()
+    removed = session.execute(
+        delete(CodedEvent)
+        .where(CodedEvent.resource_pk.in_(resource_pks))
+        .returning(CodedEvent.child_id)
+    )
+    return {child for (child,) in removed}
+
+
+def add_events(session: Session, rows: list[dict[str, Any]]) -> None:
+    """No primary keys come back, so the rows go in the cheapest way (VALUES, unnest or
+    COPY; executemany on SQLite)."""
     insert_rows(session, CodedEvent.__table__, rows)
-    return removed
 
 
 # (pk, child_id, event_at, category, is_child, age_days, age_uncertain_days)

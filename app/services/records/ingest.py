@@ -31,6 +31,7 @@ from app.services.records.stale import is_stale, keep_source_time, stale_warning
 from app.services.records.subject_change import warn_if_subject_changed
 from app.services.records.version_rows import event_row, resource_row, restamped
 from app.store import events_repo, resources_repo
+from app.store.bulk import pipelined
 from app.store.models import CodedEvent, Resource
 
 # Targets before the resources that point at them.
@@ -276,16 +277,9 @@ def _write(session: Session, plans: list[Planned], ctx: WriteContext) -> set[str
     rows = [resource_row(p, ctx) for p in new]
     for p, pk in zip(new, resources_repo.insert_resources(session, rows), strict=True):
         p.existing_pk = pk
-    resources_repo.update_resources(
-        session, [{"pk": p.existing_pk, **resource_row(p, ctx)} for p in updated]
-    )
     versions = [(p, p.version, p.content) for p in plans]
     # A stale version goes into history; the stored content follows it as the current one.
     versions += [(p, p.version + 1, p.current_content) for p in plans if p.stale_of is not None]
-    resources_repo.insert_versions(
-        session,
-        [version_row(p.request.type, p.id, v, ctx.now, content) for p, v, content in versions],
-    )
     index: list[dict[str, Any]] = []
     keys: list[dict[str, Any]] = []
     event_rows: list[dict[str, Any]] = []
@@ -297,9 +291,19 @@ def _write(session: Session, plans: list[Planned], ctx: WriteContext) -> set[str
         keys += key_rows(pk, p.identity)
         event_rows += [event_row(p, outcome, ctx) for outcome in p.outcomes]
     reindexed = [_pk(p) for p in updated if p.stale_of is None]
-    resources_repo.replace_index(session, reindexed, index, keys)
-    recoded = [_pk(p) for p in updated if not p.keep_events]
-    removed = events_repo.replace_events(session, recoded, event_rows)
+    # An update's events are recoded: which children lose one is read before the pipeline.
+    removed = events_repo.remove_events(session, [_pk(p) for p in updated if not p.keep_events])
+    # The rest reads nothing back: sent together, one round trip (PostgreSQL).
+    with pipelined(session):
+        resources_repo.update_resources(
+            session, [{"pk": p.existing_pk, **resource_row(p, ctx)} for p in updated]
+        )
+        resources_repo.insert_versions(
+            session,
+            [version_row(p.request.type, p.id, v, ctx.now, content) for p, v, content in versions],
+        )
+        resources_repo.replace_index(session, reindexed, index, keys)
+        events_repo.add_events(session, event_rows)
     for p in plans:
         if p.stale_of is not None:
             p.result = WriteResult(
