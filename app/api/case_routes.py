@@ -4,14 +4,13 @@ and change of a child's record."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
 from app.api.audited import audited
 from app.api.body import read_json
-from app.api.case_schemas import Caseload, OwnerAnswer, owner_request, sharing_request
-from app.api.chronology_schemas import SharedItem
+from app.api.case_params import owner_request, sharing_request
 from app.api.nurse_params import Id
 from app.api.openapi_docs import fhir_responses
 from app.api.security import require_all
@@ -21,6 +20,8 @@ from app.auth.scopes import REVIEW
 from app.runtime import AppState
 from app.services.access.audit import AuditNote
 from app.services.nurse import case_owner, sharing
+from app.services.nurse.shapes.case import Caseload, OwnerAnswer
+from app.services.nurse.shapes.chronology import SharedItem
 
 BODY_LIMIT = 16 * 1024  # a 4,000-character note in JSON, with room to spare
 router = APIRouter()
@@ -33,7 +34,7 @@ async def _give(
     note: AuditNote,
     assign: case_owner.Assign,
     subject: str,
-) -> dict[str, Any]:
+) -> OwnerAnswer:
     # Scopes before the body is read: a caller who may not review learns nothing more.
     await require_all(state, who, note, (REVIEW, "create"), ("Patient", "read"))
     given = owner_request(await read_json(request, BODY_LIMIT), who.id)
@@ -53,7 +54,7 @@ async def _give(
 )
 async def put_child_owner(
     patient_id: Id, request: Request, state: StateDep, who: PrincipalDep
-) -> dict[str, Any]:
+) -> OwnerAnswer:
     note = AuditNote("update", "Patient", [f"Patient/{patient_id}"])
     return await _give(request, state, who, note, case_owner.assign_child, patient_id)
 
@@ -68,7 +69,7 @@ async def put_child_owner(
 )
 async def put_family_owner(
     family_id: Id, request: Request, state: StateDep, who: PrincipalDep
-) -> dict[str, Any]:
+) -> OwnerAnswer:
     note = AuditNote("update", "Patient")
     return await _give(request, state, who, note, case_owner.assign_family, family_id)
 
@@ -86,7 +87,7 @@ async def get_caseload(
     state: StateDep,
     who: PrincipalDep,
     owner: Annotated[str | None, Query(max_length=100, pattern=r"^[^\x00]*$")] = None,
-) -> dict[str, Any]:
+) -> Caseload:
     note = AuditNote("search", "Patient", query=f"caseload of {owner or who.id}")
     needs = [("Patient", "search"), ("Flag", "search")]
     today = state.clock().date()
@@ -108,7 +109,7 @@ async def get_caseload(
 )
 async def post_sharing(
     patient_id: Id, request: Request, state: StateDep, who: PrincipalDep
-) -> dict[str, Any]:
+) -> SharedItem:
     note = AuditNote("update", "Patient", [f"Patient/{patient_id}"])
     await require_all(state, who, note, (REVIEW, "create"), ("Patient", "read"))
     given = sharing_request(await read_json(request, BODY_LIMIT))

@@ -3,12 +3,9 @@ carers on one timeline). Every read is audited with each patient it disclosed.""
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 
 from app.api.audited import audited
-from app.api.chronology_schemas import ChildChronology, FamilyChronology
 from app.api.nurse_params import Id
 from app.api.openapi_docs import fhir_responses
 from app.api.state import PrincipalDep, StateDep
@@ -18,6 +15,7 @@ from app.services.nurse.chronology import (
     family_chronology,
     family_chronology_of_child,
 )
+from app.services.nurse.shapes.chronology import ChildChronology, FamilyChronology
 
 ERRORS = fhir_responses(400, 401, 403, 404, 429)
 CHILD_NEEDS = (("Patient", "read"), ("Appointment", "search"), ("Flag", "search"))
@@ -36,7 +34,7 @@ router = APIRouter()
 )
 async def get_child_chronology(
     patient_id: Id, state: StateDep, who: PrincipalDep
-) -> dict[str, Any]:
+) -> ChildChronology:
     note = AuditNote("read", "Patient", [f"Patient/{patient_id}"])
     now = state.clock()
     return await audited(
@@ -57,7 +55,7 @@ async def get_child_chronology(
 )
 async def get_family_chronology(
     family_id: Id, state: StateDep, who: PrincipalDep
-) -> dict[str, Any]:
+) -> FamilyChronology:
     note = AuditNote("read", "Patient")
     now = state.clock()
     return await audited(
@@ -75,7 +73,7 @@ async def get_family_chronology(
 )
 async def get_family_chronology_of_child(
     patient_id: Id, state: StateDep, who: PrincipalDep
-) -> dict[str, Any]:
+) -> FamilyChronology:
     note = AuditNote("read", "Patient", [f"Patient/{patient_id}"])
     now = state.clock()
     return await audited(

@@ -1,18 +1,26 @@
 """Reading the nurse API's input: worklist query parameters, ids in paths, a review body.
-Anything unexpected is a 400 naming the parameter, never silently ignored."""
+Anything unexpected is a 400 naming the parameter, never silently ignored. (What the API
+answers with is declared once, by the use cases: `app/services/nurse/shapes/`.)"""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Literal, TypeVar
 
 from fastapi import Path, Query, Request
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from app.api.nurse_schemas import FamilyReviewRequest, ReviewRequest, StateFilter
 from app.fhir.errors import FhirError, Issue
 from app.fhir.parse import load_json
 from app.services.nurse.review import ReviewInput
-from app.services.nurse.worklist import WorklistQuery
+from app.services.nurse.shapes.concern import ReviewAction, ReviewOutcome
+from app.services.nurse.worklist import STATES, WorklistQuery
+
+# The worklist's state filter words, an enum of strings in the OpenAPI document, built from
+# `STATES` so they cannot drift from it. (mypy cannot read a Literal built at run time.)
+if TYPE_CHECKING:
+    StateFilter = str
+else:
+    StateFilter = Literal[tuple(str(k) for k in STATES)]
 
 M = TypeVar("M", bound=BaseModel)
 NO_NUL = r"^[^\x00]*$"
@@ -94,6 +102,33 @@ def worklist_query(
         count=count,
         offset=offset,
     )
+
+
+class ReviewRequest(BaseModel):
+    """One review of a flag. `outcome` goes with action outcome or close (close needs one
+    unless an earlier review recorded it); `note` is required for action note, for
+    outcome other, and to close a high-priority concern."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: ReviewAction
+    outcome: ReviewOutcome | None = None
+    note: str | None = Field(default=None, max_length=4000, pattern=r"^[^\x00]*$")
+
+
+class FamilyReviewRequest(BaseModel):
+    """One review applied to the open concern of each chosen child of a family, all or none.
+    The rules of a single review hold for each concern; closing a high-priority concern
+    needs an outcome and a note."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    children: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9\-.]{1,64}$")]] = Field(
+        min_length=1, max_length=50, description="Patient ids: whose concern to review"
+    )
+    action: Literal["acknowledge", "note", "outcome", "close"]
+    outcome: ReviewOutcome | None = None
+    note: str | None = Field(default=None, max_length=4000, pattern=r"^[^\x00]*$")
 
 
 def json_body(model: type[M], raw: bytes) -> M:

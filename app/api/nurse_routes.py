@@ -13,14 +13,13 @@ from app.api.audited import audited
 from app.api.body import read_json
 from app.api.case_routes import router as case_router
 from app.api.chronology_routes import router as chronology_router
-from app.api.nurse_params import Id, family_review_input, review_input, worklist_query
-from app.api.nurse_schemas import (
+from app.api.nurse_params import (
     FamilyReviewRequest,
-    FamilyReviewResult,
-    FlagDetail,
-    FlagWithReviews,
+    Id,
     ReviewRequest,
-    WorklistPage,
+    family_review_input,
+    review_input,
+    worklist_query,
 )
 from app.api.openapi_docs import fhir_responses
 from app.api.security import require_all
@@ -33,6 +32,8 @@ from app.services.nurse import child_search
 from app.services.nurse.family_review import review_family
 from app.services.nurse.flag_view import flag_view
 from app.services.nurse.review import review_flag
+from app.services.nurse.shapes.concern import FamilyReviewResult, FlagDetail, FlagWithReviews
+from app.services.nurse.shapes.worklist import WorklistPage
 from app.services.nurse.worklist import WorklistQuery, worklist
 
 REVIEW_BODY_LIMIT = 16 * 1024  # a 4,000-character note in JSON, with room to spare
@@ -68,7 +69,7 @@ async def get_worklist(
     state: StateDep,
     who: PrincipalDep,
     q: Annotated[WorklistQuery, Depends(worklist_query)],
-) -> dict[str, Any]:
+) -> WorklistPage:
     note = AuditNote("search", "Flag", query=str(request.query_params))
     needs = [("Flag", "search"), ("Patient", "search")]
     now = state.clock()
@@ -86,7 +87,7 @@ async def get_worklist(
     response_model=FlagDetail,
     responses=fhir_responses(400, 401, 403, 404, 429),
 )
-async def get_flag(flag_id: Id, state: StateDep, who: PrincipalDep) -> dict[str, Any]:
+async def get_flag(flag_id: Id, state: StateDep, who: PrincipalDep) -> FlagDetail:
     note = AuditNote("read", "Flag", [f"Flag/{flag_id}"])
     needs = [("Flag", "read"), ("Patient", "read"), ("Appointment", "read")]
     now = state.clock()
@@ -110,7 +111,7 @@ async def get_flag(flag_id: Id, state: StateDep, who: PrincipalDep) -> dict[str,
 )
 async def post_review(
     flag_id: Id, request: Request, state: StateDep, who: PrincipalDep
-) -> dict[str, Any]:
+) -> FlagWithReviews:
     note = AuditNote("review", "Flag", [f"Flag/{flag_id}"])
     given = review_input(await review_body(request, state, who, note))
     ctx = state.write_context()
@@ -136,7 +137,7 @@ async def post_review(
 )
 async def post_family_review(
     family_id: Id, request: Request, state: StateDep, who: PrincipalDep
-) -> dict[str, Any]:
+) -> FamilyReviewResult:
     note = AuditNote("review", "Flag", query=f"families/{family_id}/review")
     children, given = family_review_input(await review_body(request, state, who, note))
     note.references = sorted({f"Patient/{c}" for c in children})  # a refusal names them too

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
@@ -73,9 +73,7 @@ async def caseload_page(request: Request) -> Response:
     note = AuditNote("search", "Patient", query="my caseload")
     who = await page_user(request, note)
     today = get_state(request).clock().date()
-    body: dict[str, Any] = await audited(
-        request, who, note, lambda s: case_owner.caseload(s, who.id, today)
-    )
+    body = await audited(request, who, note, lambda s: case_owner.caseload(s, who.id, today))
     return page(request, "caseload.html", {"who": who, "body": body, "today": today})
 
 

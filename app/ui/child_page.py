@@ -19,6 +19,7 @@ from app.services.nurse.chronology import child_chronology
 from app.services.nurse.family_review import open_concerns
 from app.services.nurse.household import household
 from app.services.nurse.relatives import relatives
+from app.services.nurse.shapes.chronology import ChildChronology
 from app.services.nurse.sharing import METHODS
 from app.services.nurse.status_banner import banner
 from app.ui import chronology_view as cv
@@ -32,7 +33,7 @@ from app.ui.view import audited
 router = APIRouter(prefix="/ui")
 
 
-Views = tuple[dict[str, Any], dict[str, Any], dict[str, Any]]
+Views = tuple[ChildChronology, dict[str, Any], dict[str, Any]]
 
 
 def _child_and_relatives(session: Session, patient_id: str, now: datetime) -> Answer[Views]:
@@ -40,10 +41,10 @@ def _child_and_relatives(session: Session, patient_id: str, now: datetime) -> An
     child = child_chronology(session, patient_id, now)
     kin = relatives(session, patient_id, now)
     case = case_panel(session, [patient_id], now.date())
-    case["banner"] = banner(session, patient_id, child.body["items"], now)
-    case["concerns"] = open_concerns(session, child.body["family_id"], now.date())
+    case["banner"] = banner(session, patient_id, child.body.items, now)
+    case["concerns"] = open_concerns(session, child.body.family_id, now.date())
     people = household(
-        session, patient_id, child.body["items"], kin.body["siblings"], kin.body["carers"], now
+        session, patient_id, child.body.items, kin.body["siblings"], kin.body["carers"], now
     )
     case["banner"].update(people.body)
     refs = {*child.references, *kin.references, *people.references}
@@ -80,15 +81,15 @@ async def _child(
     child, kin, case = await audited(
         request, who, note, lambda s: _child_and_relatives(s, patient_id, now)
     )
-    items = child["items"]
-    events = cv.of_kind(items, "event")
-    statuses = cv.of_kind(items, "status-start")
+    items = child.items
+    events = cv.events(items)
+    statuses = cv.status_starts(items)
     rows = cv.services(events)
     current, past = cv.open_first(cv.flags(items))
     context = {
         "who": who,
-        "child": child["child"],
-        "family_id": child["family_id"],
+        "child": child.child,
+        "family_id": child.family_id,
         "siblings": kin["siblings"],
         "carers": kin["carers"],
         "owner": case["owners"].get(patient_id),
@@ -98,7 +99,9 @@ async def _child(
         "current_flags": current,
         "past_flags": past,
         "items": items,
-        "timeline": timeline.build(events, statuses, cv.service_of, rows, lambda _: None, now),
+        "timeline": timeline.build(
+            cv.marks(events, cv.service_of), cv.periods(statuses), cv.row, rows, lambda _: None, now
+        ),
         "printing": printing,
         "methods": list(METHODS.items()),
         "shared": request.query_params.get("shared") == "saved",

@@ -3,25 +3,53 @@ periods, flags with their evidence and reviews, and the timeline drawn from them
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from app.fhir.concern_state import CLOSED_STATES
+from app.services.nurse.shapes.chronology import (
+    ChronologyItem,
+    EventItem,
+    FlagItem,
+    ReviewItem,
+    StatusItem,
+)
 
 NO_SERVICE = "Service not recorded"
 CLOSED = frozenset(CLOSED_STATES)
 
 
-def service_of(item: dict[str, Any]) -> str:
-    service = item.get("service") or {}
-    return service.get("display") or service.get("code") or NO_SERVICE
+def service_of(item: EventItem) -> str:
+    service = item.service
+    return (service.display or service.code if service else None) or NO_SERVICE
 
 
-def of_kind(items: Sequence[dict[str, Any]], *kinds: str) -> list[dict[str, Any]]:
-    return [i for i in items if i["kind"] in kinds]
+def events(items: Sequence[ChronologyItem]) -> list[EventItem]:
+    return [i for i in items if isinstance(i, EventItem)]
 
 
-def services(events: Sequence[dict[str, Any]]) -> list[str]:
+def status_starts(items: Sequence[ChronologyItem]) -> list[StatusItem]:
+    return [i for i in items if isinstance(i, StatusItem) and i.kind == "status-start"]
+
+
+def marks(events: Sequence[EventItem], row_of: Callable[[EventItem], str]) -> list[dict[str, Any]]:
+    """The timeline's marks (`timeline.build` draws plain values): when, what, which row."""
+    return [{"at": e.at, "category": e.category, "row": row_of(e)} for e in events]
+
+
+def periods(statuses: Sequence[StatusItem]) -> list[dict[str, Any]]:
+    """The timeline's shaded periods: which status, from when to when, whose."""
+    return [
+        {"status": s.status, "start": s.start, "end": s.end, "child_id": s.child_id}
+        for s in statuses
+    ]
+
+
+def row(mark: dict[str, Any]) -> str:
+    return str(mark["row"])
+
+
+def services(events: Sequence[EventItem]) -> list[str]:
     """Services in the order the child first met them: the timeline's rows read top-down
     as the story unfolds."""
     seen: dict[str, None] = {}
@@ -30,26 +58,29 @@ def services(events: Sequence[dict[str, Any]]) -> list[str]:
     return list(seen)
 
 
-def flags(items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def flags(items: Sequence[ChronologyItem]) -> list[dict[str, Any]]:
     """Each flag once, newest first, with its evidence (the outcomes on this chronology it
-    names) and its reviews, oldest first."""
-    by_resource = {e["resource"]: e for e in of_kind(items, "event")}
+    names) and its reviews, oldest first: a card's fields (dicts the page owns)."""
+    by_resource = {e.resource: e for e in events(items)}
     found: dict[str, dict[str, Any]] = {}
-    for i in of_kind(items, "flag-opened", "flag-updated", "flag-closed"):
-        flag = found.setdefault(i["flag_id"], {**i, "opened_at": i["at"], "reviews": []})
+    for i in items:
+        if not isinstance(i, FlagItem):
+            continue
+        # dict(), not model_dump(): the card reads each reason's words (`reason_details`).
+        flag = found.setdefault(i.flag_id, {**dict(i), "opened_at": i.at, "reviews": []})
         # The card shows the flag as it stands: its latest item's reasons, not its first's.
         flag.update(
-            state=i["state"],
-            outcome=i["outcome"],
-            evidence=i["evidence"],
-            priority=i["priority"],
-            reasons=i["reason_details"],
+            state=i.state,
+            outcome=i.outcome,
+            evidence=i.evidence,
+            priority=i.priority,
+            reasons=i.reason_details,
         )
-        if i["kind"] == "flag-closed":
-            flag["closed_at"] = i["at"]
-    for r in of_kind(items, "review"):
-        if r["flag_id"] in found:
-            found[r["flag_id"]]["reviews"].append(r)
+        if i.kind == "flag-closed":
+            flag["closed_at"] = i.at
+    for r in items:
+        if isinstance(r, ReviewItem) and r.flag_id in found:
+            found[r.flag_id]["reviews"].append(r)
     for flag in found.values():
         flag["evidence_items"] = [
             by_resource[ref] for ref in flag["evidence"] if ref in by_resource

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import Request
 
-from app.services.nurse.review import REVIEW_OUTCOMES
+from app.services.nurse.shapes.concern import REVIEW_OUTCOMES
 
 # What a family review may do; reopening is one concern at a time, on the flag's own page.
 FAMILY_ACTIONS = {

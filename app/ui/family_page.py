@@ -17,6 +17,8 @@ from app.services.common.answer import Answer
 from app.services.nurse.case_owner import case_panel
 from app.services.nurse.chronology import family_chronology
 from app.services.nurse.family_review import open_concerns
+from app.services.nurse.shapes.chronology import ChronologyItem, FamilyChronology
+from app.services.nurse.shapes.concern import CaseOwnerView
 from app.services.nurse.status_banner import family_banner
 from app.ui import chronology_view as cv
 from app.ui import timeline
@@ -28,23 +30,23 @@ from app.ui.view import audited
 router = APIRouter(prefix="/ui")
 
 
-def person_rows(body: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+def person_rows(body: FamilyChronology) -> tuple[dict[str, str], dict[str, str]]:
     """Row label per child id (eldest first) and per carer key; names repeat, so each label
     is made unique."""
     children: dict[str, str] = {}
-    for c in sorted(body["children"], key=lambda c: c["birth_date"] or "9999"):
-        children[c["id"]] = _unique(c["name"] or "Name not known", children.values())
+    for c in sorted(body.children, key=lambda c: c.birth_date or "9999"):
+        children[c.id] = _unique(c.name or "Name not known", children.values())
     carers: dict[str, str] = {}
-    for c in body["carers"]:
-        if c["patient_id"] and c["patient_id"] not in children:
-            name = f"{c['name'] or 'Carer'} (carer)"
-            carers[c["key"]] = _unique(name, [*children.values(), *carers.values()])
+    for carer in body.carers:
+        if carer.patient_id and carer.patient_id not in children:
+            name = f"{carer.name or 'Carer'} (carer)"
+            carers[carer.key] = _unique(name, [*children.values(), *carers.values()])
     return children, carers
 
 
-def _common(owners: dict[str, dict[str, Any]], ids: list[str]) -> dict[str, Any] | None:
+def _common(owners: dict[str, CaseOwnerView], ids: list[str]) -> CaseOwnerView | None:
     """The owner of every child's case when they all have the same one."""
-    names = {(owners.get(i) or {}).get("username") for i in ids}
+    names = {owner.username if (owner := owners.get(i)) else None for i in ids}
     return owners[ids[0]] if ids and len(names) == 1 and None not in names else None
 
 
@@ -59,14 +61,14 @@ def _unique(name: str, taken: Any) -> str:
 
 def _family(
     session: Session, family_id: str, now: datetime
-) -> Answer[tuple[dict[str, Any], dict[str, Any]]]:
+) -> Answer[tuple[FamilyChronology, dict[str, Any]]]:
     """The chronology, who owns each child's case and the open concerns, in one transaction."""
     chronology = family_chronology(session, family_id, now)
-    ids = [c["id"] for c in chronology.body["children"]]
+    ids = [c.id for c in chronology.body.children]
     case = case_panel(session, ids, now.date())
     case["concerns"] = open_concerns(session, family_id, now.date())
     body = chronology.body
-    case["banner"] = family_banner(session, body["children"], body["items"], now)
+    case["banner"] = family_banner(session, body.children, body.items, now)
     return Answer((body, case), chronology.references)
 
 
@@ -99,33 +101,38 @@ async def _family_page(
     body, case = await audited(request, who, note, lambda s: _family(s, family_id, now))
     children, carers = person_rows(body)
 
-    def row_of(item: dict[str, Any]) -> str:
-        if item.get("carer"):
-            return carers.get(item["carer"], "")
-        return children.get(item.get("child_id") or "", "")
+    def row_of(item: ChronologyItem | dict[str, Any]) -> str:
+        """The row of a chronology item, or of a flag's card (a dict of its fields)."""
+        fields = item if isinstance(item, dict) else dict(item)
+        if fields.get("carer"):
+            return carers.get(fields["carer"], "")
+        return children.get(fields.get("child_id") or "", "")
 
-    items = body["items"]
-    events = cv.of_kind(items, "event")
-    statuses = cv.of_kind(items, "status-start")
+    def status_row(period: dict[str, Any]) -> str | None:
+        return children.get(period["child_id"] or "")
+
+    items = body.items
+    events = cv.events(items)
+    statuses = cv.status_starts(items)
     context = {
         "who": who,
         "family_id": family_id,
-        "children": body["children"],
-        "carers": body["carers"],
+        "children": body.children,
+        "carers": body.carers,
         "banner": case["banner"],
         "owners": case["owners"],
-        "common_owner": _common(case["owners"], [c["id"] for c in body["children"]]),
+        "common_owner": _common(case["owners"], [c.id for c in body.children]),
         "colleagues": case["colleagues"],
         "saved": request.query_params.get("owner") == "saved",
         "row_of": row_of,
         "flags": cv.flags(items),
         "items": items,
         "timeline": timeline.build(
-            events,
-            statuses,
-            row_of,
+            cv.marks(events, row_of),
+            cv.periods(statuses),
+            cv.row,
             [*children.values(), *carers.values()],
-            lambda s: children.get(s["child_id"]),
+            status_row,
             now,
         ),
         "printing": printing,

@@ -17,15 +17,10 @@ from app.auth.principal import Principal
 from app.fhir.concern_state import ConcernState
 from app.services.access.audit import AuditNote
 from app.services.common.answer import Answer
+from app.services.nurse import flag_view
 from app.services.nurse.child_banner import child_banner
-from app.services.nurse.flag_view import flag_view
-from app.services.nurse.review import (
-    REVIEW_OUTCOMES,
-    ReviewAction,
-    ReviewInput,
-    ReviewOutcome,
-    review_flag,
-)
+from app.services.nurse.review import ReviewInput, review_flag
+from app.services.nurse.shapes.concern import REVIEW_OUTCOMES, ReviewAction, ReviewOutcome
 from app.services.nurse.sharing import METHODS
 from app.ui.case_page import LONDON
 from app.ui.chronology_view import CLOSED
@@ -59,13 +54,15 @@ async def _show(
 ) -> Response:
     note = AuditNote("read", "Flag", [f"Flag/{flag_id}"])
     now = get_state(request).clock()
-    flag: dict[str, Any] = await audited(request, who, note, lambda s: _flag(s, flag_id, now))
+    shown, banner = await audited(request, who, note, lambda s: _flag(s, flag_id, now))
     # Only our own redirect's words: a crafted link cannot make the page say "Saved: ...".
     done = request.query_params.get("done")
     context = {
         "who": who,
-        "flag": flag,
-        "actions": actions_for(flag["state"]),
+        "flag": shown.flag,
+        "sharing": shown.sharing,
+        "banner": banner,
+        "actions": actions_for(shown.flag.state),
         "outcomes": REVIEW_OUTCOMES,
         "error": error,
         "given": given or {},
@@ -78,12 +75,13 @@ async def _show(
     return page(request, "flag.html", context, status)
 
 
-def _flag(session: Session, flag_id: str, now: datetime) -> Answer[dict[str, Any]]:
+def _flag(
+    session: Session, flag_id: str, now: datetime
+) -> Answer[tuple[flag_view.FlagPage, dict[str, Any]]]:
     """The concern and its child's status banner, in one transaction and one audit record."""
-    flag = flag_view(session, flag_id, now)
-    top = child_banner(session, flag.body["child"]["id"], now)
-    flag.body["banner"] = top.body
-    return Answer(flag.body, sorted({*flag.references, *top.references}))
+    flag = flag_view.flag_page(session, flag_id, now)
+    top = child_banner(session, flag.body.flag.child.id, now)
+    return Answer((flag.body, top.body), sorted({*flag.references, *top.references}))
 
 
 @router.get("/flags/{flag_id}")

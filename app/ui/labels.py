@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from app.fhir.concern_state import ConcernState
-from app.services.nurse.organisation_names import NAME, shown
+from app.services.nurse.organisation_names import shown
 from app.services.nurse.sharing import METHODS
 
 STATES: dict[str, str] = {
@@ -117,5 +117,5 @@ FILTERS = {
     "priority_class": lambda v: PRIORITY_TAGS.get(v or "", "nhsuk-tag--grey"),
     "relationship_label": lambda v: label(RELATIONSHIPS, v),
     # An item with `organisation` (a code) and `organisation_name`: "Riverside Surgery (A81001)".
-    "organisation_label": lambda v: shown(v.get("organisation"), v.get(NAME)),
+    "organisation_label": lambda v: shown(v.organisation, v.organisation_name),
 }

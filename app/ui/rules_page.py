@@ -73,7 +73,7 @@ async def rules_page(request: Request) -> Response:
     state = get_state(request)
     now = state.clock()
     counts = await audited(request, who, note, lambda s: worklist(s, WorklistQuery(count=0), now))
-    by_rule: dict[str, int] = counts["counts"]["by_rule"]
+    by_rule = counts.counts.by_rule
     rules: list[dict[str, Any]] = [
         {"rule": r, "thresholds": thresholds(r), "open": by_rule.get(r.id, 0)}
         for r in (state.rules.rules if state.rules else [])

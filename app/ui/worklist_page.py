@@ -3,7 +3,6 @@ filtered, counted per reason, paged."""
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -11,6 +10,7 @@ from fastapi.responses import Response
 
 from app.api.state import get_state
 from app.services.access.audit import AuditNote
+from app.services.nurse.shapes.worklist import WorklistFamily
 from app.services.nurse.worklist import (
     AGE_BANDS,
     PRIORITIES,
@@ -63,11 +63,11 @@ def link(filters: dict[str, str], **changes: str | int) -> str:
     return "/ui/" + (f"?{urlencode(params)}" if params else "")
 
 
-def family_name(family: dict[str, Any]) -> str:
+def family_name(family: WorklistFamily) -> str:
     """ "Jones family" from the children's surnames as sent (several: each once)."""
     surnames: list[str] = []
-    for c in family["concerns"]:
-        name = (c["child"].get("name") or "").split()
+    for c in family.concerns:
+        name = (c.child.name or "").split()
         if len(name) > 1 and name[-1] not in surnames:
             surnames.append(name[-1])
     return f"{' and '.join(surnames)} family" if surnames else "Family"
@@ -80,14 +80,14 @@ async def worklist_page(request: Request) -> Response:
     q, filters, number = query_of(request, who.id)
     state = get_state(request)
     now = state.clock()
-    body: dict[str, Any] = await audited(request, who, note, lambda s: worklist(s, q, now))
-    pages = max(1, -(-body["total"] // PAGE_SIZE))
+    body = await audited(request, who, note, lambda s: worklist(s, q, now))
+    pages = max(1, -(-body.total // PAGE_SIZE))
     rules = sorted({r.id for r in state.rules.rules} if state.rules else set())
     context = {
         "who": who,
         "body": body,
         "filters": filters,
-        "rules": sorted(set(rules) | set(body["counts"]["by_rule"])),
+        "rules": sorted(set(rules) | set(body.counts.by_rule)),
         "states": list(STATES),
         "priorities": PRIORITIES,
         "age_bands": list(AGE_BANDS),

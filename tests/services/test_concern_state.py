@@ -12,9 +12,10 @@ import orjson
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
-from app.api.nurse_schemas import StateFilter, StateWord
+from app.api.nurse_params import StateFilter
 from app.fhir.concern_state import CLOSED_STATES, OPEN_STATES, ConcernState, state_values
 from app.runtime import AppState
+from app.services.nurse.shapes.concern import StateWord
 from app.services.nurse.worklist import STATES, UNREVIEWED
 from app.store.models import RaisedFlag
 from app.ui.chronology_view import CLOSED

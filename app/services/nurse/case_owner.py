@@ -19,6 +19,8 @@ from app.services.access.users import display_names, shown_name
 from app.services.common.answer import Answer
 from app.services.nurse.child_summary import children
 from app.services.nurse.chronology import is_adult
+from app.services.nurse.shapes.case import Caseload, CaseloadItem, OwnedChild, OwnerAnswer, Person
+from app.services.nurse.shapes.concern import CaseOwnerView
 from app.store import auth_repo, case_repo, family_repo, links_repo, worklist_repo
 from app.store.case_models import CaseOwner
 
@@ -34,12 +36,12 @@ class Assignment:
 
 
 # assign_child or assign_family: (session, child or family id, assignment, who, now).
-Assign = Callable[[Session, str, "Assignment", Principal, datetime], Answer[dict[str, Any]]]
+Assign = Callable[[Session, str, "Assignment", Principal, datetime], Answer[OwnerAnswer]]
 
 
 def assign_child(
     session: Session, child_id: str, given: Assignment, who: Principal, now: datetime
-) -> Answer[dict[str, Any]]:
+) -> Answer[OwnerAnswer]:
     if not worklist_repo.patients(session, [child_id]):
         raise FhirError.one(404, "not-found", f"No child {child_id}.", "child_id")
     # A merged record's case is its surviving record's: flags are raised there only.
@@ -49,7 +51,7 @@ def assign_child(
 
 def assign_family(
     session: Session, family_id: str, given: Assignment, who: Principal, now: datetime
-) -> Answer[dict[str, Any]]:
+) -> Answer[OwnerAnswer]:
     """Every child of the family now: not the adults of a household, not merged records."""
     members = family_repo.members(session, [family_id])[family_id]
     merged = links_repo.aliases_of(session, members)
@@ -63,7 +65,7 @@ def assign_family(
 
 def _assign(
     session: Session, child_ids: list[str], given: Assignment, who: Principal, now: datetime
-) -> Answer[dict[str, Any]]:
+) -> Answer[OwnerAnswer]:
     if given.owner is None:
         case_repo.clear_owner(session, child_ids)
     else:
@@ -75,29 +77,29 @@ def _assign(
         case_repo.set_owner(session, child_ids, given.owner, given.next_review, who.id, now)
     session.flush()
     owners = owner_views(session, child_ids, now.date())
-    body = {"children": [{"id": c, "owner": owners.get(c)} for c in child_ids]}
+    body = OwnerAnswer(children=[OwnedChild(id=c, owner=owners.get(c)) for c in child_ids])
     return Answer(body, [f"Patient/{c}" for c in child_ids])
 
 
-def owner_views(session: Session, child_ids: list[str], today: date) -> dict[str, dict[str, Any]]:
+def owner_views(session: Session, child_ids: list[str], today: date) -> dict[str, CaseOwnerView]:
     """The owner of each child's case that has one, as pages and the API show it."""
     rows = case_repo.owners_of(session, child_ids)
     names = _names(session)
     return {c: owner_view(r, names, today) for c, r in rows.items()}
 
 
-def owner_view(row: CaseOwner, names: dict[str, str], today: date) -> dict[str, Any]:
-    return {
-        "username": row.owner,
-        "name": names.get(row.owner, row.owner),
-        "next_review": row.next_review.isoformat() if row.next_review else None,
-        "overdue": row.next_review is not None and row.next_review < today,
-        "assigned_by": names.get(row.assigned_by, row.assigned_by),
-        "assigned_at": row.assigned_at,
-    }
+def owner_view(row: CaseOwner, names: dict[str, str], today: date) -> CaseOwnerView:
+    return CaseOwnerView(
+        username=row.owner,
+        name=names.get(row.owner, row.owner),
+        next_review=row.next_review.isoformat() if row.next_review else None,
+        overdue=row.next_review is not None and row.next_review < today,
+        assigned_by=names.get(row.assigned_by, row.assigned_by),
+        assigned_at=row.assigned_at,
+    )
 
 
-def caseload(session: Session, owner: str, today: date) -> Answer[dict[str, Any]]:
+def caseload(session: Session, owner: str, today: date) -> Answer[Caseload]:
     """The children whose cases `owner` holds: overdue reviews first, then by review date
     (none last), then the highest priority of their open flags."""
     rows = case_repo.owned_by(session, owner)
@@ -110,21 +112,21 @@ def caseload(session: Session, owner: str, today: date) -> Answer[dict[str, Any]
     for r in rows:
         counts = flags.get(r.child_id, [])
         items.append(
-            {
-                **kids[r.child_id],
-                "family_id": families.get(r.child_id),
-                "open_flags": sum(n for _, n in counts),
-                "highest_priority": highest(p for p, _ in counts) if counts else None,
-                "case": owner_view(r, names, today),
-            }
+            CaseloadItem(
+                **dict(kids[r.child_id]),  # with the NHS number, which a caseload serves
+                family_id=families.get(r.child_id),
+                open_flags=sum(n for _, n in counts),
+                highest_priority=highest(p for p, _ in counts) if counts else None,
+                case=owner_view(r, names, today),
+            )
         )
     items.sort(key=lambda i: (
-        not i["case"]["overdue"],
-        i["case"]["next_review"] or "9999-12-31",
-        priority_rank(i["highest_priority"] or ""),
-        i["name"] or "",
+        not i.case.overdue,
+        i.case.next_review or "9999-12-31",
+        priority_rank(i.highest_priority or ""),
+        i.name or "",
     ))  # fmt: skip
-    body = {"owner": {"username": owner, "name": names.get(owner, owner)}, "items": items}
+    body = Caseload(owner=Person(username=owner, name=names.get(owner, owner)), items=items)
     return Answer(body, [f"Patient/{c}" for c in ids])
 
 

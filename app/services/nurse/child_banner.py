@@ -28,5 +28,5 @@ def child_banner(session: Session, patient_id: str, now: datetime) -> Answer[dic
     people = household(session, patient_id, events, kin.body["siblings"], kin.body["carers"], now)
     body.update(people.body)
     body["carers"] = kin.body["carers"]
-    carers = {ref for c in kin.body["carers"] for ref in c["related_persons"]}
+    carers = {ref for c in kin.body["carers"] for ref in c.related_persons}
     return Answer(body, sorted({f"Patient/{patient_id}", *carers, *people.references}))

@@ -38,9 +38,10 @@ def find_children(
         others = [m for m in members.get(family_id or "", []) if m != row.id]
         results.append(
             {
-                **child_summary(row.id, row, today),
+                # dict(), not model_dump(): the search serves the NHS number too.
+                **dict(child_summary(row.id, row, today)),
                 "family_id": family_id,
-                "family": [known[m] for m in others],
+                "family": [dict(known[m]) for m in others],
             }
         )
     results.sort(key=lambda r: ((r["name"] or "").casefold(), r["birth_date"] or "", r["id"]))

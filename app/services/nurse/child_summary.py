@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.fhir.dates import parse_date
 from app.fhir.nhs_number import NHS_NUMBER_SYSTEM
+from app.services.nurse.shapes.concern import ChildSummary
 from app.store import worklist_repo
 from app.store.models import Resource
 
@@ -28,17 +29,17 @@ def person_name(data: dict[str, Any]) -> str | None:
     return " ".join([*given, *([family] if family else [])]) or None
 
 
-def child_summary(child_id: str, patient: Resource | None, today: date) -> dict[str, Any]:
+def child_summary(child_id: str, patient: Resource | None, today: date) -> ChildSummary:
     data = orjson.loads(patient.content) if patient else {}
     raw_birth = data.get("birthDate") if isinstance(data.get("birthDate"), str) else None
     birth = parse_date(raw_birth) if raw_birth else None
-    return {
-        "id": child_id,
-        "name": person_name(data),
-        "birth_date": raw_birth,
-        "age_days": (today - birth).days if birth else None,
-        "nhs_number": nhs_number(data),
-    }
+    return ChildSummary(
+        id=child_id,
+        name=person_name(data),
+        birth_date=raw_birth,
+        age_days=(today - birth).days if birth else None,
+        nhs_number=nhs_number(data),
+    )
 
 
 def nhs_number(data: dict[str, Any]) -> str | None:
@@ -50,6 +51,6 @@ def nhs_number(data: dict[str, Any]) -> str | None:
     return None
 
 
-def children(session: Session, ids: Sequence[str], today: date) -> dict[str, dict[str, Any]]:
+def children(session: Session, ids: Sequence[str], today: date) -> dict[str, ChildSummary]:
     found = worklist_repo.patients(session, ids)
     return {i: child_summary(i, found.get(i), today) for i in ids}

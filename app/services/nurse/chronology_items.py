@@ -1,17 +1,24 @@
-"""The items of a chronology: outcomes, safeguarding statuses, flags and reviews, each
-{at, kind, child_id, carer, ...}, put in time order."""
+"""The items of a chronology: outcomes, safeguarding statuses, flags and reviews, each a
+shape of `shapes.chronology` (at, kind, child_id, carer, ...), put in time order."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
 from app.fhir.raised_flag import concern_priority, is_concern, reasons_of
 from app.services.nurse.nurse_view import event_display, review_view
+from app.services.nurse.shapes.chronology import (
+    ChronologyItem,
+    EventItem,
+    FlagItem,
+    ReviewItem,
+    StatusItem,
+)
 from app.store.models import (
     CodedEvent,
     FlagReview,
@@ -20,6 +27,7 @@ from app.store.models import (
     SafeguardingStatus,
 )
 
+FlagStep = Literal["flag-opened", "flag-updated", "flag-closed"]
 # At one instant: a status begins, the outcome arrives, the flag it raised opens, people
 # review it, it closes, a status ends.
 KIND_ORDER = {
@@ -38,26 +46,26 @@ KIND_ORDER = {
 
 def event_items(
     events: Sequence[CodedEvent], carers: dict[str, str] | None = None
-) -> list[dict[str, Any]]:
+) -> list[EventItem]:
     """`carers` maps a carer's Patient id to the carer's key: their events name no child."""
     carers = carers or {}
     return [
-        {
-            "kind": "event",
-            "child_id": None if e.child_id in carers else e.child_id,
-            "carer": carers.get(e.child_id),
+        EventItem(
+            kind="event",
+            child_id=None if e.child_id in carers else e.child_id,
+            carer=carers.get(e.child_id),
             **event_display(e),
-        }
+        )
         for e in events
     ]
 
 
 def status_items(
     statuses: Sequence[tuple[SafeguardingStatus, str, datetime]], now: datetime
-) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
+) -> list[StatusItem]:
+    out: list[StatusItem] = []
     for s, resource, updated in statuses:
-        base = {
+        base: dict[str, Any] = {
             "child_id": s.child_id,
             "carer": None,
             "status": s.status,
@@ -66,9 +74,9 @@ def status_items(
             "end": s.end,
             "resource": resource,
         }
-        out.append({"at": s.start or updated, "kind": "status-start", **base})
+        out.append(StatusItem(at=s.start or updated, kind="status-start", **base))
         if s.end is not None and s.end <= now:  # a planned end has not happened yet
-            out.append({"at": s.end, "kind": "status-end", **base})
+            out.append(StatusItem(at=s.end, kind="status-end", **base))
     return out
 
 
@@ -92,16 +100,16 @@ def versions_needed(
 
 def flag_history_items(
     flags: Sequence[RaisedFlag], versions: Sequence[ResourceVersion] = ()
-) -> list[dict[str, Any]]:
+) -> list[FlagItem]:
     """A flag's opening, latest update and closing, each with the reasons and priority of
     the Flag version in force then (`versions`, each Flag's in version order): a concern
     raised for one reason and given a second later showed both at its opening otherwise."""
     by_flag: dict[str, list[ResourceVersion]] = defaultdict(list)
     for v in versions:
         by_flag[v.id].append(v)
-    out: list[dict[str, Any]] = []
+    out: list[FlagItem] = []
     for f in flags:
-        base = {
+        base: dict[str, Any] = {
             "child_id": f.child_id,
             "carer": None,
             "flag_id": f.flag_id,
@@ -115,13 +123,13 @@ def flag_history_items(
             "description": f.description,
             "evidence": f.evidence_events,
         }
-        steps = [("flag-opened", f.opened_at)]
+        steps: list[tuple[FlagStep, datetime]] = [("flag-opened", f.opened_at)]
         if f.updated_at > f.opened_at:  # new evidence joined the flag
             steps.append(("flag-updated", f.updated_at))
         if f.closed_at is not None:
             steps.append(("flag-closed", f.closed_at))
         for kind, at in steps:
-            out.append({"at": at, "kind": kind, **base, **_as_of(by_flag[f.flag_id], at)})
+            out.append(FlagItem(at=at, kind=kind, **{**base, **_as_of(by_flag[f.flag_id], at)}))
     return out
 
 
@@ -152,25 +160,22 @@ def _stored_reasons(f: RaisedFlag) -> list[dict[str, str]]:
 
 def review_items(
     reviews: Sequence[FlagReview], flags: Sequence[RaisedFlag], names: dict[str, str]
-) -> list[dict[str, Any]]:
+) -> list[ReviewItem]:
     by_pk = {f.pk: f for f in flags}
     return [
-        {
-            "kind": "review",
-            "child_id": by_pk[r.flag_pk].child_id,
-            "carer": None,
-            "flag_id": by_pk[r.flag_pk].flag_id,
-            "rule_id": by_pk[r.flag_pk].rule_id,
-            **review_view(r, names),
-        }
+        ReviewItem(
+            kind="review",
+            child_id=by_pk[r.flag_pk].child_id,
+            carer=None,
+            flag_id=by_pk[r.flag_pk].flag_id,
+            rule_id=by_pk[r.flag_pk].rule_id,
+            **dict(review_view(r, names)),
+        )
         for r in reviews
         if r.flag_pk in by_pk
     ]
 
 
-def in_time_order(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def in_time_order(items: list[ChronologyItem]) -> list[ChronologyItem]:
     """Oldest first; at one instant in KIND_ORDER, then by child; otherwise as given."""
-    return sorted(
-        items,
-        key=lambda i: (i["at"], KIND_ORDER[i["kind"]], i.get("child_id") or "", i["carer"] or ""),
-    )
+    return sorted(items, key=lambda i: (i.at, KIND_ORDER[i.kind], i.child_id or "", i.carer or ""))

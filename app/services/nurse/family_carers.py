@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.fhir.nhs_number import NHS_NUMBER_SYSTEM
 from app.services.nurse.child_summary import person_name
+from app.services.nurse.shapes.chronology import Carer
 from app.store import chronology_repo, resources_repo
 
 
@@ -61,7 +62,7 @@ def contact_of(data: dict[str, Any]) -> dict[str, list[str]]:
     return {"telecom": telecom, "address": address}
 
 
-def carers_of(session: Session, child_ids: Sequence[str]) -> list[dict[str, Any]]:
+def carers_of(session: Session, child_ids: Sequence[str]) -> list[Carer]:
     """One entry per carer, in key order; `patient_id` is the carer's own Patient, if any."""
     grouped: dict[str, dict[str, Any]] = {}
     for rp in chronology_repo.related_persons_of(session, child_ids):
@@ -94,7 +95,7 @@ def carers_of(session: Session, child_ids: Sequence[str]) -> list[dict[str, Any]
         carer["patient_id"] = found.get(key)
         carer["relationships"] = sorted(carer["relationships"])
         carer["children"] = sorted(c for c in carer["children"] if c)
-    return [grouped[k] for k in sorted(grouped)]
+    return [Carer(**grouped[k]) for k in sorted(grouped)]
 
 
 def _patient_ids(session: Session, idents: list[dict[str, str]]) -> dict[str, str]:

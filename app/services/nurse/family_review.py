@@ -18,6 +18,7 @@ from app.services.common.writes import WriteContext
 from app.services.concerns.concern import Concern
 from app.services.nurse import child_summary
 from app.services.nurse.review import ReviewInput, check_review, review_flag
+from app.services.nurse.shapes.concern import FamilyReviewResult
 from app.store import chronology_repo, family_repo, flags_repo
 
 # Where a concern's own refusal points: the child it was chosen as, not the whole form.
@@ -31,7 +32,7 @@ def review_family(
     given: ReviewInput,
     who: Principal,
     ctx: WriteContext,
-) -> Answer[dict[str, Any]]:
+) -> Answer[FamilyReviewResult]:
     """Each chosen child's concern as the review leaves it; the answer names every child and
     every Flag, so one audit record covers the whole review."""
     rows = _chosen(session, family_id, children, given)
@@ -40,7 +41,8 @@ def review_family(
         answer = review_flag(session, row.flag_id, given, who, ctx)
         concerns.append(answer.body)
         refs.update(answer.references)
-    return Answer({"family_id": family_id, "concerns": concerns}, sorted(refs))
+    body = FamilyReviewResult(family_id=family_id, concerns=concerns)
+    return Answer(body, sorted(refs))
 
 
 def open_concerns(session: Session, family_id: str | None, today: date) -> list[dict[str, Any]]:
@@ -55,7 +57,7 @@ def open_concerns(session: Session, family_id: str | None, today: date) -> list[
         {
             "flag_id": f.flag_id,
             "child_id": f.child_id,
-            "name": names[f.child_id]["name"],
+            "name": names[f.child_id].name,
             "priority": f.priority,
             "state": f.state,
             "reasons": [

@@ -18,71 +18,76 @@ from app.fhir.terminology import MISSED
 from app.services.common.answer import Answer
 from app.services.nurse.chronology import is_adult
 from app.services.nurse.family_carers import carers_of, contact_of
+from app.services.nurse.shapes.chronology import Carer, ChronologyItem, EventItem
+from app.services.nurse.shapes.concern import ChildSummary
 from app.store import resources_repo, worklist_repo
 
 
 def household(
     session: Session,
     patient_id: str,
-    items: Iterable[dict[str, Any]],
-    siblings: list[dict[str, Any]],
-    carers: list[dict[str, Any]],
+    items: Iterable[ChronologyItem],
+    siblings: list[ChildSummary],
+    carers: list[Carer],
     now: datetime,
 ) -> Answer[dict[str, Any]]:
     """`siblings` and `carers` as `relatives` gives them; the answer names everyone shown."""
     adults = other_adults(session, patient_id, siblings, carers, now)
     body = {"other_adults": adults, "brought_by": brought_by(session, items, carers)}
-    refs = {ref for a in adults for ref in a["related_persons"]}
-    refs |= {f"Patient/{a['patient_id']}" for a in adults if a["patient_id"]}
+    refs = {ref for a in adults for ref in a.related_persons}
+    refs |= {f"Patient/{a.patient_id}" for a in adults if a.patient_id}
     return Answer(body, sorted(refs))
 
 
 def other_adults(
     session: Session,
     patient_id: str,
-    siblings: list[dict[str, Any]],
-    carers: list[dict[str, Any]],
+    siblings: list[ChildSummary],
+    carers: list[Carer],
     now: datetime,
-) -> list[dict[str, Any]]:
-    own = {c["key"] for c in carers} | {c["patient_id"] for c in carers if c["patient_id"]}
-    kids = [s["id"] for s in siblings if not is_adult(s, now)]
-    theirs = [c for c in carers_of(session, kids) if c["key"] not in own]
-    listed = own | {c["patient_id"] for c in theirs if c["patient_id"]}
-    grown = [s for s in siblings if is_adult(s, now) and s["id"] not in listed]
-    stored = worklist_repo.patients(session, [s["id"] for s in grown])
+) -> list[Carer]:
+    own = {c.key for c in carers} | {c.patient_id for c in carers if c.patient_id}
+    kids = [s.id for s in siblings if not is_adult(s, now)]
+    theirs = [c for c in carers_of(session, kids) if c.key not in own]
+    listed = own | {c.patient_id for c in theirs if c.patient_id}
+    grown = [s for s in siblings if is_adult(s, now) and s.id not in listed]
+    stored = worklist_repo.patients(session, [s.id for s in grown])
     for s in grown:
-        found = stored.get(s["id"])
+        found = stored.get(s.id)
         contact = contact_of(orjson.loads(found.content)) if found else {}
         theirs.append(
-            {
-                "key": f"Patient/{s['id']}",
-                "name": s["name"],
-                "relationships": ["household-member"],
-                "related_persons": [],
-                "patient_id": s["id"],
-                "telecom": contact.get("telecom", []),
-                "address": contact.get("address", []),
-            }
+            Carer(
+                key=f"Patient/{s.id}",
+                identifier=None,
+                name=s.name,
+                relationships=["household-member"],
+                related_persons=[],
+                children=[],
+                active=True,
+                patient_id=s.id,
+                telecom=contact.get("telecom", []),
+                address=contact.get("address", []),
+            )
         )
     return theirs
 
 
 def brought_by(
-    session: Session, items: Iterable[dict[str, Any]], carers: list[dict[str, Any]]
+    session: Session, items: Iterable[ChronologyItem], carers: list[Carer]
 ) -> dict[str, Any] | None:
     """The RelatedPerson participant of the child's latest missed appointment: by the carer's
     name and relationship when known here, else the reference's display."""
     missed = [
         i
         for i in items
-        if i["kind"] == "event"
-        and i["category"] in MISSED
-        and i["resource"].startswith("Appointment/")
+        if isinstance(i, EventItem)
+        and i.category in MISSED
+        and i.resource.startswith("Appointment/")
     ]
     if not missed:
         return None
-    latest = max(missed, key=lambda i: i["at"])
-    stored = resources_repo.current(session, "Appointment", latest["resource"].split("/", 1)[1])
+    latest = max(missed, key=lambda i: i.at)
+    stored = resources_repo.current(session, "Appointment", latest.resource.split("/", 1)[1])
     data = orjson.loads(stored.content) if stored else {}
     for p in data.get("participant") or []:
         actor = p.get("actor") if isinstance(p, dict) else None
@@ -91,8 +96,8 @@ def brought_by(
         local = split_local(actor.get("reference") or "")
         if (local and local[0] == "RelatedPerson") or actor.get("type") == "RelatedPerson":
             ref = f"RelatedPerson/{local[1]}" if local else None
-            carer = next((c for c in carers if ref in c["related_persons"]), None)
-            name = carer["name"] if carer else actor.get("display")
-            relationships = carer["relationships"] if carer else []
-            return {"at": latest["at"], "name": name, "relationships": relationships}
+            carer = next((c for c in carers if ref in c.related_persons), None)
+            name = carer.name if carer else actor.get("display")
+            relationships = carer.relationships if carer else []
+            return {"at": latest.at, "name": name, "relationships": relationships}
     return None

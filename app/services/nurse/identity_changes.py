@@ -3,19 +3,20 @@ merge, a record taken over): each change becomes a chronology item naming who wr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
 
 import orjson
 
 from app.fhir.nhs_number import NHS_NUMBER_SYSTEM
 from app.fhir.written_by import author_of
+from app.services.nurse.shapes.chronology import IdentityItem
 from app.store.models import ResourceVersion
 
 
-def identity_items(versions: Sequence[ResourceVersion]) -> list[dict[str, Any]]:
+def identity_items(versions: Sequence[ResourceVersion]) -> list[IdentityItem]:
     """`versions`: Patient versions, each patient's in version order."""
-    out: list[dict[str, Any]] = []
+    out: list[IdentityItem] = []
     previous: dict[str, dict[str, Any]] = {}
     for v in versions:
         data = orjson.loads(v.content)
@@ -23,22 +24,22 @@ def identity_items(versions: Sequence[ResourceVersion]) -> list[dict[str, Any]]:
         previous[v.id] = data
         if before is None:
             continue
-        for changed, read in (("birth-date", _birth_date), ("nhs-number", _nhs_number)):
+        for changed, read in READERS:
             old, new = read(before), read(data)
             if old != new:
                 out.append(
-                    {
-                        "at": v.last_updated,
-                        "kind": "identity-change",
-                        "child_id": v.id,
-                        "carer": None,
-                        "changed": changed,
-                        "before": old,
-                        "after": new,
-                        "version": v.version,
-                        "written_by": author_of(data),
-                        "source": (data.get("meta") or {}).get("source"),
-                    }
+                    IdentityItem(
+                        at=v.last_updated,
+                        kind="identity-change",
+                        child_id=v.id,
+                        carer=None,
+                        changed=changed,
+                        before=old,
+                        after=new,
+                        version=v.version,
+                        written_by=author_of(data),
+                        source=(data.get("meta") or {}).get("source"),
+                    )
                 )
     return out
 
@@ -52,3 +53,10 @@ def _nhs_number(data: dict[str, Any]) -> str | None:
         if isinstance(ident, dict) and ident.get("system") == NHS_NUMBER_SYSTEM:
             return str(ident.get("value"))
     return None
+
+
+Changed = Literal["birth-date", "nhs-number"]
+READERS: tuple[tuple[Changed, Callable[[dict[str, Any]], str | None]], ...] = (
+    ("birth-date", _birth_date),
+    ("nhs-number", _nhs_number),
+)

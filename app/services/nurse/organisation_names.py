@@ -7,15 +7,13 @@ write path of an Appointment gains no statement."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 import orjson
 from sqlalchemy.orm import Session
 
 from app.fhir.organisations import ODS_SYSTEM, organisation_code
+from app.services.nurse.shapes.chronology import EventItem
 from app.store import organisations_repo
-
-NAME = "organisation_name"  # the key a view's organisation name goes under, beside the code
 
 
 def organisation_names(
@@ -35,14 +33,16 @@ def organisation_names(
     return out
 
 
-def name_items(session: Session, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def name_items(session: Session, items: list[EventItem]) -> list[EventItem]:
     """Put each item's organisation name beside its code: the stored name, else the display
     the item carries already (from its coded event)."""
-    sent = {i["organisation"]: i[NAME] for i in items if i.get("organisation") and i.get(NAME)}
-    names = organisation_names(session, (i.get("organisation") for i in items), sent)
+    sent = {
+        i.organisation: i.organisation_name for i in items if i.organisation and i.organisation_name
+    }
+    names = organisation_names(session, (i.organisation for i in items), sent)
     for i in items:
-        if i.get("organisation"):
-            i[NAME] = names.get(i["organisation"])
+        if i.organisation:
+            i.organisation_name = names.get(i.organisation)
     return items
 
 

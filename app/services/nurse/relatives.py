@@ -1,6 +1,6 @@
 """A child's relatives as the child page names them: brothers and sisters (the other children
 of the child's family now) and the child's own carers. Cheaper than the family chronology:
-no events are read."""
+no events are read. Only pages read it: its body is a dict of the API's shapes."""
 
 from __future__ import annotations
 
@@ -20,12 +20,12 @@ def relatives(session: Session, patient_id: str, now: datetime) -> Answer[dict[s
     members = family_repo.members(session, [family_id]).get(family_id, []) if family_id else []
     others = [m for m in members if m != patient_id]
     kids = children(session, others, now.date())
-    carers = [c for c in carers_of(session, [patient_id]) if patient_id in c["children"]]
+    carers = [c for c in carers_of(session, [patient_id]) if patient_id in c.children]
     body = {
         "family_id": family_id,
         "siblings": [kids[m] for m in others],
         "carers": carers,
     }
     refs = {f"Patient/{m}" for m in [patient_id, *others]}
-    refs |= {ref for c in carers for ref in c["related_persons"]}
+    refs |= {ref for c in carers for ref in c.related_persons}
     return Answer(body, sorted(refs))

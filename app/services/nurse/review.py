@@ -6,7 +6,7 @@ a new version of its FHIR Flag, so the history keeps every state it was ever in.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Any
 
 import orjson
 from sqlalchemy.orm import Session
@@ -20,24 +20,14 @@ from app.services.common.writes import WriteContext
 from app.services.concerns.concern import Concern
 from app.services.concerns.flag_events import flag_events
 from app.services.concerns.flag_store import store_flags
-from app.services.nurse.flag_view import flag_view
+from app.services.nurse.flag_view import flag_with_reviews
+from app.services.nurse.shapes.concern import (
+    REVIEW_OUTCOMES,
+    FlagWithReviews,
+    ReviewAction,
+    ReviewOutcome,
+)
 from app.store import flags_repo, resources_repo
-
-ReviewAction = Literal["acknowledge", "note", "outcome", "close", "reopen"]
-# What a nurse decided. A local list: the partnership may want its own words.
-ReviewOutcome = Literal[
-    "no-further-action",
-    "appointment-rebooked",
-    "discussed-with-health-visitor",
-    "discussed-with-school-nurse",
-    "discussed-with-gp",
-    "discussed-with-social-worker",
-    "referred-to-early-help",
-    "referred-to-childrens-social-care",
-    "referred-to-mash",
-    "other",
-]
-REVIEW_OUTCOMES: tuple[str, ...] = get_args(ReviewOutcome)
 
 
 @dataclass(frozen=True)
@@ -49,7 +39,7 @@ class ReviewInput:
 
 def review_flag(
     session: Session, flag_id: str, given: ReviewInput, who: Principal, ctx: WriteContext
-) -> Answer[dict[str, Any]]:
+) -> Answer[FlagWithReviews]:
     """Apply one review to the flag (locked until commit); the flag as it now stands."""
     stored = flags_repo.by_flag_id(session, flag_id, lock=True)
     if stored is None:
@@ -98,7 +88,7 @@ def review_flag(
             "flag_version": version,
         },
     )
-    return flag_view(session, flag_id, ctx.now, details=False)
+    return flag_with_reviews(session, flag_id, ctx.now)
 
 
 def check_review(row: Concern, given: ReviewInput) -> None:

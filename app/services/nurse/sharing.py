@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import cast
 
 from sqlalchemy.orm import Session
 
@@ -16,6 +16,7 @@ from app.auth.principal import Principal
 from app.fhir.errors import FhirError, Issue
 from app.services.access.users import display_names
 from app.services.common.answer import Answer
+from app.services.nurse.shapes.chronology import Delivery, NotifiedItem, SharedItem
 from app.store import sharing_repo, worklist_repo
 from app.store.case_models import SharingRecord
 from app.store.models import RaisedFlag
@@ -28,7 +29,7 @@ METHODS = {
     "letter": "By letter",
     "other": "Another way",
 }
-DELIVERY = {"pending": "pending", "delivered": "delivered", "dead": "failed"}
+DELIVERY: dict[str, Delivery] = {"pending": "pending", "delivered": "delivered", "dead": "failed"}
 NOTE_LIMIT = 4000
 CLOCK_SKEW = timedelta(minutes=5)
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)  # before any child this service could hold
@@ -44,7 +45,7 @@ class SharingInput:
 
 def record_sharing(
     session: Session, child_id: str, given: SharingInput, who: Principal, now: datetime
-) -> Answer[dict[str, Any]]:
+) -> Answer[SharedItem]:
     """Keep what a nurse shared; 404 for an unknown child, 422 naming what is wrong."""
     if not worklist_repo.patients(session, [child_id]):
         raise FhirError.one(404, "not-found", f"No child {child_id}.", "child_id")
@@ -81,19 +82,19 @@ def _problems(given: SharingInput, now: datetime) -> list[Issue]:
     return out
 
 
-def shared_item(r: SharingRecord, names: dict[str, str] | None = None) -> dict[str, Any]:
-    return {
-        "at": r.shared_at,
-        "kind": "shared",
-        "child_id": r.child_id,
-        "carer": None,
-        "agency": r.agency,
-        "method": r.method,
-        "note": r.note,
-        "recorded_by": r.recorded_by,
-        "recorded_by_name": (names or {}).get(r.recorded_by, r.recorded_by),
-        "recorded_at": r.recorded_at,
-    }
+def shared_item(r: SharingRecord, names: dict[str, str] | None = None) -> SharedItem:
+    return SharedItem(
+        at=r.shared_at,
+        kind="shared",
+        child_id=r.child_id,
+        carer=None,
+        agency=r.agency,
+        method=r.method,
+        note=r.note,
+        recorded_by=r.recorded_by,
+        recorded_by_name=(names or {}).get(r.recorded_by, r.recorded_by),
+        recorded_at=r.recorded_at,
+    )
 
 
 def sharing_items(
@@ -101,29 +102,30 @@ def sharing_items(
     child_ids: Sequence[str],
     flags: Sequence[RaisedFlag],
     names: dict[str, str],
-) -> list[dict[str, Any]]:
+) -> list[NotifiedItem | SharedItem]:
     """The chronology's items of what agencies were told, by webhook and by nurses."""
     child_of = {f.flag_id: (f.child_id, f.rule_id, f.reason_rules.split()) for f in flags}
-    out: list[dict[str, Any]] = []
+    out: list[NotifiedItem | SharedItem] = []
     for message, agency, agency_type, payload in sharing_repo.notifications_about(
         session, child_of
     ):
         flag_id = (message.focus or "").split("/")[1]
         child_id, rule_id, reasons = child_of[flag_id]
-        out.append({
-            "at": message.created_at,
-            "kind": "notified",
-            "child_id": child_id,
-            "carer": None,
-            "agency": agency,
-            "agency_type": agency_type,
-            "flag_id": flag_id,
-            "rule_id": rule_id,
-            "reasons": reasons,
-            "payload": payload,
-            "event_number": message.event_number,
-            "delivery": DELIVERY.get(message.state, message.state),
-            "delivered_at": message.delivered_at,
-        })  # fmt: skip
+        out.append(NotifiedItem(
+            at=message.created_at,
+            kind="notified",
+            child_id=child_id,
+            carer=None,
+            agency=agency,
+            agency_type=agency_type,
+            flag_id=flag_id,
+            rule_id=rule_id,
+            reasons=reasons,
+            payload=payload,
+            event_number=message.event_number,
+            # A state with no word of its own fails here, in the use case, not in a response.
+            delivery=DELIVERY.get(message.state, cast(Delivery, message.state)),
+            delivered_at=message.delivered_at,
+        ))  # fmt: skip
     out += [shared_item(r, names) for r in sharing_repo.records_of(session, child_ids)]
     return out

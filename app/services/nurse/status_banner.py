@@ -15,21 +15,22 @@ from sqlalchemy.orm import Session
 from app.rules.desired import DEATH_DATE_UNKNOWN
 from app.services.concerns.family_facts import deceased_at
 from app.services.nurse.organisation_names import organisation_names
+from app.services.nurse.shapes.chronology import ChronologyItem, StatusItem
+from app.services.nurse.shapes.concern import ChildSummary
 from app.store import worklist_repo
 
 
-def statuses_now(items: Iterable[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+def statuses_now(items: Iterable[ChronologyItem], now: datetime) -> list[dict[str, Any]]:
     """Each status holding now, once, with the earliest start the sources stated."""
     held: dict[str, dict[str, Any]] = {}
     for i in items:
-        if i["kind"] != "status-start" or i["at"] > now:
+        if not isinstance(i, StatusItem) or i.kind != "status-start" or i.at > now:
             continue
-        if i["end"] is not None and i["end"] <= now:
+        if i.end is not None and i.end <= now:
             continue
-        known = held.get(i["status"])
-        if known is None or (i["start"] is not None and (known["since"] or now) > i["start"]):
-            stated = i.get("start_stated", True)
-            held[i["status"]] = {"status": i["status"], "since": i["start"], "stated": stated}
+        known = held.get(i.status)
+        if known is None or (i.start is not None and (known["since"] or now) > i.start):
+            held[i.status] = {"status": i.status, "since": i.start, "stated": i.start_stated}
     return sorted(held.values(), key=lambda s: s["status"])
 
 
@@ -57,7 +58,7 @@ def named_practices(session: Session, patient: dict[str, Any]) -> list[dict[str,
 
 
 def banner(
-    session: Session, patient_id: str, items: Iterable[dict[str, Any]], now: datetime
+    session: Session, patient_id: str, items: Iterable[ChronologyItem], now: datetime
 ) -> dict[str, Any]:
     stored = worklist_repo.patients(session, [patient_id]).get(patient_id)
     patient = orjson.loads(stored.content) if stored else {}
@@ -71,20 +72,20 @@ def banner(
 
 
 def family_banner(
-    session: Session, children: list[dict[str, Any]], items: list[dict[str, Any]], now: datetime
+    session: Session, children: list[ChildSummary], items: list[ChronologyItem], now: datetime
 ) -> list[dict[str, Any]]:
     """Each child's banner on the family page: statuses holding now, a death, the GP
     practice, from the family chronology's items for that child. Two queries for the whole
     family (the Patients, then the practices' names), not two per child."""
-    ids = [c["id"] for c in children]
+    ids = [c.id for c in children]
     stored = worklist_repo.patients(session, ids)
     patients = {i: orjson.loads(stored[i].content) if i in stored else {} for i in ids}
     sent = {i: practices(p) for i, p in patients.items()}
     names = organisation_names(session, [p["code"] for ps in sent.values() for p in ps])
     out = []
     for c in children:
-        patient, died = patients[c["id"]], deceased_at(patients[c["id"]])
-        mine = [i for i in items if i.get("child_id") == c["id"]]
+        patient, died = patients[c.id], deceased_at(patients[c.id])
+        mine = [i for i in items if i.child_id == c.id]
         out.append(
             {
                 "child": c,
@@ -94,7 +95,7 @@ def family_banner(
                 if died in (None, DEATH_DATE_UNKNOWN)
                 else patient["deceasedDateTime"],
                 "practices": [
-                    {**p, "name": names.get(p["code"] or "") or p["name"]} for p in sent[c["id"]]
+                    {**p, "name": names.get(p["code"] or "") or p["name"]} for p in sent[c.id]
                 ],
             }
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import cast
 from urllib.parse import urlencode
 
 from sqlalchemy.orm import Session
@@ -21,10 +21,20 @@ from app.services.common.answer import Answer
 from app.services.nurse.case_owner import owner_views
 from app.services.nurse.child_summary import children
 from app.services.nurse.nurse_view import flag_items
+from app.services.nurse.shapes.concern import Priority, WorklistItem
+from app.services.nurse.shapes.worklist import (
+    Counts,
+    FamilyCounts,
+    FamilyLinks,
+    FamilyStatus,
+    Status,
+    WorklistFamily,
+    WorklistPage,
+)
 from app.store import worklist_repo
 from app.store.worklist_repo import WorklistFilter
 
-PRIORITIES = ("high", "medium", "low")
+PRIORITIES: tuple[Priority, ...] = ("high", "medium", "low")
 # Completed years at today's date, lower bound inclusive, upper exclusive (None: no upper).
 # 18+ keeps an open flag findable once its child has had their 18th birthday.
 AGE_BANDS: dict[str, tuple[int, int | None]] = {
@@ -71,11 +81,11 @@ class WorklistQuery:
     offset: int = 0
 
 
-def worklist(session: Session, q: WorklistQuery, now: datetime) -> Answer[dict[str, Any]]:
+def worklist(session: Session, q: WorklistQuery, now: datetime) -> Answer[WorklistPage]:
     today = now.date()
     f = to_filter(q, today)
     counts = worklist_repo.worklist_counts(session, f)
-    by_priority = dict.fromkeys(PRIORITIES, 0)
+    by_priority: dict[str, int] = dict.fromkeys(PRIORITIES, 0)
     by_rule: dict[str, int] = {}
     for priority, rule_ids, n in counts:
         by_priority[priority] = by_priority.get(priority, 0) + n
@@ -94,21 +104,21 @@ def worklist(session: Session, q: WorklistQuery, now: datetime) -> Answer[dict[s
         total = worklist_repo.family_count(session, f)
     items = _family_items(session, f, q.sort, families, now)
     more = q.count > 0 and q.offset + len(families) < total
-    body = {
-        "total": total,
-        "counts": {
-            "families": total,
-            "concerns": concerns,
-            "by_priority": by_priority,
-            "by_rule": dict(sorted(by_rule.items())),
-        },
-        "items": items,
-        "next": next_link(q) if more else None,
-    }
-    shown = [c for i in items for c in i["concerns"]]
-    refs = {f"Patient/{c['child']['id']}" for c in shown} | {f"Flag/{c['flag_id']}" for c in shown}
+    body = WorklistPage(
+        total=total,
+        counts=Counts(
+            families=total,
+            concerns=concerns,
+            by_priority=by_priority,
+            by_rule=dict(sorted(by_rule.items())),
+        ),
+        items=items,
+        next=next_link(q) if more else None,
+    )
+    shown = [c for i in items for c in i.concerns]
+    refs = {f"Patient/{c.child.id}" for c in shown} | {f"Flag/{c.flag_id}" for c in shown}
     # A sibling named for their plan is shown too, concern or not: the audit names them.
-    refs |= {f"Patient/{s['child_id']}" for i in items for s in i["statuses"]}
+    refs |= {f"Patient/{s.child_id}" for i in items for s in i.statuses}
     return Answer(body, sorted(refs))
 
 
@@ -118,7 +128,7 @@ def _family_items(
     sort: str,
     families: list[worklist_repo.FamilyRow],
     now: datetime,
-) -> list[dict[str, Any]]:
+) -> list[WorklistFamily]:
     """Each family's row: its matching concerns (one per child while open), their owners,
     the statuses holding now for its children, and what orders it."""
     ids = [fam.family_id for fam in families]
@@ -126,38 +136,37 @@ def _family_items(
     rows = [row for _, row in pairs]
     views = flag_items(session, rows, now.date())
     owners = owner_views(session, [r.child_id for r in rows], now.date())
-    by_family: dict[str, list[dict[str, Any]]] = {fid: [] for fid in ids}
+    by_family: dict[str, list[WorklistItem]] = {fid: [] for fid in ids}
     for (fid, row), view in zip(pairs, views, strict=True):
-        view["owner"] = owners.get(row.child_id)
+        view.owner = owners.get(row.child_id)
         by_family[fid].append(view)
     statuses = worklist_repo.statuses_of_families(session, ids, now)
     # A sibling on a plan with no concern of their own is named too: who is on the plan
     # matters more than whose appointment was missed.
     held = {child for pairs_ in statuses.values() for child, _ in pairs_}
-    names = {k: v.get("name") for k, v in children(session, sorted(held), now.date()).items()}
+    names = {k: v.name for k, v in children(session, sorted(held), now.date()).items()}
     items = []
     for fam in families:
         concerns = by_family[fam.family_id]
         items.append(
-            {
-                "family_id": fam.family_id,
-                "priority": PRIORITIES[fam.top_rank] if fam.top_rank < 3 else "low",
-                "statuses": [
-                    {"child_id": child, "name": names.get(child), "status": status}
-                    for child, status in statuses.get(fam.family_id, [])
+            WorklistFamily(
+                family_id=fam.family_id,
+                priority=PRIORITIES[fam.top_rank] if fam.top_rank < 3 else "low",
+                statuses=[
+                    # The stored word is the shape's; pydantic checks it as the row is built.
+                    FamilyStatus(child_id=child, name=names.get(child), status=cast(Status, s))
+                    for child, s in statuses.get(fam.family_id, [])
                 ],
-                "has_infant": fam.has_infant,
-                "waiting_since": fam.waiting_since,
-                "counts": {
-                    "children": len({c["child"]["id"] for c in concerns}),
-                    "concerns": len(concerns),
-                    "unreviewed": sum(c["state"] in UNREVIEWED for c in concerns),
-                },
-                "concerns": concerns,
-                "links": {
-                    "family": f"/api/families/{fam.family_id}/chronology",
-                },
-            }
+                has_infant=fam.has_infant,
+                waiting_since=fam.waiting_since,
+                counts=FamilyCounts(
+                    children=len({c.child.id for c in concerns}),
+                    concerns=len(concerns),
+                    unreviewed=sum(c.state in UNREVIEWED for c in concerns),
+                ),
+                concerns=concerns,
+                links=FamilyLinks(family=f"/api/families/{fam.family_id}/chronology"),
+            )
         )
     return items
 

@@ -1,4 +1,5 @@
-"""Shapes of case ownership in the nurse API: who owns a child's case, and her caseload."""
+"""Reading case work's input in the nurse API: who should own a child's case, and what was
+shared with another agency. (The answers' shapes: `app/services/nurse/shapes/case.py`.)"""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.nurse_params import json_body
-from app.api.nurse_schemas import CaseOwnerView, ChildSummary
 from app.services.nurse.case_owner import Assignment
 from app.services.nurse.sharing import SharingInput
 
@@ -20,35 +20,6 @@ class OwnerRequest(BaseModel):
 
     owner: str | None = Field(max_length=100, pattern=r"^[^\x00]*$")
     next_review: date | None = None
-
-
-class OwnedChild(BaseModel):
-    id: str
-    owner: CaseOwnerView | None
-
-
-class OwnerAnswer(BaseModel):
-    children: list[OwnedChild] = Field(description="Each child whose case changed hands")
-
-
-class CaseloadItem(ChildSummary):
-    nhs_number: str | None
-    family_id: str | None
-    open_flags: int = Field(description="Flags of the child still open")
-    highest_priority: str | None = Field(description="The highest priority among them")
-    case: CaseOwnerView
-
-
-class Person(BaseModel):
-    username: str
-    name: str
-
-
-class Caseload(BaseModel):
-    owner: Person
-    items: list[CaseloadItem] = Field(
-        description="Overdue reviews first, then by next review date, then priority"
-    )
 
 
 def owner_request(raw: bytes, me: str) -> Assignment:

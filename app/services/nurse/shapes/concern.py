@@ -1,25 +1,43 @@
-"""Shapes of the nurse API (JSON, not FHIR): what the worklist, a flag and a review return."""
+"""Shapes of a concern as the nurse sees it (JSON, not FHIR): the child it is about, its
+reasons, its owner, its reviews and its evidence; what a review of it and of a family
+returns."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from app.fhir.concern_state import ConcernState
-from app.services.nurse.review import ReviewAction, ReviewOutcome
-from app.services.nurse.worklist import STATES
 
-# The OpenAPI document lists a concern's states, and the worklist's state filter words, as
-# enums of strings: built from `ConcernState` so they cannot drift from it. (mypy cannot read
-# a Literal built at run time; to it they are strings.)
+# The OpenAPI document lists a concern's states as an enum of strings: built from
+# `ConcernState` so it cannot drift from it. (mypy cannot read a Literal built at run time;
+# to it the state is a string.)
 if TYPE_CHECKING:
     StateWord = str
-    StateFilter = str
 else:
     StateWord = Literal[tuple(s.value for s in ConcernState)]
-    StateFilter = Literal[tuple(str(k) for k in STATES)]
+
+Priority = Literal["high", "medium", "low"]
+ReviewAction = Literal["acknowledge", "note", "outcome", "close", "reopen"]
+# What a nurse decided. A local list: the partnership may want its own words.
+ReviewOutcome = Literal[
+    "no-further-action",
+    "appointment-rebooked",
+    "discussed-with-health-visitor",
+    "discussed-with-school-nurse",
+    "discussed-with-gp",
+    "discussed-with-social-worker",
+    "referred-to-early-help",
+    "referred-to-childrens-social-care",
+    "referred-to-mash",
+    "other",
+]
+REVIEW_OUTCOMES: tuple[str, ...] = get_args(ReviewOutcome)
+ReviewerKind = Literal["client", "user", "system"]
+# What the service itself records when the facts under a flag change.
+SystemAction = Literal["withdraw", "evidence-changed", "reopen", "deceased"]
 
 
 class ChildSummary(BaseModel):
@@ -27,6 +45,8 @@ class ChildSummary(BaseModel):
     name: str | None = Field(description="The child's official (else first) name")
     birth_date: str | None = Field(description="Patient.birthDate as sent")
     age_days: int | None = Field(description="Age in days today; null when not known")
+    # The pages show it; the API serves it only where a shape declares it (a caseload).
+    nhs_number: str | None = Field(default=None, exclude=True)
 
 
 class FlagLinks(BaseModel):
@@ -48,7 +68,7 @@ class ConcernReason(BaseModel):
 
     rule_id: str
     rule_version: int
-    priority: Literal["high", "medium", "low"]
+    priority: Priority
     summary: str = Field(description="What the rule saw, in words")
     agencies: list[str] = Field(description="The agency types the rule concerns")
     evidence: list[str] = Field(description='The outcomes behind this reason ("Appointment/id")')
@@ -59,7 +79,7 @@ class WorklistItem(BaseModel):
 
     flag_id: str
     reasons: list[ConcernReason] = Field(description="Highest priority first")
-    priority: Literal["high", "medium", "low"] = Field(description="Its highest reason's")
+    priority: Priority = Field(description="Its highest reason's")
     state: StateWord
     outcome: str | None = Field(description="What the last review decided, if anything yet")
     description: str = Field(description="The reasons' summaries, in words")
@@ -79,65 +99,12 @@ class WorklistItem(BaseModel):
     owner: CaseOwnerView | None = Field(None, description="Who owns the child's case, if anyone")
 
 
-class FamilyStatus(BaseModel):
-    child_id: str
-    name: str | None = Field(description="The child's name as sent, if known")
-    status: Literal["cp-plan", "looked-after", "child-in-need"]
-
-
-class FamilyCounts(BaseModel):
-    children: int = Field(description="Children with a concern in this row")
-    concerns: int = Field(description="Concerns in this row (one per child while open)")
-    unreviewed: int = Field(description="Concerns new or with changed evidence")
-
-
-class FamilyLinks(BaseModel):
-    family: str = Field(description="The family's chronology")
-
-
-class WorklistFamily(BaseModel):
-    """One worklist row: a family (a child with no family is a family of one) and its
-    children's concerns that match the filters."""
-
-    family_id: str
-    priority: Literal["high", "medium", "low"] = Field(description="Its highest concern's")
-    statuses: list[FamilyStatus] = Field(
-        description="Statuses holding now for the family's children (plan, looked after, "
-        "in need): such families come first within a priority"
-    )
-    has_infant: bool = Field(description="A child of the family is under one year old")
-    waiting_since: datetime | None = Field(
-        description="Since when its longest-waiting unreviewed concern has waited"
-    )
-    counts: FamilyCounts
-    concerns: list[WorklistItem] = Field(description="Each child's concern, in the page's sort")
-    links: FamilyLinks
-
-
-class Counts(BaseModel):
-    families: int = Field(description="Families with a matching concern (= total)")
-    concerns: int = Field(description="Matching concerns")
-    by_priority: dict[str, int] = Field(description="Matching concerns by priority")
-    by_rule: dict[str, int] = Field(description="Matching concerns by reason (rule)")
-
-
-class WorklistPage(BaseModel):
-    total: int = Field(description="Families with a matching concern, across all pages")
-    counts: Counts = Field(description="The matching concerns counted")
-    items: list[WorklistFamily] = Field(description="One row per family")
-    next: str | None = Field(description="The next page, or null on the last")
-
-
 class Reviewer(BaseModel):
-    kind: Literal["client", "user", "system"] = Field(
+    kind: ReviewerKind = Field(
         description="system: the service itself, when a flag's facts changed"
     )
     id: str
     name: str | None = Field(None, description="A person's display name (users only)")
-
-
-# What the service itself records when the facts under a flag change.
-SystemAction = Literal["withdraw", "evidence-changed", "reopen", "deceased"]
 
 
 class Review(BaseModel):
@@ -184,33 +151,6 @@ class FlagWithReviews(WorklistItem):
 
 class FlagDetail(FlagWithReviews):
     evidence_details: list[EventFields]
-
-
-class ReviewRequest(BaseModel):
-    """One review of a flag. `outcome` goes with action outcome or close (close needs one
-    unless an earlier review recorded it); `note` is required for action note, for
-    outcome other, and to close a high-priority concern."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    action: ReviewAction
-    outcome: ReviewOutcome | None = None
-    note: str | None = Field(default=None, max_length=4000, pattern=r"^[^\x00]*$")
-
-
-class FamilyReviewRequest(BaseModel):
-    """One review applied to the open concern of each chosen child of a family, all or none.
-    The rules of a single review hold for each concern; closing a high-priority concern
-    needs an outcome and a note."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    children: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9\-.]{1,64}$")]] = Field(
-        min_length=1, max_length=50, description="Patient ids: whose concern to review"
-    )
-    action: Literal["acknowledge", "note", "outcome", "close"]
-    outcome: ReviewOutcome | None = None
-    note: str | None = Field(default=None, max_length=4000, pattern=r"^[^\x00]*$")
 
 
 class FamilyReviewResult(BaseModel):

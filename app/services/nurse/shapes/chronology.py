@@ -1,14 +1,14 @@
 """Shapes of the chronologies (JSON, not FHIR): a time-ordered list of items, each naming
-its child (or, for a carer's own appointments, the carer)."""
+its child (or, for a carer's own appointments, the carer), and a family's carers."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from app.api.nurse_schemas import ChildSummary, EventFields, Review
+from app.services.nurse.shapes.concern import ChildSummary, EventFields, Review
 
 
 class Subject(BaseModel):
@@ -40,6 +40,8 @@ class FlagItem(Subject):
     reasons: list[str] = Field(
         description="The concern's reasons (rule ids) in the Flag version in force at `at`"
     )
+    # Each reason's rule, priority and words for a page's flag card; the API serves the ids.
+    reason_details: list[dict[str, Any]] = Field(default_factory=list, exclude=True)
     rule_version: int
     priority: str = Field(description="The concern's priority in the Flag version at `at`")
     state: str = Field(description="The flag's state now")
@@ -65,6 +67,9 @@ class IdentityItem(Subject):
     source: str | None = Field(description="The sender's meta.source, if given")
 
 
+Delivery = Literal["pending", "delivered", "failed"]
+
+
 class NotifiedItem(Subject):
     at: datetime
     kind: Literal["notified"]
@@ -75,7 +80,7 @@ class NotifiedItem(Subject):
     reasons: list[str] = Field(description="The concern's reasons now (the nurse sees all)")
     payload: str = Field(description="id-only or full-resource: what the agency was sent")
     event_number: int | None
-    delivery: Literal["pending", "delivered", "failed"]
+    delivery: Delivery
     delivered_at: datetime | None
 
 
