@@ -44,6 +44,10 @@ def http_client(state: AppState) -> httpx.Client:
     )
 
 
+# How often the LISTEN thread looks whether it was asked to stop, between notifications.
+STOP_CHECK_SECONDS = 0.5
+
+
 class Deliveries:
     """The delivery loop (and, on PostgreSQL, the LISTEN thread) of one worker process."""
 
@@ -90,7 +94,9 @@ class Deliveries:
                 with psycopg.connect(dsn, autocommit=True) as conn:
                     conn.execute(f"LISTEN {wake.CHANNEL}")
                     while not self._stop.is_set():
-                        for _ in conn.notifies(timeout=poll, stop_after=1):
+                        # Waiting costs the server nothing; short waits let `stop` end this
+                        # thread at once, where a long poll held a worker's shutdown.
+                        for _ in conn.notifies(timeout=min(poll, STOP_CHECK_SECONDS), stop_after=1):
                             wake.wake()
             except psycopg.Error as exc:
                 log.warning("outbox listener reconnecting: %s", type(exc).__name__)

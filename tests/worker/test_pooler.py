@@ -113,6 +113,8 @@ def test_the_worker_listens_on_its_direct_url_and_wakes_at_once(
         finally:
             deliveries.stop()
             pooled.engine.dispose()
+        # Stopped for good, though the poll is 600 s: the LISTEN wait is cut short to look.
+        assert not [t.name for t in deliveries._threads if t.is_alive()]
 
 
 def _wait_listening(direct: str) -> None:
