@@ -14,8 +14,8 @@ from typing import Any
 
 import psycopg
 from psycopg import pq
-from sqlalchemy import Column, Connection, Table, bindparam, insert, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Column, Connection, Table, bindparam, event, insert, update
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import Session
 
 from app.store.base import JsonList, json_text
@@ -42,27 +42,60 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
 
 
 @contextmanager
-def pipelined(session: Session) -> Iterator[None]:
+def pipelined(session: Session, when: bool = True) -> Iterator[None]:
     """PostgreSQL: the block's statements are sent without waiting for each answer (psycopg's
-    pipeline mode) and answered together where a statement's rows are read, or at the block's
-    end. Writes whose results nothing reads in between then cost one round trip together, not
-    one each. SQLite (in process, no round trips): as written. A database error still comes
-    out as SQLAlchemy raises it (IntegrityError for a unique-key race), so the unit of work
-    retries it like any other.
+    pipeline mode) and answered together where this module reads RETURNING keys, or at the
+    block's end. Writes that read nothing back then cost one round trip together, not one
+    each. SQLite (in process, no round trips), or `when` False: as written. A database error
+    still comes out as SQLAlchemy raises it (IntegrityError for a unique-key race), so the
+    unit of work retries it like any other.
 
-    Only writes go in a block, and the driver-level reads of this module (RETURNING keys):
-    SQLAlchemy cannot build result rows from a statement whose answer has not come back
-    (psycopg raises NotImplementedError), so a query through the session must stay outside."""
+    Only writes go in a block: a query through the session would read no row (its answer has
+    not come back), so any statement that returns rows is refused here, loudly. COPY cannot
+    run in a pipeline, so callers pass `when` False for a batch COPY would carry (a Bundle's),
+    and `insert_rows` falls back to unnest inside one."""
     connection = session.connection()
-    if connection.dialect.name != "postgresql" or _in_pipeline(connection):
+    if not when or connection.dialect.name != "postgresql" or _in_pipeline(connection):
         yield
         return
     driver = connection.connection.driver_connection
+    event.listen(connection, "before_cursor_execute", _writes_only)
     try:
         with driver.pipeline():  # type: ignore[union-attr]
             yield
     except psycopg.Error as exc:  # raised at the block's end, outside any one statement
-        raise DBAPIError.instance("(pipelined statements)", None, exc, psycopg.Error) from exc
+        raise _raised(connection, "(pipelined statements)", exc) from exc
+    finally:
+        event.remove(connection, "before_cursor_execute", _writes_only)
+
+
+# Resources in one write that go in a pipeline: a single write's, or a group commit's few.
+PIPELINE_UP_TO = 4
+
+
+def _writes_only(
+    _conn: Connection, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool
+) -> None:
+    """Refuse a statement through SQLAlchemy that returns rows (this module's own driver
+    statements come with no context and read their answers themselves)."""
+    if context is None:
+        return
+    compiled = context.compiled
+    if not (context.isinsert or context.isupdate or context.isdelete) or (
+        compiled is not None and compiled.effective_returning
+    ):
+        raise RuntimeError(f"a statement that returns rows inside a pipeline: {statement[:60]}")
+
+
+def _raised(connection: Connection, statement: str, exc: psycopg.Error) -> StatementError:
+    """A driver error as SQLAlchemy raises its own, a lost connection marked as one (503)."""
+    dbapi = connection.connection.dbapi_connection
+    lost = connection.dialect.is_disconnect(exc, dbapi, None)  # type: ignore[arg-type]
+    if lost:
+        connection.invalidate(exc)
+    return DBAPIError.instance(
+        statement, None, exc, psycopg.Error, connection_invalidated=lost, dialect=connection.dialect
+    )
 
 
 def _in_pipeline(connection: Connection) -> bool:
@@ -169,7 +202,7 @@ def _driver(connection: Connection, statement: str, params: Any, many: bool) -> 
     try:
         yield cursor
     except psycopg.Error as exc:
-        raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
+        raise _raised(connection, statement, exc) from exc
 
 
 _INSERTS_RETURNING: dict[str, Any] = {}

@@ -31,7 +31,7 @@ from app.services.concerns.concern import Concern
 from app.services.concerns.flag_events import AreaSources, reconciled_events
 from app.services.concerns.flag_store import store_flags
 from app.store import family_repo, flags_repo, reconcile_repo
-from app.store.bulk import pipelined
+from app.store.bulk import PIPELINE_UP_TO, pipelined
 
 log = logging.getLogger("wnb.reconcile")
 RULES_KEY = "rules-fingerprint"
@@ -212,7 +212,7 @@ def _apply(
         writes.append(after.flag(ctx))
     # The concern rows and their Flags are written without waiting for each answer (only a
     # new Flag's key is read back): one round trip for the three statements of a change.
-    with pipelined(session):
+    with pipelined(session, when=len(changes) <= PIPELINE_UP_TO):
         flags_repo.add_many(session, added)
         for group in updated.values():
             flags_repo.change_many(session, group)

@@ -31,7 +31,7 @@ from app.services.records.stale import is_stale, keep_source_time, stale_warning
 from app.services.records.subject_change import warn_if_subject_changed
 from app.services.records.version_rows import event_row, resource_row, restamped
 from app.store import events_repo, resources_repo
-from app.store.bulk import pipelined
+from app.store.bulk import PIPELINE_UP_TO, pipelined
 from app.store.models import CodedEvent, Resource
 
 # Targets before the resources that point at them.
@@ -294,7 +294,7 @@ def _write(session: Session, plans: list[Planned], ctx: WriteContext) -> set[str
     # An update's events are recoded: which children lose one is read before the pipeline.
     removed = events_repo.remove_events(session, [_pk(p) for p in updated if not p.keep_events])
     # The rest reads nothing back: sent together, one round trip (PostgreSQL).
-    with pipelined(session):
+    with pipelined(session, when=len(plans) <= PIPELINE_UP_TO):  # a Bundle's rows go by COPY
         resources_repo.update_resources(
             session, [{"pk": p.existing_pk, **resource_row(p, ctx)} for p in updated]
         )
