@@ -205,6 +205,14 @@ def _driver(connection: Connection, statement: str, params: Any, many: bool) -> 
         raise _raised(connection, statement, exc) from exc
 
 
+def driver_rows(connection: Connection, statement: str, params: Any) -> list[tuple[Any, ...]]:
+    """A query's rows as the driver gives them (psycopg's types, no SQLAlchemy conversion),
+    announced to the listeners like every statement here."""
+    with _driver(connection, statement, params, many=False) as cursor:
+        cursor.execute(statement, params)
+        return list(cursor.fetchall())
+
+
 _INSERTS_RETURNING: dict[str, Any] = {}
 
 

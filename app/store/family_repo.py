@@ -66,7 +66,7 @@ def lock_families_of(session: Session, patient_ids: Iterable[str]) -> dict[str, 
     wanted = sorted(set(patient_ids))
     if not wanted:
         return {}
-    rows = session.connection().execute(_LOCK_FAMILIES_OF.for_(session), {"ids": wanted})
+    rows = _LOCK_FAMILIES_OF.rows(session, {"ids": wanted})
     return {p: f for p, f in rows}
 
 
@@ -80,7 +80,7 @@ def members_with_records(session: Session, family_ids: Iterable[str]) -> Sequenc
     wanted = sorted(set(family_ids))
     if not wanted:
         return []
-    return session.connection().execute(_MEMBERS_WITH_RECORDS.for_(session), {"ids": wanted}).all()
+    return _MEMBERS_WITH_RECORDS.rows(session, {"ids": wanted})
 
 
 def lock(session: Session, family_ids: Iterable[str]) -> None:

@@ -76,7 +76,7 @@ def existing_ids(session: Session, type_name: str, ids: Iterable[str]) -> set[st
     if not wanted:
         return set()
     params = {"type": type_name, "ids": wanted}
-    rows = session.connection().execute(_EXISTING_IDS.for_(session), params)
+    rows = _EXISTING_IDS.rows(session, params)
     return {rid for (rid,) in rows}
 
 
@@ -142,7 +142,7 @@ def patient_births(
     wanted = list(set(patient_ids))
     if not wanted:
         return {}
-    rows = session.connection().execute(_PATIENT_BIRTHS.for_(session), {"ids": wanted})
+    rows = _PATIENT_BIRTHS.rows(session, {"ids": wanted})
     return {rid: _span(lo, hi) for rid, lo, hi in rows}
 
 

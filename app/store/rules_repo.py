@@ -51,7 +51,7 @@ def events_of_children(session: Session, child_ids: list[str]) -> Sequence[Event
     a family's whole history, which is what its flags are judged on."""
     if not child_ids:
         return []
-    return session.connection().execute(_EVENTS_OF_CHILDREN.for_(session), {"ids": child_ids}).all()
+    return _EVENTS_OF_CHILDREN.rows(session, {"ids": child_ids})
 
 
 def statuses_of(
@@ -61,7 +61,7 @@ def statuses_of(
     children."""
     if not child_ids:
         return []
-    return session.connection().execute(_STATUSES_OF.for_(session), {"ids": child_ids}).all()
+    return _STATUSES_OF.rows(session, {"ids": child_ids})
 
 
 StatusBounds = tuple[str, datetime | None, datetime | None]  # (child, start, end)

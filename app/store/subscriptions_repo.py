@@ -62,7 +62,8 @@ _STAMP = Prebuilt(lambda _: select(SubscriptionVersion.stamp).where(Subscription
 def stamp(session: Session) -> str | None:
     """The stamp the database's triggers change with every change to the live subscriptions
     (migration 0021): while it reads the same, so does `live_with_agency`. None: no stamp row."""
-    return session.connection().execute(_STAMP.for_(session)).scalar()
+    found = _STAMP.rows(session)
+    return found[0][0] if found else None
 
 
 def advance_event_numbers(session: Session, counts: dict[int, int]) -> dict[int, int]:
