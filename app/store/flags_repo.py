@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from app.store.bulk import insert_rows, update_rows
 from app.store.models import FlagReview, RaisedFlag, Resource
+from app.store.prebuilt import Prebuilt
 
 
 class StoredFlag(NamedTuple):
@@ -22,9 +23,25 @@ class StoredFlag(NamedTuple):
     content: str | None  # None: not known, so the next version writes its search values
 
 
+_FLAGS_OF_CHILDREN = Prebuilt(
+    lambda one_of: (
+        select(
+            RaisedFlag.__table__,
+            Resource.pk.label("flag_pk"),
+            Resource.version.label("flag_version"),
+            Resource.content.label("flag_content"),
+        )
+        .outerjoin(Resource, (Resource.type == "Flag") & (Resource.id == RaisedFlag.flag_id))
+        .where(one_of(RaisedFlag.child_id, "ids"))
+        .order_by(RaisedFlag.pk)
+        .with_for_update(of=RaisedFlag.__table__)
+    )
+)
+
+
 def flags_of_children(
     session: Session, child_ids: Iterable[str]
-) -> tuple[Sequence[Row[Any]], dict[str, StoredFlag]]:
+) -> tuple[Sequence[Any], dict[str, StoredFlag]]:
     """Every flag (open and closed) of these children, locked until commit, as plain rows of
     `raised_flag`'s columns (no ORM entities: reconciliation reads them on every write), and
     the stored FHIR Flag of each (flag id -> its row and content), read in the same round trip
@@ -32,20 +49,7 @@ def flags_of_children(
     wanted = sorted(set(child_ids))
     if not wanted:
         return [], {}
-    table = RaisedFlag.__table__
-    flag = Resource.__table__
-    rows = session.execute(
-        select(
-            table,
-            flag.c.pk.label("flag_pk"),
-            flag.c.version.label("flag_version"),
-            flag.c.content.label("flag_content"),
-        )
-        .outerjoin(flag, (flag.c.type == "Flag") & (flag.c.id == table.c.flag_id))
-        .where(table.c.child_id.in_(wanted))
-        .order_by(table.c.pk)
-        .with_for_update(of=table)
-    ).all()
+    rows = _FLAGS_OF_CHILDREN.rows(session, {"ids": wanted})
     stored = {
         r.flag_id: StoredFlag(r.flag_pk, r.flag_version, r.flag_content)
         for r in rows

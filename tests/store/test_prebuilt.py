@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from app.runtime import AppState
-from app.store import family_repo, resources_repo, rules_repo, subscriptions_repo
+from app.store import family_repo, flags_repo, resources_repo, rules_repo, subscriptions_repo
 from app.store.prebuilt import Prebuilt
 from tests.factories import child, missed
 
@@ -33,6 +33,7 @@ def test_each_hot_query_reads_what_sqlalchemy_reads(client: TestClient, state: A
         (resources_repo._EXISTING_IDS, {"type": "Patient", "ids": [pid]}),
         (family_repo._LOCK_FAMILIES_OF, {"ids": [pid]}),
         (subscriptions_repo._STAMP, {}),
+        (flags_repo._FLAGS_OF_CHILDREN, {"ids": [pid]}),
     ]
 
     def check(s: Session) -> None:
@@ -49,5 +50,8 @@ def test_each_hot_query_reads_what_sqlalchemy_reads(client: TestClient, state: A
         members = family_repo.members_with_records(s, families.values())
         assert {m.patient_id for m in members} >= {pid}
         assert all(isinstance(m.content, str) for m in members if m.patient_id == pid)
+        [concern], stored = flags_repo.flags_of_children(s, [pid])
+        assert isinstance(concern.evidence_events, list) and len(concern.evidence_events) == 2
+        assert stored[concern.flag_id].version == concern.flag_version
 
     state.read(check)
