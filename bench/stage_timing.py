@@ -52,7 +52,7 @@ STAGES = (
     Stage("writes: resource and version rows", (
         "app.store.resources_repo:insert_resources", "app.store.resources_repo:update_resources",
         "app.store.resources_repo:insert_versions"), W, 0.06, 0.10),
-    Stage("writes: search values, identifiers", ("app.store.resources_repo:replace_index",),
+    Stage("writes: search values, identifiers", ("app.store.resources_repo:replace_values",),
           W, 0.04, 0.06),
     Stage("writes: coded events", ("app.store.events_repo:remove_events",
                                    "app.store.events_repo:add_events"), W, 0.03, 0.04),

@@ -175,22 +175,6 @@ def insert_versions(session: Session, rows: list[dict[str, Any]]) -> None:
         insert_rows(session, ResourceVersion.__table__, rows)
 
 
-def replace_index(
-    session: Session,
-    replaced_pks: list[int],
-    index_rows: list[dict[str, Any]],
-    key_rows: list[dict[str, Any]],
-) -> None:
-    """Drop the search values and identity keys of updated resources, then add the new ones."""
-    if replaced_pks:
-        session.execute(delete(SearchIndex).where(SearchIndex.resource_pk.in_(replaced_pks)))
-        session.execute(delete(IdentityKey).where(IdentityKey.resource_pk.in_(replaced_pks)))
-    if index_rows:
-        insert_rows(session, SearchIndex.__table__, index_rows)
-    if key_rows:
-        insert_rows(session, IdentityKey.__table__, key_rows)
-
-
 def replace_values(
     session: Session,
     reindexed: list[int],

@@ -209,10 +209,10 @@ def test_a_search(client: TestClient, state: AppState) -> None:
 @pytest.mark.postgres_only("psycopg's pipeline mode")
 def test_a_noshows_writes_go_in_two_round_trips(client: TestClient, state: AppState) -> None:
     """What a noshow writes without reading anything back goes in psycopg's pipeline mode:
-    sent together, answered together. The Appointment's version, search values and coded
-    event (after its row, whose key they need) are one round trip, not three; the concern's
-    row, its Flag's row and the Flag's version row are one more, not three. Reads are never
-    pipelined."""
+    sent together, answered together. The Appointment's row is sent first and its key read
+    back (the pipeline's one sync); its version, search values and coded event follow in one
+    round trip, not three; the concern's row, its Flag's row and the Flag's version row are
+    one more, not three. Reads through the session are never pipelined."""
     pid = with_history(client)
     seen: list[tuple[str, bool]] = []
 
@@ -228,6 +228,7 @@ def test_a_noshows_writes_go_in_two_round_trips(client: TestClient, state: AppSt
         event.remove(state.engine, "before_cursor_execute", record)
     piped = [s for s, p in seen if p]
     assert piped == [
+        "INSERT INTO resource",
         "INSERT INTO resource_version",
         "INSERT INTO search_index",
         "INSERT INTO coded_event",

@@ -1,2 +1,3 @@
 """What every room shares: the answer of a use case, the write context and request, version
-tags, and the unit of work that carries what an attempt touched."""
+tags, the unit of work that carries what an attempt touched, and the one way a resource's
+version is stored (`resource_store`)."""

@@ -21,9 +21,8 @@ from sqlalchemy.orm import Session
 from app.fhir.dates import fhir_instant
 from app.fhir.identity import identity_keys
 from app.fhir.index import index_values, searched_elements
-from app.services.common.stored_rows import index_rows, key_rows, resource_row, version_row
+from app.services.common.resource_store import IdentityKey, StoredVersion, store_versions
 from app.services.common.writes import WriteContext, WriteRequest
-from app.store import resources_repo
 from app.store.flags_repo import StoredFlag
 
 
@@ -36,38 +35,38 @@ def store_flags(
     """Write each Flag (`request.id` set) as a new resource or a new version; flag id ->
     the version written. `known` holds the stored Flags, read with the flags' rows under
     their lock; a Flag not in it is new."""
-    new, updated, versions, index, keys = [], [], [], [], []
-    reindexed: list[int] = []  # updated Flags whose search values change
-    rekeyed: list[int] = []  # updated Flags whose identity keys change
-    written: dict[str, int] = {}
+    versions: list[StoredVersion] = []
     for r in requests:
         fid = r.id or ""
         before = known.get(fid)
         version = (before.version if before else 0) + 1
-        content = _content(r.data, fid, version, ctx)
         child = ((r.data.get("subject") or {}).get("reference") or "").partition("/")[2]
-        row = resource_row("Flag", fid, version, ctx.now, r.data, content, child or None)
+        indexed: dict[str, Any] | None = r.data
+        keys: tuple[IdentityKey, ...] | None = None
         if before is None:
-            new.append((r, row))
+            keys = tuple(identity_keys(r.data))
         else:
-            updated.append({"pk": before.pk, **row})
             old = orjson.loads(before.content) if before.content is not None else None
-            if old is None or not _same_search_values(old, r.data):
-                reindexed.append(before.pk)
-                index += index_rows(before.pk, "Flag", r.data)
+            if old is not None and _same_search_values(old, r.data):
+                indexed = None
             if old is not None and not _same_keys(old, r.data):
-                rekeyed.append(before.pk)
-                keys += key_rows(before.pk, identity_keys(r.data))
-        versions.append(version_row("Flag", fid, version, ctx.now, content))
-        written[fid] = version
-    pks = resources_repo.insert_resources(session, [row for _, row in new])
-    for (r, _), pk in zip(new, pks, strict=True):
-        index += index_rows(pk, "Flag", r.data)
-        keys += key_rows(pk, identity_keys(r.data))
-    resources_repo.update_resources(session, updated)
-    resources_repo.insert_versions(session, versions)
-    resources_repo.replace_values(session, reindexed, index, rekeyed, keys)
-    return written
+                keys = tuple(identity_keys(r.data))
+        content = _content(r.data, fid, version, ctx)
+        stored = StoredVersion(
+            "Flag",
+            fid,
+            version,
+            content,
+            r.data,
+            child or None,
+            ctx.now,
+            pk=before.pk if before else None,
+            indexed=indexed,
+            keys=keys,
+        )
+        versions.append(stored)
+    store_versions(session, versions)
+    return {v.id: v.version for v in versions}
 
 
 def _same_search_values(old: dict[str, Any], new: dict[str, Any]) -> bool:

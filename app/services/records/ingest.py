@@ -20,7 +20,7 @@ from app.fhir.nhs_number import NHS_NUMBER_SYSTEM
 from app.fhir.patient_of import patient_of
 from app.fhir.terminology import Category, category_of
 from app.fhir.written_by import stamp
-from app.services.common.stored_rows import index_rows, key_rows, version_row
+from app.services.common.resource_store import store_versions
 from app.services.common.writes import Planned, WriteContext, WriteRequest, WriteResult
 from app.services.records.carried_outcomes import carry_forward
 from app.services.records.consequences import after_write
@@ -29,7 +29,7 @@ from app.services.records.resolve import BundleIds, resolve_references
 from app.services.records.search import count_matches
 from app.services.records.stale import is_stale, keep_source_time, stale_warning
 from app.services.records.subject_change import warn_if_subject_changed
-from app.services.records.version_rows import event_row, resource_row, restamped
+from app.services.records.version_rows import event_row, restamped, stored_version
 from app.store import events_repo, resources_repo
 from app.store.bulk import PIPELINE_UP_TO, pipelined
 from app.store.models import CodedEvent, Resource
@@ -258,12 +258,6 @@ def _content(p: Planned, categories: list[Category], ctx: WriteContext) -> str:
     return orjson.dumps({"resourceType": p.request.type, "id": p.id, "meta": meta, **body}).decode()
 
 
-def _pk(p: Planned) -> int:  # every plan has its resource row's key once `_write` ran
-    if p.existing_pk is None:
-        raise RuntimeError(f"entry {p.index} has no stored row")
-    return p.existing_pk
-
-
 def _written(p: Planned) -> WriteResult:  # set for every plan once `_write` ran
     if p.result is None:
         raise RuntimeError(f"entry {p.index} was planned but not written")
@@ -272,38 +266,25 @@ def _written(p: Planned) -> WriteResult:  # set for every plan once `_write` ran
 
 def _write(session: Session, plans: list[Planned], ctx: WriteContext) -> set[str]:
     """Write the plans' rows; returns the children whose earlier coded events were replaced."""
-    updated = [p for p in plans if p.existing_pk is not None]  # before new rows get their keys
-    new = [p for p in plans if p.existing_pk is None]
-    rows = [resource_row(p, ctx) for p in new]
-    for p, pk in zip(new, resources_repo.insert_resources(session, rows), strict=True):
-        p.existing_pk = pk
-    versions = [(p, p.version, p.content) for p in plans]
-    # A stale version goes into history; the stored content follows it as the current one.
-    versions += [(p, p.version + 1, p.current_content) for p in plans if p.stale_of is not None]
-    index: list[dict[str, Any]] = []
-    keys: list[dict[str, Any]] = []
-    event_rows: list[dict[str, Any]] = []
-    for p in plans:
-        if p.stale_of is not None:
-            continue  # its search index, identifiers and events stay as they were
-        pk = _pk(p)
-        index += index_rows(pk, p.request.type, p.request.data)
-        keys += key_rows(pk, p.identity)
-        event_rows += [event_row(p, outcome, ctx) for outcome in p.outcomes]
-    reindexed = [_pk(p) for p in updated if p.stale_of is None]
     # An update's events are recoded: which children lose one is read before the pipeline.
-    removed = events_repo.remove_events(session, [_pk(p) for p in updated if not p.keep_events])
-    # The rest reads nothing back: sent together, one round trip (PostgreSQL).
-    with pipelined(session, when=len(plans) <= PIPELINE_UP_TO):  # a Bundle's rows go by COPY
-        resources_repo.update_resources(
-            session, [{"pk": p.existing_pk, **resource_row(p, ctx)} for p in updated]
-        )
-        resources_repo.insert_versions(
+    removed = events_repo.remove_events(
+        session, [p.existing_pk for p in plans if p.existing_pk is not None and not p.keep_events]
+    )
+    # The rest reads back only new resources' keys: sent together (PostgreSQL), one round
+    # trip and one more where a key is read back. A Bundle's rows go by COPY instead.
+    with pipelined(session, when=len(plans) <= PIPELINE_UP_TO):
+        pks = store_versions(session, [stored_version(p, ctx) for p in plans])
+        for p, pk in zip(plans, pks, strict=True):
+            p.existing_pk = pk
+        events_repo.add_events(
             session,
-            [version_row(p.request.type, p.id, v, ctx.now, content) for p, v, content in versions],
+            [
+                event_row(p, outcome, ctx)
+                for p in plans
+                if p.stale_of is None  # its events stay as they were
+                for outcome in p.outcomes
+            ],
         )
-        resources_repo.replace_index(session, reindexed, index, keys)
-        events_repo.add_events(session, event_rows)
     for p in plans:
         if p.stale_of is not None:
             p.result = WriteResult(

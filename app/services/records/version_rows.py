@@ -1,5 +1,5 @@
-"""The rows a planned version is stored as: its resource row and its coded events' rows.
-Pure: built from the plan and the write's context, written in bulk by `ingest`."""
+"""What a planned version is stored as: its resource version (`resource_store`) and its coded
+events' rows. Pure: built from the plan and the write's context, written in bulk by `ingest`."""
 
 from __future__ import annotations
 
@@ -10,19 +10,38 @@ import orjson
 from app.fhir.coding import Outcome
 from app.fhir.dates import fhir_instant
 from app.fhir.patient_of import patient_of
-from app.services.common.stored_rows import resource_row as stored_resource_row
+from app.services.common.resource_store import StoredVersion
 from app.services.common.writes import Planned, WriteContext
 
 
-def resource_row(p: Planned, ctx: WriteContext) -> dict[str, Any]:
-    """The resource row of a planned version (a stale version keeps the current content,
-    re-stamped as the version after it)."""
+def stored_version(p: Planned, ctx: WriteContext) -> StoredVersion:
+    """How a planned version is stored. A stale version goes into history, and the current
+    content follows it, re-stamped as the version after it, keeping its search values and
+    identity keys; any other version has its own."""
     if p.stale_of is not None:
-        data, version, content = p.stale_of, p.version + 1, p.current_content
-    else:
-        data, version, content = p.request.data, p.version, p.content
-    return stored_resource_row(
-        p.request.type, p.id, version, ctx.now, data, content, patient_of(data, p.id)
+        return StoredVersion(
+            p.request.type,
+            p.id,
+            p.version + 1,
+            p.current_content,
+            p.stale_of,
+            patient_of(p.stale_of, p.id),
+            ctx.now,
+            pk=p.existing_pk,
+            earlier=((p.version, p.content),),
+        )
+    data = p.request.data
+    return StoredVersion(
+        p.request.type,
+        p.id,
+        p.version,
+        p.content,
+        data,
+        patient_of(data, p.id),
+        ctx.now,
+        pk=p.existing_pk,
+        indexed=data,
+        keys=tuple(p.identity),
     )
 
 
