@@ -77,7 +77,8 @@ def receiving(path: str = "/hooks/wnb") -> Iterator[Receiver]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), receiver._handler())
     server.daemon_threads = True
     receiver.url = f"http://127.0.0.1:{server.server_address[1]}{path}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll: `shutdown` waits for the loop to look, 0.5 s a test by default.
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     try:
         yield receiver
