@@ -106,6 +106,10 @@ def send(http: TestClient, bodies: list[bytes], path: str, ok: Callable[[Any], b
             raise SystemExit(f"wrong answer from {path}: {r.status_code} {r.text[:400]}")
 
 
+def created(r: Any) -> bool:
+    return r.status_code == 201
+
+
 def bundle_ok(r: Any) -> bool:
     return r.status_code == 200 and all(
         e["response"]["status"].startswith("201") for e in r.json()["entry"]
@@ -176,9 +180,18 @@ class Profiled:
         return out
 
 
-def profile_posts(state: AppState, token: str, bodies: list[bytes], count: int) -> list[str]:
-    """Functions with the most self time per single POST, under cProfile (a separate pass:
-    cProfile slows Python calls, so its times are not the table's)."""
+def profile_requests(
+    state: AppState,
+    token: str,
+    bodies: list[bytes],
+    path: str,
+    ok: Callable[[Any], bool],
+    per: int,
+    count: int,
+) -> list[str]:
+    """Functions with the most self time per POST (or per Bundle entry: `per` entries in
+    each body), under cProfile (a separate pass: cProfile slows Python calls, so its times
+    are not the table's)."""
     prof = Profiled()
     # The thread entry points of a write: alone, and through group commit.
     audited, grouped = AppState.audited, GroupCommit.run
@@ -187,11 +200,11 @@ def profile_posts(state: AppState, token: str, bodies: list[bytes], count: int) 
     try:
         with TestClient(prof.app(create_app(state=state))) as http:
             http.headers["Authorization"] = f"Bearer {token}"
-            send(http, bodies, "/fhir/Appointment", lambda r: r.status_code == 201)
+            send(http, bodies, path, ok)
     finally:
         AppState.audited = audited  # type: ignore[method-assign]
         GroupCommit.run = grouped  # type: ignore[method-assign]
-    return prof.top(len(bodies), count)
+    return prof.top(len(bodies) * per, count)
 
 
 def wal_lsn(probe: Engine) -> int:
@@ -329,7 +342,18 @@ def run(url: str, args: argparse.Namespace) -> None:
     # The Bundle table is per entry; its statement column per Bundle.
     bundle_stages = {k: (ms / size, n) for k, (ms, n) in bundle_stages.items()}
     extra = [payloads.appointment_json("prof", i, pids) for i in range(args.profile)]
-    top = profile_posts(state, token, extra, args.top) if args.profile else []
+    top = (
+        profile_requests(state, token, extra, "/fhir/Appointment", created, 1, args.top)
+        if args.profile
+        else []
+    )
+    more = [
+        payloads.appointment_bundle("prof-bundle", n * size, size, pids)
+        for n in range(args.profile_bundles)
+    ]
+    bundle_top = (
+        profile_requests(state, token, more, "/fhir", bundle_ok, size, args.top) if more else []
+    )
     floors = floor_cpu(url, floor_bodies, args.floor_rounds)
     floor_ms = statistics.median(floors) * 1000
     print(stage_timing.report(post_stages, bundle_stages, floor_ms, args, size))
@@ -364,6 +388,13 @@ def run(url: str, args: argparse.Namespace) -> None:
         )
         print("\n".join(top))
         print("```")
+    if bundle_top:
+        print(
+            f"\ncProfile, {args.profile_bundles} more Bundles of {size} (separate pass), "
+            f"top {args.top} by self time, ms per entry:\n```"
+        )
+        print("\n".join(bundle_top))
+        print("```")
     state.engine.dispose()
     probe.dispose()
 
@@ -378,6 +409,9 @@ def main() -> None:
     parser.add_argument("--floor-rounds", type=int, default=3)
     parser.add_argument(
         "--profile", type=int, default=200, help="single POSTs for the cProfile pass (0: none)"
+    )
+    parser.add_argument(
+        "--profile-bundles", type=int, default=0, help="Bundles for a cProfile pass (0: none)"
     )
     parser.add_argument("--top", type=int, default=30)
     args = parser.parse_args()

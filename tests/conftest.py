@@ -9,8 +9,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -159,6 +160,49 @@ def database_url(
     url = next(gen)
     upgrade_head(url)
     yield url
+    gen.close()
+
+
+@dataclasses.dataclass
+class Databases:
+    """Databases of a test's own (for a test that tampers with one), each a copy of one
+    migrated once per run: a file copy (SQLite) or `CREATE DATABASE ... TEMPLATE`
+    (PostgreSQL), where migrating each took 0.25-0.4 s."""
+
+    template: str  # a migrated SQLite file's path, or a PostgreSQL database's name
+    postgres: bool
+
+    def new(self, where: Path) -> tuple[str, Callable[[], None]]:
+        """A migrated database's URL, and how to drop it (`where`: a test's own directory)."""
+        if not self.postgres:
+            path = where / "own.db"
+            shutil.copyfile(self.template, path)
+            return f"sqlite:///{path}", lambda: None
+        admin = make_url(POSTGRES_ADMIN_URL)
+        name = f"wnb_own_{uuid.uuid4().hex[:10]}"
+        engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'))
+
+        def drop() -> None:
+            with engine.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            engine.dispose()
+
+        return admin.set(database=name).render_as_string(hide_password=False), drop
+
+
+@pytest.fixture(scope="session")
+def databases(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
+    if database_url.startswith("sqlite"):
+        path = tmp_path_factory.mktemp("template") / "template.db"
+        upgrade_head(f"sqlite:///{path}")
+        yield Databases(str(path), postgres=False)
+        return
+    gen = _postgres_database()
+    url = next(gen)
+    upgrade_head(url)
+    yield Databases(make_url(url).database or "", postgres=True)
     gen.close()
 
 

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from app.auth.principal import Principal
@@ -21,10 +20,9 @@ from app.cli import main
 from app.runtime import AppState, build_state
 from app.services.access import audit
 from app.store import audit_chain
-from app.store.migrate import upgrade_head
 from app.store.service_role import service_role_grants
 from app.worker.jobs import seal_audit, sweep_audit
-from tests.conftest import FIXED_NOW, POSTGRES_ADMIN_URL, settings_for
+from tests.conftest import FIXED_NOW, Databases, settings_for
 from tests.live_server import serve
 
 WHO = Principal("client", "chain-test", "chain test", "admin")
@@ -33,25 +31,9 @@ FIRST = "(SELECT min(pk) FROM audit_event)"
 
 
 @pytest.fixture
-def fresh(database_url: str, tmp_path: Path) -> Iterator[AppState]:
+def fresh(databases: Databases, tmp_path: Path) -> Iterator[AppState]:
     """A migrated database of its own holding five chained audit rows."""
-    if database_url.startswith("sqlite"):
-        url = f"sqlite:///{tmp_path / 'chain.db'}"
-        drop = None
-    else:
-        admin = make_url(POSTGRES_ADMIN_URL)
-        name = f"wnb_chain_{uuid.uuid4().hex[:10]}"
-        engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = admin.set(database=name).render_as_string(hide_password=False)
-
-        def drop() -> None:
-            with engine.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            engine.dispose()
-
-    upgrade_head(url)
+    url, drop = databases.new(tmp_path)
     state = build_state(settings_for(url))
     for n in range(5):
         note = audit.AuditNote("read", "Patient", [f"Patient/p{n}"])
@@ -59,8 +41,7 @@ def fresh(database_url: str, tmp_path: Path) -> Iterator[AppState]:
     assert seal_audit(state) == 5
     yield state
     state.engine.dispose()
-    if drop:
-        drop()
+    drop()
 
 
 def verify(state: AppState, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
