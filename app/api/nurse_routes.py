@@ -33,6 +33,7 @@ from app.services.nurse.family_review import review_family
 from app.services.nurse.flag_view import flag_view
 from app.services.nurse.review import review_flag
 from app.services.nurse.shapes.concern import FamilyReviewResult, FlagDetail, FlagWithReviews
+from app.services.nurse.shapes.search import ChildSearch
 from app.services.nurse.shapes.worklist import WorklistPage
 from app.services.nurse.worklist import WorklistQuery, worklist
 
@@ -162,6 +163,7 @@ async def review_body(request: Request, state: AppState, who: Principal, note: A
     "(2020-03-01 or 01/03/2020), or words with a date. At most 50 children, by name, each "
     "with the other members of their family now; `more` says to narrow the search. Needs the "
     "Patient search scope; audited as a search naming every patient shown.",
+    response_model=ChildSearch,
     responses=fhir_responses(400, 401, 403, 429),
 )
 async def find_children(
@@ -169,7 +171,7 @@ async def find_children(
     state: StateDep,
     who: PrincipalDep,
     q: Annotated[str, Query(max_length=200)],
-) -> dict[str, Any]:
+) -> ChildSearch:
     note = AuditNote("search", "Patient", query=str(request.query_params))
     today = state.clock().date()
     return await audited(

@@ -33,5 +33,5 @@ async def search_page(request: Request, q: Annotated[str, Query(max_length=200)]
             return page(request, "search.html", context, 400)
         today = get_state(request).clock().date()
         found = await audited(request, who, note, lambda s: find_children(s, q, today))
-        context.update(results=found["results"], more=found["more"])
+        context.update(results=found.results, more=found.more)
     return page(request, "search.html", context)

@@ -13,10 +13,12 @@ from pydantic import BaseModel
 
 from app.api import case_routes, chronology_routes, nurse_routes
 from app.runtime import AppState
+from app.services.nurse.child_search import find_children
 from app.services.nurse.chronology import child_chronology
 from app.services.nurse.flag_view import flag_view
 from app.services.nurse.shapes.chronology import ChildChronology, FlagItem
 from app.services.nurse.shapes.concern import FlagDetail
+from app.services.nurse.shapes.search import ChildSearch
 from app.services.nurse.shapes.worklist import WorklistPage
 from app.services.nurse.worklist import WorklistQuery, worklist
 from tests.api.nurse_helpers import noshow, only_flag
@@ -39,7 +41,8 @@ def test_every_nurse_route_returns_the_model_it_declares() -> None:
 
 
 def test_a_use_cases_answer_is_what_the_api_serves(client: TestClient, state: AppState) -> None:
-    pid = child(client, "2024-02-01", "Nia", f"Sh{uuid.uuid4().hex[:6]}")
+    family = f"Sh{uuid.uuid4().hex[:6]}"
+    pid = child(client, "2024-02-01", "Nia", family)
     noshow(client, pid, "2026-06-01")
     noshow(client, pid, "2026-06-08")
     flag_id = only_flag(client, pid, "repeat-wnb")["flag_id"]
@@ -55,6 +58,12 @@ def test_a_use_cases_answer_is_what_the_api_serves(client: TestClient, state: Ap
     for body in (page, flag, timeline):
         dumped = body.model_dump(mode="json")
         assert type(body).model_validate(dumped).model_dump(mode="json") == dumped
+
+    found = state.read(lambda s: find_children(s, f"Nia {family}", now.date())).body
+    assert isinstance(found, ChildSearch) and [r.id for r in found.results] == [pid]
+    assert found.results[0].nhs_number  # a search serves it: two children of one name
+    served_search = client.get("/api/children", params={"q": f"Nia {family}"}).json()
+    assert served_search == found.model_dump(mode="json")
 
     assert client.get("/api/worklist?_count=100").json() == page.model_dump(mode="json")
     assert client.get(f"/api/flags/{flag_id}").json() == flag.model_dump(mode="json")

@@ -5,7 +5,6 @@ before opening a page. Audited as a search naming every patient the answer showe
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -13,6 +12,7 @@ from app.fhir.person_query import person_search
 from app.fhir.search_query import parse_search
 from app.services.common.answer import Answer
 from app.services.nurse.child_summary import child_summary, children
+from app.services.nurse.shapes.search import ChildSearch, FoundChild, FoundPerson
 from app.store import family_repo, search_repo
 
 MAX_RESULTS = 50
@@ -20,7 +20,7 @@ MAX_RESULTS = 50
 
 def find_children(
     session: Session, text: str, today: date, limit: int = MAX_RESULTS
-) -> Answer[dict[str, Any]]:
+) -> Answer[ChildSearch]:
     """Patients matching `text` (see `person_search`), at most `limit` sorted by name, each
     with the other members of its family; `more` says the search should be narrowed."""
     params = person_search(text)
@@ -37,13 +37,12 @@ def find_children(
         family_id = families.get(row.id)
         others = [m for m in members.get(family_id or "", []) if m != row.id]
         results.append(
-            {
-                # dict(), not model_dump(): the search serves the NHS number too.
+            FoundChild(
                 **dict(child_summary(row.id, row, today)),
-                "family_id": family_id,
-                "family": [dict(known[m]) for m in others],
-            }
+                family_id=family_id,
+                family=[FoundPerson(**dict(known[m])) for m in others],
+            )
         )
-    results.sort(key=lambda r: ((r["name"] or "").casefold(), r["birth_date"] or "", r["id"]))
-    body = {"query": text, "results": results, "more": more}
+    results.sort(key=lambda r: ((r.name or "").casefold(), r.birth_date or "", r.id))
+    body = ChildSearch(query=text, results=results, more=more)
     return Answer(body, [f"Patient/{p}" for p in everyone if p in known])
