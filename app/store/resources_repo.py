@@ -6,11 +6,10 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, bindparam, delete, select, text, tuple_
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import bindparam, delete, select, tuple_
 from sqlalchemy.orm import Session
 
-from app.store.bulk import insert_returning_pks, insert_rows, update_rows
+from app.store.bulk import driver_rows, insert_returning_pks, insert_rows, update_rows
 from app.store.models import IdentityKey, Resource, ResourceVersion, SearchIndex
 from app.store.prebuilt import Prebuilt
 
@@ -24,12 +23,14 @@ _EXISTING_IDS = Prebuilt(
     )
 )
 # PostgreSQL: the keys as four arrays joined by unnest (one text whatever the count, prepared
-# once); elsewhere a tuple IN list.
-_IDENTITY_OWNERS_PG = text(
+# once), run on the driver: every write runs it, and SQLAlchemy's work around the statement
+# cost more CPU than psycopg's. Elsewhere a tuple IN list.
+_IDENTITY_OWNERS_PG = (
     "SELECT k.type, k.system, k.value, k.scope, k.resource_pk FROM identity_key k "
-    "JOIN unnest(:t, :s, :v, :sc) AS w(t, s, v, sc) "
+    "JOIN unnest(%(t)s::varchar[], %(s)s::varchar[], %(v)s::varchar[], %(sc)s::varchar[]) "
+    "AS w(t, s, v, sc) "
     "ON k.type = w.t AND k.system = w.s AND k.value = w.v AND k.scope = w.sc"
-).bindparams(*(bindparam(n, type_=ARRAY(String)) for n in ("t", "s", "v", "sc")))
+)
 _IDENTITY_OWNERS = select(
     IdentityKey.type, IdentityKey.system, IdentityKey.value, IdentityKey.scope,
     IdentityKey.resource_pk,
@@ -88,7 +89,9 @@ def identity_owners(session: Session, keys: Iterable[IdentityTuple]) -> dict[Ide
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         t, s, v, sc = (list(column) for column in zip(*wanted, strict=True))
-        rows = connection.execute(_IDENTITY_OWNERS_PG, {"t": t, "s": s, "v": v, "sc": sc})
+        rows: Iterable[Any] = driver_rows(
+            connection, _IDENTITY_OWNERS_PG, {"t": t, "s": s, "v": v, "sc": sc}
+        )
     else:
         rows = connection.execute(_IDENTITY_OWNERS, {"keys": wanted})
     return {(t, s, v, sc): pk for t, s, v, sc, pk in rows}
