@@ -10,8 +10,7 @@ from sqlalchemy.orm import Session
 from app.import_run import run_jobs
 from app.runtime import AppState
 from app.services.access import upkeep
-from app.services.access.audit_sealing import BATCH as SEAL_BATCH
-from app.services.access.audit_sealing import KeyMissing, seal_trail
+from app.services.access.upkeep import SEAL_BATCH, KeyMissing, seal_trail
 from app.services.common.writes import WriteContext
 from app.services.concerns.operations import reconcile_backlog
 from app.services.concerns.reconcile import note_rules_version, reconcile_due

@@ -1,4 +1,6 @@
-"""The worker's routine upkeep: what has expired is forgotten, SQLite's log kept small."""
+"""The worker's routine upkeep: the audit trail sealed into its hash chain, what has expired
+forgotten, the error backlogs bounded, SQLite's log kept small. Each is a use case of its own
+so that the worker's jobs, an edge, reach the store through the services."""
 
 from __future__ import annotations
 
@@ -8,7 +10,19 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from app.notify.error_backlog import expire_error_backlogs
-from app.store import auth_repo, sqlite_upkeep
+from app.store import audit_chain, auth_repo, sqlite_upkeep
+from app.store.audit_key import AuditKeys
+
+SEAL_BATCH = audit_chain.BATCH
+KeyMissing = audit_chain.KeyMissing
+
+
+def seal_trail(session: Session, keys: AuditKeys, everything: bool = False) -> int:
+    """Seal up to one batch of committed events under the current key (the newest stretch
+    of the trail, or all of it with `everything`, which finds an event that committed long
+    after its neighbours). Returns how many were sealed; raises KeyMissing when the chain is
+    keyed and `keys` holds none."""
+    return audit_chain.seal(session, SEAL_BATCH, everything, keys)
 
 
 def forget_expired(session: Session, now: datetime) -> None:
