@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import psycopg
 from psycopg import pq
-from sqlalchemy import Column, Connection, Table, bindparam, event, insert, update
+from sqlalchemy import Column, Connection, String, Table, bindparam, event, insert, update
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import Session
 
-from app.store.base import JsonList, json_text
+from app.store.base import JsonList, UtcDateTime, json_text
 
 COPY_FROM = 32  # rows: from here COPY's speed per row beats its second round trip
 # Rows: up to here one VALUES list, whose scalars the driver dumps in about 40% of the client
@@ -171,7 +172,7 @@ def _shape(
     columns = [c for c in table.columns if c.name in given and c.name != "pk"]
     quote = connection.dialect.identifier_preparer.quote  # only where needed, as SQLAlchemy
     names = ", ".join(quote(c.name) for c in columns)
-    types = [c.type.compile(dialect=connection.dialect) for c in columns]
+    types = [_cast(c, connection) for c in columns]
     if values:
         one = "(" + ", ".join(f"%b::{t}" for t in types) + ")"
         source = "VALUES " + ", ".join([one] * values)
@@ -200,9 +201,33 @@ def _copy(
 
 def _driver_types(columns: list[Column[Any]]) -> list[Callable[[Any], Any] | None]:
     """For each column, what turns a row's value into what the driver is given, where the two
-    differ: unnest arrays and COPY skip SQLAlchemy's bind processing, so a JSON list column's
-    list is dumped here to the text SQLAlchemy would store (`JsonList`). None: as given."""
-    return [_stored_json if isinstance(c.type, JsonList) else None for c in columns]
+    differ: the driver paths skip SQLAlchemy's bind processing, so a JSON list column's list
+    is dumped here to the text SQLAlchemy would store (`JsonList`), and a time column refuses
+    a naive time as `UtcDateTime` does. None: as given."""
+    return [
+        _stored_json
+        if isinstance(c.type, JsonList)
+        else _aware
+        if isinstance(c.type, UtcDateTime)
+        else None
+        for c in columns
+    ]
+
+
+def _cast(column: Column[Any], connection: Connection) -> str:
+    """The type a value is cast to. A string's length is left out, as SQLAlchemy leaves it
+    out of its own casts: PostgreSQL cuts an over-long value cast to VARCHAR(n) short without
+    a word, where storing it in the column refuses it."""
+    kind = column.type
+    if isinstance(kind, String) and kind.length is not None:
+        kind = String()
+    return kind.compile(dialect=connection.dialect)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    return value
 
 
 def _stored_json(value: list[Any] | None) -> str | None:
@@ -258,10 +283,7 @@ def update_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     text = _UPDATES.get(key)
     if text is None:
         quote = connection.dialect.identifier_preparer.quote
-        sets = ", ".join(
-            f"{quote(c)} = %b::{table.c[c].type.compile(dialect=connection.dialect)}"
-            for c in columns
-        )
+        sets = ", ".join(f"{quote(c)} = %b::{_cast(table.c[c], connection)}" for c in columns)
         text = _UPDATES[key] = f"UPDATE {quote(table.name)} SET {sets} WHERE pk = %b"
     convert = _driver_types([table.c[c] for c in columns])
     params = [

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 
 from app.fhir.concern_state import ConcernState
 from app.runtime import AppState
@@ -81,3 +82,33 @@ def test_json_list_columns_store_the_same_text_on_every_path(state: AppState, co
         assert read[fid].family_children == row["family_children"]
     assert raw["bulk-flag-0"] == '["Appointment/b"]'
     assert read["bulk-flag-0"].evidence_events == ["Appointment/b"]
+
+
+@pytest.mark.postgres_only("SQLite does not enforce a column's length")
+@pytest.mark.parametrize("count", [1, 5, COPY_FROM])  # VALUES, arrays, COPY
+def test_an_over_long_value_is_refused_not_cut_short(state: AppState, count: int) -> None:
+    """The driver paths cast each value to its column's type. Cast to VARCHAR(n), PostgreSQL
+    cuts an over-long string short without a word, so the casts leave the length out and
+    the column refuses the value, as it does through SQLAlchemy."""
+    long = "x" * 100  # resource.patient_id is VARCHAR(64)
+    rows = [
+        {**resource_row(i), "id": f"long-{count}-{i}", "patient_id": long} for i in range(count)
+    ]
+    with state.writer() as s, pytest.raises(DBAPIError, match="too long"):
+        insert_rows(s, Resource.__table__, rows)
+    with state.writer() as s:
+        [pk] = insert_returning_pks(s, Resource.__table__, [resource_row(900 + count)], ("id",))
+        with pytest.raises(DBAPIError, match="too long"):
+            update_rows(s, Resource.__table__, [{"pk": pk, "patient_id": long}])
+
+
+@pytest.mark.postgres_only("the driver paths are PostgreSQL's")
+def test_a_naive_time_is_refused_on_the_driver_paths(state: AppState) -> None:
+    naive = {**resource_row(950), "last_updated": NOW.replace(tzinfo=None)}
+    with state.writer() as s, pytest.raises(ValueError, match="naive"):
+        insert_rows(s, Resource.__table__, [naive])
+    with state.writer() as s:
+        [pk] = insert_returning_pks(s, Resource.__table__, [resource_row(951)], ("id",))
+        naive_time = {"pk": pk, "last_updated": NOW.replace(tzinfo=None)}
+        with pytest.raises(ValueError, match="naive"):
+            update_rows(s, Resource.__table__, [naive_time])
