@@ -280,12 +280,13 @@ def update_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
         connection.execute(statement, [{f"_{k}": v for k, v in r.items()} for r in rows])
         return
     key = (table.name, *columns)
-    text = _UPDATES.get(key)
-    if text is None:
+    shape = _UPDATES.get(key)
+    if shape is None:
         quote = connection.dialect.identifier_preparer.quote
         sets = ", ".join(f"{quote(c)} = %b::{_cast(table.c[c], connection)}" for c in columns)
-        text = _UPDATES[key] = f"UPDATE {quote(table.name)} SET {sets} WHERE pk = %b"
-    convert = _driver_types([table.c[c] for c in columns])
+        text = f"UPDATE {quote(table.name)} SET {sets} WHERE pk = %b"
+        shape = _UPDATES[key] = (text, _driver_types([table.c[c] for c in columns]))
+    text, convert = shape
     params = [
         [
             *(r[c] if to is None else to(r[c]) for c, to in zip(columns, convert, strict=True)),
@@ -297,7 +298,8 @@ def update_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
         cursor.executemany(text, params)
 
 
-_UPDATES: dict[tuple[str, ...], str] = {}  # (table, *columns) -> the driver's UPDATE text
+# (table, *columns) -> the driver's UPDATE text and each column's value conversion
+_UPDATES: dict[tuple[str, ...], tuple[str, list[Callable[[Any], Any] | None]]] = {}
 _INSERTS: dict[str, Any] = {}
 
 

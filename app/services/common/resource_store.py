@@ -20,8 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.fhir.index import index_values, sort_date
 from app.store import resources_repo
-
-IdentityKey = tuple[str, str, str, str]  # (type, system, value, scope)
+from app.store.resources_repo import IdentityTuple
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -44,7 +43,7 @@ class StoredVersion:
     pk: int | None = None
     earlier: tuple[tuple[int, str], ...] = ()
     indexed: dict[str, Any] | None = None
-    keys: tuple[IdentityKey, ...] | None = None
+    keys: tuple[IdentityTuple, ...] | None = None
 
     def row(self) -> dict[str, Any]:
         """The current row."""

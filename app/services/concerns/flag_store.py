@@ -21,9 +21,10 @@ from sqlalchemy.orm import Session
 from app.fhir.dates import fhir_instant
 from app.fhir.identity import identity_keys
 from app.fhir.index import index_values, searched_elements
-from app.services.common.resource_store import IdentityKey, StoredVersion, store_versions
+from app.services.common.resource_store import StoredVersion, store_versions
 from app.services.common.writes import WriteContext, WriteRequest
 from app.store.flags_repo import StoredFlag
+from app.store.resources_repo import IdentityTuple
 
 
 def store_flags(
@@ -42,7 +43,7 @@ def store_flags(
         version = (before.version if before else 0) + 1
         child = ((r.data.get("subject") or {}).get("reference") or "").partition("/")[2]
         indexed: dict[str, Any] | None = r.data
-        keys: tuple[IdentityKey, ...] | None = None
+        keys: tuple[IdentityTuple, ...] | None = None
         if before is None:
             keys = tuple(identity_keys(r.data))
         else:
