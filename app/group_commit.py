@@ -186,15 +186,18 @@ def execute(group: list[GroupedWrite]) -> None:
 
 
 def _all(pending: list[GroupedWrite], ctx: WriteContext, session: Session) -> list[Answer[Any]]:
-    return [_one(session, w, ctx) for w in pending]
+    answers = [_one(session, w, ctx) for w in pending]
+    state = pending[0].state
+    if state.settings.audit_enabled:
+        # Each write's record names what its answer disclosed; all go in one statement.
+        audit.record_all(session, [(w.who, w.note) for w in pending], state.clock())
+    return answers
 
 
 def _one(session: Session, w: GroupedWrite, ctx: WriteContext) -> Answer[Any]:
     try:
         answer = w.make(replace(ctx, author=w.author))(session)
-        if w.state.settings.audit_enabled:
-            w.note.references = answer.references
-            audit.record(session, w.who, w.note, w.state.clock())
+        w.note.references = answer.references
         return answer
     except DBAPIError:
         raise  # the database's: AppState.write retries the whole group

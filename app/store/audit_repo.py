@@ -6,52 +6,37 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, bindparam, exists, func, insert, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from app.store.bulk import insert_rows
+from app.store.bulk import insert_with_children
 from app.store.models import AuditEntity, AuditRecord
-
-_INSERT_RECORD = insert(AuditRecord.__table__).returning(AuditRecord.__table__.c.pk)
-
-
-def _insert_with_entities(columns: tuple[str, ...]) -> Any:
-    """PostgreSQL: the audit row and its entities in one statement (the entities from an
-    array, none when it is empty; the row is inserted either way). Built once per set of
-    columns given."""
-    statement = _WITH_ENTITIES.get(columns)
-    if statement is None:
-        table = AuditRecord.__table__
-        added = insert(table).values({c: bindparam(c) for c in columns}).returning(table.c.pk)
-        row = added.cte("added")
-        references = func.unnest(bindparam("entity_references", type_=ARRAY(String(120))))
-        statement = _WITH_ENTITIES[columns] = insert(AuditEntity.__table__).from_select(
-            # A set-returning call in the select list: one entity row per reference.
-            ["audit_pk", "reference"],
-            select(row.c.pk, references),
-        )
-    return statement
-
-
-_WITH_ENTITIES: dict[tuple[str, ...], Any] = {}
 
 
 def append(session: Session, record: dict[str, Any], references: list[str]) -> None:
     """Insert one audit row; the sealer links it into the hash chain once it has committed
     (see audit_chain), so writers never wait on each other here."""
-    unique = sorted({r[:120] for r in references})
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        # One round trip: every request is audited, reads included.
-        statement = _insert_with_entities(tuple(record))
-        connection.execute(statement, {**record, "entity_references": unique})
-        return
-    pk = connection.execute(_INSERT_RECORD, record).scalar_one()
-    if unique:
-        insert_rows(
-            session, AuditEntity.__table__, [{"audit_pk": pk, "reference": r} for r in unique]
-        )
+    append_all(session, [(record, references)])
+
+
+def append_all(session: Session, records: list[tuple[dict[str, Any], list[str]]]) -> None:
+    """Insert audit rows (each with the references it names) in the order given: on
+    PostgreSQL one statement for all of them and their entities, as every request is
+    audited, reads included, and a group commit audits each of its writes."""
+    entities = [
+        (record["id"], reference)
+        for record, references in records
+        for reference in sorted({r[:120] for r in references})
+    ]
+    insert_with_children(
+        session,
+        AuditRecord.__table__,
+        [record for record, _ in records],
+        "id",
+        AuditEntity.__table__,
+        ("audit_pk", "reference"),
+        entities,
+    )
 
 
 def search(

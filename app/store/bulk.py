@@ -125,6 +125,58 @@ def insert_returning_pks(
     return [by_key[tuple(row[k] for k in key)] for row in rows]
 
 
+def insert_with_children(
+    session: Session,
+    table: Table,
+    rows: list[dict[str, Any]],
+    key: str,
+    child: Table,
+    columns: tuple[str, str],
+    children: list[tuple[Any, Any]],
+) -> None:
+    """Rows into `table` and, with them, rows into `child` naming each parent's primary key:
+    `children` are (the parent's `key` value, the child's own value), stored as `columns`
+    (the column taking the parent's pk, the one taking the value). `key` is unique in
+    `table`. PostgreSQL: one statement, whatever the number of parents, where one per
+    parent cost a round trip and SQLAlchemy's work on each; SQLite: two."""
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        pks = insert_returning_pks(session, table, rows, (key,))
+        by_key = {row[key]: pk for row, pk in zip(rows, pks, strict=True)}
+        insert_rows(session, child, [{columns[0]: by_key[k], columns[1]: v} for k, v in children])
+        return
+    given = frozenset().union(*rows)
+    shape_key = (table.name, given, (key,), len(rows), child.name, *columns)
+    shape = _WITH_CHILDREN.get(shape_key)
+    if shape is None:
+        names, parent, convert = _shape(connection, table, given, (key,), len(rows))
+        quote = connection.dialect.identifier_preparer.quote
+        casts = [_cast(table.c[key], connection), _cast(child.c[columns[1]], connection)]
+        text = (
+            f"WITH added AS ({parent}) INSERT INTO {quote(child.name)} "
+            f"({quote(columns[0])}, {quote(columns[1])}) SELECT added.pk, c.value FROM added "
+            f"JOIN unnest(%b::{casts[0]}[], %b::{casts[1]}[]) AS c(parent, value) "
+            f"ON c.parent = added.{quote(key)}"
+        )
+        shape = _WITH_CHILDREN[shape_key] = (names, text, convert)
+    names, text, convert = shape
+    params: list[Any] = [
+        row.get(name) if to is None else to(row.get(name))
+        for row in rows
+        for name, to in zip(names, convert, strict=True)
+    ]
+    params += [[k for k, _ in children], [v for _, v in children]]
+    with _driver(connection, text, params, many=False) as cursor:
+        cursor.execute(text, params)
+
+
+# (table, columns given, key, parents, child table, child columns) -> the parents' columns,
+# the statement's text and the parents' value conversions
+_WITH_CHILDREN: dict[tuple[Any, ...], Shape] = {}
+
+
 def _unnest(
     connection: Connection,
     table: Table,

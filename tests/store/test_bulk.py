@@ -12,8 +12,14 @@ from sqlalchemy.exc import DBAPIError
 
 from app.fhir.concern_state import ConcernState
 from app.runtime import AppState
-from app.store.bulk import COPY_FROM, insert_returning_pks, insert_rows, update_rows
-from app.store.models import RaisedFlag, Resource, SearchIndex
+from app.store.bulk import (
+    COPY_FROM,
+    insert_returning_pks,
+    insert_rows,
+    insert_with_children,
+    update_rows,
+)
+from app.store.models import AuditEntity, AuditRecord, RaisedFlag, Resource, SearchIndex
 
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 
@@ -112,3 +118,44 @@ def test_a_naive_time_is_refused_on_the_driver_paths(state: AppState) -> None:
         naive_time = {"pk": pk, "last_updated": NOW.replace(tzinfo=None)}
         with pytest.raises(ValueError, match="naive"):
             update_rows(s, Resource.__table__, [naive_time])
+
+
+def audit_row(i: int) -> dict[str, object]:
+    return {"id": f"bulk-audit-{i}", "recorded": NOW, "type_code": "rest", "subtype": "create",
+            "action": "C", "outcome": "0", "agent_kind": "client", "agent_id": "bulk",
+            "query": 'say "q" \\ {x}' if i % 2 else None}  # fmt: skip
+
+
+@pytest.mark.parametrize("count", [1, 5, 12])
+def test_children_land_with_the_parent_they_name_and_parents_keep_their_order(
+    state: AppState, count: int
+) -> None:
+    rows = [audit_row(i) for i in range(count)]
+    # None for the first parent, one for the second, three for the rest: by the parent's key.
+    children = [(f"bulk-audit-{i}", f"Patient/p-{i}-{j}")
+                for i in range(count) for j in range(min(i, 3))]  # fmt: skip
+    with state.writer() as s:
+        insert_with_children(
+            s, AuditRecord.__table__, rows, "id", AuditEntity.__table__,
+            ("audit_pk", "reference"), children,
+        )  # fmt: skip
+        s.commit()
+    with state.reader() as s:
+        stored = list(s.execute(select(AuditRecord.pk, AuditRecord.id, AuditRecord.query)
+                                .where(AuditRecord.agent_id == "bulk").order_by(AuditRecord.pk)))
+        pk_of = {rid: pk for pk, rid, _ in stored}
+        named = sorted(s.execute(select(AuditEntity.audit_pk, AuditEntity.reference)
+                                 .where(AuditEntity.audit_pk.in_(pk_of.values()))))  # fmt: skip
+    assert [rid for _, rid, _ in stored] == [r["id"] for r in rows]  # pks in the order given
+    assert [q for _, _, q in stored] == [r["query"] for r in rows]
+    assert named == sorted((pk_of[parent], ref) for parent, ref in children)
+
+
+@pytest.mark.postgres_only("SQLite does not hold a string to its declared length")
+def test_a_child_value_too_long_for_its_column_is_refused_not_cut(state: AppState) -> None:
+    """As for the inserts (H-163): the cast leaves the length out, so the column refuses."""
+    with state.writer() as s, pytest.raises(DBAPIError):
+        insert_with_children(
+            s, AuditRecord.__table__, [audit_row(0)], "id", AuditEntity.__table__,
+            ("audit_pk", "reference"), [("bulk-audit-0", "x" * 121)],
+        )  # fmt: skip

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import orjson
 from sqlalchemy.orm import Session
@@ -40,27 +41,37 @@ def record(
     """Append one AuditEvent. A read by an agency is a disclosure to another organisation, and
     a printed chronology one to a meeting; a refusal disclosed nothing, so it is recorded as
     the RESTful operation it was."""
+    audit_repo.append(session, _row(who, note, now, outcome, description), note.references)
+
+
+def record_all(session: Session, done: list[tuple[Principal, AuditNote]], now: datetime) -> None:
+    """Append the AuditEvent of each successful interaction in `done`, in that order, together
+    (a group commit's writes: one statement, not one each)."""
+    audit_repo.append_all(
+        session, [(_row(who, note, now, "success", None), note.references) for who, note in done]
+    )
+
+
+def _row(
+    who: Principal, note: AuditNote, now: datetime, outcome: str, description: str | None
+) -> dict[str, Any]:
     disclosed = who.role == "agency" or note.disclosure
     kind = DISCLOSURE if disclosed and outcome == "success" else REST
-    audit_repo.append(
-        session,
-        {
-            "id": uuid.uuid4().hex,
-            "recorded": now,
-            "type_code": kind[1],
-            "subtype": note.interaction,
-            "action": ACTIONS.get(note.interaction, "E"),
-            "outcome": OUTCOMES[outcome],
-            "outcome_desc": (description or "")[:255] or None,
-            "agent_kind": who.kind,
-            "agent_id": who.id,
-            "agent_name": who.name,
-            "agent_role": who.role,
-            "resource_type": note.resource_type,
-            "query": note.query,
-        },
-        note.references,
-    )
+    return {
+        "id": uuid.uuid4().hex,
+        "recorded": now,
+        "type_code": kind[1],
+        "subtype": note.interaction,
+        "action": ACTIONS.get(note.interaction, "E"),
+        "outcome": OUTCOMES[outcome],
+        "outcome_desc": (description or "")[:255] or None,
+        "agent_kind": who.kind,
+        "agent_id": who.id,
+        "agent_name": who.name,
+        "agent_role": who.role,
+        "resource_type": note.resource_type,
+        "query": note.query,
+    }
 
 
 def search(session: Session, params: list[tuple[str, str]], base: str) -> Answer[bytes]:
