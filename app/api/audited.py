@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from functools import partial
 from typing import TypeVar
 
 from sqlalchemy.orm import Session
@@ -14,13 +15,16 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api.security import require_all
 from app.auth.principal import Principal
+from app.fhir.errors import FhirError
 from app.runtime import AppState
 from app.services.access.audit import AuditNote
 from app.services.common.answer import Answer
 from app.services.common.writes import WriteContext
 
 B = TypeVar("B")
-MakeUseCase = Callable[[WriteContext], Callable[[Session], Answer[B]]]
+C = TypeVar("C")
+# A write's use case, made from its checked body and the context it runs with.
+MakeWrite = Callable[[C, WriteContext], Callable[[Session], Answer[B]]]
 Need = tuple[str, str]  # (resource type, interaction) the caller's scopes must allow
 
 
@@ -43,15 +47,30 @@ async def audited(
 
 
 async def audited_write(
-    state: AppState, who: Principal, note: AuditNote, make: MakeUseCase[B]
+    state: AppState,
+    who: Principal,
+    note: AuditNote,
+    check: Callable[[], C],
+    make: MakeWrite[C, B],
 ) -> B:
-    """The body of one write's answer. The use case is made from the context it runs with:
-    with group commit on, the group's (`app/group_commit.py`), carrying this caller as the
-    author of what it stores. Scopes are checked by the caller first."""
+    """The body of one write's answer. `check` runs first, on the request's own thread: what
+    needs no database (parsing, structure, values), so that a group commit's unit of work,
+    which runs its writes one after another, holds only what does. Its refusal is audited.
+    The use case is then made from what `check` returned and the context it runs with: with
+    group commit on, the group's (`app/group_commit.py`), carrying this caller as the author
+    of what it stores. Scopes are checked by the caller first."""
     author = (who.kind, who.id)
-    if state.group is None:
-        ctx = state.write_context(author=author)
-        answer = await run_in_threadpool(state.audited, who, note, make(ctx), ctx)
-    else:
-        answer = await run_in_threadpool(state.group.run, state, who, note, make, author)
+
+    def run() -> Answer[B]:
+        try:
+            checked = check()
+        except FhirError as exc:
+            state.refused(who, note, exc)
+            raise
+        if state.group is None:
+            ctx = state.write_context(author=author)
+            return state.audited(who, note, make(checked, ctx), ctx)
+        return state.group.run(state, who, note, partial(make, checked), author)
+
+    answer = await run_in_threadpool(run)
     return answer.body

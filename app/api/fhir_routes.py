@@ -115,8 +115,9 @@ def _add_type(router: APIRouter, type_name: str) -> None:
             state,
             who,
             note,
-            lambda ctx: (
-                lambda s: resource_service.create(s, type_name, load_json(raw), if_none_exist, ctx)
+            lambda: resource_service.check_create(type_name, load_json(raw), state.clock()),
+            lambda checked, ctx: (
+                lambda s: resource_service.create_checked(s, checked, if_none_exist, ctx)
             ),
         )
         return write_response(result, state.fhir_base, may_see_match(who.may, type_name))
@@ -144,10 +145,9 @@ def _add_type(router: APIRouter, type_name: str) -> None:
             state,
             who,
             note,
-            lambda ctx: (
-                lambda s: resource_service.update(
-                    s, type_name, rid, load_json(raw), version, ctx, who.may
-                )
+            lambda: resource_service.check_update(type_name, rid, load_json(raw), state.clock()),
+            lambda checked, ctx: (
+                lambda s: resource_service.update_checked(s, checked, version, ctx, who.may)
             ),
         )
         return write_response(result, state.fhir_base)

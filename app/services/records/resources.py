@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -16,6 +18,37 @@ from app.services.records.ingest import write_resources
 from app.services.records.write_guard import Permit, check_client_writes, check_put_creates
 
 
+@dataclass(frozen=True)
+class Checked:
+    """A body that has passed every check needing no database: its structure, its values,
+    and for an update, its id against the URL's. Made only by `check_create` and
+    `check_update`, so a write cannot skip them."""
+
+    type: str
+    data: dict[str, Any]
+    id: str | None = None
+
+
+def check_create(type_name: str, data: dict[str, Any], now: datetime) -> Checked:
+    validate_structure(data, type_name)
+    check_resource(data, now.date())
+    return Checked(type_name, data)
+
+
+def check_update(type_name: str, rid: str, data: dict[str, Any], now: datetime) -> Checked:
+    check_id(rid, f"{type_name}.id")
+    validate_structure(data, type_name)
+    if data.get("id") != rid:
+        raise FhirError.one(
+            400,
+            "invalid",
+            f"The body's id ({data.get('id')!r}) must equal the id in the URL ({rid!r}).",
+            f"{type_name}.id",
+        )
+    check_resource(data, now.date())
+    return Checked(type_name, data, rid)
+
+
 def create(
     session: Session,
     type_name: str,
@@ -24,9 +57,14 @@ def create(
     ctx: WriteContext,
 ) -> Answer[WriteResult]:
     """POST: a new resource, or a new version of the one already carrying its identifier."""
-    validate_structure(data, type_name)
-    check_resource(data, ctx.now.date())
-    request = WriteRequest(type=type_name, data=data, if_none_exist=if_none_exist)
+    return create_checked(session, check_create(type_name, data, ctx.now), if_none_exist, ctx)
+
+
+def create_checked(
+    session: Session, checked: Checked, if_none_exist: str | None, ctx: WriteContext
+) -> Answer[WriteResult]:
+    """`create` of a body already checked (`check_create`)."""
+    request = WriteRequest(type=checked.type, data=checked.data, if_none_exist=if_none_exist)
     check_client_writes(session, [request], ctx.terms)
     return _answer(write_resources(session, [request], ctx)[0])
 
@@ -42,20 +80,18 @@ def update(
 ) -> Answer[WriteResult]:
     """PUT: a new version of Type/id, or the resource created with that id (which needs the
     caller's create scope as well as update)."""
-    check_id(rid, f"{type_name}.id")
-    validate_structure(data, type_name)
-    if data.get("id") != rid:
-        raise FhirError.one(
-            400,
-            "invalid",
-            f"The body's id ({data.get('id')!r}) must equal the id in the URL ({rid!r}).",
-            f"{type_name}.id",
-        )
-    check_resource(data, ctx.now.date())
-    request = WriteRequest(type=type_name, data=data, id=rid, if_match=if_match)
+    return update_checked(session, check_update(type_name, rid, data, ctx.now), if_match, ctx, may)
+
+
+def update_checked(
+    session: Session, checked: Checked, if_match: int | None, ctx: WriteContext, may: Permit
+) -> Answer[WriteResult]:
+    """`update` of a body already checked (`check_update`)."""
+    assert checked.id is not None, "an update's body is checked by check_update"
+    request = WriteRequest(type=checked.type, data=checked.data, id=checked.id, if_match=if_match)
     check_client_writes(session, [request], ctx.terms)
     results = write_resources(session, [request], ctx)
-    check_put_creates([request], results, may, [f"{type_name}.id"])
+    check_put_creates([request], results, may, [f"{checked.type}.id"])
     return _answer(results[0])
 
 
