@@ -140,6 +140,16 @@ class AppState:
             self.refused(who, note, exc)
             raise
 
+    def checked(self, who: Principal, note: audit.AuditNote, check: Callable[[], T]) -> T:
+        """What `check` returns (a step needing no database, run before a use case); its
+        refusal is recorded as `audited` records a use case's."""
+        try:
+            return check()
+        except FhirError as exc:
+            if self.settings.audit_enabled:
+                self.refused(who, note, exc)
+            raise
+
     def refused(self, who: Principal, note: audit.AuditNote, exc: FhirError) -> None:
         outcome = "serious" if exc.status >= 500 else "minor"
         self.write(

@@ -257,12 +257,12 @@ def floor_cpu(url: str, bodies: list[bytes], rounds: int) -> list[float]:
 
     per_round = []
     with TestClient(floor_app.app) as http:
-        send(http, bodies[:50], "/fhir/Appointment", lambda r: r.status_code == 201)
+        send(http, bodies[:50], "/fhir/Appointment", created)
         chunk = len(bodies) // rounds
         for n in range(rounds):
             part = bodies[n * chunk : (n + 1) * chunk]
             with server_cpu() as cpu:
-                send(http, part, "/fhir/Appointment", lambda r: r.status_code == 201)
+                send(http, part, "/fhir/Appointment", created)
             per_round.append(cpu[0] / len(part))
     floor_app.engine.dispose()
     return per_round
@@ -295,7 +295,7 @@ def run(url: str, args: argparse.Namespace) -> None:
         token = bearer(state, http)
         http.headers["Authorization"] = f"Bearer {token}"
         # Untimed warm-up: imports, prepared statements, caches.
-        send(http, posts[:50], "/fhir/Appointment", lambda r: r.status_code == 201)
+        send(http, posts[:50], "/fhir/Appointment", created)
         send(http, bundles[:1], "/fhir", bundle_ok)
         settle_heap()  # as `wnb serve` and `wnb worker` do once started
         timing.reset()
@@ -309,7 +309,7 @@ def run(url: str, args: argparse.Namespace) -> None:
                     part = posts[first : first + WAL_CHUNK]
                     with timing.installed(), server_cpu() as cpu:
                         before = wal_lsn(probe)
-                        send(http, part, "/fhir/Appointment", lambda r: r.status_code == 201)
+                        send(http, part, "/fhir/Appointment", created)
                         post_wal.append((wal_lsn(probe) - before) / len(part))
                     post_cpu[0] += cpu[0]
                 else:
@@ -318,7 +318,7 @@ def run(url: str, args: argparse.Namespace) -> None:
                             http,
                             plain_posts[first : first + WAL_CHUNK],
                             "/fhir/Appointment",
-                            lambda r: r.status_code == 201,
+                            created,
                         )
                     plain_cpu[0] += cpu[0]
         post_shapes: list[str] = []

@@ -132,12 +132,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
-def _postgres_database() -> Iterator[str]:
+def _postgres_database(template: str | None = None) -> Iterator[str]:
+    """A new PostgreSQL database's URL (a copy of `template` when given), dropped after."""
     admin = make_url(POSTGRES_ADMIN_URL)
     name = f"wnb_test_{uuid.uuid4().hex[:10]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
     engine = create_engine(admin, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     try:
         yield admin.set(database=name).render_as_string(hide_password=False)
     finally:
@@ -146,11 +148,9 @@ def _postgres_database() -> Iterator[str]:
         engine.dispose()
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgres"])
-def database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    if request.param == "sqlite":
+def _migrated(postgres: bool, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database's URL, dropped after (PostgreSQL) or left with the run's files."""
+    if not postgres:
         path: Path = tmp_path_factory.mktemp("db") / "wnb.db"
         url = f"sqlite:///{path}"
         upgrade_head(url)
@@ -163,47 +163,38 @@ def database_url(
     gen.close()
 
 
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    yield from _migrated(request.param == "postgres", tmp_path_factory)
+
+
 @dataclasses.dataclass
 class Databases:
     """Databases of a test's own (for a test that tampers with one), each a copy of one
     migrated once per run: a file copy (SQLite) or `CREATE DATABASE ... TEMPLATE`
     (PostgreSQL), where migrating each took 0.25-0.4 s."""
 
-    template: str  # a migrated SQLite file's path, or a PostgreSQL database's name
+    template: str  # the URL of the database migrated once
     postgres: bool
 
     def new(self, where: Path) -> tuple[str, Callable[[], None]]:
         """A migrated database's URL, and how to drop it (`where`: a test's own directory)."""
+        source = make_url(self.template).database or ""
         if not self.postgres:
             path = where / "own.db"
-            shutil.copyfile(self.template, path)
+            shutil.copyfile(source, path)
             return f"sqlite:///{path}", lambda: None
-        admin = make_url(POSTGRES_ADMIN_URL)
-        name = f"wnb_own_{uuid.uuid4().hex[:10]}"
-        engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'))
-
-        def drop() -> None:
-            with engine.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            engine.dispose()
-
-        return admin.set(database=name).render_as_string(hide_password=False), drop
+        gen = _postgres_database(template=source)
+        return next(gen), gen.close
 
 
 @pytest.fixture(scope="session")
 def databases(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
-    if database_url.startswith("sqlite"):
-        path = tmp_path_factory.mktemp("template") / "template.db"
-        upgrade_head(f"sqlite:///{path}")
-        yield Databases(str(path), postgres=False)
-        return
-    gen = _postgres_database()
-    url = next(gen)
-    upgrade_head(url)
-    yield Databases(make_url(url).database or "", postgres=True)
-    gen.close()
+    postgres = not database_url.startswith("sqlite")
+    for url in _migrated(postgres, tmp_path_factory):
+        yield Databases(url, postgres)
 
 
 # Kept across tests that commit: the audit trail is append-only (the database refuses deletes)

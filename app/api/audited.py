@@ -15,7 +15,6 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api.security import require_all
 from app.auth.principal import Principal
-from app.fhir.errors import FhirError
 from app.runtime import AppState
 from app.services.access.audit import AuditNote
 from app.services.common.answer import Answer
@@ -62,11 +61,7 @@ async def audited_write(
     author = (who.kind, who.id)
 
     def run() -> Answer[B]:
-        try:
-            checked = check()
-        except FhirError as exc:
-            state.refused(who, note, exc)
-            raise
+        checked = state.checked(who, note, check)
         if state.group is None:
             ctx = state.write_context(author=author)
             return state.audited(who, note, make(checked, ctx), ctx)

@@ -113,7 +113,7 @@ class ReviewRequest(BaseModel):
 
     action: ReviewAction
     outcome: ReviewOutcome | None = None
-    note: str | None = Field(default=None, max_length=4000, pattern=r"^[^\x00]*$")
+    note: str | None = Field(default=None, max_length=4000, pattern=NO_NUL)
 
 
 class FamilyReviewRequest(BaseModel):
@@ -128,7 +128,7 @@ class FamilyReviewRequest(BaseModel):
     )
     action: Literal["acknowledge", "note", "outcome", "close"]
     outcome: ReviewOutcome | None = None
-    note: str | None = Field(default=None, max_length=4000, pattern=r"^[^\x00]*$")
+    note: str | None = Field(default=None, max_length=4000, pattern=NO_NUL)
 
 
 def json_body(model: type[M], raw: bytes) -> M:

@@ -36,8 +36,7 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 class JsonList(TypeDecorator[list[Any]]):
     """A JSON list kept as its text (as `orjson.dumps` writes it): reads return the list, and
-    the stored bytes are what the column held as plain Text, so no migration. The bulk
-    writers' driver paths skip SQLAlchemy's bind processing and dump through `json_text`."""
+    the stored bytes are what the column held as plain Text, so no migration."""
 
     impl = Text
     cache_ok = True

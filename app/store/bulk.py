@@ -10,16 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any
 
 import psycopg
 from psycopg import pq
 from sqlalchemy import Column, Connection, String, Table, bindparam, event, insert, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import Session
-
-from app.store.base import JsonList, UtcDateTime, json_text
 
 COPY_FROM = 32  # rows: from here COPY's speed per row beats its second round trip
 # Rows: up to here one VALUES list, whose scalars the driver dumps in about 40% of the client
@@ -147,34 +145,26 @@ def insert_with_children(
         by_key = {row[key]: pk for row, pk in zip(rows, pks, strict=True)}
         insert_rows(session, child, [{columns[0]: by_key[k], columns[1]: v} for k, v in children])
         return
-    given = frozenset().union(*rows)
-    shape_key = (table.name, given, (key,), len(rows), child.name, *columns)
-    shape = _WITH_CHILDREN.get(shape_key)
-    if shape is None:
-        names, parent, convert = _shape(connection, table, given, (key,), len(rows))
+    shape = _insert_shape(connection, table, rows, (key,))
+    text_key = (shape[1], child.name, *columns)
+    text = _WITH_CHILDREN.get(text_key)
+    if text is None:
         quote = connection.dialect.identifier_preparer.quote
         casts = [_cast(table.c[key], connection), _cast(child.c[columns[1]], connection)]
-        text = (
-            f"WITH added AS ({parent}) INSERT INTO {quote(child.name)} "
+        text = _WITH_CHILDREN[text_key] = (
+            f"WITH added AS ({shape[1]}) INSERT INTO {quote(child.name)} "
             f"({quote(columns[0])}, {quote(columns[1])}) SELECT added.pk, c.value FROM added "
             f"JOIN unnest(%b::{casts[0]}[], %b::{casts[1]}[]) AS c(parent, value) "
             f"ON c.parent = added.{quote(key)}"
         )
-        shape = _WITH_CHILDREN[shape_key] = (names, text, convert)
-    names, text, convert = shape
-    params: list[Any] = [
-        row.get(name) if to is None else to(row.get(name))
-        for row in rows
-        for name, to in zip(names, convert, strict=True)
-    ]
+    params = _params(shape, rows)
     params += [[k for k, _ in children], [v for _, v in children]]
     with _driver(connection, text, params, many=False) as cursor:
         cursor.execute(text, params)
 
 
-# (table, columns given, key, parents, child table, child columns) -> the parents' columns,
-# the statement's text and the parents' value conversions
-_WITH_CHILDREN: dict[tuple[Any, ...], Shape] = {}
+# (the parents' insert, child table, child columns) -> the statement's text
+_WITH_CHILDREN: dict[tuple[str, ...], str] = {}
 
 
 def _unnest(
@@ -184,24 +174,8 @@ def _unnest(
     given: set[str],
     returning: tuple[str, ...],
 ) -> list[tuple[Any, ...]]:
-    values = len(rows) <= VALUES_UP_TO
-    key = (table.name, frozenset(given), returning, len(rows) if values else 0)
-    shape = _SHAPES.get(key) or _SHAPES.setdefault(key, _shape(connection, table, *key[1:]))
-    columns, statement, convert = shape
-    params: list[Any]
-    if values:
-        # Plain values: the driver dumps a scalar for a fraction of an array's cost.
-        params = [
-            row.get(name) if to is None else to(row.get(name))
-            for row in rows
-            for name, to in zip(columns, convert, strict=True)
-        ]
-    else:
-        # %b: binary arrays (a text array escapes every quote of every JSON body with a regex).
-        params = [
-            [row.get(name) for row in rows] if to is None else [to(row.get(name)) for row in rows]
-            for name, to in zip(columns, convert, strict=True)
-        ]
+    shape = _insert_shape(connection, table, rows, returning, given)
+    statement, params = shape[1], _params(shape, rows)
     with _driver(connection, statement, params, many=False) as cursor:
         cursor.execute(statement, params)
         return list(cursor.fetchall()) if returning else []
@@ -212,6 +186,36 @@ Shape = tuple[list[str], str, list[Callable[[Any], Any] | None]]
 # columns, text and value conversions: built once, where compiling twenty column types cost
 # about 35 us on every insert.
 _SHAPES: dict[tuple[str, frozenset[str], tuple[str, ...], int], Shape] = {}
+
+
+def _insert_shape(
+    connection: Connection,
+    table: Table,
+    rows: list[dict[str, Any]],
+    returning: tuple[str, ...],
+    given: set[str] | None = None,
+) -> Shape:
+    """The insert of `rows`: one VALUES list for a few, binary arrays for more."""
+    columns = frozenset(given if given is not None else set().union(*rows))
+    key = (table.name, columns, returning, len(rows) if len(rows) <= VALUES_UP_TO else 0)
+    return _SHAPES.get(key) or _SHAPES.setdefault(key, _shape(connection, table, *key[1:]))
+
+
+def _params(shape: Shape, rows: list[dict[str, Any]]) -> list[Any]:
+    """The values of `rows` for their `_insert_shape`, each converted as its column needs."""
+    columns, _, convert = shape
+    if len(rows) <= VALUES_UP_TO:
+        # Plain values: the driver dumps a scalar for a fraction of an array's cost.
+        return [
+            row.get(name) if to is None else to(row.get(name))
+            for row in rows
+            for name, to in zip(columns, convert, strict=True)
+        ]
+    # %b: binary arrays (a text array escapes every quote of every JSON body with a regex).
+    return [
+        [row.get(name) for row in rows] if to is None else [to(row.get(name)) for row in rows]
+        for name, to in zip(columns, convert, strict=True)
+    ]
 
 
 def _shape(
@@ -233,7 +237,7 @@ def _shape(
     statement = f"INSERT INTO {quote(table.name)} ({names}) {source}"
     if returning:
         statement += " RETURNING pk, " + ", ".join(quote(k) for k in returning)
-    return [c.name for c in columns], statement, _driver_types(columns)
+    return [c.name for c in columns], statement, _driver_types(columns, connection.dialect)
 
 
 def _copy(
@@ -243,7 +247,8 @@ def _copy(
     names = [c.name for c in columns]
     quote = connection.dialect.identifier_preparer.quote
     statement = f"COPY {quote(table.name)} ({', '.join(quote(c) for c in names)}) FROM STDIN"
-    converted = [(c.name, to) for c, to in zip(columns, _driver_types(columns), strict=True) if to]
+    types = _driver_types(columns, connection.dialect)
+    converted = [(c.name, to) for c, to in zip(columns, types, strict=True) if to]
     with _driver(connection, statement, rows, many=True) as cursor, cursor.copy(statement) as copy:
         for row in rows:
             if converted:
@@ -251,19 +256,14 @@ def _copy(
             copy.write_row([row.get(c) for c in names])
 
 
-def _driver_types(columns: list[Column[Any]]) -> list[Callable[[Any], Any] | None]:
-    """For each column, what turns a row's value into what the driver is given, where the two
-    differ: the driver paths skip SQLAlchemy's bind processing, so a JSON list column's list
-    is dumped here to the text SQLAlchemy would store (`JsonList`), and a time column refuses
-    a naive time as `UtcDateTime` does. None: as given."""
-    return [
-        _stored_json
-        if isinstance(c.type, JsonList)
-        else _aware
-        if isinstance(c.type, UtcDateTime)
-        else None
-        for c in columns
-    ]
+def _driver_types(
+    columns: list[Column[Any]], dialect: Dialect
+) -> list[Callable[[Any], Any] | None]:
+    """For each column, what turns a row's value into what the driver is given: the column
+    type's own bind processing, which the driver paths otherwise skip (a JSON list column's
+    list dumped to its text, a naive time refused by `UtcDateTime`, a non-boolean refused by
+    `Boolean`), as `Prebuilt` does for its parameters. None: as given."""
+    return [c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
 
 
 def _cast(column: Column[Any], connection: Connection) -> str:
@@ -274,16 +274,6 @@ def _cast(column: Column[Any], connection: Connection) -> str:
     if isinstance(kind, String) and kind.length is not None:
         kind = String()
     return kind.compile(dialect=connection.dialect)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        raise ValueError("naive datetime given to a UTC column")
-    return value
-
-
-def _stored_json(value: list[Any] | None) -> str | None:
-    return None if value is None else json_text(value)
 
 
 @contextmanager
@@ -337,7 +327,10 @@ def update_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
         quote = connection.dialect.identifier_preparer.quote
         sets = ", ".join(f"{quote(c)} = %b::{_cast(table.c[c], connection)}" for c in columns)
         text = f"UPDATE {quote(table.name)} SET {sets} WHERE pk = %b"
-        shape = _UPDATES[key] = (text, _driver_types([table.c[c] for c in columns]))
+        shape = _UPDATES[key] = (
+            text,
+            _driver_types([table.c[c] for c in columns], connection.dialect),
+        )
     text, convert = shape
     params = [
         [

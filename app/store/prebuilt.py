@@ -41,22 +41,19 @@ def _in(column: Column, name: str) -> ColumnElement[bool]:
 
 class Prebuilt(Generic[S]):
     """`build(one_of)` makes the statement; `one_of(column, "name")` is the list test. Run
-    it as `session.connection().execute(prebuilt.for_(session), params)`: on the connection,
-    no ORM step (nothing here loads entities)."""
+    it with `rows(session, params)`: on the connection, no ORM step (nothing here loads
+    entities), and on PostgreSQL on the driver."""
 
     def __init__(self, build: Callable[[OneOf], S]) -> None:
         self._build = build
         self._built: dict[bool, S] = {}
         self._on_driver: _OnDriver | None = None
 
-    def for_(self, session: Session) -> S:
-        return self.for_session_dialect(session.connection().dialect.name == "postgresql")
-
     def rows(self, session: Session, params: Mapping[str, Any] | None = None) -> Sequence[Any]:
         """The query's rows (attributes by column name, or unpacked in column order)."""
         connection = session.connection()
         if connection.dialect.name != "postgresql":
-            statement: Any = self.for_(session)  # a Select
+            statement: Any = self.for_session_dialect(postgres=False)  # a Select
             return list(connection.execute(statement, dict(params or {})).all())
         on_driver = self._on_driver or self._compile(connection)
         given = {**on_driver.fixed, **(params or {})}

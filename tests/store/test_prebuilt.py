@@ -16,9 +16,9 @@ from tests.factories import child, missed
 
 
 def _both(session: Session, query: Prebuilt[Any], params: dict[str, Any]) -> tuple[Any, Any]:
-    through_sqlalchemy = [
-        tuple(r) for r in session.connection().execute(query.for_(session), params)
-    ]
+    connection = session.connection()
+    statement = query.for_session_dialect(connection.dialect.name == "postgresql")
+    through_sqlalchemy = [tuple(r) for r in connection.execute(statement, params)]
     return [tuple(r) for r in query.rows(session, params)], through_sqlalchemy
 
 

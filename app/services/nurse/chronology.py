@@ -49,7 +49,7 @@ def family_chronology(session: Session, family_id: str, now: datetime) -> Answer
     kids = [m for m in members if m not in adults]
     carers = carers_of(session, kids)
     listed = {c.patient_id for c in carers}
-    carers += [_household_adult(everyone[a], kids) for a in adults if a not in listed]
+    carers += [household_adult(everyone[a], kids) for a in adults if a not in listed]
     # A carer who is also one of the family's patients is already on the timeline.
     carer_patients = {
         c.patient_id: c.key for c in carers if c.patient_id and c.patient_id not in kids
@@ -74,18 +74,26 @@ def is_adult(person: ChildSummary, now: datetime) -> bool:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day)) >= ADULT
 
 
-def _household_adult(person: ChildSummary, kids: list[str]) -> Carer:
+def household_adult(
+    person: ChildSummary,
+    kids: list[str],
+    relationships: list[str] | None = None,
+    contact: dict[str, list[str]] | None = None,
+) -> Carer:
+    """An adult of the household listed among the carers by their own Patient record, with
+    the children they are known to care for and their contact details when read."""
+    contact = contact or {}
     return Carer(
         key=f"Patient/{person.id}",
         identifier=None,
         name=person.name,
-        relationships=[],
+        relationships=relationships or [],
         related_persons=[],
         children=sorted(kids),
         active=True,
         patient_id=person.id,
-        telecom=[],
-        address=[],
+        telecom=contact.get("telecom", []),
+        address=contact.get("address", []),
     )
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from app.fhir.references import split_local
 from app.fhir.terminology import MISSED
 from app.services.common.answer import Answer
-from app.services.nurse.chronology import is_adult
+from app.services.nurse.chronology import household_adult, is_adult
 from app.services.nurse.family_carers import carers_of, contact_of
 from app.services.nurse.shapes.chronology import Carer, ChronologyItem, EventItem
 from app.services.nurse.shapes.concern import ChildSummary
@@ -55,20 +55,7 @@ def other_adults(
     for s in grown:
         found = stored.get(s.id)
         contact = contact_of(orjson.loads(found.content)) if found else {}
-        theirs.append(
-            Carer(
-                key=f"Patient/{s.id}",
-                identifier=None,
-                name=s.name,
-                relationships=["household-member"],
-                related_persons=[],
-                children=[],
-                active=True,
-                patient_id=s.id,
-                telecom=contact.get("telecom", []),
-                address=contact.get("address", []),
-            )
-        )
+        theirs.append(household_adult(s, [], ["household-member"], contact))
     return theirs
 
 
