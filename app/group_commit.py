@@ -13,6 +13,11 @@ and returns with its own answer. Under no load a group is one write and costs wh
 alone costs; under load a group is what arrived while the others ran. One leader per
 process measured best (bench/RESULTS.md, 2026-12-06): more leaders make smaller groups.
 
+Appointment outcomes that cannot read each other's writes (`together.may_go_together`) are
+stored in one pass, as a Bundle's entries are: one statement per table for the group
+instead of one per write (bench/RESULTS.md, 2026-12-07). If that pass fails for any write,
+nothing of it is kept and the group runs one write after another, as below.
+
 A write that fails (a refusal, a bug) rolls the group back: it runs again alone through the
 ordinary path, where its refusal is audited as any other, and the others run again as a
 group (the savepoint-free equivalent of "a savepoint only for the request that fails"). A
@@ -35,6 +40,8 @@ from app.auth.principal import Principal
 from app.services.access import audit
 from app.services.common.answer import Answer
 from app.services.common.writes import WriteContext
+from app.services.records.resources import ClientWrite
+from app.services.records.together import may_go_together, write_together
 from app.settings import Settings
 
 UseCase = Callable[[Session], Answer[Any]]
@@ -162,6 +169,8 @@ def execute(group: list[GroupedWrite]) -> None:
     """Run `group` (writes for one state) as one unit of work; every write ends with an
     answer or an error. Never raises."""
     pending = list(group)
+    if may_go_together([w.make for w in pending]) and _together(pending):
+        return
     while pending:
         if len(pending) == 1:
             _alone(pending[0])
@@ -185,20 +194,46 @@ def execute(group: list[GroupedWrite]) -> None:
         return
 
 
+def _together(pending: list[GroupedWrite]) -> bool:
+    """Store the group's writes in one pass (`together.write_together`): one statement per
+    table for all of them. False, with nothing kept, if any of them failed: the group then
+    runs one write after another, where each answer is the one it would get alone."""
+    state = pending[0].state
+    ctx = state.write_context()
+    writes = [(w.make, w.author) for w in pending if isinstance(w.make, ClientWrite)]
+
+    def run(session: Session) -> list[Answer[Any]]:
+        answers = write_together(session, writes, ctx)
+        _audit(session, pending, answers)
+        return answers
+
+    try:
+        answers = state.write(run, ctx)
+    except Exception:
+        return False
+    for w, answer in zip(pending, answers, strict=True):
+        w.answer = answer
+    return True
+
+
 def _all(pending: list[GroupedWrite], ctx: WriteContext, session: Session) -> list[Answer[Any]]:
     answers = [_one(session, w, ctx) for w in pending]
+    _audit(session, pending, answers)
+    return answers
+
+
+def _audit(session: Session, pending: list[GroupedWrite], answers: list[Answer[Any]]) -> None:
+    for w, answer in zip(pending, answers, strict=True):
+        w.note.references = answer.references
     state = pending[0].state
     if state.settings.audit_enabled:
         # Each write's record names what its answer disclosed; all go in one statement.
         audit.record_all(session, [(w.who, w.note) for w in pending], state.clock())
-    return answers
 
 
 def _one(session: Session, w: GroupedWrite, ctx: WriteContext) -> Answer[Any]:
     try:
-        answer = w.make(replace(ctx, author=w.author))(session)
-        w.note.references = answer.references
-        return answer
+        return w.make(replace(ctx, author=w.author))(session)
     except DBAPIError:
         raise  # the database's: AppState.write retries the whole group
     except Exception as exc:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from functools import partial
 from typing import TypeVar
 
 from sqlalchemy.orm import Session
@@ -22,8 +21,9 @@ from app.services.common.writes import WriteContext
 
 B = TypeVar("B")
 C = TypeVar("C")
-# A write's use case, made from its checked body and the context it runs with.
-MakeWrite = Callable[[C, WriteContext], Callable[[Session], Answer[B]]]
+# A write made from its checked body: given the context it runs with, its use case. A
+# `resources.ClientWrite` may also run in one pass with the others of its group.
+MakeWrite = Callable[[C], Callable[[WriteContext], Callable[[Session], Answer[B]]]]
 Need = tuple[str, str]  # (resource type, interaction) the caller's scopes must allow
 
 
@@ -53,19 +53,19 @@ async def audited_write(
     make: MakeWrite[C, B],
 ) -> B:
     """The body of one write's answer. `check` runs first, on the request's own thread: what
-    needs no database (parsing, structure, values), so that a group commit's unit of work,
-    which runs its writes one after another, holds only what does. Its refusal is audited.
-    The use case is then made from what `check` returned and the context it runs with: with
-    group commit on, the group's (`app/group_commit.py`), carrying this caller as the author
-    of what it stores. Scopes are checked by the caller first."""
+    needs no database (parsing, structure, values), so that a group commit's unit of work
+    holds only what does. Its refusal is audited. The write is then made from what `check`
+    returned; with group commit on, it runs in the group's context (`app/group_commit.py`),
+    carrying this caller as the author of what it stores. Scopes are checked by the caller
+    first."""
     author = (who.kind, who.id)
 
     def run() -> Answer[B]:
-        checked = state.checked(who, note, check)
+        write = make(state.checked(who, note, check))
         if state.group is None:
             ctx = state.write_context(author=author)
-            return state.audited(who, note, make(checked, ctx), ctx)
-        return state.group.run(state, who, note, partial(make, checked), author)
+            return state.audited(who, note, write(ctx), ctx)
+        return state.group.run(state, who, note, write, author)
 
     answer = await run_in_threadpool(run)
     return answer.body

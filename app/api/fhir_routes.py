@@ -116,9 +116,7 @@ def _add_type(router: APIRouter, type_name: str) -> None:
             who,
             note,
             lambda: resource_service.check_create(type_name, load_json(raw), state.clock()),
-            lambda checked, ctx: (
-                lambda s: resource_service.create_checked(s, checked, if_none_exist, ctx)
-            ),
+            lambda checked: resource_service.ClientWrite(checked, if_none_exist=if_none_exist),
         )
         return write_response(result, state.fhir_base, may_see_match(who.may, type_name))
 
@@ -146,9 +144,7 @@ def _add_type(router: APIRouter, type_name: str) -> None:
             who,
             note,
             lambda: resource_service.check_update(type_name, rid, load_json(raw), state.clock()),
-            lambda checked, ctx: (
-                lambda s: resource_service.update_checked(s, checked, version, ctx, who.may)
-            ),
+            lambda checked: resource_service.ClientWrite(checked, if_match=version, may=who.may),
         )
         return write_response(result, state.fhir_base)
 

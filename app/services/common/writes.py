@@ -23,6 +23,9 @@ class WriteRequest:
     if_match: int | None = None
     full_url: str | None = None
     where: str = ""  # FHIRPath prefix of this resource in the request, for error expressions
+    # (client|user, id) stamped on this version, where it is not the context's: the writes
+    # of several clients stored in one pass (group commit).
+    author: tuple[str, str] | None = None
 
 
 @dataclass

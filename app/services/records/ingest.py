@@ -252,8 +252,9 @@ def _content(p: Planned, categories: list[Category], ctx: WriteContext) -> str:
         meta["tag"] = tags
     else:
         meta.pop("tag", None)
-    if ctx.author is not None:
-        stamp(meta, ctx.terms.canonical_base, ctx.author)
+    author = p.request.author or ctx.author
+    if author is not None:
+        stamp(meta, ctx.terms.canonical_base, author)
     body = {k: v for k, v in data.items() if k not in ("resourceType", "id", "meta")}
     return orjson.dumps({"resourceType": p.request.type, "id": p.id, "meta": meta, **body}).decode()
 

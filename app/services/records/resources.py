@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -66,7 +67,7 @@ def create_checked(
     """`create` of a body already checked (`check_create`)."""
     request = WriteRequest(type=checked.type, data=checked.data, if_none_exist=if_none_exist)
     check_client_writes(session, [request], ctx.terms)
-    return _answer(write_resources(session, [request], ctx)[0])
+    return answer_of(write_resources(session, [request], ctx)[0])
 
 
 def update(
@@ -92,9 +93,39 @@ def update_checked(
     check_client_writes(session, [request], ctx.terms)
     results = write_resources(session, [request], ctx)
     check_put_creates([request], results, may, [f"{checked.type}.id"])
-    return _answer(results[0])
+    return answer_of(results[0])
 
 
-def _answer(result: WriteResult) -> Answer[WriteResult]:
+@dataclass(frozen=True)
+class ClientWrite:
+    """One client's POST (`checked.id` None) or PUT of a checked body, as a group commit
+    runs it: alone, called with its context for the use case; or in one pass with the
+    other writes of its group (`app/services/records/together.py`)."""
+
+    checked: Checked
+    if_none_exist: str | None = None
+    if_match: int | None = None
+    may: Permit | None = None  # a PUT's caller's scopes: may it create
+
+    def __call__(self, ctx: WriteContext) -> Callable[[Session], Answer[WriteResult]]:
+        if self.checked.id is None:
+            return lambda s: create_checked(s, self.checked, self.if_none_exist, ctx)
+        may = self.may
+        assert may is not None, "a PUT is made with its caller's scopes"
+        return lambda s: update_checked(s, self.checked, self.if_match, ctx, may)
+
+    def request(self, author: tuple[str, str] | None) -> WriteRequest:
+        c = self.checked
+        return WriteRequest(
+            type=c.type,
+            data=c.data,
+            id=c.id,
+            if_none_exist=self.if_none_exist,
+            if_match=self.if_match,
+            author=author,
+        )
+
+
+def answer_of(result: WriteResult) -> Answer[WriteResult]:
     """The write's result; its audit record names the resource and the patient it is about."""
     return Answer(result, references_of([result]))
