@@ -68,8 +68,9 @@ def pipelined(session: Session, when: bool = True) -> Iterator[None]:
         event.remove(connection, "before_cursor_execute", _writes_only)
 
 
-# Resources in one write that go in a pipeline: a single write's, or a group commit's few.
-PIPELINE_UP_TO = 4
+# Resources in one write that go in a pipeline: a single write's, or a group commit's (as
+# many as a process's concurrent requests, 8 in the bench). Above it, a Bundle's: COPY.
+PIPELINE_UP_TO = 16
 
 
 def _writes_only(
@@ -304,11 +305,12 @@ _INSERTS_RETURNING: dict[str, Any] = {}
 
 
 def update_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Update rows by primary key `pk` (every row gives the same columns) in one executemany,
-    which psycopg pipelines into a single round trip. On PostgreSQL the statement's text is
-    built once per table and columns and run on the driver, as the inserts are: SQLAlchemy's
-    work around an executemany of twenty columns (a new statement's cache key, every value's
-    bind processing) cost more CPU than the update's round trip."""
+    """Update rows by primary key `pk` (every row gives the same columns).
+    PostgreSQL: one UPDATE ... FROM unnest(one binary array per column) for several rows, so
+    the server runs one statement where an executemany ran one per row; its text is built
+    once per table and columns and run on the driver, as the inserts are: SQLAlchemy's work
+    around an executemany of twenty columns (a new statement's cache key, every value's bind
+    processing) cost more CPU than the update's round trip. SQLite: one executemany."""
     if not rows:
         return
     connection = session.connection()
@@ -321,16 +323,14 @@ def update_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
         )
         connection.execute(statement, [{f"_{k}": v for k, v in r.items()} for r in rows])
         return
-    key = (table.name, *columns)
-    shape = _UPDATES.get(key)
-    if shape is None:
-        quote = connection.dialect.identifier_preparer.quote
-        sets = ", ".join(f"{quote(c)} = %b::{_cast(table.c[c], connection)}" for c in columns)
-        text = f"UPDATE {quote(table.name)} SET {sets} WHERE pk = %b"
-        shape = _UPDATES[key] = (
-            text,
-            _driver_types([table.c[c] for c in columns], connection.dialect),
-        )
+    # A pk given twice: its last row, as an executemany would leave it (every row sets the
+    # same columns), where UPDATE ... FROM would apply either.
+    rows = list({r["pk"]: r for r in rows}.values())
+    arrays = len(rows) > 1
+    key = (table.name, str(arrays), *columns)
+    shape = _UPDATES.get(key) or _UPDATES.setdefault(
+        key, _update_shape(connection, table, columns, arrays)
+    )
     text, convert = shape
     params = [
         [
@@ -339,11 +339,30 @@ def update_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
         ]
         for r in rows
     ]
-    with _driver(connection, text, params, many=True) as cursor:
-        cursor.executemany(text, params)
+    if arrays:
+        params = [list(column) for column in zip(*params, strict=True)]
+    with _driver(connection, text, params, many=False) as cursor:
+        cursor.execute(text, params if arrays else params[0])
 
 
-# (table, *columns) -> the driver's UPDATE text and each column's value conversion
+def _update_shape(
+    connection: Connection, table: Table, columns: list[str], arrays: bool
+) -> tuple[str, list[Callable[[Any], Any] | None]]:
+    quote = connection.dialect.identifier_preparer.quote
+    name = quote(table.name)
+    casts = [_cast(table.c[c], connection) for c in columns]
+    convert = _driver_types([table.c[c] for c in columns], connection.dialect)
+    if not arrays:
+        sets = ", ".join(f"{quote(c)} = %b::{t}" for c, t in zip(columns, casts, strict=True))
+        return f"UPDATE {name} SET {sets} WHERE pk = %b", convert
+    sets = ", ".join(f"{quote(c)} = v.{quote(c)}" for c in columns)
+    names = ", ".join(quote(c) for c in [*columns, "pk"])
+    source = ", ".join(f"%b::{t}[]" for t in [*casts, _cast(table.c.pk, connection)])
+    text = f"UPDATE {name} SET {sets} FROM unnest({source}) AS v({names}) WHERE {name}.pk = v.pk"
+    return text, convert
+
+
+# (table, several rows, *columns) -> the driver's UPDATE text and each column's conversion
 _UPDATES: dict[tuple[str, ...], tuple[str, list[Callable[[Any], Any] | None]]] = {}
 _INSERTS: dict[str, Any] = {}
 

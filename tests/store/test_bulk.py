@@ -1,9 +1,10 @@
-"""The bulk writers on both databases: many rows (COPY, unnest) and a few (executemany) land
-whole, and each primary key handed back belongs to the row it was handed back for."""
+"""The bulk writers on both databases: many rows (COPY, unnest) and a few (VALUES) land whole,
+each primary key handed back belongs to the row it was handed back for, and updates by key
+(one statement, or arrays) land on their own rows."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
@@ -46,10 +47,18 @@ def test_each_key_belongs_to_its_row(state: AppState, count: int) -> None:
         )  # fmt: skip
         s.commit()
     with state.reader() as s:
-        stored = {pk: (rid, content) for pk, rid, content in s.execute(
-            select(Resource.pk, Resource.id, Resource.content).where(Resource.type == "Basic"))}
-        indexed = {pk: code for pk, code in s.execute(
-            select(SearchIndex.resource_pk, SearchIndex.code).where(SearchIndex.type == "Basic"))}
+        stored = {
+            pk: (rid, content)
+            for pk, rid, content in s.execute(
+                select(Resource.pk, Resource.id, Resource.content).where(Resource.type == "Basic")
+            )
+        }
+        indexed = {
+            pk: code
+            for pk, code in s.execute(
+                select(SearchIndex.resource_pk, SearchIndex.code).where(SearchIndex.type == "Basic")
+            )
+        }
     assert len(stored) == count
     for pk, row in zip(pks, rows, strict=True):
         assert stored[pk] == (row["id"], row["content"])
@@ -90,6 +99,37 @@ def test_json_list_columns_store_the_same_text_on_every_path(state: AppState, co
     assert read["bulk-flag-0"].evidence_events == ["Appointment/b"]
 
 
+@pytest.mark.parametrize("count", [1, 2, 7])  # one row's UPDATE, then arrays
+def test_updates_land_on_their_rows_and_a_key_given_twice_keeps_its_last(
+    state: AppState, count: int
+) -> None:
+    rows = [concern_row(i) for i in range(count + 1)]  # the last one is left alone
+    mine = RaisedFlag.flag_id.like("bulk-flag-%")
+    with state.writer() as s:
+        insert_rows(s, RaisedFlag.__table__, rows)
+        pks = {f: pk for f, pk in s.execute(select(RaisedFlag.flag_id, RaisedFlag.pk).where(mine))}
+        changes: list[dict[str, object]] = [
+            {"pk": pks[f"bulk-flag-{i}"], "evidence_events": [f"Appointment/new-{i}"],
+             "updated_at": NOW + timedelta(days=i + 1), "priority": "high"}
+            for i in range(count)
+        ]  # fmt: skip
+        # The first again, last: as one after another, its second change is what stays.
+        changes.append({**changes[0], "evidence_events": ['Appointment/"last"'], "priority": "low"})
+        update_rows(s, RaisedFlag.__table__, changes)
+        s.commit()
+    with state.reader() as s:
+        read = {f.flag_id: f for f in s.scalars(select(RaisedFlag).where(mine))}
+    assert read["bulk-flag-0"].evidence_events == ['Appointment/"last"']
+    assert read["bulk-flag-0"].priority == "low"
+    for i in range(1, count):
+        flag = read[f"bulk-flag-{i}"]
+        assert flag.evidence_events == [f"Appointment/new-{i}"] and flag.priority == "high"
+        assert flag.updated_at == NOW + timedelta(days=i + 1)
+    untouched = read[f"bulk-flag-{count}"]
+    assert untouched.evidence_events == rows[count]["evidence_events"]
+    assert untouched.updated_at == NOW and untouched.priority == "low"
+
+
 @pytest.mark.postgres_only("SQLite does not enforce a column's length")
 @pytest.mark.parametrize("count", [1, 5, COPY_FROM])  # VALUES, arrays, COPY
 def test_an_over_long_value_is_refused_not_cut_short(state: AppState, count: int) -> None:
@@ -103,9 +143,10 @@ def test_an_over_long_value_is_refused_not_cut_short(state: AppState, count: int
     with state.writer() as s, pytest.raises(DBAPIError, match="too long"):
         insert_rows(s, Resource.__table__, rows)
     with state.writer() as s:
-        [pk] = insert_returning_pks(s, Resource.__table__, [resource_row(900 + count)], ("id",))
-        with pytest.raises(DBAPIError, match="too long"):
-            update_rows(s, Resource.__table__, [{"pk": pk, "patient_id": long}])
+        given = [resource_row(900 + count + i) for i in range(min(count, 2))]
+        pks = insert_returning_pks(s, Resource.__table__, given, ("id",))
+        with pytest.raises(DBAPIError, match="too long"):  # one row's UPDATE, then arrays
+            update_rows(s, Resource.__table__, [{"pk": pk, "patient_id": long} for pk in pks])
 
 
 @pytest.mark.postgres_only("the driver paths are PostgreSQL's")
@@ -141,8 +182,13 @@ def test_children_land_with_the_parent_they_name_and_parents_keep_their_order(
         )  # fmt: skip
         s.commit()
     with state.reader() as s:
-        stored = list(s.execute(select(AuditRecord.pk, AuditRecord.id, AuditRecord.query)
-                                .where(AuditRecord.agent_id == "bulk").order_by(AuditRecord.pk)))
+        stored = list(
+            s.execute(
+                select(AuditRecord.pk, AuditRecord.id, AuditRecord.query)
+                .where(AuditRecord.agent_id == "bulk")
+                .order_by(AuditRecord.pk)
+            )
+        )
         pk_of = {rid: pk for pk, rid, _ in stored}
         named = sorted(s.execute(select(AuditEntity.audit_pk, AuditEntity.reference)
                                  .where(AuditEntity.audit_pk.in_(pk_of.values()))))  # fmt: skip
