@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -98,15 +98,22 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().strip()
 
 
-def index_values(data: dict[str, Any]) -> list[IndexValue]:
-    """Every search index value of a resource (ids in references must already be resolved)."""
+def index_values(data: dict[str, Any], elements: Collection[str] | None = None) -> list[IndexValue]:
+    """Every search index value of a resource (ids in references must already be resolved);
+    with `elements`, only the values drawn from those top-level elements."""
     type_name = data["resourceType"]
     out: list[IndexValue] = []
     for name, param in SEARCH_PARAMS.get(type_name, {}).items():
         for path in param.paths:
+            if elements is not None and _top(path) not in elements:
+                continue
             for value, _ in walk(data, path, type_name):
                 out.extend(_values(name, param, value))
     return out
+
+
+def _top(path: str) -> str:
+    return path.partition(".")[0].removesuffix("[]")
 
 
 def searched_elements(type_name: str) -> frozenset[str]:
@@ -115,9 +122,7 @@ def searched_elements(type_name: str) -> frozenset[str]:
     found = _SEARCHED.get(type_name)
     if found is None:
         paths = (p for param in SEARCH_PARAMS.get(type_name, {}).values() for p in param.paths)
-        found = frozenset(
-            {"resourceType", *(p.partition(".")[0].removesuffix("[]") for p in paths)}
-        )
+        found = frozenset({"resourceType", *(_top(p) for p in paths)})
         _SEARCHED[type_name] = found
     return found
 

@@ -4,6 +4,7 @@ them: `flag_store.store_flags`)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from hypothesis import given
@@ -63,3 +64,25 @@ def test_elements_not_searched_never_change_the_search_values(
     kept = searched_elements(type_name)
     other = {**data, **{k: v for k, v in changes.items() if k not in kept}}
     assert index_values(other) == index_values(data)
+
+
+@given(
+    type_name=st.sampled_from(sorted(SAMPLES)),
+    changes=st.dictionaries(st.sampled_from(["status", "code", "period", "start"]), JSON),
+)
+def test_the_values_of_some_elements_are_those_drawn_from_them(
+    type_name: str, changes: dict[str, Any]
+) -> None:
+    """`index_values(data, elements)` is the part of all the values drawn from `elements`:
+    two versions differing in those elements only differ in that part (what lets a Flag's
+    next version compare the values of its changed elements alone)."""
+    data = SAMPLES[type_name]
+    other = {**data, **changes}
+    differ = {k for k in searched_elements(type_name) if data.get(k) != other.get(k)}
+    for version in (data, other):
+        some = index_values(version, differ)
+        rest = index_values(version, searched_elements(type_name) - differ)
+        assert Counter(some) + Counter(rest) == Counter(index_values(version))
+    assert index_values(data, searched_elements(type_name) - differ) == index_values(
+        other, searched_elements(type_name) - differ
+    )

@@ -72,11 +72,13 @@ def store_flags(
 
 def _same_search_values(old: dict[str, Any], new: dict[str, Any]) -> bool:
     """Whether two versions of a Flag have the same search values: at once when the elements
-    they are drawn from are equal (new evidence changes none of them), else by drawing them
-    (the code's text, the concern's summary, is in an element searched but is not searched)."""
-    if all(old.get(k) == new.get(k) for k in searched_elements("Flag")):
+    they are drawn from are equal (new evidence changes none of them), else by drawing those
+    of the elements that differ (the code's text, the concern's summary, is in an element
+    searched but is not searched)."""
+    differ = {k for k in searched_elements("Flag") if old.get(k) != new.get(k)}
+    if not differ:
         return True
-    return Counter(index_values(old)) == Counter(index_values(new))
+    return Counter(index_values(old, differ)) == Counter(index_values(new, differ))
 
 
 def _same_keys(old: dict[str, Any], new: dict[str, Any]) -> bool:
