@@ -26,6 +26,7 @@ cannot commit, each write runs alone, so one write's fault is never another's an
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -47,6 +48,7 @@ from app.settings import Settings
 UseCase = Callable[[Session], Answer[Any]]
 MakeUseCase = Callable[[WriteContext], UseCase]  # the use case, given the group's context
 T = TypeVar("T")
+log = logging.getLogger("wnb.group_commit")
 
 
 class Runtime(Protocol):
@@ -83,6 +85,13 @@ class GroupedWrite:
     finished: bool = False
     answer: Answer[Any] | None = None
     error: BaseException | None = None
+    together: bool = False  # answered by its group's one pass (`together.write_together`)
+    # What the request named before any attempt (a PUT's target): an attempt rolled back
+    # hands it back to the note, so a refusal's record names no resource never stored.
+    asked: list[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.asked = list(self.note.references)
 
     def outcome(self) -> Answer[Any]:
         if self.error is not None:
@@ -180,12 +189,14 @@ def execute(group: list[GroupedWrite]) -> None:
         try:
             answers = state.write(partial(_all, pending, ctx), ctx)
         except _Failed as failed:
+            _forget(pending)
             pending.remove(failed.write)
             _alone(failed.write)
             continue
         except Exception:
             # The group could not commit (a race that outlived its retries, a database
             # error): each write alone, so the fault is answered to the write that has it.
+            _forget(pending)
             for w in pending:
                 _alone(w)
             return
@@ -209,11 +220,22 @@ def _together(pending: list[GroupedWrite]) -> bool:
 
     try:
         answers = state.write(run, ctx)
-    except Exception:
+    except Exception as exc:
+        # Expected now and then (a refusal, two writes naming one resource); the kind only,
+        # never the request's data.
+        log.info("a group of %d ran one write after another: %s", len(pending), type(exc).__name__)
+        _forget(pending)
         return False
     for w, answer in zip(pending, answers, strict=True):
-        w.answer = answer
+        w.answer, w.together = answer, True
     return True
+
+
+def _forget(pending: list[GroupedWrite]) -> None:
+    """A rolled-back attempt's answers were never stored: the notes name again only what
+    their requests asked for."""
+    for w in pending:
+        w.note.references = list(w.asked)
 
 
 def _all(pending: list[GroupedWrite], ctx: WriteContext, session: Session) -> list[Answer[Any]]:

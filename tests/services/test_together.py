@@ -34,6 +34,15 @@ def _based_on(reference: str) -> ClientWrite:
     return _post(body)
 
 
+DNA = {
+    "resourceType": "Observation",
+    "status": "final",
+    "code": {"coding": [{"system": "http://snomed.info/sct", "code": "924331000000103"}]},
+    "subject": {"reference": "Patient/p1"},
+    "effectiveDateTime": "2026-06-10T09:00:00Z",
+}
+
+
 @pytest.mark.parametrize(
     ("writes", "together"),
     [
@@ -47,6 +56,9 @@ def _based_on(reference: str) -> ClientWrite:
         ([_based_on("Appointment/a-0"), _post()], False),  # reads its stored service
         ([_based_on("https://gp.example/fhir/Appointment/a-0"), _post()], False),
         ([_post(), _post(patient())], False),  # a Patient's consequences
+        ([_post(dict(DNA)), _post(dict(DNA))], True),  # did-not-attend Observations
+        # Of two types, one could name a resource the other creates in the pass.
+        ([_post(), _post(dict(DNA))], False),
         ([_post(), lambda ctx: None], False),  # a use case only known as a function
     ],
     ids=[
@@ -60,6 +72,8 @@ def _based_on(reference: str) -> ClientWrite:
         "based-on-an-appointment",
         "based-on-an-absolute-appointment",
         "a-patient",
+        "observations",
+        "two-types",
         "opaque",
     ],
 )

@@ -103,14 +103,17 @@ def test_json_list_columns_store_the_same_text_on_every_path(state: AppState, co
 def test_updates_land_on_their_rows_and_a_key_given_twice_keeps_its_last(
     state: AppState, count: int
 ) -> None:
-    rows = [concern_row(i) for i in range(count + 1)]  # the last one is left alone
+    # The last one is left alone. Every change clears `closed_at` (a column of NULLs only)
+    # and every other one `outcome` (NULLs among values).
+    rows = [{**concern_row(i), "outcome": "before", "closed_at": NOW} for i in range(count + 1)]
     mine = RaisedFlag.flag_id.like("bulk-flag-%")
     with state.writer() as s:
         insert_rows(s, RaisedFlag.__table__, rows)
         pks = {f: pk for f, pk in s.execute(select(RaisedFlag.flag_id, RaisedFlag.pk).where(mine))}
         changes: list[dict[str, object]] = [
             {"pk": pks[f"bulk-flag-{i}"], "evidence_events": [f"Appointment/new-{i}"],
-             "updated_at": NOW + timedelta(days=i + 1), "priority": "high"}
+             "updated_at": NOW + timedelta(days=i + 1), "priority": "high",
+             "outcome": f"o-{i}" if i % 2 else None, "closed_at": None}
             for i in range(count)
         ]  # fmt: skip
         # The first again, last: as one after another, its second change is what stays.
@@ -125,9 +128,12 @@ def test_updates_land_on_their_rows_and_a_key_given_twice_keeps_its_last(
         flag = read[f"bulk-flag-{i}"]
         assert flag.evidence_events == [f"Appointment/new-{i}"] and flag.priority == "high"
         assert flag.updated_at == NOW + timedelta(days=i + 1)
+        assert flag.outcome == (f"o-{i}" if i % 2 else None) and flag.closed_at is None
+    assert read["bulk-flag-0"].outcome is None and read["bulk-flag-0"].closed_at is None
     untouched = read[f"bulk-flag-{count}"]
     assert untouched.evidence_events == rows[count]["evidence_events"]
     assert untouched.updated_at == NOW and untouched.priority == "low"
+    assert untouched.outcome == "before" and untouched.closed_at == NOW
 
 
 @pytest.mark.postgres_only("SQLite does not enforce a column's length")

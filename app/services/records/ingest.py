@@ -47,11 +47,18 @@ TYPE_ORDER = {
 CODED_TYPES = frozenset({"Appointment", "Observation"})
 
 
+class SharedTarget(Exception):
+    """Two requests of a pass asked for `distinct` targets name one resource."""
+
+
 def write_resources(
-    session: Session, requests: list[WriteRequest], ctx: WriteContext
+    session: Session, requests: list[WriteRequest], ctx: WriteContext, distinct: bool = False
 ) -> list[WriteResult]:
     """Store `requests` as one unit and run what follows from them; results in the order
     given. Raises FhirError (nothing written is flushed before every check has passed).
+    `distinct`: raise SharedTarget, before anything is written, if two requests name one
+    resource (by id or identifier, even one that would change nothing): several clients'
+    writes in one pass, which one after another would each see the other's version.
     The service's own Flags never come this way (`flag_store`): they follow from the facts,
     so storing them must not start the facts' consequences again."""
     ids = BundleIds()
@@ -69,6 +76,8 @@ def write_resources(
         resolve_references(session, [(p.request.data, p.request.where) for p in group], ids)
         _plan_group(session, group, ids, seen_keys, ctx)
         _finish_group(session, group, ids, birth, ctx)
+    if distinct and len({(p.request.type, p.id) for p in plans}) < len(plans):
+        raise SharedTarget
     refuse_impossible_outcomes(session, plans, ctx)
     written = [p for p in plans if p.result is None]
     removed_events_of = _write(session, written, ctx)

@@ -1,8 +1,10 @@
 """Several clients' single writes stored in one pass, as one Bundle's entries are: one
 statement per table for all of them instead of one each (group commit's hot path).
 
-Only writes that end exactly as they would one after another go together. Each of them is
-an appointment outcome (Appointment or Observation) and none reads what another writes:
+Only writes that end exactly as they would one after another, in the order they arrived, go
+together. They are appointment outcomes of one type (Appointment or Observation: a reference
+to a resource another write of the pass creates is then refused, as it would be before that
+write was stored), and none reads what another writes:
 - no If-None-Exist: its search could match a resource another write of the pass creates;
 - no two PUTs of one id: both would plan the same next version;
 - no `basedOn` an Appointment: coding reads that appointment's stored service, which
@@ -10,10 +12,12 @@ an appointment outcome (Appointment or Observation) and none reads what another 
 Patients, carers, groups and Flags never go together: their consequences (families, merges,
 statuses, recoding) read each other's writes.
 
-Two writes that still meet (the same identifier, two identifiers of one stored resource)
-make the pass fail, as any refusal does, and the group then runs one write after another
-(`app/group_commit.py`), where each answer is the one it would get alone. Nothing of a
-failed pass is kept: it runs in the group's own transaction, rolled back.
+Two writes that still name one resource (the same identifier, a PUT and an identifier of
+one stored resource, even where one would change nothing) make the pass fail at planning,
+before anything is written (`write_resources(distinct=True)`), as any refusal does. The
+group then runs one write after another (`app/group_commit.py`), where each answer is the
+one it would get alone. Nothing of a failed pass is kept: it runs in the group's own
+transaction, rolled back.
 """
 
 from __future__ import annotations
@@ -34,11 +38,13 @@ Author = tuple[str, str] | None
 def may_go_together(writes: Sequence[object]) -> bool:
     """Whether `writes` (group commit's use case makers) may be stored in one pass."""
     put_ids: set[tuple[str, str]] = set()
+    types: set[str] = set()
     for w in writes:
         if not isinstance(w, ClientWrite) or w.if_none_exist is not None:
             return False
         c = w.checked
-        if c.type not in CODED_TYPES or _based_on_an_appointment(c.data):
+        types.add(c.type)
+        if c.type not in CODED_TYPES or len(types) > 1 or _based_on_an_appointment(c.data):
             return False
         if c.id is not None:
             if (c.type, c.id) in put_ids:
@@ -58,7 +64,7 @@ def write_together(
     alone would resolve them."""
     requests = [w.request(author) for w, author in writes]
     check_client_writes(session, requests, ctx.terms)
-    results = write_resources(session, requests, ctx)
+    results = write_resources(session, requests, ctx, distinct=True)
     for (w, _), request, result in zip(writes, requests, results, strict=True):
         if w.may is not None:
             check_put_creates([request], [result], w.may, [f"{request.type}.id"])
