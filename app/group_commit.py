@@ -22,7 +22,9 @@ A write that fails (a refusal, a bug) rolls the group back: it runs again alone 
 ordinary path, where its refusal is audited as any other, and the others run again as a
 group (the savepoint-free equivalent of "a savepoint only for the request that fails"). A
 database race retries the group as `AppState.write` retries one write; if the group still
-cannot commit, each write runs alone, so one write's fault is never another's answer."""
+cannot commit, each write runs alone, so one write's fault is never another's answer. A lost
+connection is answered to every write of the group (503), never run again: its COMMIT may
+have been the statement whose answer was lost."""
 
 from __future__ import annotations
 
@@ -193,7 +195,11 @@ def execute(group: list[GroupedWrite]) -> None:
             pending.remove(failed.write)
             _alone(failed.write)
             continue
-        except Exception:
+        except Exception as exc:
+            if _lost(exc):
+                for w in pending:
+                    w.error = exc
+                return
             # The group could not commit (a race that outlived its retries, a database
             # error): each write alone, so the fault is answered to the write that has it.
             _forget(pending)
@@ -208,7 +214,8 @@ def execute(group: list[GroupedWrite]) -> None:
 def _together(pending: list[GroupedWrite]) -> bool:
     """Store the group's writes in one pass (`together.write_together`): one statement per
     table for all of them. False, with nothing kept, if any of them failed: the group then
-    runs one write after another, where each answer is the one it would get alone."""
+    runs one write after another, where each answer is the one it would get alone (a lost
+    connection excepted: `_lost`)."""
     state = pending[0].state
     ctx = state.write_context()
     writes = [(w.make, w.author) for w in pending if isinstance(w.make, ClientWrite)]
@@ -221,6 +228,10 @@ def _together(pending: list[GroupedWrite]) -> bool:
     try:
         answers = state.write(run, ctx)
     except Exception as exc:
+        if _lost(exc):
+            for w in pending:
+                w.error = exc
+            return True
         # Expected now and then (a refusal, two writes naming one resource); the kind only,
         # never the request's data.
         log.info("a group of %d ran one write after another: %s", len(pending), type(exc).__name__)
@@ -229,6 +240,13 @@ def _together(pending: list[GroupedWrite]) -> bool:
     for w, answer in zip(pending, answers, strict=True):
         w.answer, w.together = answer, True
     return True
+
+
+def _lost(exc: Exception) -> bool:
+    """The connection was lost. The group may have committed (a COMMIT whose answer never
+    came), so its writes are not run again, which could store each twice: each is answered
+    with the error (503, send it again), as a write alone is."""
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 def _forget(pending: list[GroupedWrite]) -> None:

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event, func, select
+from sqlalchemy import create_engine, event, func, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from app.auth.principal import Principal
@@ -27,8 +28,9 @@ from app.services.access.audit import AuditNote
 from app.services.common.answer import Answer
 from app.services.common.writes import WriteContext, WriteResult
 from app.services.records import resources
-from app.store.models import AuditEntity, RaisedFlag
+from app.store.models import AuditEntity, CodedEvent, RaisedFlag
 from tests.conftest import FIXED_NOW
+from tests.db_faults import failing_on
 from tests.factories import appointment, child, patient
 from tests.services.test_statement_budgets import counted, summary, with_history
 
@@ -173,6 +175,45 @@ def test_a_failing_write_is_answered_alone_and_the_others_still_commit(
     with state.reader() as s:
         raised = s.scalars(select(RaisedFlag.child_id).where(RaisedFlag.child_id.in_(kids)))
         assert sorted(raised) == sorted(kids)
+
+
+@pytest.mark.own_connections("the connection is lost in the middle of the group")
+@pytest.mark.postgres_only("a lost connection needs a server to lose")
+def test_a_lost_connection_is_answered_to_every_write_and_none_runs_again(
+    client: TestClient, state: AppState, together: bool
+) -> None:
+    """The group's connection is cut once, mid-transaction. Its COMMIT could as well have
+    been the statement whose answer was lost, so no write runs again (a POST without an
+    identifier would be stored twice): each is answered the error, as a write alone is."""
+    kids = [child(client, birth="2026-01-01") for _ in range(3)]
+    group = [
+        GroupedWrite(
+            state, WHO, AuditNote("create", "Appointment"), _noshow(p, together=together), None
+        )
+        for p in kids
+    ]
+    admin = create_engine(state.engine.url, isolation_level="AUTOCOMMIT")
+    cut: list[int] = []
+
+    def once(cursor: Any) -> None:
+        if not cut:
+            cut.append(cursor.connection.info.backend_pid)
+            with admin.connect() as conn:
+                conn.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": cut[0]})
+
+    try:
+        with failing_on(state.engine, "INSERT INTO coded_event", once):
+            execute(group)
+    finally:
+        admin.dispose()
+    assert cut, "the fault never fired"
+    for w in group:
+        with pytest.raises(DBAPIError) as raised:
+            w.outcome()
+        assert raised.value.connection_invalidated
+    with state.reader() as s:
+        stored = s.scalar(select(func.count()).where(CodedEvent.child_id.in_(kids)))
+    assert stored == 0
 
 
 def test_every_write_of_a_group_carries_its_own_author(
