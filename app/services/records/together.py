@@ -57,7 +57,8 @@ def write_together(
     session: Session, writes: Sequence[tuple[ClientWrite, Author]], ctx: WriteContext
 ) -> list[Answer[WriteResult]]:
     """Store `writes` (each with the author stamped on what it stores) in one pass; their
-    answers in the order given. Raises as a single write does, for any of them.
+    answers in the order given. Raises as a single write does, for any of them, and
+    SharedTarget where two of them name one resource.
 
     The bodies' references are resolved in place, as a single write's are: to stored
     Patients only (no Patient is written here), so a failed pass leaves them as a write
