@@ -76,8 +76,7 @@ def write_resources(
         resolve_references(session, [(p.request.data, p.request.where) for p in group], ids)
         _plan_group(session, group, ids, seen_keys, ctx)
         _finish_group(session, group, ids, birth, ctx)
-    if distinct and len({(p.request.type, p.id) for p in plans}) < len(plans):
-        raise SharedTarget
+    _one_version_each(plans, distinct)
     refuse_impossible_outcomes(session, plans, ctx)
     written = [p for p in plans if p.result is None]
     removed_events_of = _write(session, written, ctx)
@@ -148,6 +147,30 @@ def _plan_group(
             ids.urns[p.request.full_url] = f"{p.request.type}/{p.id}"
         if p.existing_pk is None and p.result is None:
             ids.created.add((p.request.type, p.id))
+
+
+def _one_version_each(plans: list[Planned], distinct: bool) -> None:
+    """Two requests that both write one resource would plan the same next version: refused
+    (FHIR: a transaction whose entries overlap fails), naming both, before anything is
+    written. One that writes nothing (unchanged, matched) meets no other, except where
+    `distinct` asks that none meet at all (SharedTarget)."""
+    first: dict[tuple[str, str], Planned] = {}
+    for p in plans:
+        if p.result is not None and not distinct:
+            continue
+        key = (p.request.type, p.id)
+        other = first.setdefault(key, p)
+        if other is p:
+            continue
+        if distinct:
+            raise SharedTarget
+        raise FhirError.one(
+            400,
+            "duplicate",
+            f"Entries {other.index} and {p.index} both change {key[0]}/{key[1]}: send one "
+            "entry per resource.",
+            _where(p, "id"),
+        )
 
 
 def _conditional_match(session: Session, p: Planned) -> Resource | None:
