@@ -214,32 +214,30 @@ def test_a_batch_refuses_only_the_entry_with_an_unknown_element(client: TestClie
     assert statuses == ["201", "400"]
 
 
-def _stored_appointment(client: TestClient) -> tuple[str, str, dict[str, Any]]:
+def _two_puts(client: TestClient, first: str | None, second: str) -> tuple[Any, dict[str, Any]]:
+    """A transaction of two PUTs of one stored (booked) appointment: the answer, and the
+    appointment as stored after it. `first` None re-sends it as stored."""
     pid = created_id(post(client, "Patient", patient()))
     booked = appointment(f"Patient/{pid}", "booked")
     aid = created_id(post(client, "Appointment", booked))
-    return pid, aid, booked | {"id": aid}
+    url = f"Appointment/{aid}"
+    bodies = [
+        appointment(f"Patient/{pid}", status) if status else booked for status in (first, second)
+    ]
+    puts = [entry(body | {"id": aid}, url, method="PUT") for body in bodies]
+    r = send(client, bundle("transaction", *puts))
+    return r, client.get(f"/fhir/{url}").json()
 
 
 def test_two_entries_changing_one_resource_are_refused_naming_both(client: TestClient) -> None:
     """FHIR: a transaction whose entries name one resource fails. Both would plan its next
     version; the answer says so at once, naming the entries (not a retried race's 409)."""
-    pid, aid, _ = _stored_appointment(client)
-    url = f"Appointment/{aid}"
-    r = send(
-        client,
-        bundle(
-            "transaction",
-            entry(appointment(f"Patient/{pid}", "noshow") | {"id": aid}, url, method="PUT"),
-            entry(appointment(f"Patient/{pid}", "fulfilled") | {"id": aid}, url, method="PUT"),
-        ),
-    )
+    r, stored = _two_puts(client, "noshow", "fulfilled")
     assert r.status_code == 400, r.text
     issue = r.json()["issue"][0]
     assert issue["code"] == "duplicate"
     assert "Entries 0 and 1" in issue["diagnostics"]
     assert issue["expression"] == ["Bundle.entry[1].resource.id"]
-    stored = client.get(f"/fhir/{url}").json()
     assert (stored["meta"]["versionId"], stored["status"]) == ("1", "booked")
 
 
@@ -248,16 +246,6 @@ def test_an_entry_that_changes_nothing_beside_one_that_changes_its_resource_is_k
 ) -> None:
     """A re-send of what is stored writes nothing, so it meets no other entry: the
     transaction stores the change."""
-    pid, aid, booked = _stored_appointment(client)
-    url = f"Appointment/{aid}"
-    r = send(
-        client,
-        bundle(
-            "transaction",
-            entry(booked, url, method="PUT"),
-            entry(appointment(f"Patient/{pid}", "noshow") | {"id": aid}, url, method="PUT"),
-        ),
-    )
+    r, stored = _two_puts(client, None, "noshow")
     assert r.status_code == 200, r.text
-    stored = client.get(f"/fhir/{url}").json()
     assert (stored["meta"]["versionId"], stored["status"]) == ("2", "noshow")
