@@ -196,9 +196,7 @@ def execute(group: list[GroupedWrite]) -> None:
             _alone(failed.write)
             continue
         except Exception as exc:
-            if _lost(exc):
-                for w in pending:
-                    w.error = exc
+            if _lost(exc, pending):
                 return
             # The group could not commit (a race that outlived its retries, a database
             # error): each write alone, so the fault is answered to the write that has it.
@@ -228,9 +226,7 @@ def _together(pending: list[GroupedWrite]) -> bool:
     try:
         answers = state.write(run, ctx)
     except Exception as exc:
-        if _lost(exc):
-            for w in pending:
-                w.error = exc
+        if _lost(exc, pending):
             return True
         # Expected now and then (a refusal, two writes naming one resource); the kind only,
         # never the request's data.
@@ -242,11 +238,15 @@ def _together(pending: list[GroupedWrite]) -> bool:
     return True
 
 
-def _lost(exc: Exception) -> bool:
-    """The connection was lost. The group may have committed (a COMMIT whose answer never
-    came), so its writes are not run again, which could store each twice: each is answered
-    with the error (503, send it again), as a write alone is."""
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+def _lost(exc: Exception, pending: list[GroupedWrite]) -> bool:
+    """Whether the connection was lost, and if so every write answered with the error (503,
+    send it again), as a write alone is. The group may have committed (a COMMIT whose answer
+    never came), so its writes are not run again, which could store each twice."""
+    if not (isinstance(exc, DBAPIError) and exc.connection_invalidated):
+        return False
+    for w in pending:
+        w.error = exc
+    return True
 
 
 def _forget(pending: list[GroupedWrite]) -> None:
