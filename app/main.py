@@ -68,13 +68,16 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     # to every response, that 500 included (one middleware layer for both).
     app.add_middleware(AccessLog, metrics=app.state.metrics, hsts=not settings.is_development)
     count_statements(app.state.wnb.engine)
+    # Routing tries each route in turn (twice over for an included router), so the routers
+    # that sources write to every second come first: the FHIR types' paths are literal and
+    # overlap no other router's.
+    app.include_router(build_router())
     app.include_router(health_router)
     app.include_router(metrics_router)
     app.include_router(auth_router)
     app.include_router(audit_router)
     app.include_router(subscription_router)
-    app.include_router(import_router)  # before the /fhir/{type} routes: $import is no type
-    app.include_router(build_router())
+    app.include_router(import_router)
     app.include_router(codesystem_router)
     app.include_router(rules_router)
     app.include_router(family_admin_router)

@@ -76,6 +76,9 @@ def build_router() -> APIRouter:
 
     for type_name in WRITABLE_TYPES:
         _add_type(router, type_name)
+    # Writes first: routing tries each route in turn, and a POST matches no other route's
+    # path, so reads still find theirs (a stable sort keeps their order).
+    router.routes.sort(key=lambda r: "POST" not in getattr(r, "methods", ()))
     return router
 
 
