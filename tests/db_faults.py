@@ -12,6 +12,14 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, text
 
 
+def new_resource_insert(engine: Engine) -> str:
+    """How the statement storing a few new resources starts: on PostgreSQL their rows go in one
+    statement with their history, search values and coded events (`insert_with_dependents`)."""
+    if engine.dialect.name == "postgresql":
+        return "WITH added AS (INSERT INTO resource "
+    return "INSERT INTO resource "
+
+
 @contextmanager
 def failing_on(engine: Engine, statement_start: str, fail: Callable[[Any], None]) -> Iterator[None]:
     """Call `fail(cursor)` just before any statement starting with `statement_start` runs."""

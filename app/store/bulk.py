@@ -3,13 +3,16 @@ VALUES for up to four rows (a single write's usual count), one INSERT ... SELECT
 unnest(one binary array per column) for a few more (its text never changes with the row
 count, so psycopg parses and prepares it once, and it is one round trip where COPY costs two
 and a pipelined executemany costs more CPU), COPY for many (a Bundle's hundreds of
-index rows). SQLite: executemany. Rows are dicts keyed by column name; values are already what
-the column stores; a column some rows leave out is NULL in them."""
+index rows). New rows with rows of other tables that name them (`insert_with_dependents`): one
+statement of data-modifying CTEs for a few. SQLite: executemany. Rows are dicts keyed by
+column name; values are already what the column stores; a column some rows leave out is NULL
+in them."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -166,6 +169,108 @@ def insert_with_children(
 
 # (the parents' insert, child table, child columns) -> the statement's text
 _WITH_CHILDREN: dict[tuple[str, ...], str] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Dependents:
+    """Rows of another table written with a batch of parents (`insert_with_dependents`).
+    `rows` are (the index of their parent in the batch, the row); where `parent` names a
+    column, it takes the parent's primary key; where it is None, the rows need no key (a
+    resource's history rows, which name it by type and id)."""
+
+    table: Table
+    rows: list[tuple[int, dict[str, Any]]]
+    parent: str | None = None
+
+
+def insert_with_dependents(
+    session: Session,
+    table: Table,
+    rows: list[dict[str, Any]],
+    key: tuple[str, ...],
+    dependents: list[Dependents],
+) -> list[int]:
+    """Insert `rows` (`key` names columns unique in `table`) and the `dependents` that go
+    with them; the parents' primary keys in the order given. PostgreSQL, for fewer parents
+    than COPY takes: one statement, each table's insert a data-modifying CTE (the children
+    join the parents' RETURNING on `key`), where each table cost a statement of its own and
+    the children waited for the parents' keys to come back. Otherwise (SQLite, a Bundle's
+    hundreds of rows, which COPY writes faster): one insert per table, as before."""
+    if not rows:
+        return []
+    connection = session.connection()
+    given = [d for d in dependents if d.rows]
+    if connection.dialect.name != "postgresql" or len(rows) >= COPY_FROM:
+        pks = insert_returning_pks(session, table, rows, key)
+        for d in given:
+            insert_rows(session, d.table, [_keyed(d, i, row, pks) for i, row in d.rows])
+        return pks
+    shape = _insert_shape(connection, table, rows, key)
+    parts = [f"WITH added AS ({shape[1]})"]
+    params = _params(shape, rows)
+    for n, d in enumerate(given):
+        child = [row for _, row in d.rows]
+        columns = set().union(*child)
+        if d.parent is None:
+            inner = _insert_shape(connection, d.table, child, (), columns)
+            parts.append(f", d{n} AS ({inner[1]})")
+            params += _params(inner, child)
+            continue
+        text, convert = _dependent_text(connection, table, d, key, frozenset(columns))
+        parts.append(f", d{n} AS ({text})")
+        params += [[rows[i][k] for i, _ in d.rows] for k in key]
+        params += [
+            [row.get(c) for _, row in d.rows]
+            if to is None
+            else [to(row.get(c)) for _, row in d.rows]
+            for c, to in convert
+        ]
+    quote = connection.dialect.identifier_preparer.quote
+    parts.append(" SELECT pk, " + ", ".join(f"added.{quote(k)}" for k in key) + " FROM added")
+    statement = "".join(parts)
+    with _driver(connection, statement, params, many=False) as cursor:
+        cursor.execute(statement, params)
+        by_key = {tuple(k): pk for pk, *k in cursor.fetchall()}
+    return [by_key[tuple(row[k] for k in key)] for row in rows]
+
+
+def _keyed(d: Dependents, i: int, row: dict[str, Any], pks: list[int]) -> dict[str, Any]:
+    return row if d.parent is None else {**row, d.parent: pks[i]}
+
+
+def _dependent_text(
+    connection: Connection,
+    parents: Table,
+    d: Dependents,
+    key: tuple[str, ...],
+    columns: frozenset[str],
+) -> tuple[str, list[tuple[str, Callable[[Any], Any] | None]]]:
+    """A dependent table's insert, joined to the parents' RETURNING on `key`: its text and
+    the conversion of each of its own columns, in the order of the text's arrays (after the
+    parents' key values, typed as the parents' columns)."""
+    cache_key = (parents.name, d.table.name, str(d.parent), *key, "|", *sorted(columns))
+    found = _DEPENDENT.get(cache_key)
+    if found is not None:
+        return found
+    quote = connection.dialect.identifier_preparer.quote
+    own = [c for c in d.table.columns if c.name in columns and c.name not in ("pk", d.parent)]
+    key_casts = [_cast(parents.c[k], connection) for k in key]
+    arrays = [f"%b::{t}[]" for t in key_casts] + [f"%b::{_cast(c, connection)}[]" for c in own]
+    names = [f"_k{i}" for i in range(len(key))] + [quote(c.name) for c in own]
+    on = " AND ".join(f"c._k{i} = added.{quote(k)}" for i, k in enumerate(key))
+    target = ", ".join([quote(str(d.parent)), *(quote(c.name) for c in own)])
+    text = (
+        f"INSERT INTO {quote(d.table.name)} ({target}) SELECT added.pk"
+        + "".join(f", c.{quote(c.name)}" for c in own)
+        + f" FROM added JOIN unnest({', '.join(arrays)}) AS c({', '.join(names)}) ON {on}"
+    )
+    convert = list(zip([c.name for c in own], _driver_types(own, connection.dialect), strict=True))
+    return _DEPENDENT.setdefault(cache_key, (text, convert))
+
+
+# (dependent table, its parent column, the parents' key, its columns) -> its insert's text
+# and each column's conversion
+_DEPENDENT: dict[tuple[str, ...], tuple[str, list[tuple[str, Callable[[Any], Any] | None]]]] = {}
 
 
 def _unnest(

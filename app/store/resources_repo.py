@@ -9,8 +9,15 @@ from typing import Any
 from sqlalchemy import bindparam, delete, select, tuple_
 from sqlalchemy.orm import Session
 
-from app.store.bulk import driver_rows, insert_returning_pks, insert_rows, update_rows
-from app.store.models import IdentityKey, Resource, ResourceVersion, SearchIndex
+from app.store.bulk import (
+    Dependents,
+    driver_rows,
+    insert_returning_pks,
+    insert_rows,
+    insert_with_dependents,
+    update_rows,
+)
+from app.store.models import CodedEvent, IdentityKey, Resource, ResourceVersion, SearchIndex
 from app.store.prebuilt import Prebuilt
 
 IdentityTuple = tuple[str, str, str, str]  # type, system, value, scope
@@ -166,6 +173,32 @@ def insert_resources(session: Session, rows: list[dict[str, Any]]) -> list[int]:
     if not rows:
         return []
     return insert_returning_pks(session, Resource.__table__, rows, ("type", "id"))
+
+
+def insert_new(
+    session: Session,
+    rows: list[dict[str, Any]],
+    history: list[dict[str, Any]],
+    index: list[tuple[int, dict[str, Any]]],
+    keys: list[tuple[int, dict[str, Any]]],
+    events: list[tuple[int, dict[str, Any]]],
+) -> list[int]:
+    """New resources' current rows with their history rows, search values, identity keys and
+    coded events (each of the last three with the index of its resource in `rows`), in one
+    statement on PostgreSQL for a few (`bulk.insert_with_dependents`); the resources' primary
+    keys in the order given."""
+    return insert_with_dependents(
+        session,
+        Resource.__table__,
+        rows,
+        ("type", "id"),
+        [
+            Dependents(ResourceVersion.__table__, [(0, row) for row in history]),
+            Dependents(SearchIndex.__table__, index, "resource_pk"),
+            Dependents(IdentityKey.__table__, keys, "resource_pk"),
+            Dependents(CodedEvent.__table__, events, "resource_pk"),
+        ],
+    )
 
 
 def update_resources(session: Session, rows: list[dict[str, Any]]) -> None:

@@ -18,7 +18,12 @@ from sqlalchemy.exc import DBAPIError
 from app.main import create_app
 from app.runtime import AppState, build_state
 from tests.conftest import FIXED_NOW, settings_for
-from tests.db_faults import connection_lost_on, failing_on, terminate_all_connections
+from tests.db_faults import (
+    connection_lost_on,
+    failing_on,
+    new_resource_insert,
+    terminate_all_connections,
+)
 from tests.dbcheck import count_resources
 from tests.factories import FHIR_JSON, patient
 from tests.live_server import free_port, serve
@@ -51,7 +56,7 @@ def test_connection_lost_mid_write_is_503_logs_nothing_personal_and_recovers(
         httpx.Client(base_url=base, headers=admin(role_tokens)) as http,
         logged() as lines,
     ):
-        with connection_lost_on(state.engine, "INSERT INTO resource "):
+        with connection_lost_on(state.engine, new_resource_insert(state.engine)):
             r = http.post("/fhir/Patient", json=child)
         after = http.post("/fhir/Patient", json=child)
     assert r.status_code == 503, r.text
@@ -77,7 +82,7 @@ def test_a_bug_is_500_with_a_request_id_and_the_log_has_its_type_only(
         serve(state) as base,
         httpx.Client(base_url=base, headers=admin(role_tokens)) as http,
         logged() as lines,
-        failing_on(state.engine, "INSERT INTO resource ", bug),
+        failing_on(state.engine, new_resource_insert(state.engine), bug),
     ):
         r = http.post("/fhir/Patient", json=child)
     assert r.status_code == 500
@@ -106,10 +111,20 @@ def test_a_client_hanging_up_mid_body_is_not_an_error(
         (b"authorization", f"Bearer {role_tokens['admin']}".encode()),
         (b"content-type", b"application/fhir+json"),
     ]
-    scope = {"type": "http", "method": "POST", "path": "/fhir/Patient", "raw_path":
-             b"/fhir/Patient", "query_string": b"", "headers": headers, "http_version": "1.1",
-             "scheme": "http", "server": ("testserver", 80), "client": ("127.0.0.1", 1),
-             "root_path": "", "app": app}
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/fhir/Patient",
+        "raw_path": b"/fhir/Patient",
+        "query_string": b"",
+        "headers": headers,
+        "http_version": "1.1",
+        "scheme": "http",
+        "server": ("testserver", 80),
+        "client": ("127.0.0.1", 1),
+        "root_path": "",
+        "app": app,
+    }
     incoming = [
         {"type": "http.request", "body": b'{"resourceType": "Pat', "more_body": True},
         {"type": "http.disconnect"},
@@ -156,9 +171,7 @@ def test_readiness_is_503_while_the_database_is_away_and_liveness_stays_200(
 
 
 @pytest.mark.own_connections("every connection is terminated")
-def test_service_resumes_after_the_database_restarts(
-    state: AppState, client: TestClient
-) -> None:
+def test_service_resumes_after_the_database_restarts(state: AppState, client: TestClient) -> None:
     if state.engine.dialect.name != "postgresql":
         pytest.skip("SQLite has no server to restart; the mid-write loss test covers it")
     assert client.get("/health/ready").status_code == 200

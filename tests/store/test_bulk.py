@@ -17,12 +17,23 @@ from app.fhir.concern_state import ConcernState
 from app.runtime import AppState
 from app.store.bulk import (
     COPY_FROM,
+    Dependents,
     insert_returning_pks,
     insert_rows,
     insert_with_children,
+    insert_with_dependents,
     update_rows,
 )
-from app.store.models import AuditEntity, AuditRecord, RaisedFlag, Resource, SearchIndex
+from app.store.models import (
+    AuditEntity,
+    AuditRecord,
+    CodedEvent,
+    IdentityKey,
+    RaisedFlag,
+    Resource,
+    ResourceVersion,
+    SearchIndex,
+)
 
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 
@@ -286,3 +297,63 @@ def test_every_path_stores_what_it_was_given(
     for row in rows[1:]:
         got = read[str(row["flag_id"])]
         assert {c: getattr(got, c) for c in columns} == {c: row.get(c) for c in columns}
+
+
+@pytest.mark.parametrize("count", [1, 4, 5, COPY_FROM - 1, COPY_FROM])  # one statement, then COPY
+def test_dependents_land_with_the_parent_they_name(state: AppState, count: int) -> None:
+    """New resources with their history rows (no key needed), search values and coded events
+    (each naming its resource's key): every dependent lands with its own parent's key, a
+    column a row leaves out is NULL, and a parent with no dependents of a table has none."""
+    rows = [resource_row(i) for i in range(count)]
+    rows.reverse()
+    history = [{"type": "Basic", "id": r["id"], "version": 1, "last_updated": NOW,
+                "method": "POST", "content": r["content"]} for r in rows]  # fmt: skip
+    index = [(i, {"type": "Basic", "param": "code", "code": f"{r['id']}-{n}"})
+             for i, r in enumerate(rows) for n in range(i % 3)]  # fmt: skip
+    index += [(i, {"type": "Basic", "param": "date", "date_lo": NOW + timedelta(days=i)})
+              for i in range(0, count, 2)]  # fmt: skip
+    events = [(i, {"resource_type": "Basic", "resource_id": r["id"], "child_id": f"c-{i}",
+                   "event_at": NOW, "category": "missed", "outcome_system": "s",
+                   "outcome_code": "noshow", "is_child": i % 2 == 0, "age_days": i or None,
+                   "original_codes": "[]", "recorded_at": NOW})
+              for i, r in enumerate(rows) if i % 2]  # fmt: skip
+    with state.writer() as s:
+        pks = insert_with_dependents(
+            s,
+            Resource.__table__,
+            rows,
+            ("type", "id"),
+            [
+                Dependents(ResourceVersion.__table__, [(0, h) for h in history]),
+                Dependents(SearchIndex.__table__, index, "resource_pk"),
+                Dependents(IdentityKey.__table__, [], "resource_pk"),
+                Dependents(CodedEvent.__table__, events, "resource_pk"),
+            ],
+        )
+        s.commit()
+    with state.reader() as s:
+        basic = Resource.type == "Basic"
+        ids = {pk: rid for pk, rid in s.execute(select(Resource.pk, Resource.id).where(basic))}
+        versions = set(
+            s.execute(
+                select(ResourceVersion.id, ResourceVersion.content).where(
+                    ResourceVersion.type == "Basic"
+                )
+            )
+        )
+        values = select(
+            SearchIndex.resource_pk, SearchIndex.param, SearchIndex.code, SearchIndex.date_lo
+        ).where(SearchIndex.type == "Basic")
+        found = sorted((ids[pk], param, code, lo) for pk, param, code, lo in s.execute(values))
+        coded_rows = select(
+            CodedEvent.resource_pk, CodedEvent.child_id, CodedEvent.is_child, CodedEvent.age_days
+        ).where(CodedEvent.resource_type == "Basic")
+        coded = {(ids[pk], c, is_child, age) for pk, c, is_child, age in s.execute(coded_rows)}
+    assert [ids[pk] for pk in pks] == [r["id"] for r in rows]
+    assert versions == {(r["id"], r["content"]) for r in rows}
+    assert found == sorted(
+        (rows[i]["id"], row["param"], row.get("code"), row.get("date_lo")) for i, row in index
+    )
+    assert coded == {
+        (rows[i]["id"], row["child_id"], row["is_child"], row["age_days"]) for i, row in events
+    }

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.fhir.index import index_values, sort_date
-from app.store import resources_repo
+from app.store import events_repo, resources_repo
 from app.store.resources_repo import IdentityTuple
 
 
@@ -72,8 +72,27 @@ class StoredVersion:
         ]
 
 
-def store_versions(session: Session, versions: Sequence[StoredVersion]) -> list[int]:
-    """Store `versions`; the stored resource's key of each, in the order given."""
+def store_versions(
+    session: Session,
+    versions: Sequence[StoredVersion],
+    events: Sequence[tuple[int, dict[str, Any]]] = (),
+) -> list[int]:
+    """Store `versions` and the coded `events` drawn from them (each with the index of its
+    version; its `resource_pk` is filled in here); the stored resource's key of each version,
+    in the order given.
+
+    New resources only (a source's POSTs, a Bundle's new appointments): one insert of the
+    current rows with everything that goes with them (`resources_repo.insert_new`), one
+    statement on PostgreSQL for a few. Otherwise each table in turn."""
+    if all(v.pk is None for v in versions):
+        return resources_repo.insert_new(
+            session,
+            [v.row() for v in versions],
+            [row for v in versions for row in v.history()],
+            [(i, row) for i, v in enumerate(versions) for row in _index_rows(v, None)],
+            [(i, row) for i, v in enumerate(versions) for row in _key_rows(v, None)],
+            list(events),
+        )
     added = iter(
         resources_repo.insert_resources(session, [v.row() for v in versions if v.pk is None])
     )
@@ -82,12 +101,8 @@ def store_versions(session: Session, versions: Sequence[StoredVersion]) -> list[
     index: list[dict[str, Any]] = []
     keys: list[dict[str, Any]] = []
     for v, pk in zip(versions, pks, strict=True):
-        if v.indexed is not None:
-            index += [
-                {"resource_pk": pk, "type": v.type, **i.__dict__} for i in index_values(v.indexed)
-            ]
-        for t, s, value, scope in v.keys or ():
-            keys.append({"type": t, "system": s, "value": value, "scope": scope, "resource_pk": pk})
+        index += _index_rows(v, pk)
+        keys += _key_rows(v, pk)
     resources_repo.update_resources(session, [{"pk": pk, **v.row()} for v, pk in updated])
     resources_repo.insert_versions(session, [row for v in versions for row in v.history()])
     resources_repo.replace_values(
@@ -97,4 +112,18 @@ def store_versions(session: Session, versions: Sequence[StoredVersion]) -> list[
         [pk for v, pk in updated if v.keys is not None],
         keys,
     )
+    events_repo.add_events(session, [{**row, "resource_pk": pks[i]} for i, row in events])
     return pks
+
+
+def _index_rows(v: StoredVersion, pk: int | None) -> list[dict[str, Any]]:
+    if v.indexed is None:
+        return []
+    return [{"resource_pk": pk, "type": v.type, **i.__dict__} for i in index_values(v.indexed)]
+
+
+def _key_rows(v: StoredVersion, pk: int | None) -> list[dict[str, Any]]:
+    return [
+        {"type": t, "system": s, "value": value, "scope": scope, "resource_pk": pk}
+        for t, s, value, scope in v.keys or ()
+    ]

@@ -304,20 +304,18 @@ def _write(session: Session, plans: list[Planned], ctx: WriteContext) -> set[str
         session, [p.existing_pk for p in plans if p.existing_pk is not None and not p.keep_events]
     )
     # The rest reads back only new resources' keys: sent together (PostgreSQL), one round
-    # trip and one more where a key is read back. A Bundle's rows go by COPY instead.
+    # trip and one more where a key is read back; new resources alone are one statement
+    # with their history, search values and coded events. A Bundle's rows go by COPY.
     with pipelined(session, when=len(plans) <= PIPELINE_UP_TO):
-        pks = store_versions(session, [stored_version(p, ctx) for p in plans])
+        events = [
+            (i, event_row(p, outcome, ctx))
+            for i, p in enumerate(plans)
+            if p.stale_of is None  # its events stay as they were
+            for outcome in p.outcomes
+        ]
+        pks = store_versions(session, [stored_version(p, ctx) for p in plans], events)
         for p, pk in zip(plans, pks, strict=True):
             p.existing_pk = pk
-        events_repo.add_events(
-            session,
-            [
-                event_row(p, outcome, ctx)
-                for p in plans
-                if p.stale_of is None  # its events stay as they were
-                for outcome in p.outcomes
-            ],
-        )
     for p in plans:
         if p.stale_of is not None:
             p.result = WriteResult(
