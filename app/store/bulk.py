@@ -216,8 +216,19 @@ def insert_with_dependents(
             parts.append(f", d{n} AS ({inner[1]})")
             params += _params(inner, child)
             continue
-        text, convert = _dependent_text(connection, table, d, key, frozenset(columns))
+        values = len(d.rows) if len(d.rows) <= VALUES_UP_TO else 0
+        text, convert = _dependent_text(connection, table, d, key, frozenset(columns), values)
         parts.append(f", d{n} AS ({text})")
+        if values:  # scalars: the driver dumps them for a fraction of an array's cost
+            params += [
+                value
+                for i, row in d.rows
+                for value in (
+                    *(rows[i][k] for k in key),
+                    *(row.get(c) if to is None else to(row.get(c)) for c, to in convert),
+                )
+            ]
+            continue
         params += [[rows[i][k] for i, _ in d.rows] for k in key]
         params += [
             [row.get(c) for _, row in d.rows]
@@ -244,32 +255,47 @@ def _dependent_text(
     d: Dependents,
     key: tuple[str, ...],
     columns: frozenset[str],
+    values: int,
 ) -> tuple[str, list[tuple[str, Callable[[Any], Any] | None]]]:
     """A dependent table's insert, joined to the parents' RETURNING on `key`: its text and
-    the conversion of each of its own columns, in the order of the text's arrays (after the
-    parents' key values, typed as the parents' columns)."""
-    cache_key = (parents.name, d.table.name, str(d.parent), *key, "|", *sorted(columns))
+    the conversion of each of its own columns, in the order of the text's values (after the
+    parents' key values, typed as the parents' columns). `values` rows as a VALUES list, or
+    0: an array per column."""
+    cache_key = (
+        parents.name,
+        d.table.name,
+        str(d.parent),
+        str(values),
+        *key,
+        "|",
+        *sorted(columns),
+    )
     found = _DEPENDENT.get(cache_key)
     if found is not None:
         return found
     quote = connection.dialect.identifier_preparer.quote
     own = [c for c in d.table.columns if c.name in columns and c.name not in ("pk", d.parent)]
     key_casts = [_cast(parents.c[k], connection) for k in key]
-    arrays = [f"%b::{t}[]" for t in key_casts] + [f"%b::{_cast(c, connection)}[]" for c in own]
+    casts = key_casts + [_cast(c, connection) for c in own]
+    if values:
+        one = "(" + ", ".join(f"%b::{t}" for t in casts) + ")"
+        source = "(VALUES " + ", ".join([one] * values) + ")"
+    else:
+        source = "unnest(" + ", ".join(f"%b::{t}[]" for t in casts) + ")"
     names = [f"_k{i}" for i in range(len(key))] + [quote(c.name) for c in own]
     on = " AND ".join(f"c._k{i} = added.{quote(k)}" for i, k in enumerate(key))
     target = ", ".join([quote(str(d.parent)), *(quote(c.name) for c in own)])
     text = (
         f"INSERT INTO {quote(d.table.name)} ({target}) SELECT added.pk"
         + "".join(f", c.{quote(c.name)}" for c in own)
-        + f" FROM added JOIN unnest({', '.join(arrays)}) AS c({', '.join(names)}) ON {on}"
+        + f" FROM added JOIN {source} AS c({', '.join(names)}) ON {on}"
     )
     convert = list(zip([c.name for c in own], _driver_types(own, connection.dialect), strict=True))
     return _DEPENDENT.setdefault(cache_key, (text, convert))
 
 
-# (dependent table, its parent column, the parents' key, its columns) -> its insert's text
-# and each column's conversion
+# (parents' table, dependent table, its parent column, rows as VALUES or 0 for arrays, the
+# parents' key, its columns) -> its insert's text and each column's conversion
 _DEPENDENT: dict[tuple[str, ...], tuple[str, list[tuple[str, Callable[[Any], Any] | None]]]] = {}
 
 
