@@ -1,5 +1,6 @@
 """Routing tries each route in turn, so where the sources' writes sit is a cost on every one of
-them: moving them first cut a single POST's server CPU by about a sixth (`bench/RESULTS.md`).
+them: moving them first cut finding `POST /fhir/Appointment` from 151-178 to 35 us of CPU
+(`bench/RESULTS.md`).
 These tests pin that writes are found within the first few routes, and that moving them there
 left every other path answered by the route it had before."""
 
