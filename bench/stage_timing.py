@@ -229,7 +229,7 @@ def report(
     post_budget, entry_budget = floor_ms / 0.4, 0.2
     rows = [
         f"Single noshow POSTs: {args.posts}; transaction Bundles: {args.bundles} x {size} "
-        f"noshow appointments; {args.children} children with {4} earlier outcomes each.",
+        f"noshow appointments; {args.children} children with {args.history} earlier outcomes each.",
         "",
         "| stage | POST ms CPU | share | POST statements | Bundle ms per entry | share "
         "| Bundle statements (per Bundle) | budget POST ms | budget entry ms |",

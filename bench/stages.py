@@ -61,8 +61,9 @@ WAL_CHUNK = 25
 HISTORY = ("fulfilled", "noshow", "fulfilled", "fulfilled")  # each child's earlier outcomes
 
 
-def seed(state: AppState, children: int) -> list[str]:
-    """`children` Patients, each with len(HISTORY) earlier appointments; their ids."""
+def seed(state: AppState, children: int, earlier: int = len(HISTORY)) -> list[str]:
+    """`children` Patients, each with `earlier` earlier appointments (HISTORY's outcomes in
+    turn); their ids."""
     numbers = payloads.nhs_numbers(500_000)
     patients = [
         WriteRequest(type="Patient", data=payloads.patient(next(numbers), i))
@@ -74,7 +75,7 @@ def seed(state: AppState, children: int) -> list[str]:
             type="Appointment",
             data=payloads.appointment(f"seed-{i}", ids[i % children], i, HISTORY),
         )
-        for i in range(children * len(HISTORY))
+        for i in range(children * earlier)
     ]
     for first in range(0, len(history), 500):
         batch = history[first : first + 500]
@@ -275,7 +276,7 @@ def run(url: str, args: argparse.Namespace) -> None:
     )
     state = build_state(settings)
     started = time.perf_counter()
-    pids = seed(state, args.children)
+    pids = seed(state, args.children, args.history)
     print(f"seeded {len(pids)} children in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     size = args.bundle_size
     posts = [payloads.appointment_json("post", i, pids) for i in range(args.posts + 50)]
@@ -406,6 +407,12 @@ def main() -> None:
     parser.add_argument("--bundles", type=int, default=12)
     parser.add_argument("--bundle-size", type=int, default=100)
     parser.add_argument("--children", type=int, default=300)
+    parser.add_argument(
+        "--history",
+        type=int,
+        default=len(HISTORY),
+        help="earlier appointments per child before the timed writes (default 4)",
+    )
     parser.add_argument("--floor-rounds", type=int, default=3)
     parser.add_argument(
         "--profile", type=int, default=200, help="single POSTs for the cProfile pass (0: none)"
