@@ -43,6 +43,11 @@ def test_each_hot_query_reads_what_sqlalchemy_reads(client: TestClient, state: A
             assert [tuple(map(type, r)) for r in driver] == [
                 tuple(map(type, r)) for r in sqlalchemy
             ]
+            # Times in the same zone object too (`UtcDateTime`'s processing is called
+            # directly on the driver path).
+            assert [tuple(getattr(v, "tzinfo", None) for v in r) for r in driver] == [
+                tuple(getattr(v, "tzinfo", None) for v in r) for r in sqlalchemy
+            ]
         events = rules_repo.events_of_children(s, [pid])
         assert len(events) == 2 and events[0].child_id == pid
         assert events[0].event_at.utcoffset() is not None  # a time with its zone
