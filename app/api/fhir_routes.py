@@ -76,9 +76,11 @@ def build_router() -> APIRouter:
 
     for type_name in WRITABLE_TYPES:
         _add_type(router, type_name)
-    # Writes first: routing tries each route in turn, and a POST matches no other route's
-    # path, so reads still find theirs (a stable sort keeps their order).
-    router.routes.sort(key=lambda r: "POST" not in getattr(r, "methods", ()))
+    # Writes first: routing tries each route in turn. A POST's path is a search's too, but a
+    # route matches fully only for its own method, and the stable sort keeps every other
+    # route's order (and so the first partial match, which answers 405 with `Allow`). Sorted
+    # before the router is included anywhere: FastAPI builds its route list at inclusion.
+    router.routes.sort(key=lambda r: "POST" not in (getattr(r, "methods", None) or ()))
     return router
 
 

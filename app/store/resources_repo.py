@@ -193,6 +193,7 @@ def insert_new(
         rows,
         ("type", "id"),
         [
+            # History rows name their resource by type and id: no parent index is read.
             Dependents(ResourceVersion.__table__, [(0, row) for row in history]),
             Dependents(SearchIndex.__table__, index, "resource_pk"),
             Dependents(IdentityKey.__table__, keys, "resource_pk"),

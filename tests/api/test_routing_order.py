@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from starlette.routing import BaseRoute, Match
 
 FIRST_FEW = 12
@@ -70,3 +71,19 @@ def test_every_other_path_keeps_its_route(
 ) -> None:
     _, route = _tried(session_app.router.routes, _scope(session_app, method, path))
     assert route is not None and getattr(route, "path", None) == expected
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("DELETE", "/fhir/Appointment/a1", "PUT"),  # the first route whose path matches
+        ("PATCH", "/fhir/Appointment", "POST"),
+        ("DELETE", "/fhir", "POST"),
+    ],
+)
+def test_a_wrong_method_is_still_405_naming_what_the_first_route_allows(
+    client: TestClient, method: str, path: str, allowed: str
+) -> None:
+    r = client.request(method, path)
+    assert r.status_code == 405, r.text
+    assert r.headers.get("allow") == allowed

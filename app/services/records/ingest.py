@@ -304,16 +304,19 @@ def _write(session: Session, plans: list[Planned], ctx: WriteContext) -> set[str
         session, [p.existing_pk for p in plans if p.existing_pk is not None and not p.keep_events]
     )
     # The rest reads back only new resources' keys: sent together (PostgreSQL), one round
-    # trip and one more where a key is read back; new resources alone are one statement
-    # with their history, search values and coded events. A Bundle's rows go by COPY.
-    with pipelined(session, when=len(plans) <= PIPELINE_UP_TO):
+    # trip and one more where a key is read back. New resources alone are one statement
+    # with their history, search values and coded events, which a pipeline would only add
+    # a sync to. A Bundle's rows go by COPY.
+    versions = [stored_version(p, ctx) for p in plans]
+    only_new = all(v.pk is None for v in versions)
+    with pipelined(session, when=len(plans) <= PIPELINE_UP_TO and not only_new):
         events = [
             (i, event_row(p, outcome, ctx))
             for i, p in enumerate(plans)
             if p.stale_of is None  # its events stay as they were
             for outcome in p.outcomes
         ]
-        pks = store_versions(session, [stored_version(p, ctx) for p in plans], events)
+        pks = store_versions(session, versions, events)
         for p, pk in zip(plans, pks, strict=True):
             p.existing_pk = pk
     for p in plans:
