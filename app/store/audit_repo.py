@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from app.store.bulk import insert_with_children
+from app.store.bulk import Dependents, insert_with_dependents
 from app.store.models import AuditEntity, AuditRecord
 
 
@@ -21,21 +21,19 @@ def append(session: Session, record: dict[str, Any], references: list[str]) -> N
 
 def append_all(session: Session, records: list[tuple[dict[str, Any], list[str]]]) -> None:
     """Insert audit rows (each with the references it names) in the order given: on
-    PostgreSQL one statement for all of them and their entities, as every request is
-    audited, reads included, and a group commit audits each of its writes."""
+    PostgreSQL one statement for a few and their entities (`insert_with_dependents`), as
+    every request is audited, reads included, and a group commit audits each of its writes."""
     entities = [
-        (record["id"], reference)
-        for record, references in records
+        (i, {"reference": reference})
+        for i, (_, references) in enumerate(records)
         for reference in sorted({r[:120] for r in references})
     ]
-    insert_with_children(
+    insert_with_dependents(
         session,
         AuditRecord.__table__,
         [record for record, _ in records],
-        "id",
-        AuditEntity.__table__,
-        ("audit_pk", "reference"),
-        entities,
+        ("id",),
+        [Dependents(AuditEntity.__table__, entities, "audit_pk")],
     )
 
 

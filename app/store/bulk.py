@@ -17,10 +17,10 @@ from typing import Any
 
 import psycopg
 from psycopg import pq
-from sqlalchemy import Column, Connection, String, Table, bindparam, event, insert, update
-from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy import Connection, Table, event, insert
 from sqlalchemy.orm import Session
+
+from app.store.driver import cast_type, driver_types, on_driver, raised
 
 COPY_FROM = 32  # rows: from here COPY's speed per row beats its second round trip
 # Rows: up to here one VALUES list, whose scalars the driver dumps in about 40% of the client
@@ -66,7 +66,7 @@ def pipelined(session: Session, when: bool = True) -> Iterator[None]:
         with driver.pipeline():  # type: ignore[union-attr]
             yield
     except psycopg.Error as exc:  # raised at the block's end, outside any one statement
-        raise _raised(connection, "(pipelined statements)", exc) from exc
+        raise raised(connection, "(pipelined statements)", exc) from exc
     finally:
         event.remove(connection, "before_cursor_execute", _writes_only)
 
@@ -88,17 +88,6 @@ def _writes_only(
         compiled is not None and compiled.effective_returning
     ):
         raise RuntimeError(f"a statement that returns rows inside a pipeline: {statement[:60]}")
-
-
-def _raised(connection: Connection, statement: str, exc: psycopg.Error) -> StatementError:
-    """A driver error as SQLAlchemy raises its own, a lost connection marked as one (503)."""
-    dbapi = connection.connection.dbapi_connection
-    lost = connection.dialect.is_disconnect(exc, dbapi, None)  # type: ignore[arg-type]
-    if lost:
-        connection.invalidate(exc)
-    return DBAPIError.instance(
-        statement, None, exc, psycopg.Error, connection_invalidated=lost, dialect=connection.dialect
-    )
 
 
 def _in_pipeline(connection: Connection) -> bool:
@@ -125,50 +114,6 @@ def insert_returning_pks(
     found = _unnest(connection, table, rows, set().union(*rows), key)
     by_key = {tuple(k): pk for pk, *k in found}
     return [by_key[tuple(row[k] for k in key)] for row in rows]
-
-
-def insert_with_children(
-    session: Session,
-    table: Table,
-    rows: list[dict[str, Any]],
-    key: str,
-    child: Table,
-    columns: tuple[str, str],
-    children: list[tuple[Any, Any]],
-) -> None:
-    """Rows into `table` and, with them, rows into `child` naming each parent's primary key:
-    `children` are (the parent's `key` value, the child's own value), stored as `columns`
-    (the column taking the parent's pk, the one taking the value). `key` is unique in
-    `table`. PostgreSQL: one statement, whatever the number of parents, where one per
-    parent cost a round trip and SQLAlchemy's work on each; SQLite: two."""
-    if not rows:
-        return
-    connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        pks = insert_returning_pks(session, table, rows, (key,))
-        by_key = {row[key]: pk for row, pk in zip(rows, pks, strict=True)}
-        insert_rows(session, child, [{columns[0]: by_key[k], columns[1]: v} for k, v in children])
-        return
-    shape = _insert_shape(connection, table, rows, (key,))
-    text_key = (shape[1], child.name, *columns)
-    text = _WITH_CHILDREN.get(text_key)
-    if text is None:
-        quote = connection.dialect.identifier_preparer.quote
-        casts = [_cast(table.c[key], connection), _cast(child.c[columns[1]], connection)]
-        text = _WITH_CHILDREN[text_key] = (
-            f"WITH added AS ({shape[1]}) INSERT INTO {quote(child.name)} "
-            f"({quote(columns[0])}, {quote(columns[1])}) SELECT added.pk, c.value FROM added "
-            f"JOIN unnest(%b::{casts[0]}[], %b::{casts[1]}[]) AS c(parent, value) "
-            f"ON c.parent = added.{quote(key)}"
-        )
-    params = _params(shape, rows)
-    params += [[k for k, _ in children], [v for _, v in children]]
-    with _driver(connection, text, params, many=False) as cursor:
-        cursor.execute(text, params)
-
-
-# (the parents' insert, child table, child columns) -> the statement's text
-_WITH_CHILDREN: dict[tuple[str, ...], str] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,7 +184,7 @@ def insert_with_dependents(
     quote = connection.dialect.identifier_preparer.quote
     parts.append(" SELECT pk, " + ", ".join(f"added.{quote(k)}" for k in key) + " FROM added")
     statement = "".join(parts)
-    with _driver(connection, statement, params, many=False) as cursor:
+    with on_driver(connection, statement, params, many=False) as cursor:
         cursor.execute(statement, params)
         by_key = {tuple(k): pk for pk, *k in cursor.fetchall()}
     return [by_key[tuple(row[k] for k in key)] for row in rows]
@@ -275,8 +220,8 @@ def _dependent_text(
         return found
     quote = connection.dialect.identifier_preparer.quote
     own = [c for c in d.table.columns if c.name in columns and c.name not in ("pk", d.parent)]
-    key_casts = [_cast(parents.c[k], connection) for k in key]
-    casts = key_casts + [_cast(c, connection) for c in own]
+    key_casts = [cast_type(parents.c[k], connection) for k in key]
+    casts = key_casts + [cast_type(c, connection) for c in own]
     if values:
         one = "(" + ", ".join(f"%b::{t}" for t in casts) + ")"
         source = "(VALUES " + ", ".join([one] * values) + ")"
@@ -290,7 +235,7 @@ def _dependent_text(
         + "".join(f", c.{quote(c.name)}" for c in own)
         + f" FROM added JOIN {source} AS c({', '.join(names)}) ON {on}"
     )
-    convert = list(zip([c.name for c in own], _driver_types(own, connection.dialect), strict=True))
+    convert = list(zip([c.name for c in own], driver_types(own, connection.dialect), strict=True))
     return _DEPENDENT.setdefault(cache_key, (text, convert))
 
 
@@ -308,7 +253,7 @@ def _unnest(
 ) -> list[tuple[Any, ...]]:
     shape = _insert_shape(connection, table, rows, returning, given)
     statement, params = shape[1], _params(shape, rows)
-    with _driver(connection, statement, params, many=False) as cursor:
+    with on_driver(connection, statement, params, many=False) as cursor:
         cursor.execute(statement, params)
         return list(cursor.fetchall()) if returning else []
 
@@ -360,7 +305,7 @@ def _shape(
     columns = [c for c in table.columns if c.name in given and c.name != "pk"]
     quote = connection.dialect.identifier_preparer.quote  # only where needed, as SQLAlchemy
     names = ", ".join(quote(c.name) for c in columns)
-    types = [_cast(c, connection) for c in columns]
+    types = [cast_type(c, connection) for c in columns]
     if values:
         one = "(" + ", ".join(f"%b::{t}" for t in types) + ")"
         source = "VALUES " + ", ".join([one] * values)
@@ -369,7 +314,7 @@ def _shape(
     statement = f"INSERT INTO {quote(table.name)} ({names}) {source}"
     if returning:
         statement += " RETURNING pk, " + ", ".join(quote(k) for k in returning)
-    return [c.name for c in columns], statement, _driver_types(columns, connection.dialect)
+    return [c.name for c in columns], statement, driver_types(columns, connection.dialect)
 
 
 def _copy(
@@ -379,122 +324,21 @@ def _copy(
     names = [c.name for c in columns]
     quote = connection.dialect.identifier_preparer.quote
     statement = f"COPY {quote(table.name)} ({', '.join(quote(c) for c in names)}) FROM STDIN"
-    types = _driver_types(columns, connection.dialect)
+    types = driver_types(columns, connection.dialect)
     converted = [(c.name, to) for c, to in zip(columns, types, strict=True) if to]
-    with _driver(connection, statement, rows, many=True) as cursor, cursor.copy(statement) as copy:
+    with (
+        on_driver(connection, statement, rows, many=True) as cursor,
+        cursor.copy(statement) as copy,
+    ):
         for row in rows:
             if converted:
                 row = {**row, **{n: to(row.get(n)) for n, to in converted}}
             copy.write_row([row.get(c) for c in names])
 
 
-def _driver_types(
-    columns: list[Column[Any]], dialect: Dialect
-) -> list[Callable[[Any], Any] | None]:
-    """For each column, what turns a row's value into what the driver is given: the column
-    type's own bind processing, which the driver paths otherwise skip (a JSON list column's
-    list dumped to its text, a naive time refused by `UtcDateTime`, a non-boolean refused by
-    `Boolean`), as `Prebuilt` does for its parameters. None: as given."""
-    return [c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
-
-
-def _cast(column: Column[Any], connection: Connection) -> str:
-    """The type a value is cast to. A string's length is left out, as SQLAlchemy leaves it
-    out of its own casts: PostgreSQL cuts an over-long value cast to VARCHAR(n) short without
-    a word, where storing it in the column refuses it."""
-    kind = column.type
-    if isinstance(kind, String) and kind.length is not None:
-        kind = String()
-    return kind.compile(dialect=connection.dialect)
-
-
-@contextmanager
-def _driver(connection: Connection, statement: str, params: Any, many: bool) -> Iterator[Any]:
-    """A psycopg cursor on the connection's transaction, for what SQLAlchemy cannot say (COPY,
-    binary arrays). It is announced to SQLAlchemy's listeners, so whatever counts statements
-    (the statement budget tests, /metrics) sees the one round trip it is; a driver error is
-    raised as SQLAlchemy raises its own (IntegrityError for a unique-key race), so the unit of
-    work retries it like any other statement's."""
-    # A checked-out connection always has its psycopg connection; the type allows None.
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    connection.dispatch.before_cursor_execute(connection, cursor, statement, params, None, many)
-    try:
-        yield cursor
-    except psycopg.Error as exc:
-        raise _raised(connection, statement, exc) from exc
-
-
-def driver_rows(connection: Connection, statement: str, params: Any) -> list[tuple[Any, ...]]:
-    """A query's rows as the driver gives them (psycopg's types, no SQLAlchemy conversion),
-    announced to the listeners like every statement here."""
-    with _driver(connection, statement, params, many=False) as cursor:
-        cursor.execute(statement, params)
-        return list(cursor.fetchall())
-
-
 _INSERTS_RETURNING: dict[str, Any] = {}
 
 
-def update_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Update rows by primary key `pk` (every row gives the same columns).
-    PostgreSQL: one UPDATE ... FROM unnest(one binary array per column) for several rows, so
-    the server runs one statement where an executemany ran one per row; its text is built
-    once per table and columns and run on the driver, as the inserts are: SQLAlchemy's work
-    around an executemany of twenty columns (a new statement's cache key, every value's bind
-    processing) cost more CPU than the update's round trip. SQLite: one executemany."""
-    if not rows:
-        return
-    connection = session.connection()
-    columns = [k for k in rows[0] if k != "pk"]
-    if connection.dialect.name != "postgresql":
-        statement = (
-            update(table)
-            .where(table.c.pk == bindparam("_pk"))
-            .values({c: bindparam(f"_{c}") for c in columns})
-        )
-        connection.execute(statement, [{f"_{k}": v for k, v in r.items()} for r in rows])
-        return
-    # A pk given twice: its last row, as an executemany would leave it (every row sets the
-    # same columns), where UPDATE ... FROM would apply either.
-    rows = list({r["pk"]: r for r in rows}.values())
-    arrays = len(rows) > 1
-    key = (table.name, str(arrays), *columns)
-    shape = _UPDATES.get(key) or _UPDATES.setdefault(
-        key, _update_shape(connection, table, columns, arrays)
-    )
-    text, convert = shape
-    params = [
-        [
-            *(r[c] if to is None else to(r[c]) for c, to in zip(columns, convert, strict=True)),
-            r["pk"],
-        ]
-        for r in rows
-    ]
-    if arrays:
-        params = [list(column) for column in zip(*params, strict=True)]
-    with _driver(connection, text, params, many=False) as cursor:
-        cursor.execute(text, params if arrays else params[0])
-
-
-def _update_shape(
-    connection: Connection, table: Table, columns: list[str], arrays: bool
-) -> tuple[str, list[Callable[[Any], Any] | None]]:
-    quote = connection.dialect.identifier_preparer.quote
-    name = quote(table.name)
-    casts = [_cast(table.c[c], connection) for c in columns]
-    convert = _driver_types([table.c[c] for c in columns], connection.dialect)
-    if not arrays:
-        sets = ", ".join(f"{quote(c)} = %b::{t}" for c, t in zip(columns, casts, strict=True))
-        return f"UPDATE {name} SET {sets} WHERE pk = %b", convert
-    sets = ", ".join(f"{quote(c)} = v.{quote(c)}" for c in columns)
-    names = ", ".join(quote(c) for c in [*columns, "pk"])
-    source = ", ".join(f"%b::{t}[]" for t in [*casts, _cast(table.c.pk, connection)])
-    text = f"UPDATE {name} SET {sets} FROM unnest({source}) AS v({names}) WHERE {name}.pk = v.pk"
-    return text, convert
-
-
-# (table, several rows, *columns) -> the driver's UPDATE text and each column's conversion
-_UPDATES: dict[tuple[str, ...], tuple[str, list[Callable[[Any], Any] | None]]] = {}
 _INSERTS: dict[str, Any] = {}
 
 

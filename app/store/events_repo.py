@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import Row, delete, select
 from sqlalchemy.orm import Session
 
-from app.store.bulk import insert_rows, update_rows
+from app.store.bulk import insert_rows
 from app.store.models import CodedEvent
+from app.store.row_updates import update_rows
 
 
 def events_of_resources(session: Session, resource_pks: list[int]) -> Sequence[CodedEvent]:

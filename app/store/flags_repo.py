@@ -8,9 +8,10 @@ from typing import Any, NamedTuple
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from app.store.bulk import insert_rows, update_rows
+from app.store.bulk import insert_rows
 from app.store.models import FlagReview, RaisedFlag, Resource
 from app.store.prebuilt import Prebuilt
+from app.store.row_updates import update_rows
 
 
 class StoredFlag(NamedTuple):

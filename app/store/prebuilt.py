@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from app.store.bulk import driver_rows
+from app.store.driver import driver_rows
 
 Column = InstrumentedAttribute[Any]  # a mapped column
 OneOf = Callable[[Column, str], ColumnElement[bool]]

@@ -11,14 +11,14 @@ from sqlalchemy.orm import Session
 
 from app.store.bulk import (
     Dependents,
-    driver_rows,
     insert_returning_pks,
     insert_rows,
     insert_with_dependents,
-    update_rows,
 )
+from app.store.driver import driver_rows
 from app.store.models import CodedEvent, IdentityKey, Resource, ResourceVersion, SearchIndex
 from app.store.prebuilt import Prebuilt
+from app.store.row_updates import update_rows
 
 IdentityTuple = tuple[str, str, str, str]  # type, system, value, scope
 

@@ -20,9 +20,7 @@ from app.store.bulk import (
     Dependents,
     insert_returning_pks,
     insert_rows,
-    insert_with_children,
     insert_with_dependents,
-    update_rows,
 )
 from app.store.models import (
     AuditEntity,
@@ -34,6 +32,7 @@ from app.store.models import (
     ResourceVersion,
     SearchIndex,
 )
+from app.store.row_updates import update_rows
 
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 
@@ -194,10 +193,11 @@ def test_children_land_with_the_parent_they_name_and_parents_keep_their_order(
     # None for the first parent, one for the second, three for the rest: by the parent's key.
     children = [(f"bulk-audit-{i}", f"Patient/p-{i}-{j}")
                 for i in range(count) for j in range(min(i, 3))]  # fmt: skip
+    entities = [(int(parent.rsplit("-", 1)[1]), {"reference": ref}) for parent, ref in children]
     with state.writer() as s:
-        insert_with_children(
-            s, AuditRecord.__table__, rows, "id", AuditEntity.__table__,
-            ("audit_pk", "reference"), children,
+        insert_with_dependents(
+            s, AuditRecord.__table__, rows, ("id",),
+            [Dependents(AuditEntity.__table__, entities, "audit_pk")],
         )  # fmt: skip
         s.commit()
     with state.reader() as s:
@@ -220,9 +220,9 @@ def test_children_land_with_the_parent_they_name_and_parents_keep_their_order(
 def test_a_child_value_too_long_for_its_column_is_refused_not_cut(state: AppState) -> None:
     """As for the inserts (H-163): the cast leaves the length out, so the column refuses."""
     with state.writer() as s, pytest.raises(DBAPIError):
-        insert_with_children(
-            s, AuditRecord.__table__, [audit_row(0)], "id", AuditEntity.__table__,
-            ("audit_pk", "reference"), [("bulk-audit-0", "x" * 121)],
+        insert_with_dependents(
+            s, AuditRecord.__table__, [audit_row(0)], ("id",),
+            [Dependents(AuditEntity.__table__, [(0, {"reference": "x" * 121})], "audit_pk")],
         )  # fmt: skip
 
 

@@ -1,0 +1,68 @@
+"""Statements SQLAlchemy cannot say, or says at a cost the hot path cannot pay (COPY, binary
+arrays, prebuilt queries), run on the psycopg connection under a SQLAlchemy one: announced to
+SQLAlchemy's listeners like any statement, their values converted as the column types would,
+their errors raised as SQLAlchemy raises its own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from sqlalchemy import Column, Connection, String
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, StatementError
+
+
+def raised(connection: Connection, statement: str, exc: psycopg.Error) -> StatementError:
+    """A driver error as SQLAlchemy raises its own, a lost connection marked as one (503)."""
+    dbapi = connection.connection.dbapi_connection
+    lost = connection.dialect.is_disconnect(exc, dbapi, None)  # type: ignore[arg-type]
+    if lost:
+        connection.invalidate(exc)
+    return DBAPIError.instance(
+        statement, None, exc, psycopg.Error, connection_invalidated=lost, dialect=connection.dialect
+    )
+
+
+def driver_types(columns: list[Column[Any]], dialect: Dialect) -> list[Callable[[Any], Any] | None]:
+    """For each column, what turns a row's value into what the driver is given: the column
+    type's own bind processing, which the driver paths otherwise skip (a JSON list column's
+    list dumped to its text, a naive time refused by `UtcDateTime`, a non-boolean refused by
+    `Boolean`), as `Prebuilt` does for its parameters. None: as given."""
+    return [c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+
+
+def cast_type(column: Column[Any], connection: Connection) -> str:
+    """The type a value is cast to. A string's length is left out, as SQLAlchemy leaves it
+    out of its own casts: PostgreSQL cuts an over-long value cast to VARCHAR(n) short without
+    a word, where storing it in the column refuses it."""
+    kind = column.type
+    if isinstance(kind, String) and kind.length is not None:
+        kind = String()
+    return kind.compile(dialect=connection.dialect)
+
+
+@contextmanager
+def on_driver(connection: Connection, statement: str, params: Any, many: bool) -> Iterator[Any]:
+    """A psycopg cursor on the connection's transaction, for what SQLAlchemy cannot say (COPY,
+    binary arrays). It is announced to SQLAlchemy's listeners, so whatever counts statements
+    (the statement budget tests, /metrics) sees the one round trip it is; a driver error is
+    raised as SQLAlchemy raises its own (IntegrityError for a unique-key race), so the unit of
+    work retries it like any other statement's."""
+    # A checked-out connection always has its psycopg connection; the type allows None.
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    connection.dispatch.before_cursor_execute(connection, cursor, statement, params, None, many)
+    try:
+        yield cursor
+    except psycopg.Error as exc:
+        raise raised(connection, statement, exc) from exc
+
+
+def driver_rows(connection: Connection, statement: str, params: Any) -> list[tuple[Any, ...]]:
+    """A query's rows as the driver gives them (psycopg's types, no SQLAlchemy conversion),
+    announced to the listeners like every statement here."""
+    with on_driver(connection, statement, params, many=False) as cursor:
+        cursor.execute(statement, params)
+        return list(cursor.fetchall())
