@@ -60,8 +60,9 @@ def replay_family(
 ) -> list[TimedFiring]:
     """Replay one family's events through `plans` (see `backtest`), unsorted. Reports of one
     miss from several systems are one event, as at ingest."""
-    # Already in `event_order` (time, id, category): merge_same_misses sorts by it.
-    ordered, sources = merge_same_misses(dict.fromkeys(events), same_miss)
+    # Already in `event_order` (time, id, category), repeats of one view dropped:
+    # merge_same_misses sorts by it.
+    ordered, sources = merge_same_misses(events, same_miss)
     by_child: dict[str, list[StatusView]] = {}
     for status in statuses:
         by_child.setdefault(status.child_id, []).append(status)
