@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import itertools
+import math
 import os
 import pstats
 import statistics
@@ -70,12 +72,18 @@ def seed(state: AppState, children: int, earlier: int = len(HISTORY)) -> list[st
         for i in range(children)
     ]
     ids = [r.id for r in state.write(lambda s: write_resources(s, patients, state.write_context()))]
+    # A child's j-th earlier appointment is number k + j * stride: with the stride coprime to
+    # the payloads' days, each falls on a day of its own (with `children` dividing the days,
+    # as 600 does, every one of a child's appointments fell on one day with one service, and
+    # the rules folded them as reports of one miss).
+    stride = next(s for s in itertools.count(children) if math.gcd(s, payloads.DAYS) == 1)
     history = [
         WriteRequest(
             type="Appointment",
-            data=payloads.appointment(f"seed-{i}", ids[i % children], i, HISTORY),
+            data=payloads.appointment(f"seed-{k}-{j}", ids[k], k + j * stride, HISTORY),
         )
-        for i in range(children * earlier)
+        for j in range(earlier)
+        for k in range(children)
     ]
     for first in range(0, len(history), 500):
         batch = history[first : first + 500]
