@@ -20,6 +20,7 @@ from psycopg import pq
 from sqlalchemy import Connection, Table, event, insert
 from sqlalchemy.orm import Session
 
+from app.store import combined
 from app.store.driver import cast_type, driver_types, on_driver, raised
 
 COPY_FROM = 32  # rows: from here COPY's speed per row beats its second round trip
@@ -253,6 +254,9 @@ def _unnest(
 ) -> list[tuple[Any, ...]]:
     shape = _insert_shape(connection, table, rows, returning, given)
     statement, params = shape[1], _params(shape, rows)
+    if not returning:
+        combined.write(connection, table.name, statement, params)  # held in a `combined` block
+        return []
     with on_driver(connection, statement, params, many=False) as cursor:
         cursor.execute(statement, params)
         return list(cursor.fetchall()) if returning else []

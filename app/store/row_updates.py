@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import Connection, Table, bindparam, update
 from sqlalchemy.orm import Session
 
-from app.store.driver import cast_type, driver_types, on_driver
+from app.store import combined
+from app.store.driver import cast_type, driver_types
 
 
 def update_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -47,10 +48,8 @@ def update_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
         ]
         for r in rows
     ]
-    if arrays:
-        params = [list(column) for column in zip(*params, strict=True)]
-    with on_driver(connection, text, params, many=False) as cursor:
-        cursor.execute(text, params if arrays else params[0])
+    values = [list(column) for column in zip(*params, strict=True)] if arrays else params[0]
+    combined.write(connection, table.name, text, values)  # held in a `combined` block
 
 
 def _update_shape(

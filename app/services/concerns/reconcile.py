@@ -32,6 +32,7 @@ from app.services.concerns.flag_events import AreaSources, reconciled_events
 from app.services.concerns.flag_store import store_flags
 from app.store import family_repo, flags_repo, reconcile_repo
 from app.store.bulk import PIPELINE_UP_TO, pipelined
+from app.store.combined import combined
 
 log = logging.getLogger("wnb.reconcile")
 RULES_KEY = "rules-fingerprint"
@@ -210,9 +211,10 @@ def _apply(
             updated[tuple(sorted(values))].append({"pk": row.pk, **values})
             after = row.changed(values)
         writes.append(after.flag(ctx))
-    # The concern rows and their Flags are written without waiting for each answer (only a
-    # new Flag's key is read back): one round trip for the three statements of a change.
-    with pipelined(session, when=len(changes) <= PIPELINE_UP_TO):
+    # The concern rows and their Flags are written without waiting for each answer, and
+    # their writes that read nothing back go as one statement: a changed concern's row, its
+    # Flag's current row and the Flag's new version are one statement in one round trip.
+    with pipelined(session, when=len(changes) <= PIPELINE_UP_TO), combined(session):
         flags_repo.add_many(session, added)
         for group in updated.values():
             flags_repo.change_many(session, group)
