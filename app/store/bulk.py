@@ -184,7 +184,8 @@ def insert_with_dependents(
         ]
     quote = connection.dialect.identifier_preparer.quote
     parts.append(" SELECT pk, " + ", ".join(f"added.{quote(k)}" for k in key) + " FROM added")
-    statement = "".join(parts)
+    tables = {table.name, *(d.table.name for d in given)}
+    statement, params = combined.with_held(connection, tables, "".join(parts), params)
     with on_driver(connection, statement, params, many=False) as cursor:
         cursor.execute(statement, params)
         by_key = {tuple(k): pk for pk, *k in cursor.fetchall()}

@@ -10,8 +10,9 @@ What keeps it the same as sending each alone:
 - Each table at most once in a statement: PostgreSQL runs a statement's CTEs in no set
   order, and two of them changing one table could meet on a row or a unique key. A second
   write to a table sends what is held first.
-- A statement that is itself a WITH (`insert_with_dependents`) is sent alone, after what
-  is held.
+- A statement that is itself a WITH (`insert_with_dependents`) takes what is held as CTEs
+  ahead of its own when none is to a table it writes (`with_held`), and is otherwise sent
+  after what is held.
 SQLite, or `when` False: each write is sent as it comes."""
 
 from __future__ import annotations
@@ -86,3 +87,19 @@ def _send_held_first(
     connection: Connection, _cursor: Any, _statement: str, _params: Any, _context: Any, _many: bool
 ) -> None:
     send_held(connection)
+
+
+def with_held(
+    connection: Connection, tables: set[str], statement: str, params: list[Any]
+) -> tuple[str, list[Any]]:
+    """A statement that is a WITH itself (`insert_with_dependents`) with what the open
+    block holds as CTEs of its own, ahead of its parts, when none of the held writes is to
+    one of `tables` (those it writes): one statement, not two. Otherwise as given, and the
+    held writes are sent before it as usual."""
+    held: list[_Held] | None = connection.info.get(_HELD)
+    if not held or not statement.startswith("WITH ") or any(h.table in tables for h in held):
+        return statement, params
+    writes = list(held)
+    held.clear()
+    parts = ", ".join(f"w{i} AS ({h.statement})" for i, h in enumerate(writes))
+    return f"WITH {parts}, {statement[5:]}", [v for h in writes for v in h.params] + params

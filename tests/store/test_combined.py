@@ -14,9 +14,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.runtime import AppState
-from app.store.bulk import insert_returning_pks, insert_rows
+from app.store.bulk import Dependents, insert_returning_pks, insert_rows, insert_with_dependents
 from app.store.combined import combined
 from app.store.models import Resource, ResourceVersion
+from app.store.reconcile_models import ReconcileDue
 from app.store.row_updates import update_rows
 
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
@@ -139,3 +140,42 @@ def test_a_failure_leaves_nothing_held(state: AppState) -> None:
         s.commit()
     current, versions = stored(state)
     assert set(current) == {"c-7"} and versions == {("c-6", 1)}
+
+
+@pytest.mark.parametrize("held_table", ["reconcile_due", "resource_version"])
+def test_a_statement_that_is_a_with_takes_the_held_writes_ahead(
+    state: AppState, held_table: str
+) -> None:
+    """New resources with their versions (`insert_with_dependents`, one WITH statement) take
+    a held write to another table as a CTE of their own; a held write to one of their
+    tables is sent first, alone. Either way each key belongs to its row and both land."""
+    with state.writer() as s:
+        seen = counting(s)
+        with combined(s):
+            if held_table == "reconcile_due":
+                insert_rows(s, ReconcileDue.__table__, [{"patient_id": "p-8", "due_at": NOW}])
+            else:
+                insert_rows(s, ResourceVersion.__table__, [history(9, 1)])
+            pks = insert_with_dependents(
+                s, Resource.__table__, [row(8), row(10)], ("type", "id"),
+                [Dependents(ResourceVersion.__table__, [(0, history(8, 1)), (1, history(10, 1))])],
+            )  # fmt: skip
+        ids = {
+            pk: rid
+            for pk, rid in s.execute(select(Resource.pk, Resource.id).where(Resource.pk.in_(pks)))
+        }
+        assert [ids[pk] for pk in pks] == ["c-8", "c-10"]
+        due = s.scalar(select(ReconcileDue.patient_id).where(ReconcileDue.patient_id == "p-8"))
+        s.commit()
+    if not state.settings.is_sqlite:
+        sent = [x.split("(")[0].split()[:4] for x in seen if not x.startswith("SELECT")]
+        if held_table == "reconcile_due":
+            assert len(sent) == 1 and seen[0].startswith("WITH w0 AS (INSERT INTO reconcile_due")
+        else:
+            # Two statements (the listeners see the WITH announced before the held write
+            # that its announcement sends first).
+            assert sorted(x[0] for x in sent) == ["INSERT", "WITH"]
+    _, versions = stored(state)
+    assert {("c-8", 1), ("c-10", 1)} <= versions
+    assert (due == "p-8") == (held_table == "reconcile_due")
+    assert (("c-9", 1) in versions) == (held_table == "resource_version")
