@@ -41,17 +41,21 @@ class _Held:
 def combined(session: Session, when: bool = True) -> Iterator[None]:
     """Hold the block's driver writes (`write`) and send them as one statement."""
     connection = session.connection()
-    if not when or connection.dialect.name != "postgresql" or _HELD in connection.info:
+    # Read once: after a lost connection `connection.info` raises (the transaction must be
+    # rolled back first), which would hide the disconnect that the edge answers 503. The
+    # dict is the pooled connection's own, so the key is always taken out of it again.
+    info = connection.info
+    if not when or connection.dialect.name != "postgresql" or _HELD in info:
         yield
         return
-    connection.info[_HELD] = []
+    info[_HELD] = []
     event.listen(connection, "before_cursor_execute", _send_held_first)
     try:
         yield
         send_held(connection)
     finally:
         event.remove(connection, "before_cursor_execute", _send_held_first)
-        connection.info.pop(_HELD, None)  # after a failure, what is held is rolled back too
+        info.pop(_HELD, None)  # after a failure, what is held is rolled back too
 
 
 def write(connection: Connection, table: str, statement: str, params: list[Any]) -> None:

@@ -53,7 +53,7 @@ def _utc_session(dbapi_conn: Any, _record: Any) -> None:
     named zone ("Etc/UTC", "Europe/London") that costs about 0.5 us a value, and a family's
     facts are thousands of them; from UTC it is no work at all. A SET, not a startup option:
     a pooler (PgBouncer) tracks the session's TimeZone and refuses unknown startup options."""
-    dbapi_conn.execute("SET TIME ZONE 'UTC'")
+    dbapi_conn.execute("SET TIME ZONE 'UTC'").close()
     dbapi_conn.commit()
 
 

@@ -9,16 +9,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import create_engine, event, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from app.runtime import AppState
 from app.store.bulk import Dependents, insert_returning_pks, insert_rows, insert_with_dependents
 from app.store.combined import combined
+from app.store.db import make_engine, make_session_factory
 from app.store.models import Resource, ResourceVersion
 from app.store.reconcile_models import ReconcileDue
 from app.store.row_updates import update_rows
+from tests.conftest import settings_for
 
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 
@@ -179,3 +181,25 @@ def test_a_statement_that_is_a_with_takes_the_held_writes_ahead(
     assert {("c-8", 1), ("c-10", 1)} <= versions
     assert (due == "p-8") == (held_table == "reconcile_due")
     assert (("c-9", 1) in versions) == (held_table == "resource_version")
+
+
+@pytest.mark.postgres_only("a server process to end")
+def test_a_connection_lost_with_writes_held_is_a_disconnect(database_url: str) -> None:
+    """The held writes meet a dead connection at the block's end: the error is the
+    disconnect (answered 503, the unit of work not run again), not one raised while the
+    block tidies up, and the pooled connection keeps nothing held."""
+    engine = make_engine(settings_for(database_url))
+    admin = create_engine(engine.url, isolation_level="AUTOCOMMIT")
+    try:
+        with make_session_factory(engine)() as s:
+            pid = s.scalar(text("SELECT pg_backend_pid()"))
+            record = s.connection().info
+            with pytest.raises(DBAPIError) as lost, combined(s):
+                insert_rows(s, Resource.__table__, [row(11)])
+                with admin.connect() as conn:
+                    conn.execute(text("SELECT pg_terminate_backend(:p, 5000)"), {"p": pid})
+            assert lost.value.connection_invalidated
+            assert "wnb_combined" not in record
+    finally:
+        admin.dispose()
+        engine.dispose()
