@@ -50,11 +50,15 @@ def combined(session: Session, when: bool = True) -> Iterator[None]:
         return
     info[_HELD] = []
     event.listen(connection, "before_cursor_execute", _send_held_first)
+    for ending in _ENDINGS:
+        event.listen(connection, ending, _refuse_ending)
     try:
         yield
         send_held(connection)
     finally:
         event.remove(connection, "before_cursor_execute", _send_held_first)
+        for ending in _ENDINGS:
+            event.remove(connection, ending, _refuse_ending)
         info.pop(_HELD, None)  # after a failure, what is held is rolled back too
 
 
@@ -85,6 +89,16 @@ def send_held(connection: Connection) -> None:
     params = [value for h in writes for value in h.params]
     with on_driver(connection, statement, params, many=False) as cursor:
         cursor.execute(statement, params)
+
+
+# A transaction's or savepoint's end fires no statement event: held writes would be lost
+# with a COMMIT, or sent just before a ROLLBACK TO SAVEPOINT undid them.
+_ENDINGS = ("commit", "rollback_savepoint", "release_savepoint")
+
+
+def _refuse_ending(connection: Connection, *_args: Any) -> None:
+    if connection.info.get(_HELD):
+        raise RuntimeError("a transaction or savepoint ends inside a `combined` block")
 
 
 def _send_held_first(

@@ -203,3 +203,17 @@ def test_a_connection_lost_with_writes_held_is_a_disconnect(database_url: str) -
     finally:
         admin.dispose()
         engine.dispose()
+
+
+def test_a_commit_with_writes_held_is_refused(state: AppState) -> None:
+    """A COMMIT (or a savepoint's end) fires no statement event: the writes held would be
+    lost with it, or sent after it, so it is refused, loudly, and nothing is committed."""
+    with state.writer() as s:
+        with pytest.raises(RuntimeError, match="inside a `combined` block"), combined(s):
+            insert_rows(s, Resource.__table__, [row(12)])
+            if state.settings.is_sqlite:  # nothing is held: each write goes as it comes
+                raise RuntimeError("inside a `combined` block (SQLite holds nothing)")
+            s.commit()
+        s.rollback()
+    current, _ = stored(state)
+    assert "c-12" not in current
