@@ -49,6 +49,7 @@ def set_marks(session: Session, due: Mapping[datetime, Iterable[str]]) -> None:
             marks.setdefault(p, at)
     if not marks:
         return
+    marks = dict(sorted(marks.items()))  # rows locked in one order by every writer of marks
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         times = [_DUE_AT(at) for at in marks.values()] if _DUE_AT else list(marks.values())
@@ -59,7 +60,7 @@ def set_marks(session: Session, due: Mapping[datetime, Iterable[str]]) -> None:
         statement.on_conflict_do_update(
             index_elements=["patient_id"], set_={"due_at": statement.excluded.due_at}
         ),
-        [{"patient_id": p, "due_at": at} for p, at in sorted(marks.items())],
+        [{"patient_id": p, "due_at": at} for p, at in marks.items()],
     )
 
 
