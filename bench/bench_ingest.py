@@ -9,6 +9,7 @@ import argparse
 import contextlib
 import functools
 import hashlib
+import math
 import os
 import platform
 import shlex
@@ -28,6 +29,7 @@ from pathlib import Path
 import orjson
 import psycopg
 
+import clone_prefill
 import loadgen
 import payloads
 from procs import (
@@ -125,6 +127,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         "false (families marked for a worker, none running), then serves (c) "
                         "as shipped; the stored facts are the same, the prefill faster "
                         "(default inline)")
+    p.add_argument("--prefill-template", type=int, default=0, metavar="N",
+                   help="store N appointments through the service (the template), then copy "
+                        "the template's rows in SQL until --prefill are stored "
+                        "(bench/clone_prefill.py; its children's histories on days of their "
+                        "own); 0: store all of them through the service (default 0)")
     p.add_argument("--prefill-statuses", default=",".join(["fulfilled"] * 9 + ["noshow"]),
                    help="Appointment.status values cycled over the prefill (default: nine "
                         "fulfilled, one noshow: one in ten not brought)")
@@ -451,8 +458,17 @@ class Bench:
         (PREFILL_PER_CHILD each); (measure, stored)."""
         a = self.args
         n, per = a.prefill, a.prefill_bundle
-        self.prefilled_children = self.create_patients(
-            max(1, n // PREFILL_PER_CHILD), a.prefill_concurrency, 1000)
+        template = 0 < a.prefill_template < n
+        if template:
+            n = a.prefill_template
+            # Children counted coprime to the 600 days and 4 services the appointments cycle
+            # over, so that each child's history falls on days and services of its own.
+            count = max(1, n // PREFILL_PER_CHILD)
+            while math.gcd(count, payloads.DAYS * len(payloads.SERVICES)) != 1:
+                count += 1
+        else:
+            count = max(1, n // PREFILL_PER_CHILD)
+        self.prefilled_children = self.create_patients(count, a.prefill_concurrency, 1000)
         port = self.servers["service"].port
         chunks = [(s, min(per, n - s)) for s in range(0, n, per)]
         children = self.prefilled_children
@@ -486,9 +502,26 @@ class Bench:
             measure = self._run("service", requests(), a.prefill_concurrency, check, "prefill",
                                 items=per)
         finally:
-            if deferred:
+            if deferred and not template:
                 self.restart_service("service-after-prefill", {})
-        return measure, self.count_appointments() - before  # wrong answers may still store
+        stored = self.count_appointments() - before  # wrong answers may still store
+        if template:
+            # The template is all the database holds, (a)'s writes included: copied until at
+            # least --prefill appointments are stored.
+            copies = math.ceil(a.prefill / self.count_appointments()) - 1
+            self.servers["service"].stop()  # nothing cached of the template survives
+            cloned = clone_prefill.clone(self.pg.dsn(self.service_db), copies, self.nhs,
+                                         self.prefilled_children, log)
+            self.prefilled_children += cloned.children
+            self.report.notes.append(
+                f"prefill: {stored:,} appointments stored through the service, then the whole "
+                f"database (the template: these and (a)'s writes) copied {copies} times in "
+                f"SQL ({cloned.rows:,} rows in {cloned.seconds:,.0f} s; "
+                f"bench/clone_prefill.py); the template's children "
+                f"have histories on days and services of their own. Tokens of an id's shape "
+                f"left as they were: {len(cloned.unmapped)} ({', '.join(cloned.unmapped[:8])}).")
+            self.restart_service("service-after-prefill", {})
+        return measure, stored  # through the service: the copies are in the notes
 
     def analyze(self, background: bool = False) -> None:
         """ANALYZE the service database, standing in for autovacuum (when it is off)."""
