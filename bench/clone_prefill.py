@@ -20,6 +20,7 @@ copy added exactly the template's rows.
 from __future__ import annotations
 
 import re
+import shutil
 import threading
 import time
 import uuid
@@ -171,11 +172,14 @@ def _render(table: Table, shifts: list[int], mapping: dict[str, str]) -> bytes:
 
 
 def clone(dsn: str, copies: int, numbers: Iterator[str], children: list[str],
-          log: Callable[[str], None], connections: int = 2) -> Cloned:
+          log: Callable[[str], None], connections: int = 2,
+          min_free_bytes: int = 10 << 30) -> Cloned:
     """Copy the template in database `dsn` `copies` times (see the module's text). `numbers`
     yields fresh NHS numbers (the bench's own sequence, so later children do not collide);
     `children` are the template's children, whose copies are returned. Copies are written on
-    `connections` connections at once, each in a transaction of its own."""
+    `connections` connections at once, each in a transaction of its own; a copy is not begun
+    with less than `min_free_bytes` free on the database's disk (read where the server keeps
+    its data: this machine's server is local)."""
     t0 = time.perf_counter()
     with psycopg.connect(dsn) as conn:
         tables = _tables(conn)
@@ -201,6 +205,10 @@ def clone(dsn: str, copies: int, numbers: Iterator[str], children: list[str],
     draw = threading.Lock()
 
     def copy(k: int, conn: psycopg.Connection) -> None:
+        free = shutil.disk_usage(conn.execute("SHOW data_directory").fetchone()[0]).free
+        if free < min_free_bytes:  # the server is shared: never fill its disk
+            raise RuntimeError(f"{free >> 30} GiB left on PostgreSQL's disk before copy {k}; "
+                               "stopped")
         with draw:  # NHS numbers come from one sequence
             mapping = _mapping(k, ids, nhs, appts, numbers)
         shifts = [k * top for top in tops]
@@ -231,8 +239,12 @@ def clone(dsn: str, copies: int, numbers: Iterator[str], children: list[str],
             raise
 
     with ThreadPoolExecutor(connections) as pool:
-        for future in [pool.submit(work, first) for first in range(1, connections + 1)]:
-            future.result()
+        try:
+            for future in [pool.submit(work, first) for first in range(1, connections + 1)]:
+                future.result()
+        except BaseException:
+            failed.set()  # an interrupt, say: the connections stop after their copy
+            raise
     rows = copies * sum(sizes.values())
     with psycopg.connect(dsn) as conn:
         for table in tables:
