@@ -195,6 +195,7 @@ def clone(dsn: str, copies: int, numbers: Iterator[str], children: list[str],
         tops = [int(conn.execute(  # type: ignore[index]
             f'SELECT coalesce(max(pk), 0) FROM "{name}"').fetchone()[0]) for name in targets]
         sizes = {t.name: t.rows for t in tables}
+        data_directory = str(conn.execute("SHOW data_directory").fetchone()[0])  # type: ignore[index]
         conn.commit()
         seen = {k for t in tables for k in t.keys if isinstance(k, str)}
         unmapped = sorted(seen - ids - nhs - appts)
@@ -205,13 +206,15 @@ def clone(dsn: str, copies: int, numbers: Iterator[str], children: list[str],
     draw = threading.Lock()
 
     def copy(k: int, conn: psycopg.Connection) -> None:
-        free = shutil.disk_usage(conn.execute("SHOW data_directory").fetchone()[0]).free
+        free = shutil.disk_usage(data_directory).free
         if free < min_free_bytes:  # the server is shared: never fill its disk
             raise RuntimeError(f"{free >> 30} GiB left on PostgreSQL's disk before copy {k}; "
                                "stopped")
         with draw:  # NHS numbers come from one sequence
             mapping = _mapping(k, ids, nhs, appts, numbers)
         shifts = [k * top for top in tops]
+        # Idle before it (nothing else runs on this connection), so each copy is a
+        # transaction of its own, not a savepoint of one long one.
         with conn.transaction(), conn.cursor() as cur:
             for table in tables:
                 cols = ", ".join(f'"{c}"' for c in table.columns)
