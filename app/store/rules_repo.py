@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, insert, literal_column, null, select, union_all
+from sqlalchemy import Row, delete, insert, select
 from sqlalchemy.orm import Session
 
 from app.store.models import CodedEvent, SafeguardingStatus
@@ -44,52 +44,6 @@ _STATUSES_OF = Prebuilt(
         SafeguardingStatus.end, SafeguardingStatus.start_stated,
     ).where(one_of(SafeguardingStatus.child_id, "ids"))
 )  # fmt: skip
-
-
-# Events and statuses in one round trip (a statement costs more than its rows here): each row
-# is an event's columns then a status's, the other side NULL, told apart by `kind`.
-_STATUS_COLUMNS = (
-    SafeguardingStatus.status,
-    SafeguardingStatus.start,
-    SafeguardingStatus.end,
-    SafeguardingStatus.start_stated,
-)
-_EVENTS_AND_STATUSES_OF = Prebuilt(
-    lambda one_of: union_all(
-        select(
-            literal_column("0").label("kind"),
-            *EVENT_COLUMNS,
-            *(null().cast(c.type).label(c.key) for c in _STATUS_COLUMNS),
-        ).where(one_of(CodedEvent.child_id, "ids"), CodedEvent.is_child),
-        select(
-            literal_column("1"),
-            *(
-                SafeguardingStatus.child_id if c is CodedEvent.child_id else null().cast(c.type)
-                for c in EVENT_COLUMNS
-            ),
-            *_STATUS_COLUMNS,
-        ).where(one_of(SafeguardingStatus.child_id, "ids")),
-    ).order_by("kind", "event_at", "pk")
-)
-StatusRow = tuple[str, str, datetime | None, datetime | None, bool]
-
-
-def events_and_statuses_of(
-    session: Session, child_ids: list[str]
-) -> tuple[list[EventRow], list[StatusRow]]:
-    """`events_of_children` and `statuses_of` in one statement."""
-    if not child_ids:
-        return [], []
-    events: list[Any] = []
-    statuses: list[StatusRow] = []
-    width = len(EVENT_COLUMNS) + 1
-    child = EVENT_COLUMNS.index(CodedEvent.child_id) + 1
-    for row in _EVENTS_AND_STATUSES_OF.rows(session, {"ids": child_ids}):
-        if row[0] == 0:
-            events.append(row[1:width])
-        else:
-            statuses.append((row[child], *row[width:]))
-    return events, statuses
 
 
 def events_of_children(session: Session, child_ids: list[str]) -> Sequence[EventRow]:

@@ -45,7 +45,7 @@ DEADLINE = 60.0  # seconds; generous on a loaded machine
 
 # Statements for a group of four noshows, (sqlite, postgres): one write after another, and
 # in one pass.
-GROUP_OF_FOUR = {False: (35, 15), True: (23, 9)}
+GROUP_OF_FOUR = {False: (36, 16), True: (24, 10)}
 
 
 def _until(condition: Callable[[], bool], what: str) -> None:
@@ -236,13 +236,12 @@ def test_every_write_of_a_group_carries_its_own_author(
 def test_statements_of_a_group_of_four_noshows_pinned(
     client: TestClient, state: AppState, together: bool
 ) -> None:
-    """Four noshows for four children with history, as one group: 15 statements on
-    PostgreSQL against 36 for the four alone (9 each, the token check aside). One after
+    """Four noshows for four children with history, as one group: 16 statements on
+    PostgreSQL against 40 for the four alone (10 each, the token check aside). One after
     another, each write keeps its own 2 (its reference checked; its resource with its
     version, search values and coded event, one statement on PostgreSQL); in one pass those 2
-    are sent once for all four: 9. The other 7 are paid once for the group: the audit
-    records of all four with their entities (1), the families locked and loaded (3: their
-    events and statuses one statement since 2026-12-07), the
+    are sent once for all four: 10. The other 8 are paid once for the group: the audit
+    records of all four with their entities (1), the families locked and loaded (4), the
     concerns read (1) and written with their Flags' next versions and the families' next
     deadlines (1: the marks, the concerns' rows, the Flags' current rows and their version
     rows, each one part for every changed concern, one statement of CTEs), and the

@@ -12,8 +12,7 @@ from sqlalchemy.orm import Session
 from app.runtime import AppState
 from app.store import family_repo, flags_repo, resources_repo, rules_repo, subscriptions_repo
 from app.store.prebuilt import Prebuilt
-from tests.factories import child, missed, post
-from tests.services.test_late_facts import status_flag
+from tests.factories import child, missed
 
 
 def _both(session: Session, query: Prebuilt[Any], params: dict[str, Any]) -> tuple[Any, Any]:
@@ -30,7 +29,6 @@ def test_each_hot_query_reads_what_sqlalchemy_reads(client: TestClient, state: A
     queries: list[tuple[Prebuilt[Any], dict[str, Any]]] = [
         (rules_repo._EVENTS_OF_CHILDREN, {"ids": [pid]}),
         (rules_repo._STATUSES_OF, {"ids": [pid]}),
-        (rules_repo._EVENTS_AND_STATUSES_OF, {"ids": [pid]}),
         (resources_repo._PATIENT_BIRTHS, {"ids": [pid, "nobody"]}),
         (resources_repo._EXISTING_IDS, {"type": "Patient", "ids": [pid]}),
         (family_repo._LOCK_FAMILIES_OF, {"ids": [pid]}),
@@ -60,42 +58,5 @@ def test_each_hot_query_reads_what_sqlalchemy_reads(client: TestClient, state: A
         [concern], stored = flags_repo.flags_of_children(s, [pid])
         assert isinstance(concern.evidence_events, list) and len(concern.evidence_events) == 2
         assert stored[concern.flag_id].version == concern.flag_version
-
-    state.read(check)
-
-
-def test_events_and_statuses_in_one_statement_are_both_queries_rows(
-    client: TestClient, state: AppState
-) -> None:
-    """What reconciliation reads in one statement is, row for row and type for type, what the
-    two queries it replaces read: children with events only, statuses only (open-ended, ended,
-    a start the source did not state), both, and neither."""
-    both, events_only, statuses_only, neither = (child(client) for _ in range(4))
-    for pid, day in [(both, "2026-05-20"), (both, "2026-06-02"), (events_only, "2026-06-01")]:
-        missed(client, pid, day)
-    missed(client, events_only, "2026-06-01", status="fulfilled")
-    for pid, period in [
-        (both, {"start": "2026-01-01"}),
-        (statuses_only, {"start": "2025-03-01", "end": "2025-09-30"}),
-        (statuses_only, {"end": "2026-02-01"}),
-    ]:
-        assert post(client, "Flag", status_flag(pid, period)).status_code == 201
-    ids = [both, events_only, statuses_only, neither, "nobody"]
-
-    def check(s: Session) -> None:
-        events, statuses = rules_repo.events_and_statuses_of(s, ids)
-        apart_events = [tuple(r) for r in rules_repo.events_of_children(s, ids)]
-        apart_statuses = [tuple(r) for r in rules_repo.statuses_of(s, ids)]
-        assert [tuple(r) for r in events] == apart_events and len(events) == 4
-        assert sorted(statuses, key=repr) == sorted(apart_statuses, key=repr)
-        assert len(statuses) == 3 and {c for c, *_ in statuses} == {both, statuses_only}
-        for one, other in [(events, apart_events), (statuses, apart_statuses)]:
-            assert sorted(tuple(t.__name__ for t in map(type, r)) for r in one) == sorted(
-                tuple(t.__name__ for t in map(type, r)) for r in other
-            )
-            assert sorted(
-                (tuple(str(getattr(v, "tzinfo", None)) for v in r) for r in one)
-            ) == sorted(tuple(str(getattr(v, "tzinfo", None)) for v in r) for r in other)
-        assert rules_repo.events_and_statuses_of(s, []) == ([], [])
 
     state.read(check)

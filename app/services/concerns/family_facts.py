@@ -80,11 +80,7 @@ def load(
     places: dict[str, dict[str, Place]] = defaultdict(dict)
     # Unpacked by position and built positionally: a Bundle's families load thousands of
     # events, and attribute lookups and keywords cost a third of this loop.
-    if uses_statuses:
-        event_rows, status_rows = rules_repo.events_and_statuses_of(session, everyone)
-    else:
-        event_rows, status_rows = rules_repo.events_of_children(session, everyone), []
-    for row in event_rows:
+    for row in rules_repo.events_of_children(session, everyone):
         _, kind, rid, child, at, category, service, age, booked, uncertain, organisation = row
         child = surviving.get(child, child)
         event_id = f"{kind}/{rid}"
@@ -103,9 +99,10 @@ def load(
             )
         )
     statuses: dict[str, list[StatusView]] = defaultdict(list)
-    for child, status, start, end, start_stated in status_rows:
-        child = surviving.get(child, child)
-        statuses[child].append(StatusView(child, status, start, end, start_stated))
+    if uses_statuses:
+        for s in rules_repo.statuses_of(session, everyone):
+            child = surviving.get(s.child_id, s.child_id)
+            statuses[child].append(StatusView(child, s.status, s.start, s.end, s.start_stated))
     deaths = {surviving.get(p, p): died for p, died in deaths_of.items()}
     facts = {}
     for family_id, group in groups.items():
