@@ -32,6 +32,7 @@ import psycopg
 import clone_prefill
 import loadgen
 import payloads
+from pg_reads import ReadMeter
 from procs import (
     BearerToken,
     CpuMeter,
@@ -94,6 +95,7 @@ class Report:
     notes: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     profiles: list[tuple[str, list[Path]]] = field(default_factory=list)
+    reads: list[tuple[str, list[str]]] = field(default_factory=list)
     fingerprint: str = ""
 
 
@@ -249,6 +251,9 @@ class Bench:
             self.args.py_spy.mkdir(parents=True, exist_ok=True)
         log(f"creating databases {self.service_db}, {self.floor_db}; logs in {self.log_dir}")
         self.pg.create(self.service_db)
+        self.reads = ReadMeter(self.pg.dsn(self.service_db))
+        if not self.reads.on:
+            self.report.notes.append(self.reads.why_not)
         autovacuum = str(self.pg.scalar(self.service_db, "SHOW autovacuum"))
         self.analyze_on = self.args.analyze == "on" or (
             self.args.analyze == "auto" and autovacuum != "on")
@@ -339,6 +344,9 @@ class Bench:
         target = self.servers[server]
         if server == "service":
             self.analyze()
+        meter = self.reads if server == "service" and label != "prefill" else None
+        if meter is not None:
+            meter.reset()
         profile = self.args.py_spy is not None and label in ("(a)", "(b)", "prefill")
         cpu = CpuMeter(target.pids())
         split: list[int] = []
@@ -357,6 +365,10 @@ class Bench:
             cpu.stop()
         if profile:
             self.report.profiles.append((f"{label} {server}", profiler.outputs))
+        if meter is not None:
+            lines = meter.collect().describe(result.count)
+            if lines:
+                self.report.reads.append((label, lines))
         measure = Measure(label, server, result, items, cpu.server, cpu.postgres, cpu.machine,
                           split)
         if result.failures:
@@ -632,6 +644,10 @@ def render(report: Report) -> str:
         lines += ["", f"py-spy --{a.py_spy_mode} mode, {name} (share of samples; "
                   f"raw stacks in {files[0].parent if files else '?'}):", "", "```"]
         lines += summarise_profile(files)
+        lines.append("```")
+    for label, read_lines in report.reads:
+        lines += ["", f"PostgreSQL's reads, {label} service (pg_stat_statements):", "", "```"]
+        lines += read_lines
         lines.append("```")
     return "\n".join(lines)
 

@@ -1,0 +1,112 @@
+"""What PostgreSQL read for a timed run: blocks found in shared buffers and blocks read in,
+per request and per statement, from `pg_stat_statements`.
+
+A store larger than memory slows a write by the pages it has to read in; these figures name
+the statements that read them. `pg_stat_statements` counts as each statement ends, so the
+figures are exact for the run (`pg_stat_database` flushes up to ten seconds late). Needs the
+extension preloaded (`shared_preload_libraries = 'pg_stat_statements'`, and
+`track_io_timing = on` for the read time); without it the meter says so and measures nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import psycopg
+
+TOP = 8  # statements listed per run
+
+
+@dataclass
+class StatementReads:
+    query: str
+    calls: int
+    rows: int
+    hit: int
+    read: int
+    read_ms: float
+    exec_ms: float
+
+
+@dataclass
+class Reads:
+    """One run's reads, summed over the service database's statements."""
+
+    statements: list[StatementReads] = field(default_factory=list)
+
+    @property
+    def hit(self) -> int:
+        return sum(s.hit for s in self.statements)
+
+    @property
+    def read(self) -> int:
+        return sum(s.read for s in self.statements)
+
+    @property
+    def read_ms(self) -> float:
+        return sum(s.read_ms for s in self.statements)
+
+    @property
+    def exec_ms(self) -> float:
+        return sum(s.exec_ms for s in self.statements)
+
+    def describe(self, requests: int) -> list[str]:
+        """Lines for the report: per request, then the statements that read most."""
+        if not requests or not self.statements:
+            return []
+        n = float(requests)
+        lines = [
+            f"per request: {sum(s.calls for s in self.statements) / n:.1f} statements, "
+            f"{self.hit / n:,.0f} blocks found in shared buffers, {self.read / n:,.1f} read in "
+            f"({self.read_ms / n:.2f} ms reading, {self.exec_ms / n:.2f} ms executing)"]
+        top = sorted(self.statements, key=lambda s: (s.read, s.exec_ms), reverse=True)[:TOP]
+        for s in top:
+            text = " ".join(s.query.split())
+            lines.append(
+                f"  {s.calls / n:.2f}/req, {s.rows / max(s.calls, 1):.1f} rows, "
+                f"hit {s.hit / max(s.calls, 1):.1f} read {s.read / max(s.calls, 1):.2f} "
+                f"blocks/call, {s.read_ms / max(s.calls, 1):.3f} ms reading, "
+                f"{s.exec_ms / max(s.calls, 1):.3f} ms/call: {text[:110]}")
+        return lines
+
+
+class ReadMeter:
+    """Resets `pg_stat_statements` before a run and reads it after."""
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self.why_not = ""
+        try:
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                loaded = conn.execute(
+                    "SELECT 'pg_stat_statements' = ANY(string_to_array("
+                    "replace(current_setting('shared_preload_libraries'), ' ', ''), ','))"
+                ).fetchone()
+                if not (loaded and loaded[0]):
+                    self.why_not = ("pg_stat_statements is not in shared_preload_libraries: "
+                                    "blocks read not measured")
+                    return
+                conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        except psycopg.Error as exc:
+            self.why_not = f"pg_stat_statements unavailable ({exc}): blocks read not measured"
+
+    @property
+    def on(self) -> bool:
+        return not self.why_not
+
+    def reset(self) -> None:
+        if self.on:
+            with psycopg.connect(self.dsn, autocommit=True) as conn:
+                conn.execute("SELECT pg_stat_statements_reset()")
+
+    def collect(self) -> Reads:
+        if not self.on:
+            return Reads()
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT query, calls, rows, shared_blks_hit, shared_blks_read, blk_read_time, "
+                "total_exec_time FROM pg_stat_statements "
+                "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                " AND query NOT LIKE '%pg_stat_statements%'").fetchall()
+        return Reads([StatementReads(q, c, r, h, rd, float(rt), float(et))
+                      for q, c, r, h, rd, rt, et in rows])
