@@ -32,6 +32,7 @@ import psycopg
 import clone_prefill
 import loadgen
 import payloads
+from hold_memory import MemoryHold
 from pg_reads import ReadMeter
 from procs import (
     BearerToken,
@@ -160,6 +161,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="comma-separated subset of a,b,c (c implies a, its baseline)")
     p.add_argument("--admin-dsn", default="host=127.0.0.1 port=5432 user=postgres dbname=test",
                    help="libpq DSN of a database to CREATE/DROP the benchmark databases from")
+    p.add_argument("--page-cache", type=float, default=None, metavar="GIB",
+                   help="before (c), hold memory in a process of the bench until about GIB "
+                        "are left for the page cache (bench/hold_memory.py): a smaller store "
+                        "then meets what a larger one meets on this machine's memory")
     p.add_argument("--keep-db", action="store_true", help="do not drop the databases at the end")
     p.add_argument("--no-balance", action="store_true",
                    help="keep the kernel's placement of connections on the two workers (often "
@@ -231,6 +236,7 @@ class Bench:
         self.servers: dict[str, Server] = {}
         self.patients_created = 0
         self.prefilled_children: list[str] = []
+        self.memory_hold: MemoryHold | None = None
         self.analyze_on = False
         self.analyzes: list[float] = []  # seconds each stand-in ANALYZE took
         self.analyzer: threading.Thread | None = None
@@ -313,7 +319,18 @@ class Bench:
         time.sleep(3)  # let the second worker finish importing
         log(f"service restarted as {name} (pids {self.servers['service'].pids()})")
 
+    def hold_memory(self, leave_gib: float) -> None:
+        self.memory_hold = MemoryHold(leave_gib)
+        hold = self.memory_hold
+        self.report.notes.append(
+            f"before (c): {hold.held:.1f} GiB held by a process of the bench "
+            f"(--page-cache {leave_gib:g}); memory available to the page cache and the "
+            f"servers fell from {hold.before:.1f} to {hold.after:.1f} GiB.")
+        log(f"holding {hold.held:.1f} GiB; available {hold.before:.1f} -> {hold.after:.1f} GiB")
+
     def stop(self) -> None:
+        if self.memory_hold is not None:
+            self.memory_hold.release()
         for server in self.servers.values():
             try:
                 server.stop()
@@ -727,6 +744,8 @@ def main(argv: Sequence[str] | None = None, command: str | None = None) -> int:
                     report.notes.append(f"after the prefill: VACUUM (ANALYZE) took {took:.0f} s "
                                         "(so (c) is not measured during autovacuum).")
             count = bench.count_appointments()
+            if args.page_cache is not None:
+                bench.hold_memory(args.page_cache)
             report.notes.append(f"before (c) the service held {bench.resource_counts()}; "
                                 f"database size {bench.database_size()}.")
             full = bench.compare_single("(c)", "c")
