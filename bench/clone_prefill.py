@@ -24,13 +24,13 @@ from __future__ import annotations
 import re
 import shutil
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from operator import itemgetter
 
 import psycopg
 
+from app.fhir.new_id import time_ordered_uuid
 from app.store.models import Base
 
 # Tables shared by the whole service (clients, settings, the seals), never copied.
@@ -149,7 +149,7 @@ def _mapping(copy: int, ids: set[str], nhs: set[str], appts: set[str],
              numbers: Iterator[str]) -> dict[str, str]:
     mapping: dict[str, str] = {}
     for old in ids:
-        new = uuid.uuid4()
+        new = time_ordered_uuid()  # as the service mints them: later copies, later ids
         mapping[old] = new.hex if len(old) == 32 else str(new)
     for old in sorted(nhs):
         mapping[old] = next(numbers)

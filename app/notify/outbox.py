@@ -3,7 +3,6 @@ one transaction, so nothing is sent unless the change committed and nothing comm
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
 from datetime import datetime
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
+from app.fhir.new_id import time_ordered_uuid
 from app.notify import wake
 from app.notify.entitlement import concerns
 from app.notify.events import FlagEvent
@@ -97,7 +97,7 @@ def _row(
     focus: str | None,
 ) -> dict[str, Any]:
     return {
-        "msg_id": f"msg_{uuid.uuid4().hex}",
+        "msg_id": f"msg_{time_ordered_uuid().hex}",
         "subscription_pk": sub_pk,
         "kind": kind,
         "order_key": order_key,

@@ -3,7 +3,6 @@ AuditEvent resource and its search parameters are in app/fhir (audit_event, audi
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,6 +14,7 @@ from app.auth.principal import Principal
 from app.fhir.audit_event import ACTIONS, DISCLOSURE, OUTCOMES, REST, to_fhir
 from app.fhir.audit_search import parse_audit_search
 from app.fhir.errors import FhirError
+from app.fhir.new_id import time_ordered_uuid
 from app.services.common.answer import Answer
 from app.store import audit_repo
 
@@ -58,7 +58,7 @@ def _row(
     disclosed = who.role == "agency" or note.disclosure
     kind = DISCLOSURE if disclosed and outcome == "success" else REST
     return {
-        "id": uuid.uuid4().hex,
+        "id": time_ordered_uuid().hex,
         "recorded": now,
         "type_code": kind[1],
         "subtype": note.interaction,

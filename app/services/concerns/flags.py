@@ -12,13 +12,13 @@ whenever a reason holds again.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from app.fhir.concern_state import ConcernState, state_values
+from app.fhir.new_id import time_ordered_uuid
 from app.rules.concerns import DesiredConcern
 from app.rules.desired import DEATH_DATE_UNKNOWN, DesiredFlag, Pair
 from app.services.concerns.concern import Concern
@@ -195,7 +195,7 @@ def _hold(
     reasons = _reason_rows(ordered)
     values = _values(want, ordered, reasons, family_id, now)
     if row is None:
-        return Change(None, str(uuid.uuid4()), want.child_id, values, kind="raised")
+        return Change(None, str(time_ordered_uuid()), want.child_id, values, kind="raised")
     return _changed(want, ordered, values, row, had, explain)
 
 

@@ -4,7 +4,6 @@ one family. Merges and splits are worked out over the link graph around the chan
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -12,12 +11,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.fhir.dates import parse_range
+from app.fhir.new_id import time_ordered_uuid
 from app.fhir.references import split_local
 from app.store import family_repo
 
 
 def new_family_id() -> str:
-    return f"fam-{uuid.uuid4().hex}"
+    return f"fam-{time_ordered_uuid().hex}"
 
 
 def add_patients(session: Session, patient_ids: Iterable[str], now: datetime) -> None:
@@ -90,9 +90,7 @@ def next_boundary(type_name: str, data: dict[str, Any], now: datetime) -> dateti
         periods = [data.get("period")]
     elif _household(type_name, data):
         periods = [m.get("period") for m in data.get("member", []) if isinstance(m, dict)]
-    moments = [
-        at for period in periods for at in _bounds(period) if at is not None and at > now
-    ]
+    moments = [at for period in periods for at in _bounds(period) if at is not None and at > now]
     return min(moments, default=None)
 
 

@@ -6,7 +6,6 @@ query per batch, every write one multi-row statement. Flushes only; the caller c
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import orjson
@@ -16,6 +15,7 @@ from app.fhir.coding import BirthSpan, code_outcomes, subject_patient, subject_p
 from app.fhir.dates import birth_range, fhir_instant
 from app.fhir.errors import FhirError
 from app.fhir.identity import identity_keys
+from app.fhir.new_id import time_ordered_uuid
 from app.fhir.nhs_number import NHS_NUMBER_SYSTEM
 from app.fhir.patient_of import patient_of
 from app.fhir.terminology import Category, category_of
@@ -200,7 +200,7 @@ def _decide(p: Planned, target: Resource | None, ctx: WriteContext) -> None:
             "If-Match",
         )
     if target is None:
-        p.id = p.request.id or str(uuid.uuid4())
+        p.id = p.request.id or str(time_ordered_uuid())
         return
     p.id, p.version, p.existing_pk = target.id, target.version + 1, target.pk
     if p.request.type in CODED_TYPES:
