@@ -47,7 +47,7 @@ def test_every_state_is_open_exactly_where_the_worklist_and_pages_say() -> None:
 
 def _miss(client: TestClient, pid: str, day: str, status: str = "noshow") -> str:
     """PUT (create or update) a dental appointment with an id of its own."""
-    aid = f"cs-{pid[:8]}-{day}"
+    aid = f"cs-{pid}-{day}"
     body = {**appointment(f"Patient/{pid}", status, f"{day}T09:00:00Z", aid), "id": aid}
     r = client.put(f"/fhir/Appointment/{aid}", json=body)
     assert r.status_code in (200, 201), r.text
