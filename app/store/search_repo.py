@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Select, and_, exists, false, func, literal, not_, or_, select
 from sqlalchemy.orm import QueryableAttribute, Session, aliased
 
+from app.fhir.index import stored_params
 from app.fhir.search_query import Criterion, DateValue, SearchQuery, SearchValue, Token
 from app.store.models import IdentityKey, Resource, SearchIndex
 
@@ -85,7 +86,7 @@ def _criterion(type_name: str, c: Criterion) -> ColumnElement[bool]:
     return exists().where(
         SearchIndex.resource_pk == Resource.pk,
         SearchIndex.type == type_name,
-        SearchIndex.param == c.name,
+        SearchIndex.param.in_(stored_params(type_name, c.name)),
         or_(*[_value_match(c, v) for v in c.values]) if c.values else false(),
     )
 
@@ -120,7 +121,7 @@ def included(
         select(SearchIndex.code).where(
             SearchIndex.resource_pk.in_(pks),
             SearchIndex.type == type_name,
-            SearchIndex.param.in_(params),
+            SearchIndex.param.in_({p for name in params for p in stored_params(type_name, name)}),
         )
     ).all()
     wanted: dict[str, set[str]] = {}
