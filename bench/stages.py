@@ -163,10 +163,12 @@ class Profiled:
 
         return wrapped
 
-    def top(self, requests: int, count: int) -> list[str]:
+    def top(self, requests: int, count: int, out: Path | None = None) -> list[str]:
         stats = pstats.Stats(self.profiles[0])
         for extra in self.profiles[1:]:
             stats.add(extra)
+        if out is not None:  # for pstats' callers and callees, which the summary leaves out
+            stats.dump_stats(out)
         items = stats.stats.items()  # type: ignore[attr-defined]
         by_self = sorted(items, key=lambda kv: -kv[1][2])[:count]
         ours = [
@@ -197,6 +199,7 @@ def profile_requests(
     ok: Callable[[Any], bool],
     per: int,
     count: int,
+    out: Path | None = None,
 ) -> list[str]:
     """Functions with the most self time per POST (or per Bundle entry: `per` entries in
     each body), under cProfile (a separate pass: cProfile slows Python calls, so its times
@@ -213,7 +216,7 @@ def profile_requests(
     finally:
         AppState.audited = audited  # type: ignore[method-assign]
         GroupCommit.run = grouped  # type: ignore[method-assign]
-    return prof.top(len(bodies) * per, count)
+    return prof.top(len(bodies) * per, count, out)
 
 
 def wal_lsn(probe: Engine) -> int:
@@ -352,7 +355,9 @@ def run(url: str, args: argparse.Namespace) -> None:
     bundle_stages = {k: (ms / size, n) for k, (ms, n) in bundle_stages.items()}
     extra = [payloads.appointment_json("prof", i, pids) for i in range(args.profile)]
     top = (
-        profile_requests(state, token, extra, "/fhir/Appointment", created, 1, args.top)
+        profile_requests(
+            state, token, extra, "/fhir/Appointment", created, 1, args.top, args.profile_out
+        )
         if args.profile
         else []
     )
@@ -429,6 +434,12 @@ def main() -> None:
         "--profile-bundles", type=int, default=0, help="Bundles for a cProfile pass (0: none)"
     )
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument(
+        "--profile-out",
+        type=Path,
+        default=None,
+        help="write the single POSTs' cProfile stats here (pstats format)",
+    )
     args = parser.parse_args()
     print(
         f"started {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; load average {os.getloadavg()}",
