@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from app.fhir.index import SEARCH_PARAMS
 from app.runtime import AppState
 from app.store.models import Resource, SearchIndex
 from tests.factories import appointment, child, created_id, post
@@ -45,6 +46,28 @@ def _flag(pid: str) -> dict[str, Any]:
         "code": {"coding": [{"system": "https://example.org/flags", "code": "cp-plan"}]},
         "period": {"start": "2026-01-01"},
     }
+
+
+def test_a_param_stores_under_a_narrower_one_only_over_the_same_paths() -> None:
+    # Skipping a value is safe only if the narrower param draws it from the same elements
+    # and keeps it (its target is the type skipped): else a search would lose it.
+    shared = [
+        (type_name, name, param)
+        for type_name, params in SEARCH_PARAMS.items()
+        for name, param in params.items()
+        if param.stored_under
+    ]
+    assert {(t, n) for t, n, _ in shared} == {
+        ("Appointment", "actor"),
+        ("Flag", "subject"),
+        ("Observation", "subject"),
+    }
+    for type_name, _, param in shared:
+        assert param.stored_under is not None
+        narrower = SEARCH_PARAMS[type_name][param.stored_under[0]]
+        assert narrower.kind == param.kind == "reference"
+        assert narrower.paths == param.paths
+        assert narrower.target == param.stored_under[1]
 
 
 def test_a_patient_actor_is_stored_once_and_found_by_either_name(
