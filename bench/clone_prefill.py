@@ -8,8 +8,9 @@ primary keys (the template's shifted past every earlier copy, with the foreign k
 them). So a copy holds what the service itself would have stored for another `N / 20`
 children with the same histories: the same rows, search values, coded events, concerns and
 audit records, in the same shapes and sizes. Measured: 3,240 appointments/s over 10,000,000
-(4,840/s over the first tenth), a rate that does not fall as the children's histories grow,
-where the service's Bundles fall from about 2,000/s to 1,200/s by 2,000,000.
+with random ids (4,840/s over the first tenth, slowing as the indexes grew, not as the
+children's histories did), and 2,800/s over 5,000,000 with time-ordered ids on a machine
+half as fast; the service's Bundles fall from about 2,000/s to 1,200/s by 2,000,000.
 
 What a copy does not reproduce, and why it does not matter to (c): the audit chain's seals
 (the benchmark runs no worker, so a real prefill is not sealed either), and the physical

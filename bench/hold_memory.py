@@ -21,26 +21,24 @@ from pathlib import Path
 CHUNK = 1 << 28  # 256 MiB: each chunk is filled (not just mapped) so the kernel must back it
 
 
+def _meminfo_gib(key: str) -> float:
+    """A /proc/meminfo line's value (kB there) in GiB."""
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith(f"{key}:"):
+            return int(line.split()[1]) / (1 << 20)
+    raise RuntimeError(f"no {key} in /proc/meminfo")
+
+
 def available_gib() -> float:
     """MemAvailable: what the kernel could give without swapping (free plus reclaimable)."""
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("MemAvailable:"):
-            return int(line.split()[1]) / (1 << 20)
-    raise RuntimeError("no MemAvailable in /proc/meminfo")
-
-
-def swap_gib() -> float:
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("SwapTotal:"):
-            return int(line.split()[1]) / (1 << 20)
-    return 0.0
+    return _meminfo_gib("MemAvailable")
 
 
 class MemoryHold:
     """Holds memory until `release()`, leaving about `leave_gib` for the page cache."""
 
     def __init__(self, leave_gib: float) -> None:
-        if swap_gib() > 0:
+        if _meminfo_gib("SwapTotal") > 0:
             raise RuntimeError("the machine has swap: held memory would be swapped out "
                                "instead of shrinking the page cache")
         self.before = available_gib()
