@@ -28,6 +28,7 @@ from pathlib import Path
 
 import orjson
 import psycopg
+from psycopg import sql
 
 import clone_prefill
 import loadgen
@@ -165,6 +166,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="before (c), hold memory in a process of the bench until about GIB "
                         "are left for the page cache (bench/hold_memory.py): a smaller store "
                         "then meets what a larger one meets on this machine's memory")
+    p.add_argument("--pg-set", action="append", default=[], metavar="NAME=VALUE",
+                   help="a PostgreSQL setting for both benchmark databases (ALTER DATABASE ... "
+                        "SET; per-session settings only, such as wal_compression=lz4), so two "
+                        "runs compare a setting on one server; repeatable")
     p.add_argument("--keep-db", action="store_true", help="do not drop the databases at the end")
     p.add_argument("--no-balance", action="store_true",
                    help="keep the kernel's placement of connections on the two workers (often "
@@ -189,6 +194,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         x.strip() for x in args.prefill_statuses.split(",") if x.strip())
     if args.bundle_concurrency is None:
         args.bundle_concurrency = args.concurrency
+    for setting in args.pg_set:
+        name, _, value = setting.partition("=")
+        if not (name.replace("_", "").replace(".", "").isalnum() and value):
+            p.error(f"--pg-set takes NAME=VALUE, not {setting!r}")
     if min(args.requests, args.concurrency, args.bundles, args.bundle_size, args.prefill_bundle,
            args.prefill_concurrency, args.patients, args.rounds) < 1 or args.prefill < 0:
         p.error("counts must be positive")
@@ -270,6 +279,13 @@ class Bench:
                 "each timed phase and every 10% of the prefill (in the background).")
         self.pg.create(self.floor_db)
         self.pg.execute(self.floor_db, FLOOR_TABLE_DDL)
+        for setting in self.args.pg_set:
+            name, _, value = setting.partition("=")
+            for db in (self.service_db, self.floor_db):
+                with psycopg.connect(self.pg.dsn(db), autocommit=True) as conn:
+                    conn.execute(sql.SQL("ALTER DATABASE {} SET {} = {}").format(
+                        sql.Identifier(db), sql.Identifier(name), sql.Literal(value)))
+            self.report.notes.append(f"both databases: `{name} = {value}` (--pg-set).")
         bin_dir = Path(sys.executable).parent
         base_env = {**os.environ, "WNB_LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1"}
         service_env = {**base_env, "WNB_DATABASE_URL": self.pg.url(self.service_db),

@@ -1,9 +1,12 @@
-"""What PostgreSQL read for a timed run: blocks found in shared buffers and blocks read in,
-per request and per statement, from `pg_stat_statements`.
+"""What PostgreSQL read and wrote for a timed run: blocks found in shared buffers and blocks
+read in, and the WAL written (bytes and full-page images), per request and per statement, from
+`pg_stat_statements`.
 
 A store larger than memory slows a write by the pages it has to read in; these figures name
 the statements that read them. `pg_stat_statements` counts as each statement ends, so the
-figures are exact for the run (`pg_stat_database` flushes up to ten seconds late). Needs the
+figures are exact for the run (`pg_stat_database` flushes up to ten seconds late), and its WAL
+is this database's alone, where the server's WAL position counts every database's writes (a
+prefill's copy beside the run, another session's tests). Needs the
 extension preloaded (`shared_preload_libraries = 'pg_stat_statements'`, and
 `track_io_timing = on` for the read time); without it the meter says so and measures nothing.
 """
@@ -26,6 +29,8 @@ class StatementReads:
     read: int
     read_ms: float
     exec_ms: float
+    wal_bytes: int = 0
+    wal_fpi: int = 0  # full-page images: a page's first change after a checkpoint
 
 
 @dataclass
@@ -50,6 +55,14 @@ class Reads:
     def exec_ms(self) -> float:
         return sum(s.exec_ms for s in self.statements)
 
+    @property
+    def wal_bytes(self) -> int:
+        return sum(s.wal_bytes for s in self.statements)
+
+    @property
+    def wal_fpi(self) -> int:
+        return sum(s.wal_fpi for s in self.statements)
+
     def describe(self, requests: int) -> list[str]:
         """Lines for the report: per request, then the statements that read most."""
         if not requests or not self.statements:
@@ -58,7 +71,8 @@ class Reads:
         lines = [
             f"per request: {sum(s.calls for s in self.statements) / n:.1f} statements, "
             f"{self.hit / n:,.0f} blocks found in shared buffers, {self.read / n:,.1f} read in "
-            f"({self.read_ms / n:.2f} ms reading, {self.exec_ms / n:.2f} ms executing)"]
+            f"({self.read_ms / n:.2f} ms reading, {self.exec_ms / n:.2f} ms executing); "
+            f"WAL {self.wal_bytes / n:,.0f} bytes ({self.wal_fpi / n:.2f} full-page images)"]
         top = sorted(self.statements, key=lambda s: (s.read, s.exec_ms), reverse=True)[:TOP]
         for s in top:
             text = " ".join(s.query.split())
@@ -105,8 +119,8 @@ class ReadMeter:
         with psycopg.connect(self.dsn, autocommit=True) as conn:
             rows = conn.execute(
                 "SELECT query, calls, rows, shared_blks_hit, shared_blks_read, blk_read_time, "
-                "total_exec_time FROM pg_stat_statements "
+                "total_exec_time, wal_bytes, wal_fpi FROM pg_stat_statements "
                 "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
                 " AND query NOT LIKE '%pg_stat_statements%'").fetchall()
-        return Reads([StatementReads(q, c, r, h, rd, float(rt), float(et))
-                      for q, c, r, h, rd, rt, et in rows])
+        return Reads([StatementReads(q, c, r, h, rd, float(rt), float(et), int(wb), int(wf))
+                      for q, c, r, h, rd, rt, et, wb, wf in rows])
