@@ -8,6 +8,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.settings import Settings
+from app.store import combined
 
 # Bound values are children's records: an error raised by the driver must never carry them
 # into a traceback or a log line, so every engine is created with hide_parameters=True.
@@ -44,6 +45,7 @@ def make_engine(settings: Settings) -> Engine:
         hide_parameters=True,
     )
     event.listen(engine, "connect", _utc_session)
+    combined.guard(engine)
     return engine
 
 
