@@ -39,40 +39,22 @@ class Reads:
 
     statements: list[StatementReads] = field(default_factory=list)
 
-    @property
-    def hit(self) -> int:
-        return sum(s.hit for s in self.statements)
-
-    @property
-    def read(self) -> int:
-        return sum(s.read for s in self.statements)
-
-    @property
-    def read_ms(self) -> float:
-        return sum(s.read_ms for s in self.statements)
-
-    @property
-    def exec_ms(self) -> float:
-        return sum(s.exec_ms for s in self.statements)
-
-    @property
-    def wal_bytes(self) -> int:
-        return sum(s.wal_bytes for s in self.statements)
-
-    @property
-    def wal_fpi(self) -> int:
-        return sum(s.wal_fpi for s in self.statements)
+    def total(self, name: str) -> float:
+        """One column of `StatementReads` summed over the run's statements."""
+        return sum(getattr(s, name) for s in self.statements)
 
     def describe(self, requests: int) -> list[str]:
         """Lines for the report: per request, then the statements that read most."""
         if not requests or not self.statements:
             return []
         n = float(requests)
+        per = {name: self.total(name) / n for name in (
+            "calls", "hit", "read", "read_ms", "exec_ms", "wal_bytes", "wal_fpi")}
         lines = [
-            f"per request: {sum(s.calls for s in self.statements) / n:.1f} statements, "
-            f"{self.hit / n:,.0f} blocks found in shared buffers, {self.read / n:,.1f} read in "
-            f"({self.read_ms / n:.2f} ms reading, {self.exec_ms / n:.2f} ms executing); "
-            f"WAL {self.wal_bytes / n:,.0f} bytes ({self.wal_fpi / n:.2f} full-page images)"]
+            f"per request: {per['calls']:.1f} statements, {per['hit']:,.0f} blocks found in "
+            f"shared buffers, {per['read']:,.1f} read in ({per['read_ms']:.2f} ms reading, "
+            f"{per['exec_ms']:.2f} ms executing); WAL {per['wal_bytes']:,.0f} bytes "
+            f"({per['wal_fpi']:.2f} full-page images)"]
         top = sorted(self.statements, key=lambda s: (s.read, s.exec_ms), reverse=True)[:TOP]
         for s in top:
             text = " ".join(s.query.split())
