@@ -10,7 +10,9 @@ from app.runtime import AppState
 
 
 async def query_shape(request: Request) -> None:
-    if not request.url.query:
+    # The raw query string, not `request.url`: building the URL (host header, port, path) for
+    # every request cost about 1% of a single POST's CPU, and a POST has no query.
+    if not request.scope.get("query_string"):
         return
     state: AppState = request.app.state.wnb
     settings = state.settings
