@@ -17,10 +17,10 @@ from typing import Any
 
 import psycopg
 from psycopg import pq
-from sqlalchemy import Connection, Table, event, insert
+from sqlalchemy import Connection, Engine, Table, insert
 from sqlalchemy.orm import Session
 
-from app.store import combined
+from app.store import block_listeners, combined
 from app.store.driver import cast_type, driver_types, on_driver, raised
 
 COPY_FROM = 32  # rows: from here COPY's speed per row beats its second round trip
@@ -62,15 +62,26 @@ def pipelined(session: Session, when: bool = True) -> Iterator[None]:
         yield
         return
     driver = connection.connection.driver_connection
-    event.listen(connection, "before_cursor_execute", _writes_only)
+    info = connection.info  # read once, as `combined` does: it raises after a lost connection
+    info[_PIPELINED] = True
     try:
-        with driver.pipeline():  # type: ignore[union-attr]
+        with (
+            block_listeners.for_block(connection, _PIPELINED, _LISTENERS),
+            driver.pipeline(),  # type: ignore[union-attr]
+        ):
             yield
     except psycopg.Error as exc:  # raised at the block's end, outside any one statement
         raise raised(connection, "(pipelined statements)", exc) from exc
     finally:
-        event.remove(connection, "before_cursor_execute", _writes_only)
+        info.pop(_PIPELINED, None)
 
+
+def guard(engine: Engine) -> None:
+    """The engine carries the block's listener from its start (`block_listeners`)."""
+    block_listeners.carry(engine, _PIPELINED, _LISTENERS)
+
+
+_PIPELINED = "wnb_pipelined"  # connection.info key: a pipelined block is open
 
 # Resources in one write that go in a pipeline: a single write's, or a group commit's (as
 # many as a process's concurrent requests, 8 in the bench). Above it, a Bundle's: COPY.
@@ -78,17 +89,20 @@ PIPELINE_UP_TO = 16
 
 
 def _writes_only(
-    _conn: Connection, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool
+    conn: Connection, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool
 ) -> None:
     """Refuse a statement through SQLAlchemy that returns rows (this module's own driver
     statements come with no context and read their answers themselves)."""
-    if context is None:
+    if context is None or not block_listeners.open_block(conn, _PIPELINED):
         return
     compiled = context.compiled
     if not (context.isinsert or context.isupdate or context.isdelete) or (
         compiled is not None and compiled.effective_returning
     ):
         raise RuntimeError(f"a statement that returns rows inside a pipeline: {statement[:60]}")
+
+
+_LISTENERS: list[block_listeners.Listener] = [("before_cursor_execute", _writes_only)]
 
 
 def _in_pipeline(connection: Connection) -> bool:

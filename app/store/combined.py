@@ -5,12 +5,9 @@ one statement, where each cost its own trip through the driver and SQLAlchemy's 
 concern's row, its Flag's current row and the Flag's new version: three statements, one.
 
 What keeps it the same as sending each alone:
-- Held writes are sent before any other statement runs (a listener), so nothing later reads
-  or writes around them, and at the block's end. The service's engines carry the listeners
-  from their start (`guard`): attached and removed around each block they cost 110-120 us of
-  client CPU a block on this machine (SQLAlchemy rebuilds the connection's listener
-  collections each time), where checking for an open block costs about 1 us a statement. A
-  block on any other engine attaches them to its connection for its own span.
+- Held writes are sent before any other statement runs (a listener, carried by the service's
+  engines: `block_listeners`), so nothing later reads or writes around them, and at the
+  block's end.
 - Each table at most once in a statement: PostgreSQL runs a statement's CTEs in no set
   order, and two of them changing one table could meet on a row or a unique key. A second
   write to a table sends what is held first.
@@ -21,28 +18,23 @@ SQLite, or `when` False: each write is sent as it comes."""
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
+from app.store import block_listeners
 from app.store.driver import on_driver
 
 _HELD = "wnb_combined"  # connection.info key: the writes held in the open block
-_GUARDED: weakref.WeakSet[Engine] = weakref.WeakSet()  # engines whose listeners are on
 
 
 def guard(engine: Engine) -> None:
-    """Put the block's listeners on `engine` for good, before it makes a connection: they
-    act only on a connection with a block open."""
-    event.listen(engine, "before_cursor_execute", _send_held_first)
-    for ending in _ENDINGS:
-        event.listen(engine, ending, _refuse_ending)
-    _GUARDED.add(engine)
+    """The engine carries the block's listeners from its start (`block_listeners`)."""
+    block_listeners.carry(engine, _HELD, _listeners())
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,19 +56,11 @@ def combined(session: Session, when: bool = True) -> Iterator[None]:
         yield
         return
     info[_HELD] = []
-    own = connection.engine not in _GUARDED
-    if own:
-        event.listen(connection, "before_cursor_execute", _send_held_first)
-        for ending in _ENDINGS:
-            event.listen(connection, ending, _refuse_ending)
     try:
-        yield
-        send_held(connection)
+        with block_listeners.for_block(connection, _HELD, _listeners()):
+            yield
+            send_held(connection)
     finally:
-        if own:
-            event.remove(connection, "before_cursor_execute", _send_held_first)
-            for ending in _ENDINGS:
-                event.remove(connection, ending, _refuse_ending)
         info.pop(_HELD, None)  # after a failure, what is held is rolled back too
 
 
@@ -114,23 +98,22 @@ def send_held(connection: Connection) -> None:
 _ENDINGS = ("commit", "rollback_savepoint", "release_savepoint")
 
 
+def _listeners() -> list[block_listeners.Listener]:
+    return [("before_cursor_execute", _send_held_first)] + [
+        (ending, _refuse_ending) for ending in _ENDINGS
+    ]
+
+
 def _refuse_ending(connection: Connection, *_args: Any) -> None:
-    if _open(connection):
+    if block_listeners.open_block(connection, _HELD):
         raise RuntimeError("a transaction or savepoint ends inside a `combined` block")
 
 
 def _send_held_first(
     connection: Connection, _cursor: Any, _statement: str, _params: Any, _context: Any, _many: bool
 ) -> None:
-    if _open(connection):
+    if block_listeners.open_block(connection, _HELD):
         send_held(connection)
-
-
-def _open(connection: Connection) -> bool:
-    """Whether a block holds writes on `connection`. A listener on the engine hears every
-    connection: one invalidated or closed has no block (its `info` would raise, hiding the
-    error the edge answers)."""
-    return not (connection.invalidated or connection.closed) and bool(connection.info.get(_HELD))
 
 
 def with_held(

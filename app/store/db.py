@@ -8,7 +8,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.settings import Settings
-from app.store import combined
+from app.store import bulk, combined
 
 # Bound values are children's records: an error raised by the driver must never carry them
 # into a traceback or a log line, so every engine is created with hide_parameters=True.
@@ -46,6 +46,7 @@ def make_engine(settings: Settings) -> Engine:
     )
     event.listen(engine, "connect", _utc_session)
     combined.guard(engine)
+    bulk.guard(engine)
     return engine
 
 

@@ -8,11 +8,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session
 
 from app.runtime import AppState
-from app.store.bulk import COPY_FROM, insert_returning_pks, insert_rows, pipelined
+from app.store.bulk import (
+    COPY_FROM,
+    _writes_only,
+    insert_returning_pks,
+    insert_rows,
+    pipelined,
+)
 from app.store.db import make_engine, make_session_factory
 from app.store.models import Resource, SearchIndex
 from tests.conftest import settings_for
@@ -70,4 +77,33 @@ def test_a_connection_lost_in_a_pipeline_is_a_disconnect(database_url: str) -> N
             assert lost.value.connection_invalidated  # answered 503, never 500
     finally:
         admin.dispose()
+        engine.dispose()
+
+
+def test_the_service_engine_carries_the_guard_and_a_read_outside_a_block_runs(
+    state: AppState, database_url: str
+) -> None:
+    """The guard is on the service's engine from its start (no listener put on and taken
+    off around each block) and refuses only inside a block; another engine's block puts it on
+    its connection for the block's span."""
+    assert event.contains(state.engine, "before_cursor_execute", _writes_only)
+    with state.writer() as s:
+        connection = s.connection()
+        with pipelined(s):
+            assert not event.contains(connection, "before_cursor_execute", _writes_only)
+            with pytest.raises(RuntimeError, match="returns rows inside a pipeline"):
+                s.execute(select(func.count()).select_from(Resource))
+        assert s.scalar(select(func.count()).select_from(Resource)) is not None
+        s.rollback()
+    engine = create_engine(database_url, hide_parameters=True)
+    try:
+        with Session(engine) as s:
+            connection = s.connection()
+            with pipelined(s):
+                assert event.contains(connection, "before_cursor_execute", _writes_only)
+                with pytest.raises(RuntimeError, match="returns rows inside a pipeline"):
+                    s.execute(select(func.count()).select_from(Resource))
+            assert not event.contains(connection, "before_cursor_execute", _writes_only)
+            assert s.scalar(select(func.count()).select_from(Resource)) is not None
+    finally:
         engine.dispose()
