@@ -241,21 +241,16 @@ def test_the_service_engine_carries_the_listeners_and_a_block_adds_none(state: A
 
 
 @pytest.mark.postgres_only("SQLite holds nothing")
-def test_a_block_on_another_engine_listens_for_its_own_span(database_url: str) -> None:
+def test_a_block_on_another_engine_listens_for_its_own_span(foreign_session: Session) -> None:
     """An engine the service did not make (a script's, a test's) has no listeners of its
     own: the block puts them on its connection and takes them off again."""
-    engine = create_engine(database_url, hide_parameters=True)
-    try:
-        with Session(engine) as s:
-            connection = s.connection()
-            with combined(s):
-                assert event.contains(connection, "before_cursor_execute", _send_held_first)
-                insert_rows(s, Resource.__table__, [row(16)])
-                assert s.scalar(select(Resource.version).where(Resource.id == "c-16")) == 1
-            assert not event.contains(connection, "before_cursor_execute", _send_held_first)
-            with pytest.raises(RuntimeError, match="inside a `combined` block"), combined(s):
-                insert_rows(s, Resource.__table__, [row(17)])
-                s.commit()
-            s.rollback()
-    finally:
-        engine.dispose()
+    s = foreign_session
+    connection = s.connection()
+    with combined(s):
+        assert event.contains(connection, "before_cursor_execute", _send_held_first)
+        insert_rows(s, Resource.__table__, [row(16)])
+        assert s.scalar(select(Resource.version).where(Resource.id == "c-16")) == 1
+    assert not event.contains(connection, "before_cursor_execute", _send_held_first)
+    with pytest.raises(RuntimeError, match="inside a `combined` block"), combined(s):
+        insert_rows(s, Resource.__table__, [row(17)])
+        s.commit()

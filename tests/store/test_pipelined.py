@@ -81,7 +81,7 @@ def test_a_connection_lost_in_a_pipeline_is_a_disconnect(database_url: str) -> N
 
 
 def test_the_service_engine_carries_the_guard_and_a_read_outside_a_block_runs(
-    state: AppState, database_url: str
+    state: AppState, foreign_session: Session
 ) -> None:
     """The guard is on the service's engine from its start (no listener put on and taken
     off around each block) and refuses only inside a block; another engine's block puts it on
@@ -95,15 +95,11 @@ def test_the_service_engine_carries_the_guard_and_a_read_outside_a_block_runs(
                 s.execute(select(func.count()).select_from(Resource))
         assert s.scalar(select(func.count()).select_from(Resource)) is not None
         s.rollback()
-    engine = create_engine(database_url, hide_parameters=True)
-    try:
-        with Session(engine) as s:
-            connection = s.connection()
-            with pipelined(s):
-                assert event.contains(connection, "before_cursor_execute", _writes_only)
-                with pytest.raises(RuntimeError, match="returns rows inside a pipeline"):
-                    s.execute(select(func.count()).select_from(Resource))
-            assert not event.contains(connection, "before_cursor_execute", _writes_only)
-            assert s.scalar(select(func.count()).select_from(Resource)) is not None
-    finally:
-        engine.dispose()
+    s = foreign_session
+    connection = s.connection()
+    with pipelined(s):
+        assert event.contains(connection, "before_cursor_execute", _writes_only)
+        with pytest.raises(RuntimeError, match="returns rows inside a pipeline"):
+            s.execute(select(func.count()).select_from(Resource))
+    assert not event.contains(connection, "before_cursor_execute", _writes_only)
+    assert s.scalar(select(func.count()).select_from(Resource)) is not None
