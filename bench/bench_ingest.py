@@ -45,6 +45,7 @@ from procs import (
     connection_owner,
     connection_split,
     free_port,
+    other_backends,
     peak_rss_mib,
     register_client,
     start_server,
@@ -381,7 +382,8 @@ class Bench:
         if meter is not None:
             meter.reset()
         profile = self.args.py_spy is not None and label in ("(a)", "(b)", "prefill")
-        cpu = CpuMeter(target.pids())
+        cpu = CpuMeter(target.pids(), functools.partial(
+            other_backends, self.args.admin_dsn, (self.service_db, self.floor_db)))
         split: list[int] = []
 
         def on_start() -> None:

@@ -11,7 +11,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -268,14 +268,31 @@ def peak_rss_mib(pids: list[int]) -> list[float]:
     return out
 
 
+FOREIGN = "postgres (other databases)"
+
+
+def other_backends(admin_dsn: str, ours: Iterable[str]) -> set[int]:
+    """PostgreSQL's backends serving databases other than `ours` (and this query's own)."""
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname IS NOT NULL "
+            "AND NOT (datname = ANY(%s))", [list(ours)]).fetchall()
+    return {pid for (pid,) in rows}
+
+
 class CpuMeter:
     """CPU used during a run by the server under test, PostgreSQL, this process and the rest of
     the machine. Figures are in cores (1.0 = one core busy for the whole run). `others` names the
     busiest processes outside the benchmark; `unseen` is busy time no live process accounts for
-    (processes that started and ended inside the window, kernel work)."""
+    (processes that started and ended inside the window, kernel work). `foreign` names the
+    PostgreSQL backends serving other databases (a prefill's copy, a test suite beside the run):
+    theirs goes to `others`, not to PostgreSQL's figure."""
 
-    def __init__(self, server_pids: list[int]) -> None:
+    def __init__(self, server_pids: list[int],
+                 foreign: Callable[[], set[int]] | None = None) -> None:
         self.server_pids = set(server_pids)
+        self.foreign_backends = foreign or set
+        self.foreign: set[int] = set()
 
     def __enter__(self) -> CpuMeter:
         self.start()
@@ -285,6 +302,7 @@ class CpuMeter:
         self.stop()
 
     def start(self) -> None:
+        self.foreign = self.foreign_backends()
         self.t0 = time.perf_counter()
         self.before = _snapshot()
         self.busy0, self.total0 = _machine()
@@ -293,6 +311,7 @@ class CpuMeter:
         wall = time.perf_counter() - self.t0
         busy, total = _machine()
         after = _snapshot()
+        self.foreign |= self.foreign_backends()
         cores = os.cpu_count() or 1
         self.machine = (busy - self.busy0) / max(1, total - self.total0) * cores
         own = {os.getpid()}
@@ -303,8 +322,10 @@ class CpuMeter:
             everything += used
             if pid in self.server_pids:
                 server += used
-            elif comm.startswith("postgres"):
+            elif comm.startswith("postgres") and pid not in self.foreign:
                 postgres += used
+            elif comm.startswith("postgres"):
+                others[FOREIGN] = others.get(FOREIGN, 0.0) + used
             elif pid not in own:
                 others[comm] = others.get(comm, 0.0) + used
         self.server, self.postgres = server, postgres
