@@ -4,8 +4,10 @@ Attached to a connection and removed again around each block, a block's listener
 us of client CPU (SQLAlchemy rebuilds the connection's listener collections each time): a
 noticeable share of a single write. The service's engines carry them from their start
 (`carry`, from `make_engine`), and each acts only on a connection whose block is open
-(`open_block`), about 1 us a statement. A block on any other engine (a script's, a test's)
-puts them on its connection for its own span (`for_block`)."""
+(`open_block`), about 1 us a statement. A block on any other engine (a script's, a test's,
+or one made from the service's by `execution_options`, as the readers' is, which hold no
+blocks) puts them on its connection for its own span (`for_block`): where the engine's own
+hear it too, the second of each pair finds nothing left to do."""
 
 from __future__ import annotations
 
