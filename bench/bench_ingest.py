@@ -283,9 +283,8 @@ class Bench:
         for setting in self.args.pg_set:
             name, _, value = setting.partition("=")
             for db in (self.service_db, self.floor_db):
-                with psycopg.connect(self.pg.dsn(db), autocommit=True) as conn:
-                    conn.execute(sql.SQL("ALTER DATABASE {} SET {} = {}").format(
-                        sql.Identifier(db), sql.Identifier(name), sql.Literal(value)))
+                self.pg.execute(db, sql.SQL("ALTER DATABASE {} SET {} = {}").format(
+                    sql.Identifier(db), sql.Identifier(name), sql.Literal(value)))
             self.report.notes.append(f"both databases: `{name} = {value}` (--pg-set).")
         bin_dir = Path(sys.executable).parent
         base_env = {**os.environ, "WNB_LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1"}

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+from psycopg.sql import Composable
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -51,7 +52,7 @@ class Postgres:
         host, port = info.get("host", "127.0.0.1"), info.get("port", "5432")
         return f"postgresql+psycopg://{user}@{host}:{port}/{name}"
 
-    def execute(self, name: str, sql: str) -> None:
+    def execute(self, name: str, sql: str | Composable) -> None:
         with psycopg.connect(self.dsn(name), autocommit=True) as conn:
             conn.execute(sql)  # type: ignore[arg-type]
 
@@ -322,10 +323,10 @@ class CpuMeter:
             everything += used
             if pid in self.server_pids:
                 server += used
-            elif comm.startswith("postgres") and pid not in self.foreign:
-                postgres += used
-            elif comm.startswith("postgres"):
+            elif comm.startswith("postgres") and pid in self.foreign:
                 others[FOREIGN] = others.get(FOREIGN, 0.0) + used
+            elif comm.startswith("postgres"):
+                postgres += used
             elif pid not in own:
                 others[comm] = others.get(comm, 0.0) + used
         self.server, self.postgres = server, postgres

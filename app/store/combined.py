@@ -34,7 +34,7 @@ _HELD = "wnb_combined"  # connection.info key: the writes held in the open block
 
 def guard(engine: Engine) -> None:
     """The engine carries the block's listeners from its start (`block_listeners`)."""
-    block_listeners.carry(engine, _HELD, _listeners())
+    block_listeners.carry(engine, _HELD, _LISTENERS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +57,7 @@ def combined(session: Session, when: bool = True) -> Iterator[None]:
         return
     info[_HELD] = []
     try:
-        with block_listeners.for_block(connection, _HELD, _listeners()):
+        with block_listeners.for_block(connection, _HELD, _LISTENERS):
             yield
             send_held(connection)
     finally:
@@ -98,12 +98,6 @@ def send_held(connection: Connection) -> None:
 _ENDINGS = ("commit", "rollback_savepoint", "release_savepoint")
 
 
-def _listeners() -> list[block_listeners.Listener]:
-    return [("before_cursor_execute", _send_held_first)] + [
-        (ending, _refuse_ending) for ending in _ENDINGS
-    ]
-
-
 def _refuse_ending(connection: Connection, *_args: Any) -> None:
     if block_listeners.open_block(connection, _HELD):
         raise RuntimeError("a transaction or savepoint ends inside a `combined` block")
@@ -114,6 +108,12 @@ def _send_held_first(
 ) -> None:
     if block_listeners.open_block(connection, _HELD):
         send_held(connection)
+
+
+_LISTENERS: list[block_listeners.Listener] = [
+    ("before_cursor_execute", _send_held_first),
+    *((ending, _refuse_ending) for ending in _ENDINGS),
+]
 
 
 def with_held(
