@@ -56,6 +56,9 @@ BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = BENCH_DIR.parent
 HOST = "127.0.0.1"
 SCENARIOS = ("a", "b", "c")
+# --py-spy-phases: the name on the command line -> the label of the timed run
+PY_SPY_PHASES = {"a": "(a)", "b": "(b)", "prefill": "prefill", "c": "(c)",
+                 "history": "(c) history"}
 PREFILL_PER_CHILD = 20  # appointments per child in the prefill, over ~20 months
 # The floor app's one table (created here, before its two workers start).
 FLOOR_TABLE_DDL = (
@@ -172,14 +175,24 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         "SET; per-session settings only, such as wal_compression=lz4), so two "
                         "runs compare a setting on one server; repeatable")
     p.add_argument("--keep-db", action="store_true", help="do not drop the databases at the end")
+    p.add_argument("--reuse-db", metavar="NAME", default=None,
+                   help="run (c) on the service database NAME kept by an earlier run "
+                        "(--keep-db) instead of prefilling: (a) still runs on an empty "
+                        "database of its own, then the service restarts on NAME (never "
+                        "dropped), and the history phase takes children that still have "
+                        f"exactly {PREFILL_PER_CHILD} appointments, so each repeat meets "
+                        "untouched ones")
     p.add_argument("--no-balance", action="store_true",
                    help="keep the kernel's placement of connections on the two workers (often "
                         "lopsided) instead of reconnecting until each holds its share")
     p.add_argument("--keep-rate-limit", action="store_true",
                    help="leave the service's per-client rate limit at its default")
     p.add_argument("--py-spy", metavar="DIR", type=Path, default=None,
-                   help="record py-spy stacks of the workers during the timed (a), (b) and "
-                        "prefill runs into DIR, and print where the time goes (slows them)")
+                   help="record py-spy stacks of the workers during the timed runs of "
+                        "--py-spy-phases into DIR, and print where the time goes (slows them)")
+    p.add_argument("--py-spy-phases", default="a,b,prefill",
+                   help="the timed runs --py-spy records, a comma-separated subset of a, b, "
+                        "prefill, c, history (default a,b,prefill)")
     p.add_argument("--py-spy-mode", choices=("gil", "wall"), default="gil",
                    help="gil: samples of threads holding the GIL (where Python CPU goes); "
                         "wall: all non-idle threads, including those waiting on PostgreSQL")
@@ -190,6 +203,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if "c" in chosen:
         chosen.add("a")
     args.scenarios = chosen
+    if args.reuse_db is not None and "c" not in chosen:
+        p.error("--reuse-db serves (c): add c to --scenario")
+    args.py_spy_labels = {PY_SPY_PHASES[x.strip()] for x in args.py_spy_phases.split(",")
+                          if x.strip() in PY_SPY_PHASES}
+    if len(args.py_spy_labels) != len([x for x in args.py_spy_phases.split(",") if x.strip()]):
+        p.error(f"--py-spy-phases takes a comma-separated subset of {','.join(PY_SPY_PHASES)}")
     payloads.STATUSES = tuple(x.strip() for x in args.statuses.split(",") if x.strip())
     args.prefill_status_list = tuple(
         x.strip() for x in args.prefill_statuses.split(",") if x.strip())
@@ -252,6 +271,7 @@ class Bench:
         self.analyzer: threading.Thread | None = None
         self.nhs = payloads.nhs_numbers()
         self.token: BearerToken | None = None
+        self.tag_prefix = ""  # before each appointment identifier's tag (see reuse)
         self.service_env: dict[str, str] = {}
         self.service_argv: list[str] = []
 
@@ -380,7 +400,7 @@ class Bench:
         meter = self.reads if server == "service" and label != "prefill" else None
         if meter is not None:
             meter.reset()
-        profile = self.args.py_spy is not None and label in ("(a)", "(b)", "prefill")
+        profile = self.args.py_spy is not None and label in self.args.py_spy_labels
         cpu = CpuMeter(target.pids(), functools.partial(
             other_backends, self.args.admin_dsn, (self.service_db, self.floor_db)))
         split: list[int] = []
@@ -391,7 +411,7 @@ class Bench:
 
         with contextlib.ExitStack() as stack:
             if profile:
-                prefix = self.args.py_spy / f"{server}{label.strip('()')}"
+                prefix = self.args.py_spy / f"{server}{label.strip('()').replace(') ', '-')}"
                 profiler = stack.enter_context(Profiler(
                     str(Path(sys.executable).parent / "py-spy"), target.worker_pids(), prefix,
                     gil=self.args.py_spy_mode == "gil"))
@@ -455,9 +475,8 @@ class Bench:
     def single_requests(self, server: str, tag: str, count: int,
                         patient_ids: list[str]) -> list[bytes]:
         port = self.servers[server].port
-        return [loadgen.http_request(HOST, port, "/fhir/Appointment",
-                                     payloads.appointment_json(tag, i, patient_ids))
-                for i in range(count)]
+        return [loadgen.http_request(HOST, port, "/fhir/Appointment", payloads.appointment_json(
+                    self.tag_prefix + tag, i, patient_ids)) for i in range(count)]
 
     def compare_single(self, label: str, tag: str) -> dict[str, list[Measure]]:
         """(a)/(c): the same single-Appointment POSTs against service and floor. Each round
@@ -568,6 +587,45 @@ class Bench:
                 f"left as they were: {len(cloned.unmapped)} ({', '.join(cloned.unmapped[:8])}).")
             self.restart_service("service-after-prefill", {})
         return measure, stored  # through the service: the copies are in the notes
+
+    def reuse(self, name: str) -> None:
+        """Serve (c) from the service database `name`, kept by an earlier run: the service
+        restarted on it with a client of its own there, patients numbered past the NHS
+        numbers it holds, appointment identifiers of this run's own (the earlier run's tags
+        are taken), and for the history phase the children that still have exactly
+        PREFILL_PER_CHILD coded events (the earlier phase added to the ones it used)."""
+        with psycopg.connect(self.args.admin_dsn, autocommit=True) as admin:
+            if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                                 (name,)).fetchone():
+                raise RuntimeError(f"--reuse-db: no database {name}")
+        self.service_db = name
+        self.reads = ReadMeter(self.pg.dsn(name))
+        self.service_env["WNB_DATABASE_URL"] = self.pg.url(name)
+        self.restart_service("service-reused", {})
+        creds = register_client(str(Path(sys.executable).parent / "wnb"), self.service_env)
+        if creds is not None:
+            self.token = BearerToken(
+                f"http://{HOST}:{self.servers['service'].port}/auth/token", *creds)
+            self.token.header()
+        with psycopg.connect(self.pg.dsn(name), autocommit=True) as conn:
+            top = conn.execute(
+                "SELECT max(value) FROM identity_key WHERE system = %s AND value LIKE '999%%'",
+                (payloads.NHS_NUMBER_SYSTEM,)).fetchone()
+            self.nhs = payloads.nhs_numbers(int(top[0][3:9]) + 1 if top and top[0] else 0)
+            self.prefilled_children = [r[0] for r in conn.execute(
+                "SELECT p.id FROM resource p WHERE p.type = 'Patient' AND (SELECT count(*) "
+                "FROM coded_event e WHERE e.child_id = p.id) = %s ORDER BY p.pk LIMIT %s",
+                (PREFILL_PER_CHILD, self.args.requests))]
+        self.tag_prefix = f"r{self.run_id.replace('_', 'x')}"
+        if len(self.prefilled_children) < self.args.requests:
+            raise RuntimeError(
+                f"--reuse-db: {name} holds {len(self.prefilled_children)} children with "
+                f"{PREFILL_PER_CHILD} appointments and no more; {self.args.requests} needed")
+        self.report.notes.append(
+            f"(c) ran on {name}, kept by an earlier run (--reuse-db; not prefilled here); "
+            f"(a) on an empty database of this run. The history phase's children: "
+            f"{len(self.prefilled_children):,} with exactly {PREFILL_PER_CHILD} appointments, "
+            f"the first by when they were stored.")
 
     def analyze(self, background: bool = False) -> None:
         """ANALYZE the service database, standing in for autovacuum (when it is off)."""
@@ -741,7 +799,9 @@ def main(argv: Sequence[str] | None = None, command: str | None = None) -> int:
                 f"{m.item_rate / 5000:.2f} x target ({m.result.rate:,.1f} Bundles/s)",
                 ">= 5,000 appts/s", verdict(m.item_rate, 5000)))
         if "c" in args.scenarios:
-            if args.skip_prefill or args.prefill == 0:
+            if args.reuse_db is not None:
+                bench.reuse(args.reuse_db)
+            elif args.skip_prefill or args.prefill == 0:
                 report.notes.append("prefill skipped (--skip-prefill): (c) ran on what (a) "
                                     "and (b) stored.")
             else:
