@@ -93,6 +93,39 @@ class Measure:
                    - self.loadgen_cores)
 
 
+# A timed run during which work outside the benchmark (another process, another database's
+# backends, what the bench cannot name) took more CPU than this is marked as disturbed: on two
+# cores, a fifth of a core moves a rate by more than the differences measured here.
+DISTURBED_CORES = 0.2
+
+
+def disturbed(m: Measure) -> bool:
+    return m.other_cores > DISTURBED_CORES
+
+
+def rounds_note(label: str, out: dict[str, list[Measure]]) -> str:
+    """Each round's service and floor rates and their ratio, a round marked as disturbed
+    where either run was (the medians use every round)."""
+    parts = []
+    for i, (s, f) in enumerate(zip(out["service"], out["floor"], strict=True)):
+        mark = (f" (disturbed: other {s.other_cores:.2f} / {f.other_cores:.2f} cores)"
+                if disturbed(s) or disturbed(f) else "")
+        parts.append(f"{i + 1}: {s.item_rate:,.0f} / {f.item_rate:,.0f} req/s = "
+                     f"{s.item_rate / f.item_rate:.2f}{mark}")
+    return f"{label} round by round, service / floor: " + "; ".join(parts) + "."
+
+
+def clean_rates(out: dict[str, list[Measure]]) -> tuple[float, float] | None:
+    """Median service and floor rates over the rounds where neither run was disturbed; None
+    when every round was."""
+    pairs = [(s, f) for s, f in zip(out["service"], out["floor"], strict=True)
+             if not disturbed(s) and not disturbed(f)]
+    if not pairs:
+        return None
+    return (statistics.median(s.item_rate for s, _ in pairs),
+            statistics.median(f.item_rate for _, f in pairs))
+
+
 @dataclass
 class Report:
     command: str
@@ -791,6 +824,8 @@ def main(argv: Sequence[str] | None = None, command: str | None = None) -> int:
                                    ">= 0.8", verdict(svc / flo, 0.8)))
             report.rows.append(row("(a)", "floor", single_load, base["floor"], "req/s", "", "",
                                    "", ))
+            if args.rounds > 1:
+                report.notes.append(rounds_note("(a)", base))
         if "b" in args.scenarios:
             m = bench.bundles()
             report.rows.append(row(
@@ -836,6 +871,16 @@ def main(argv: Sequence[str] | None = None, command: str | None = None) -> int:
                 verdict(svc_c / svc_a, 0.9)))
             report.rows.append(row("(c)", "floor (noise control)", single_load, full["floor"],
                                    "req/s", f"{flo_c / flo_a:.2f} vs (a)", "", ""))
+            if args.rounds > 1:
+                report.notes.append(rounds_note("(c)", full))
+                clean_a, clean_c = clean_rates(base), clean_rates(full)
+                some = any(disturbed(m) for m in [*base["service"], *base["floor"],
+                                                  *full["service"], *full["floor"]])
+                if some and clean_a is not None and clean_c is not None:
+                    (ca_s, ca_f), (cc_s, cc_f) = clean_a, clean_c
+                    report.notes.append(
+                        f"(c) over the undisturbed rounds only: {cc_s / ca_s:.2f} vs (a), "
+                        f"{cc_s / ca_s / (cc_f / ca_f):.2f} after the floor's drift.")
             if bench.prefilled_children:
                 hist = bench.with_history("(c) history")
                 report.rows.append(row(
