@@ -43,6 +43,16 @@ class Reads:
         """One column of `StatementReads` summed over the run's statements."""
         return sum(getattr(s, name) for s in self.statements)
 
+    def transaction_ends(self) -> dict[str, int]:
+        """COMMITs and ROLLBACKs counted (`pg_stat_statements.track_utility`, on by default;
+        a driver's own BEGIN ... COMMIT)."""
+        ends = {"COMMIT": 0, "ROLLBACK": 0}
+        for s in self.statements:
+            word = s.query.strip().rstrip(";").upper()
+            if word in ends:
+                ends[word] += s.calls
+        return ends
+
     def describe(self, requests: int) -> list[str]:
         """Lines for the report: per request, then the statements that read most."""
         if not requests or not self.statements:
@@ -55,6 +65,13 @@ class Reads:
             f"shared buffers, {per['read']:,.1f} read in ({per['read_ms']:.2f} ms reading, "
             f"{per['exec_ms']:.2f} ms executing); WAL {per['wal_bytes']:,.0f} bytes "
             f"({per['wal_fpi']:.2f} full-page images)"]
+        ends = self.transaction_ends()
+        if ends["COMMIT"] or ends["ROLLBACK"]:
+            # A write's unit of work rolled back (a race retried, a group run again one write
+            # after another, a reconciliation deferred) did its work twice: it costs CPU
+            # that no statement's own time shows.
+            lines.append(f"transactions per request: {ends['COMMIT'] / n:.2f} committed, "
+                         f"{ends['ROLLBACK'] / n:.3f} rolled back")
         top = sorted(self.statements, key=lambda s: (s.read, s.exec_ms), reverse=True)[:TOP]
         for s in top:
             text = " ".join(s.query.split())
