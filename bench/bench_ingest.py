@@ -642,7 +642,8 @@ class Bench:
             self.token.header()
         with psycopg.connect(self.pg.dsn(name), autocommit=True) as conn:
             top = conn.execute(
-                "SELECT max(value) FROM identity_key WHERE system = %s AND value LIKE '999%%'",
+                "SELECT max(value) FROM identity_key WHERE type = 'Patient' AND system = %s "
+                "AND value LIKE '999%%'",  # the key's leading columns: one index probe
                 (payloads.NHS_NUMBER_SYSTEM,)).fetchone()
             self.nhs = payloads.nhs_numbers(int(top[0][3:9]) + 1 if top and top[0] else 0)
             self.prefilled_children = [r[0] for r in conn.execute(
