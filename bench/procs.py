@@ -207,12 +207,15 @@ def descendants(root: int) -> list[int]:
     return out
 
 
-def _machine() -> tuple[int, int]:
-    """(busy, total) jiffies of the whole machine."""
+def _machine() -> tuple[int, int, int, int]:
+    """(busy, total, interrupts, steal) jiffies of the whole machine: busy counts the time
+    spent serving interrupts (softirq: the loopback network's packets) and the time the
+    hypervisor gave this machine's cores to another (steal), neither of which any process
+    is charged with."""
     parts = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = parts[3] + parts[4]
     total = sum(parts[:8])
-    return total - idle, total
+    return total - idle, total, parts[5] + parts[6], parts[7]
 
 
 def connection_split(port: int, pids: list[int]) -> list[int]:
@@ -240,9 +243,9 @@ def connection_owner(server_port: int, client_port: int, pids: list[int]) -> int
 
 def background_load(seconds: float = 3.0) -> float:
     """Cores busy on the machine over a short idle window."""
-    busy0, total0 = _machine()
+    busy0, total0, *_ = _machine()
     time.sleep(seconds)
-    busy, total = _machine()
+    busy, total, *_ = _machine()
     return (busy - busy0) / max(1, total - total0) * (os.cpu_count() or 1)
 
 
@@ -284,8 +287,10 @@ def other_backends(admin_dsn: str, ours: Iterable[str]) -> set[int]:
 class CpuMeter:
     """CPU used during a run by the server under test, PostgreSQL, this process and the rest of
     the machine. Figures are in cores (1.0 = one core busy for the whole run). `others` names the
-    busiest processes outside the benchmark; `unseen` is busy time no live process accounts for
-    (processes that started and ended inside the window, kernel work). `foreign` names the
+    busiest processes outside the benchmark; `interrupts` (hard and soft: the loopback network's
+    packets) and `steal` (the hypervisor serving another machine on these cores) are busy time
+    no process is charged with; `unseen` is the rest no live process accounts for (processes
+    that started and ended inside the window, other kernel work). `foreign` names the
     PostgreSQL backends serving other databases (a prefill's copy, a test suite beside the run):
     theirs goes to `others`, not to PostgreSQL's figure."""
 
@@ -306,15 +311,18 @@ class CpuMeter:
         self.foreign = self.foreign_backends()
         self.t0 = time.perf_counter()
         self.before = _snapshot()
-        self.busy0, self.total0 = _machine()
+        self.busy0, self.total0, self.irq0, self.steal0 = _machine()
 
     def stop(self) -> None:
         wall = time.perf_counter() - self.t0
-        busy, total = _machine()
+        busy, total, irq, steal = _machine()
         after = _snapshot()
         self.foreign |= self.foreign_backends()
         cores = os.cpu_count() or 1
-        self.machine = (busy - self.busy0) / max(1, total - self.total0) * cores
+        span = max(1, total - self.total0)
+        self.machine = (busy - self.busy0) / span * cores
+        self.interrupts = (irq - self.irq0) / span * cores
+        self.steal = (steal - self.steal0) / span * cores
         own = {os.getpid()}
         server = postgres = everything = 0.0
         others: dict[str, float] = {}
@@ -330,13 +338,15 @@ class CpuMeter:
             elif pid not in own:
                 others[comm] = others.get(comm, 0.0) + used
         self.server, self.postgres = server, postgres
-        self.unseen = max(0.0, self.machine - everything)
+        # What no process is charged with: interrupts and steal are named, the rest unseen.
+        self.unseen = max(0.0, self.machine - everything - self.interrupts - self.steal)
         self.others = sorted(((c, v) for c, v in others.items() if v >= 0.01),
                              key=lambda cv: -cv[1])[:4]
 
     def describe_others(self) -> str:
         named = ", ".join(f"{c} {v:.2f}" for c, v in self.others) or "none"
-        return f"{named}; unseen {self.unseen:.2f}"
+        return (f"{named}; interrupts {self.interrupts:.2f}, steal {self.steal:.2f}, "
+                f"unseen {self.unseen:.2f}")
 
 
 class Profiler:
