@@ -393,7 +393,8 @@ BUCKETS = (
 )
 
 
-def _stacks(files: list[Path]) -> Iterator[tuple[list[str], int]]:
+def stacks(files: list[Path]) -> Iterator[tuple[list[str], int]]:
+    """(frames, samples) of each line of collapsed-stack files ("f1;f2;f3 count")."""
     for path in files:
         try:
             text = path.read_text(errors="replace")
@@ -412,7 +413,7 @@ def summarise_profile(files: list[Path], top: int = 12) -> list[str]:
     app: dict[str, int] = {}
     own: dict[str, int] = {}
     total = 0
-    for frames, count in _stacks(files):
+    for frames, count in stacks(files):
         total += count
         joined = ";".join(frames)
         name = next((b for b, keys in BUCKETS if any(k in joined for k in keys)), "other")
