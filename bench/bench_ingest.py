@@ -33,6 +33,7 @@ from psycopg import sql
 import clone_prefill
 import loadgen
 import payloads
+from app.fhir.nhs_number import NHS_NUMBER_SYSTEM
 from hold_memory import MemoryHold
 from pg_reads import ReadMeter
 from procs import (
@@ -110,8 +111,8 @@ def rounds_note(label: str, out: dict[str, list[Measure]]) -> str:
     for i, (s, f) in enumerate(zip(out["service"], out["floor"], strict=True)):
         mark = (f" (disturbed: other {s.other_cores:.2f} / {f.other_cores:.2f} cores)"
                 if disturbed(s) or disturbed(f) else "")
-        parts.append(f"{i + 1}: {s.item_rate:,.0f} / {f.item_rate:,.0f} req/s = "
-                     f"{s.item_rate / f.item_rate:.2f}{mark}")
+        ratio = f"{s.item_rate / f.item_rate:.2f}" if f.item_rate else "-"
+        parts.append(f"{i + 1}: {s.item_rate:,.0f} / {f.item_rate:,.0f} req/s = {ratio}{mark}")
     return f"{label} round by round, service / floor: " + "; ".join(parts) + "."
 
 
@@ -238,10 +239,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args.scenarios = chosen
     if args.reuse_db is not None and "c" not in chosen:
         p.error("--reuse-db serves (c): add c to --scenario")
-    args.py_spy_labels = {PY_SPY_PHASES[x.strip()] for x in args.py_spy_phases.split(",")
-                          if x.strip() in PY_SPY_PHASES}
-    if len(args.py_spy_labels) != len([x for x in args.py_spy_phases.split(",") if x.strip()]):
+    if args.reuse_db is not None and (args.skip_prefill or args.prefill_template):
+        p.error("--reuse-db runs (c) on a store already filled: no prefill options with it")
+    phases = {x.strip() for x in args.py_spy_phases.split(",") if x.strip()}
+    if phases - PY_SPY_PHASES.keys():
         p.error(f"--py-spy-phases takes a comma-separated subset of {','.join(PY_SPY_PHASES)}")
+    args.py_spy_labels = {PY_SPY_PHASES[x] for x in phases}
     payloads.STATUSES = tuple(x.strip() for x in args.statuses.split(",") if x.strip())
     args.prefill_status_list = tuple(
         x.strip() for x in args.prefill_statuses.split(",") if x.strip())
@@ -305,6 +308,7 @@ class Bench:
         self.nhs = payloads.nhs_numbers()
         self.token: BearerToken | None = None
         self.tag_prefix = ""  # before each appointment identifier's tag (see reuse)
+        self.profiled = 0  # timed runs recorded by py-spy so far (each its own files)
         self.service_env: dict[str, str] = {}
         self.service_argv: list[str] = []
 
@@ -318,6 +322,8 @@ class Bench:
         log(f"background load: {busy:.2f} cores busy")
         if self.args.py_spy is not None:
             self.args.py_spy.mkdir(parents=True, exist_ok=True)
+        if self.args.reuse_db is not None:
+            self.check_kept(self.args.reuse_db)  # before (a), not after it
         log(f"creating databases {self.service_db}, {self.floor_db}; logs in {self.log_dir}")
         self.pg.create(self.service_db)
         self.reads = ReadMeter(self.pg.dsn(self.service_db))
@@ -406,7 +412,7 @@ class Bench:
             except Exception as exc:  # keep tearing down
                 log(f"stopping {server.name}: {exc}")
         if self.args.keep_db:
-            log(f"kept databases {self.service_db}, {self.floor_db}")
+            log(f"kept databases {', '.join(self.pg.created)}")
         else:
             self.pg.drop_all()
             log("dropped the benchmark databases")
@@ -444,7 +450,9 @@ class Bench:
 
         with contextlib.ExitStack() as stack:
             if profile:
-                prefix = self.args.py_spy / f"{server}{label.strip('()').replace(') ', '-')}"
+                self.profiled += 1
+                phase = next(k for k, v in PY_SPY_PHASES.items() if v == label)
+                prefix = self.args.py_spy / f"{server}-{phase}-{self.profiled}"
                 profiler = stack.enter_context(Profiler(
                     str(Path(sys.executable).parent / "py-spy"), target.worker_pids(), prefix,
                     gil=self.args.py_spy_mode == "gil"))
@@ -529,11 +537,16 @@ class Bench:
         return out
 
     def with_history(self, label: str) -> Measure:
-        """(a)'s POSTs for the prefilled children: each already has a long history."""
+        """(a)'s POSTs for the prefilled children: each already has a long history. The
+        warm-up posts for the children after the timed run's, where there are enough, so
+        that every timed POST meets a history of PREFILL_PER_CHILD appointments."""
         a = self.args
-        warm = self.single_requests("service", "hw", a.warmup, self.prefilled_children)
+        children = self.prefilled_children
+        spare = children[a.requests:a.requests + a.warmup]
+        warm = self.single_requests("service", "hw", a.warmup,
+                                    spare if len(spare) == a.warmup else children)
         self._load("service", warm, a.concurrency, expect_created)
-        timed = self.single_requests("service", "h", a.requests, self.prefilled_children)
+        timed = self.single_requests("service", "h", a.requests, children[:a.requests])
         return self._run("service", timed, a.concurrency, expect_created, label)
 
     def bundles(self) -> Measure:
@@ -621,16 +634,25 @@ class Bench:
             self.restart_service("service-after-prefill", {})
         return measure, stored  # through the service: the copies are in the notes
 
+    def check_kept(self, name: str) -> None:
+        """Refuse a --reuse-db that is not a service store: the service would migrate
+        whatever database it is given (the admin database, a typo's neighbour)."""
+        with psycopg.connect(self.args.admin_dsn, autocommit=True) as admin:
+            found = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                                  (name,)).fetchone()
+        if not found:
+            raise RuntimeError(f"--reuse-db: no database {name}")
+        with psycopg.connect(self.pg.dsn(name), autocommit=True) as conn:
+            kept = conn.execute("SELECT to_regclass('coded_event') IS NOT NULL").fetchone()
+        if not (kept and kept[0]):
+            raise RuntimeError(f"--reuse-db: {name} holds no service store (no coded_event)")
+
     def reuse(self, name: str) -> None:
         """Serve (c) from the service database `name`, kept by an earlier run: the service
         restarted on it with a client of its own there, patients numbered past the NHS
         numbers it holds, appointment identifiers of this run's own (the earlier run's tags
         are taken), and for the history phase the children that still have exactly
         PREFILL_PER_CHILD coded events (the earlier phase added to the ones it used)."""
-        with psycopg.connect(self.args.admin_dsn, autocommit=True) as admin:
-            if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                                 (name,)).fetchone():
-                raise RuntimeError(f"--reuse-db: no database {name}")
         self.service_db = name
         self.reads = ReadMeter(self.pg.dsn(name))
         self.service_env["WNB_DATABASE_URL"] = self.pg.url(name)
@@ -644,22 +666,19 @@ class Bench:
             top = conn.execute(
                 "SELECT max(value) FROM identity_key WHERE type = 'Patient' AND system = %s "
                 "AND value LIKE '999%%'",  # the key's leading columns: one index probe
-                (payloads.NHS_NUMBER_SYSTEM,)).fetchone()
+                (NHS_NUMBER_SYSTEM,)).fetchone()
             self.nhs = payloads.nhs_numbers(int(top[0][3:9]) + 1 if top and top[0] else 0)
-            self.prefilled_children = [r[0] for r in conn.execute(
-                "SELECT p.id FROM resource p WHERE p.type = 'Patient' AND (SELECT count(*) "
-                "FROM coded_event e WHERE e.child_id = p.id) = %s ORDER BY p.pk LIMIT %s",
-                (PREFILL_PER_CHILD, self.args.requests))]
+            wanted = self.args.requests + self.args.warmup
+            self.prefilled_children = untouched_children(conn, wanted)
         self.tag_prefix = f"r{self.run_id.replace('_', 'x')}"
-        if len(self.prefilled_children) < self.args.requests:
+        if len(self.prefilled_children) < wanted:
             raise RuntimeError(
                 f"--reuse-db: {name} holds {len(self.prefilled_children)} children with "
-                f"{PREFILL_PER_CHILD} appointments and no more; {self.args.requests} needed")
+                f"{PREFILL_PER_CHILD} appointments and no more; {wanted} needed")
         self.report.notes.append(
             f"(c) ran on {name}, kept by an earlier run (--reuse-db; not prefilled here); "
-            f"(a) on an empty database of this run. The history phase's children: "
-            f"{len(self.prefilled_children):,} with exactly {PREFILL_PER_CHILD} appointments, "
-            f"the first by when they were stored.")
+            f"(a) on an empty database of this run. The history phase's children: the first "
+            f"{wanted:,} stored of those with exactly {PREFILL_PER_CHILD} appointments.")
 
     def analyze(self, background: bool = False) -> None:
         """ANALYZE the service database, standing in for autovacuum (when it is off)."""
@@ -694,6 +713,26 @@ class Bench:
     def count_appointments(self) -> int:
         return int(self.pg.scalar(  # type: ignore[call-overload]
             self.service_db, "SELECT count(*) FROM resource WHERE type = 'Appointment'"))
+
+
+def untouched_children(conn: psycopg.Connection, wanted: int, batch: int = 2000) -> list[str]:
+    """The first `wanted` Patients stored (by key) that have exactly PREFILL_PER_CHILD coded
+    events, looked for a batch of Patients at a time: one query over every Patient of a
+    10,000,000 store reads 3 GB into the cache just before (c) measures it."""
+    found: list[str] = []
+    after = 0
+    while len(found) < wanted:
+        rows = conn.execute(
+            "SELECT pk, id FROM resource WHERE type = 'Patient' AND pk > %s ORDER BY pk "
+            "LIMIT %s", (after, batch)).fetchall()
+        if not rows:
+            break
+        after = rows[-1][0]
+        counts: dict[str, int] = dict(conn.execute(
+            "SELECT child_id, count(*) FROM coded_event WHERE child_id = ANY(%s) "
+            "GROUP BY child_id", ([i for _, i in rows],)).fetchall())
+        found += [i for _, i in rows if counts.get(i) == PREFILL_PER_CHILD]
+    return found[:wanted]
 
 
 # --- report -------------------------------------------------------------------------------------
@@ -882,6 +921,10 @@ def main(argv: Sequence[str] | None = None, command: str | None = None) -> int:
                     report.notes.append(
                         f"(c) over the undisturbed rounds only: {cc_s / ca_s:.2f} vs (a), "
                         f"{cc_s / ca_s / (cc_f / ca_f):.2f} after the floor's drift.")
+                elif some:
+                    report.notes.append(
+                        "(c) has no figure over undisturbed rounds: every round of (a) or of "
+                        "(c) was disturbed.")
             if bench.prefilled_children:
                 hist = bench.with_history("(c) history")
                 report.rows.append(row(

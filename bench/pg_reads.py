@@ -70,7 +70,7 @@ class Reads:
             # A write's unit of work rolled back (a race retried, a group run again one write
             # after another, a reconciliation deferred) did its work twice: it costs CPU
             # that no statement's own time shows. Reads end in ROLLBACK too: the look-up of
-            # a token's client every WNB_AUTH_CACHE_SECONDS (5) per process, a few a run.
+            # a token's client when its cache ends, once for every request then in flight.
             lines.append(f"transactions per request: {ends['COMMIT'] / n:.2f} committed, "
                          f"{ends['ROLLBACK'] / n:.3f} rolled back")
         top = sorted(self.statements, key=lambda s: (s.read, s.exec_ms), reverse=True)[:TOP]

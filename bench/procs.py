@@ -208,10 +208,10 @@ def descendants(root: int) -> list[int]:
 
 
 def _machine() -> tuple[int, int, int, int]:
-    """(busy, total, interrupts, steal) jiffies of the whole machine: busy counts the time
-    spent serving interrupts (softirq: the loopback network's packets) and the time the
-    hypervisor gave this machine's cores to another (steal), neither of which any process
-    is charged with."""
+    """(busy, total, interrupts, steal) jiffies of the whole machine. Busy counts the time the
+    hypervisor gave this machine's cores to another (steal), which no process is charged
+    with, and the time spent serving interrupts (the loopback network's packets), which a
+    kernel without IRQ time accounting (Debian's) also charges to the process it interrupted."""
     parts = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = parts[3] + parts[4]
     total = sum(parts[:8])
@@ -287,12 +287,12 @@ def other_backends(admin_dsn: str, ours: Iterable[str]) -> set[int]:
 class CpuMeter:
     """CPU used during a run by the server under test, PostgreSQL, this process and the rest of
     the machine. Figures are in cores (1.0 = one core busy for the whole run). `others` names the
-    busiest processes outside the benchmark; `interrupts` (hard and soft: the loopback network's
-    packets) and `steal` (the hypervisor serving another machine on these cores) are busy time
-    no process is charged with; `unseen` is the rest no live process accounts for (processes
-    that started and ended inside the window, other kernel work). `foreign` names the
-    PostgreSQL backends serving other databases (a prefill's copy, a test suite beside the run):
-    theirs goes to `others`, not to PostgreSQL's figure."""
+    busiest processes outside the benchmark; `steal` is the hypervisor serving another machine
+    on these cores, `unseen` the rest of the busy time no live process accounts for (processes
+    that started and ended inside the window, other kernel work); `interrupts` (the loopback
+    network's packets) is shown apart, though the kernel mostly charges it to the processes.
+    `foreign` names the PostgreSQL backends serving other databases (a prefill's copy, a test
+    suite beside the run): theirs goes to `others`, not to PostgreSQL's figure."""
 
     def __init__(self, server_pids: list[int],
                  foreign: Callable[[], set[int]] | None = None) -> None:
@@ -338,15 +338,16 @@ class CpuMeter:
             elif pid not in own:
                 others[comm] = others.get(comm, 0.0) + used
         self.server, self.postgres = server, postgres
-        # What no process is charged with: interrupts and steal are named, the rest unseen.
-        self.unseen = max(0.0, self.machine - everything - self.interrupts - self.steal)
+        # What no process is charged with: steal, and the unseen rest. Interrupts are shown
+        # beside them, not taken off: most of their time is in the processes' own already.
+        self.unseen = max(0.0, self.machine - everything - self.steal)
         self.others = sorted(((c, v) for c, v in others.items() if v >= 0.01),
                              key=lambda cv: -cv[1])[:4]
 
     def describe_others(self) -> str:
         named = ", ".join(f"{c} {v:.2f}" for c, v in self.others) or "none"
-        return (f"{named}; interrupts {self.interrupts:.2f}, steal {self.steal:.2f}, "
-                f"unseen {self.unseen:.2f}")
+        return (f"{named}; steal {self.steal:.2f}, unseen {self.unseen:.2f}; interrupts "
+                f"{self.interrupts:.2f}, within the processes' time")
 
 
 class Profiler:

@@ -1,14 +1,16 @@
 """bench/spy_diff.py: two py-spy recordings side by side, in ms per request.
 
-`bench/ingest --py-spy DIR` writes each worker's raw collapsed stacks (`<server><phase>-<pid>
-.txt`). A share of samples cannot compare two phases that ran different numbers of requests,
-or show that one phase costs more everywhere; time per request can. Each sample stands for
-1 / RATE s of a thread holding the GIL (`--py-spy-mode gil`, the default), so a function's
-inclusive samples times 1000 / RATE over the requests is its Python CPU per request.
-Prints the totals, then the functions whose time per request differs most:
+`bench/ingest --py-spy DIR` writes each worker's raw collapsed stacks for each profiled timed
+run, `<server>-<phase>-<run>-<pid>.txt`. A share of samples cannot compare two phases that
+ran different numbers of requests, or show that one phase costs more everywhere; time per
+request can. Each sample stands for 1 / RATE s of a thread holding the GIL (`--py-spy-mode
+gil`, the default), so a function's inclusive samples times 1000 / RATE over the requests is
+its Python CPU per request. `--requests` counts the timed requests of every run the files
+cover (three rounds of 1,500: 4,500). Prints the totals, then the functions whose time per
+request differs most:
 
-    .venv/bin/python bench/spy_diff.py DIR/servicea-*.txt --requests 3000 \\
-        --against DIR/servicec-*.txt --against-requests 3000
+    .venv/bin/python bench/spy_diff.py DIR/service-a-*.txt --requests 3000 \\
+        --against DIR/service-c-*.txt --against-requests 3000
 """
 
 from __future__ import annotations
@@ -48,16 +50,21 @@ def main() -> int:
     args = parser.parse_args()
     first, first_total = per_function(args.files)
     second, second_total = per_function(args.against)
-    ms = 1000.0 / args.rate
+    ms: float = 1000.0 / args.rate
+
+    requests: int = args.requests
+    against: int = args.against_requests
+    if min(requests, against) < 1:
+        parser.error("--requests and --against-requests must be at least 1")
 
     def a(name: str) -> float:
-        return first.get(name, 0) * ms / args.requests
+        return first.get(name, 0) * ms / requests
 
     def b(name: str) -> float:
-        return second.get(name, 0) * ms / args.against_requests
+        return second.get(name, 0) * ms / against
 
-    print(f"ms per request: {first_total * ms / args.requests:.2f} in the first, "
-          f"{second_total * ms / args.against_requests:.2f} in the second")
+    print(f"ms per request: {first_total * ms / requests:.2f} in the first, "
+          f"{second_total * ms / against:.2f} in the second")
     print(f"{'first':>7} {'second':>7} {'change':>7}  function (inclusive)")
     for name in sorted(first.keys() | second.keys(), key=lambda n: -abs(b(n) - a(n)))[:args.top]:
         print(f"{a(name):7.3f} {b(name):7.3f} {b(name) - a(name):+7.3f}  {name[:130]}")
