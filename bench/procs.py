@@ -347,7 +347,7 @@ class CpuMeter:
     def describe_others(self) -> str:
         named = ", ".join(f"{c} {v:.2f}" for c, v in self.others) or "none"
         return (f"{named}; steal {self.steal:.2f}, unseen {self.unseen:.2f}; interrupts "
-                f"{self.interrupts:.2f}, within the processes' time")
+                f"{self.interrupts:.2f}, mostly within the processes' time")
 
 
 class Profiler:
