@@ -339,11 +339,9 @@ class Bench:
                 "each timed phase and every 10% of the prefill (in the background).")
         self.pg.create(self.floor_db)
         self.pg.execute(self.floor_db, FLOOR_TABLE_DDL)
+        self.set_settings(self.service_db, self.floor_db)
         for setting in self.args.pg_set:
             name, _, value = setting.partition("=")
-            for db in (self.service_db, self.floor_db):
-                self.pg.execute(db, sql.SQL("ALTER DATABASE {} SET {} = {}").format(
-                    sql.Identifier(db), sql.Identifier(name), sql.Literal(value)))
             self.report.notes.append(f"both databases: `{name} = {value}` (--pg-set).")
         bin_dir = Path(sys.executable).parent
         base_env = {**os.environ, "WNB_LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1"}
@@ -403,6 +401,18 @@ class Bench:
             f"servers fell from {hold.before:.1f} to {hold.after:.1f} GiB.")
         log(f"holding {hold.held:.1f} GiB; available {hold.before:.1f} -> {hold.after:.1f} GiB")
 
+    def set_settings(self, *databases: str, reset: bool = False) -> None:
+        """--pg-set on `databases` (ALTER DATABASE ... SET, so every new session has it), or
+        each taken off again (`reset`)."""
+        for setting in self.args.pg_set:
+            name, _, value = setting.partition("=")
+            for db in databases:
+                change = (sql.SQL("ALTER DATABASE {} RESET {}").format(
+                              sql.Identifier(db), sql.Identifier(name)) if reset else
+                          sql.SQL("ALTER DATABASE {} SET {} = {}").format(
+                              sql.Identifier(db), sql.Identifier(name), sql.Literal(value)))
+                self.pg.execute(db, change)
+
     def stop(self) -> None:
         if self.memory_hold is not None:
             self.memory_hold.release()
@@ -411,6 +421,9 @@ class Bench:
                 server.stop()
             except Exception as exc:  # keep tearing down
                 log(f"stopping {server.name}: {exc}")
+        if self.args.reuse_db is not None and self.service_db == self.args.reuse_db:
+            # A kept store outlives the run: its next run must not inherit this one's settings.
+            self.set_settings(self.args.reuse_db, reset=True)
         if self.args.keep_db:
             log(f"kept databases {', '.join(self.pg.created)}")
         else:
@@ -654,6 +667,7 @@ class Bench:
         are taken), and for the history phase the children that still have exactly
         PREFILL_PER_CHILD coded events (the earlier phase added to the ones it used)."""
         self.service_db = name
+        self.set_settings(name)  # as on (a)'s database, before the service restarts on it
         self.reads = ReadMeter(self.pg.dsn(name))
         self.service_env["WNB_DATABASE_URL"] = self.pg.url(name)
         self.restart_service("service-reused", {})
