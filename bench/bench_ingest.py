@@ -244,7 +244,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     phases = {x.strip() for x in args.py_spy_phases.split(",") if x.strip()}
     if phases - PY_SPY_PHASES.keys():
         p.error(f"--py-spy-phases takes a comma-separated subset of {','.join(PY_SPY_PHASES)}")
-    args.py_spy_labels = {PY_SPY_PHASES[x] for x in phases}
+    args.py_spy_labels = {PY_SPY_PHASES[x]: x for x in phases}  # timed run's label -> phase
     payloads.STATUSES = tuple(x.strip() for x in args.statuses.split(",") if x.strip())
     args.prefill_status_list = tuple(
         x.strip() for x in args.prefill_statuses.split(",") if x.strip())
@@ -464,7 +464,7 @@ class Bench:
         with contextlib.ExitStack() as stack:
             if profile:
                 self.profiled += 1
-                phase = next(k for k, v in PY_SPY_PHASES.items() if v == label)
+                phase = self.args.py_spy_labels[label]
                 prefix = self.args.py_spy / f"{server}-{phase}-{self.profiled}"
                 profiler = stack.enter_context(Profiler(
                     str(Path(sys.executable).parent / "py-spy"), target.worker_pids(), prefix,
