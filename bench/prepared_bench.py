@@ -49,7 +49,8 @@ def patient(i: int) -> WriteRequest:
 
 
 def appointment(ident: str, pid: str, i: int) -> WriteRequest:
-    start = NOW - timedelta(days=1 + i % 300, minutes=i % 97)
+    # Within 99 days: every child is at least 100 days old (a miss before birth is refused).
+    start = NOW - timedelta(days=1 + i % 99, minutes=i % 97)
     data = {
         "resourceType": "Appointment",
         "status": "noshow",
