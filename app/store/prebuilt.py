@@ -10,7 +10,18 @@ text, parsed again, on every request.
 On PostgreSQL a prebuilt query runs on the driver's cursor (`rows`), compiled once: SQLAlchemy's
 work around each execution (parameters, cache key, result metadata) costs about 90-120 us of
 CPU per statement, more than psycopg's own, on statements every write runs. Its columns are
-converted by their types' own result processors, so rows hold what SQLAlchemy would give."""
+converted by their types' own result processors, so rows hold what SQLAlchemy would give.
+
+An array of keys is sent with at least `PLANNED_KEYS` elements, the last repeated: psycopg
+prepares a statement on its fifth run, and PostgreSQL then plans it once (a generic plan)
+only if that plan's estimate, made for an array of ten elements, is no dearer than the plans
+made for the arrays given. A group of single writes gives one to sixteen keys, mostly four
+or five, so every run of every lookup was planned again: 0.1-0.3 ms of the server's CPU for
+each, more than most take to run (`bench/RESULTS.md`). Given ten or more, the generic plan
+wins and is kept; it is the plan made for ten keys, so PostgreSQL's own costing still
+chooses it. The repeats cost nothing to run: a btree index scan sorts an `= ANY` array and
+drops its duplicates before it looks anything up, and a row matches `= ANY` once however
+often its key is listed."""
 
 from __future__ import annotations
 
@@ -26,6 +37,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.store.driver import driver_rows
 
+# PostgreSQL's guess at the length of an array it is not shown (`estimate_array_length`).
+PLANNED_KEYS = 10
 Column = InstrumentedAttribute[Any]  # a mapped column
 OneOf = Callable[[Column, str], ColumnElement[bool]]
 S = TypeVar("S")
@@ -57,6 +70,10 @@ class Prebuilt(Generic[S]):
             return list(connection.execute(statement, dict(params or {})).all())
         on_driver = self._on_driver or self._compile(connection)
         given = {**on_driver.fixed, **(params or {})}
+        for name in on_driver.arrays:
+            keys = given.get(name)
+            if keys and len(keys) < PLANNED_KEYS:
+                given[name] = padded(keys)
         for name, process in on_driver.binds.items():
             if name in given:
                 given[name] = process(given[name])
@@ -88,6 +105,7 @@ class Prebuilt(Generic[S]):
             sql=str(compiled),
             fixed={k: v for k, v in compiled.params.items() if v is not None},
             binds=binds,
+            arrays=tuple(n for n, b in compiled.binds.items() if isinstance(b.type, ARRAY)),
             converted=[
                 (i, process)
                 for i, c in enumerate(columns)
@@ -113,5 +131,12 @@ class _OnDriver:
     sql: str
     fixed: dict[str, Any]
     binds: dict[str, Callable[[Any], Any]]
+    arrays: tuple[str, ...]  # the key arrays (`= ANY`), sent with at least PLANNED_KEYS
     converted: list[tuple[int, Callable[[Any], Any]]]  # (column index, result processor)
     row: Any
+
+
+def padded(keys: Sequence[Any]) -> list[Any]:
+    """`keys` with the last repeated up to PLANNED_KEYS (see the module's docstring)."""
+    out = list(keys)
+    return out + [out[-1]] * (PLANNED_KEYS - len(out))
