@@ -158,7 +158,13 @@ class AppState:
 
     def read(self, use_case: Callable[[Session], T]) -> T:
         with self.reader() as session:
-            return use_case(session)
+            result = use_case(session)
+            # A read ends with COMMIT (it changed nothing): psycopg forgets every statement
+            # it prepared on a connection that rolls back, and the pool hands this
+            # connection to the next write first (`db.py`), which would prepare and plan its
+            # lookups again after every health check or metrics scrape.
+            session.commit()
+            return result
 
 
 def _is_race(exc: OperationalError) -> bool:
