@@ -31,6 +31,7 @@ from app.services.concerns.reconcile import ReconcileFailed, settle
 from app.settings import Settings
 from app.store.audit_key import AuditKeys, load_audit_keys
 from app.store.db import make_engine, make_session_factory
+from app.store.read_session import reading
 from app.store.secret_file import load_or_create_secret, secret_path
 
 T = TypeVar("T")
@@ -157,14 +158,8 @@ class AppState:
         )
 
     def read(self, use_case: Callable[[Session], T]) -> T:
-        with self.reader() as session:
-            result = use_case(session)
-            # A read ends with COMMIT (it changed nothing): psycopg forgets every statement
-            # it prepared on a connection that rolls back, and the pool hands this
-            # connection to the next write first (`db.py`), which would prepare and plan its
-            # lookups again after every health check or metrics scrape.
-            session.commit()
-            return result
+        with reading(self.reader) as session:  # ends with COMMIT: see `read_session`
+            return use_case(session)
 
 
 def _is_race(exc: OperationalError) -> bool:

@@ -12,21 +12,26 @@ work around each execution (parameters, cache key, result metadata) costs about 
 CPU per statement, more than psycopg's own, on statements every write runs. Its columns are
 converted by their types' own result processors, so rows hold what SQLAlchemy would give.
 
-An array of keys is sent with at least `PLANNED_KEYS` elements, the last repeated: psycopg
-prepares a statement on its fifth run, and PostgreSQL then plans it once (a generic plan)
-only if that plan's estimate, made for an array of ten elements, is no dearer than the plans
-made for the arrays given. A group of single writes gives one to sixteen keys, mostly four
-or five, so every run of every lookup was planned again: 0.1-0.3 ms of the server's CPU for
-each, more than most take to run (`bench/RESULTS.md`). Given ten or more, the generic plan
-wins and is kept; it is the plan made for ten keys, so PostgreSQL's own costing still
-chooses it. The repeats cost nothing to run: a btree index scan sorts an `= ANY` array and
-drops its duplicates before it looks anything up, and a row matches `= ANY` once however
-often its key is listed."""
+An array of keys (`= ANY`) is sent with at least `PLANNED_KEYS` elements, the last repeated,
+where psycopg prepares statements. psycopg prepares one on its sixth run; PostgreSQL plans
+the next five runs for their values, and then keeps a generic plan, made once for an array
+of ten elements, only while its estimate is below the average of those five (each charged
+for its planning). A group of single writes gives one to sixteen keys, mostly four or five,
+so the generic plan never won and every run of every lookup was planned again: 0.1-0.3 ms of
+the server's CPU each, more than most take to run (`bench/RESULTS.md`, eighth sitting). With
+ten keys or more the five plans cost about what the generic one does, and with their
+planning charge more, so PostgreSQL's own costing keeps it, usually: plans made for keys
+PostgreSQL knows to match fewer rows than the column's average (a few children with
+thousands of events skew it) can still cost less, and are then made each time, as before. The
+repeats cost nothing to run: a btree scan sorts an `= ANY` array and drops its duplicates
+before it looks anything up, and a row matches `= ANY` once however often its key is listed
+(hazard H-170). Where nothing is prepared (behind a transaction pooler) there is nothing to
+keep, and the arrays go as given: a plan made for each run should see the real keys."""
 
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -44,8 +49,15 @@ OneOf = Callable[[Column, str], ColumnElement[bool]]
 S = TypeVar("S")
 
 
+class KeyArray(ARRAY):
+    """An array of keys tested with `= ANY`: the only arrays a lookup may pad (a repeated key
+    would return rows twice from an array that is joined or counted)."""
+
+    cache_ok = True
+
+
 def _any(column: Column, name: str) -> ColumnElement[bool]:
-    return column == any_(bindparam(name, type_=ARRAY(column.type)))
+    return column == any_(bindparam(name, type_=KeyArray(column.type)))
 
 
 def _in(column: Column, name: str) -> ColumnElement[bool]:
@@ -70,10 +82,10 @@ class Prebuilt(Generic[S]):
             return list(connection.execute(statement, dict(params or {})).all())
         on_driver = self._on_driver or self._compile(connection)
         given = {**on_driver.fixed, **(params or {})}
-        for name in on_driver.arrays:
-            keys = given.get(name)
-            if keys and len(keys) < PLANNED_KEYS:
-                given[name] = padded(keys)
+        if prepares(connection):
+            for name in on_driver.arrays:
+                if name in given:
+                    given[name] = padded(given[name])
         for name, process in on_driver.binds.items():
             if name in given:
                 given[name] = process(given[name])
@@ -105,7 +117,7 @@ class Prebuilt(Generic[S]):
             sql=str(compiled),
             fixed={k: v for k, v in compiled.params.items() if v is not None},
             binds=binds,
-            arrays=tuple(n for n, b in compiled.binds.items() if isinstance(b.type, ARRAY)),
+            arrays=tuple(n for n, b in compiled.binds.items() if isinstance(b.type, KeyArray)),
             converted=[
                 (i, process)
                 for i, c in enumerate(columns)
@@ -131,12 +143,19 @@ class _OnDriver:
     sql: str
     fixed: dict[str, Any]
     binds: dict[str, Callable[[Any], Any]]
-    arrays: tuple[str, ...]  # the key arrays (`= ANY`), sent with at least PLANNED_KEYS
+    arrays: tuple[str, ...]  # the key arrays (`= ANY`), padded to PLANNED_KEYS
     converted: list[tuple[int, Callable[[Any], Any]]]  # (column index, result processor)
     row: Any
 
 
-def padded(keys: Sequence[Any]) -> list[Any]:
-    """`keys` with the last repeated up to PLANNED_KEYS (see the module's docstring)."""
+def prepares(connection: Connection) -> bool:
+    """Whether psycopg prepares statements on this connection (not behind a pooler)."""
+    driver = connection.connection.driver_connection
+    return getattr(driver, "prepare_threshold", None) is not None
+
+
+def padded(keys: Iterable[Any]) -> list[Any]:
+    """`keys` with the last repeated up to PLANNED_KEYS (see the module's docstring); as
+    given when there are enough, or none."""
     out = list(keys)
-    return out + [out[-1]] * (PLANNED_KEYS - len(out))
+    return out + [out[-1]] * (PLANNED_KEYS - len(out)) if 0 < len(out) < PLANNED_KEYS else out

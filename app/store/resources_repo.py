@@ -17,7 +17,7 @@ from app.store.bulk import (
 )
 from app.store.driver import driver_rows
 from app.store.models import CodedEvent, IdentityKey, Resource, ResourceVersion, SearchIndex
-from app.store.prebuilt import PLANNED_KEYS, Prebuilt, padded
+from app.store.prebuilt import Prebuilt, padded, prepares
 from app.store.row_updates import update_rows
 
 IdentityTuple = tuple[str, str, str, str]  # type, system, value, scope
@@ -97,7 +97,7 @@ def identity_owners(session: Session, keys: Iterable[IdentityTuple]) -> dict[Ide
     if connection.dialect.name == "postgresql":
         # Padded as a prebuilt lookup's keys are (`prebuilt.padded`: planned once, not on
         # each run); a key listed twice is found twice, and the dict keeps it once.
-        keys = padded(wanted) if len(wanted) < PLANNED_KEYS else wanted
+        keys = padded(wanted) if prepares(connection) else wanted
         t, s, v, sc = (list(column) for column in zip(*keys, strict=True))
         rows: Iterable[Any] = driver_rows(
             connection, _IDENTITY_OWNERS_PG, {"t": t, "s": s, "v": v, "sc": sc}

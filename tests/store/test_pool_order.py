@@ -4,13 +4,20 @@ rather than every pooled connection preparing and planning each statement again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import suppress
+
 import pytest
 from sqlalchemy import Connection, text
 
-from app.runtime import build_state
+from app.auth.tokens import AccessClaims
+from app.runtime import AppState, build_state
+from app.services.access.authenticate import Unauthenticated
 from app.store import rules_repo
 from app.store.db import make_engine
-from tests.conftest import settings_for
+from app.store.models import Family
+from app.store.read_session import ReadWroteError
+from tests.conftest import FIXED_NOW, settings_for
 
 
 def _backend(conn: Connection) -> int:
@@ -32,24 +39,52 @@ def test_the_connection_returned_last_is_handed_out_first(database_url: str) -> 
         engine.dispose()
 
 
-@pytest.mark.own_connections("a state of its own: its pool's connections observed")
-def test_a_read_leaves_the_connections_prepared_statements(database_url: str) -> None:
-    """A read ends with COMMIT: a rollback would make psycopg deallocate every statement it
-    prepared on the connection, the connection the next write is handed."""
-    if database_url.startswith("sqlite"):
-        pytest.skip("PostgreSQL's prepared statements")
+def _prepared_after(database_url: str, read: Callable[[AppState], object]) -> list[str]:
+    """This state's prepared statements after a hot lookup was prepared, then `read` ran."""
     own = build_state(settings_for(database_url))
     try:
         with own.writer() as session:
             for _ in range(8):  # prepared on its sixth run
                 rules_repo.events_of_children(session, ["nobody"])
             session.commit()
-        own.read(lambda s: s.execute(text("SELECT 1")).scalar_one())
-        prepared = own.read(
+        with suppress(Unauthenticated):
+            read(own)
+        return own.read(
             lambda s: list(
                 s.execute(text("SELECT statement FROM pg_prepared_statements")).scalars()
             )
         )
     finally:
         own.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "read",
+    [
+        pytest.param(lambda st: st.read(lambda s: s.execute(text("SELECT 1"))), id="a read"),
+        pytest.param(
+            lambda st: st.auth.session(st.reader, "no-such-session", FIXED_NOW), id="sign-in"
+        ),
+        pytest.param(
+            lambda st: st.auth.principal(
+                st.reader, AccessClaims("no-such-client", "system/*.read", "j", FIXED_NOW)
+            ),
+            id="a token's client",
+        ),
+    ],
+)
+def test_a_read_leaves_the_connections_prepared_statements(
+    database_url: str, read: Callable[[AppState], object]
+) -> None:
+    """A read ends with COMMIT: a rollback would make psycopg deallocate every statement it
+    prepared on the connection, the connection the next write is handed."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL's prepared statements")
+    prepared = _prepared_after(database_url, read)
     assert any(p.startswith("SELECT coded_event.pk") for p in prepared)
+
+
+def test_a_read_that_leaves_a_change_is_refused_and_commits_nothing(state: AppState) -> None:
+    with pytest.raises(ReadWroteError):
+        state.read(lambda s: s.add(Family(family_id="read-wrote", created_at=FIXED_NOW)))
+    assert state.read(lambda s: s.get(Family, "read-wrote")) is None

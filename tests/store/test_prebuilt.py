@@ -4,6 +4,7 @@ column name and in column order. SQLite runs it through SQLAlchemy."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,10 +12,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from app.runtime import AppState
+from app.runtime import AppState, build_state
+from app.services.common.writes import WriteRequest
+from app.services.records.ingest import write_resources
 from app.store import family_repo, flags_repo, resources_repo, rules_repo, subscriptions_repo
 from app.store.prebuilt import PLANNED_KEYS, Prebuilt, padded
-from tests.factories import child, missed
+from tests.conftest import Databases, settings_for
+from tests.factories import appointment, child, missed, patient
 
 
 def _both(session: Session, query: Prebuilt[Any], params: dict[str, Any]) -> tuple[Any, Any]:
@@ -67,50 +71,64 @@ def test_each_hot_query_reads_what_sqlalchemy_reads(client: TestClient, state: A
 def test_a_short_key_array_is_padded_with_its_last_key() -> None:
     assert padded(["a", "b"]) == ["a", "b"] + ["b"] * (PLANNED_KEYS - 2)
     assert len(padded(["a"])) == PLANNED_KEYS
+    assert padded([]) == []  # nothing to look up: the callers send no statement
+    many = [str(i) for i in range(PLANNED_KEYS + 1)]
+    assert padded(iter(many)) == many
 
 
 RUNS = 12  # psycopg prepares by the sixth run; PostgreSQL plans the next five for their keys
 
 
-def test_a_hot_lookup_is_planned_once_not_on_every_run(client: TestClient, state: AppState) -> None:
-    """PostgreSQL keeps a prepared statement's generic plan (made for ten keys) only if it is
-    no dearer than the plans made for the keys given: with two keys, and tables analyzed,
-    every run would be planned again. The lookup is sent ten keys, so from the sixth
-    prepared run on it runs on its one plan, and its rows are the same."""
-    if state.engine.dialect.name != "postgresql":
+@pytest.mark.own_connections("a database of its own: ANALYZE's counts outlive a rollback")
+def test_a_hot_lookup_is_planned_once_not_on_every_run(
+    databases: Databases, tmp_path: Path
+) -> None:
+    """PostgreSQL keeps a prepared statement's generic plan (made for ten keys) only while it
+    costs less than the plans made for the keys given: with two keys, on an analyzed table
+    of other children's events, every run would be planned again. The lookup is sent ten
+    keys, so after PostgreSQL's five plans for them it runs on its one plan, rows unchanged."""
+    if not databases.postgres:
         pytest.skip("plans are PostgreSQL's")
-    pids = [child(client, "2020-03-01"), child(client, "2021-04-02")]
-    for pid in pids:
-        missed(client, pid, "2026-05-20")
-
-    def run(s: Session) -> tuple[int, int]:
-        # Other children's events, as a store holds: the plan made for two keys is then
-        # cheaper than one for ten, as it is in a service under load.
-        s.execute(
-            text(
-                "INSERT INTO coded_event (resource_pk, resource_type, resource_id, child_id, "
-                "event_at, category, outcome_system, outcome_code, is_child, original_codes, "
-                "recorded_at) SELECT (SELECT min(resource_pk) FROM coded_event), "
-                "'Appointment', 'other-' || g, 'other-' || g, now(), 'attended', "
-                "'s', 'c', true, '[]', now() FROM generate_series(1, 20000) AS g"
+    url, drop = databases.new(tmp_path)
+    own = build_state(settings_for(url))
+    try:
+        ctx = own.write_context()
+        made = own.write(
+            lambda s: write_resources(
+                s, [WriteRequest(type="Patient", data=patient()) for _ in range(2)], ctx
             )
         )
-        s.execute(text("ANALYZE coded_event"))
-        for _ in range(RUNS):
-            found = rules_repo.events_of_children(s, pids)
-            assert sorted(e.child_id for e in found) == sorted(pids)
-        return s.execute(
-            text(
-                "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
-                "WHERE statement LIKE 'SELECT coded_event.pk%'"
+        pids = [r.id for r in made]
+        misses = [
+            WriteRequest(type="Appointment", data=appointment(f"Patient/{pid}")) for pid in pids
+        ]
+        own.write(lambda s: write_resources(s, misses, ctx))
+        with own.writer() as session:
+            # Other children's events, as a store holds: the plan made for two keys is then
+            # cheaper than one for ten, as it is in a service under load.
+            session.execute(
+                text(
+                    "INSERT INTO coded_event (resource_pk, resource_type, resource_id, "
+                    "child_id, event_at, category, outcome_system, outcome_code, is_child, "
+                    "original_codes, recorded_at) SELECT (SELECT min(resource_pk) FROM "
+                    "coded_event), 'Appointment', 'other-' || g, 'other-' || g, now(), "
+                    "'attended', 's', 'c', true, '[]', now() FROM generate_series(1, 20000) g"
+                )
             )
-        ).one()
-
-    with state.writer() as session:
-        # Counted from here: psycopg forgets what it prepared when it sees this too.
-        session.execute(text("DEALLOCATE ALL"))
-        generic, custom = run(session)
-    # Prepared on the sixth run; PostgreSQL's first five runs are planned for their keys.
+            session.commit()
+            session.execute(text("ANALYZE coded_event"))
+            for _ in range(RUNS):
+                found = rules_repo.events_of_children(session, pids)
+                assert sorted(e.child_id for e in found) == sorted(pids)
+            generic, custom = session.execute(
+                text(
+                    "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+                    "WHERE statement LIKE 'SELECT coded_event.pk%'"
+                )
+            ).one()
+    finally:
+        own.engine.dispose()
+        drop()
     # PostgreSQL's first five runs of a prepared statement are planned for their keys;
     # every later run used the one generic plan (never planned again).
     assert custom == 5 and generic >= 1

@@ -13,6 +13,7 @@ from app.auth.principal import Principal
 from app.auth.tokens import AccessClaims, TokenError, check_expiry, verify_access_token
 from app.services.access.users import extend_session, principal_for_session, session_extension
 from app.store import auth_repo
+from app.store.read_session import reading
 
 TOKENS_KEPT = 10_000  # verified tokens remembered per process
 
@@ -76,7 +77,7 @@ class Authenticator:
         writer: Callable[[], Session] | None = None,
     ) -> Principal:
         """The signed-in person; each use pushes the idle end forward (with `writer`)."""
-        with reader() as session:
+        with reading(reader) as session:
             principal = principal_for_session(session, token, now)
             until = (
                 session_extension(session, token, now, self._idle, self._session_ttl)
@@ -97,7 +98,7 @@ class Authenticator:
         cached = self._clients.get(client_id)
         if cached is not None and time.monotonic() - cached[0] < self._ttl:
             return cached[1]
-        with reader() as session:
+        with reading(reader) as session:
             row = auth_repo.client(session, client_id)
             info = (row.name, row.role, row.revoked_at is not None) if row else ("", None, True)
         self._clients[client_id] = (time.monotonic(), info)
