@@ -129,6 +129,7 @@ def test_a_hot_lookup_is_planned_once_not_on_every_run(
     finally:
         own.engine.dispose()
         drop()
-    # PostgreSQL's first five runs of a prepared statement are planned for their keys;
-    # every later run used the one generic plan (never planned again).
-    assert custom == 5 and generic >= 1
+    # PostgreSQL plans a prepared statement's first five runs for their keys; every later
+    # run used the one generic plan (never planned again). Without the padding every
+    # prepared run is planned for its keys: custom 7-9, generic 0.
+    assert custom <= 5 and generic >= 1
