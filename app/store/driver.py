@@ -13,6 +13,7 @@ import psycopg
 from sqlalchemy import Column, Connection, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.types import TypeEngine
 
 
 def raised(connection: Connection, statement: str, exc: psycopg.Error) -> StatementError:
@@ -34,14 +35,19 @@ def driver_types(columns: list[Column[Any]], dialect: Dialect) -> list[Callable[
     return [c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
 
 
-def cast_type(column: Column[Any], connection: Connection) -> str:
-    """The type a value is cast to. A string's length is left out, as SQLAlchemy leaves it
-    out of its own casts: PostgreSQL cuts an over-long value cast to VARCHAR(n) short without
-    a word, where storing it in the column refuses it."""
-    kind = column.type
+def uncut(kind: TypeEngine[Any]) -> TypeEngine[Any]:
+    """`kind` without a string's length, for a cast: PostgreSQL cuts an over-long value cast
+    to VARCHAR(n) short without a word, where storing it in the column refuses it, and a key
+    cut short in a lookup finds the row whose key is its first n characters."""
     if isinstance(kind, String) and kind.length is not None:
-        kind = String()
-    return kind.compile(dialect=connection.dialect)
+        return String()
+    return kind
+
+
+def cast_type(column: Column[Any], connection: Connection) -> str:
+    """The type a value is cast to: its column's, without a string's length (`uncut`), as
+    SQLAlchemy leaves it out of its own casts."""
+    return uncut(column.type).compile(dialect=connection.dialect)
 
 
 @contextmanager

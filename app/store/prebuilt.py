@@ -40,7 +40,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from app.store.driver import driver_rows
+from app.store.driver import driver_rows, uncut
 
 # PostgreSQL's guess at the length of an array it is not shown (`estimate_array_length`).
 PLANNED_KEYS = 10
@@ -57,7 +57,9 @@ class KeyArray(ARRAY):
 
 
 def _any(column: Column, name: str) -> ColumnElement[bool]:
-    return column == any_(bindparam(name, type_=KeyArray(column.type)))
+    # Cast without the column's length: an over-long key finds nothing, never the row whose
+    # key is its first n characters.
+    return column == any_(bindparam(name, type_=KeyArray(uncut(column.type))))
 
 
 def _in(column: Column, name: str) -> ColumnElement[bool]:

@@ -68,6 +68,24 @@ def test_each_hot_query_reads_what_sqlalchemy_reads(client: TestClient, state: A
     state.read(check)
 
 
+def test_a_key_longer_than_its_column_finds_nothing(client: TestClient, state: AppState) -> None:
+    """A key is compared whole, never cast to its column's length first: cut to 64 it would
+    find the resource whose id is its first 64 characters (a wrong owner, a wrong child)."""
+    rid = "a" * 64
+    r = client.put(f"/fhir/Patient/{rid}", json={**patient(), "id": rid})
+    assert r.status_code in (200, 201), r.text
+    missed(client, rid, "2026-05-20")
+
+    def check(s: Session) -> None:
+        assert len(rules_repo.events_of_children(s, [rid])) == 1
+        assert resources_repo.existing_ids(s, "Patient", [rid]) == {rid}
+        assert resources_repo.existing_ids(s, "Patient", [rid + "b"]) == set()
+        assert resources_repo.existing_ids(s, "Patient", [rid + "b", "other"]) == set()
+        assert rules_repo.events_of_children(s, [rid + "b"]) == []
+
+    state.read(check)
+
+
 def test_a_short_key_array_is_padded_with_its_last_key() -> None:
     assert padded(["a", "b"]) == ["a", "b"] + ["b"] * (PLANNED_KEYS - 2)
     assert len(padded(["a"])) == PLANNED_KEYS
