@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from app.fhir.checks import walk
 from app.fhir.dates import age_in_years, local_date, parse_instant
 from app.fhir.references import split_local
 from app.fhir.service_key import organisation_name_of, organisation_of, service_of
 from app.fhir.terminology import Category, Terminology
+from app.fhir.walk import values_at
 
 # A birth date as a span: (earliest, latest) possible day; equal ends for a full date.
 BirthSpan = tuple[date, date]
@@ -192,7 +192,7 @@ def _category(
         reason = next(
             (
                 c.get("code")
-                for c, _ in walk(data, "cancelationReason.coding[]", "")
+                for c in values_at(data, "cancelationReason.coding[]")
                 if c.get("system") == terms.cancellation_reason.system
             ),
             None,
@@ -212,7 +212,7 @@ def _original_codes(data: dict[str, Any]) -> Iterator[dict[str, str]]:
     else:
         paths = ("code.coding[]", "valueCodeableConcept.coding[]")
     for path in paths:
-        for coding, _ in walk(data, path, ""):
+        for coding in values_at(data, path):
             if isinstance(coding, dict) and coding.get("code"):
                 yield {k: coding[k] for k in ("system", "code", "display") if k in coding}
 
@@ -226,7 +226,7 @@ def _event_time(data: dict[str, Any]) -> datetime | None:
         "effectiveInstant",
         "issued",
     ):
-        for value, _ in walk(data, path, ""):
+        for value in values_at(data, path):
             if isinstance(value, str) and (moment := parse_instant(value)):
                 return moment
     return None

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from app.fhir.checks import walk
 from app.fhir.dates import parse_range
 from app.fhir.references import split_local
+from app.fhir.walk import values_at
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ def index_values(data: dict[str, Any], elements: Collection[str] | None = None) 
         for path in param.paths:
             if elements is not None and _top(path) not in elements:
                 continue
-            for value, _ in walk(data, path, type_name):
+            for value in values_at(data, path):
                 out.extend(_values(name, param, value))
     return out
 
@@ -179,7 +179,7 @@ def _date_range(value: Any) -> tuple[datetime, datetime] | None:
 
 def sort_date(data: dict[str, Any]) -> datetime | None:
     for path in SORT_DATE_PATHS.get(data["resourceType"], ()):
-        for value, _ in walk(data, path, ""):
+        for value in values_at(data, path):
             if isinstance(value, str) and (rng := parse_range(value)):
                 return rng[0]
     return None

@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from app.fhir.dates import anniversary, parse_range
 from app.fhir.errors import Issue
-from app.fhir.walk import walk
+from app.fhir.walk import values_at, walk
 
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 YEARS_AHEAD = 2
@@ -63,7 +63,7 @@ def _latest(today: date) -> datetime:
 
 
 def _end_before_start(data: dict, type_name: str, start_path: str, end_path: str) -> list[Issue]:
-    starts = [parse_range(v) for v, _ in walk(data, start_path, type_name) if isinstance(v, str)]
+    starts = [parse_range(v) for v in values_at(data, start_path) if isinstance(v, str)]
     ends = [(parse_range(v), w) for v, w in walk(data, end_path, type_name) if isinstance(v, str)]
     if not starts or not starts[0] or not ends or not ends[0][0]:
         return []

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from app.fhir.checks import walk
 from app.fhir.references import split_local
 from app.fhir.terminology import Terminology, normal_coding
+from app.fhir.walk import values_at
 
 BOOKING_ORGANIZATION = (
     "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-BookingOrganization"
@@ -59,11 +59,11 @@ def service_of(
     """
     if data["resourceType"] == "Appointment":
         for path in SERVICE_PATHS:
-            codings = [c for c, _ in walk(data, path, "") if isinstance(c, dict) and c.get("code")]
+            codings = [c for c in values_at(data, path) if isinstance(c, dict) and c.get("code")]
             if codings:
                 return _from_codings(codings, terms)
     else:
-        for ref, _ in walk(data, "basedOn[]", ""):
+        for ref in values_at(data, "basedOn[]"):
             key = (linked or {}).get((ref or {}).get("reference") or "")
             if key:
                 return Service(key)
@@ -80,7 +80,7 @@ def organisation_key(label: str | None) -> str | None:
 
 def _outcome_service(data: dict[str, Any], terms: Terminology) -> Service:
     for path in OUTCOME_CODE_PATHS:
-        for coding, _ in walk(data, path, ""):
+        for coding in values_at(data, path):
             if isinstance(coding, dict):
                 name = terms.outcome_service(coding.get("system"), coding.get("code"))
                 if name:
@@ -110,7 +110,7 @@ def _organisation_ref(data: dict[str, Any]) -> dict[str, Any] | None:
         if ext.get("url") == BOOKING_ORGANIZATION:
             return ext.get("valueReference") or {}
     for path in ("participant[].actor", "performer[]"):
-        for ref, _ in walk(data, path, ""):
+        for ref in values_at(data, path):
             if not isinstance(ref, dict):
                 continue
             target = ref.get("type") or (split_local(ref.get("reference") or "") or ("",))[0]

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from app.fhir.checks import walk
 from app.fhir.dates import parse_range
 from app.fhir.references import split_local
 from app.fhir.terminology import Terminology
+from app.fhir.walk import values_at
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ def status_of(flag: dict[str, Any], terms: Terminology, recorded_at: datetime) -
     status = next(
         (
             found
-            for coding, _ in walk(flag, "code.coding[]", "")
+            for coding in values_at(flag, "code.coding[]")
             if (found := terms.status_for(coding.get("system"), coding.get("code")))
         ),
         None,

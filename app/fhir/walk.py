@@ -30,6 +30,27 @@ def walk(data: Any, path: str, where: str) -> Iterator[tuple[Any, str]]:
     return iter(found)
 
 
+def values_at(data: Any, path: str) -> list[Any]:
+    """The values `walk` yields, in its order, without their FHIRPaths: most callers drop
+    them, and building a string per value was about a third of the cost of an appointment's
+    search values (11.8 against 8.1 us with its sort date)."""
+    found: list[Any] = [data]
+    for key, many in _steps(path):
+        deeper: list[Any] = []
+        for node in found:
+            if not isinstance(node, dict) or key not in node:
+                continue
+            value = node[key]
+            if many and isinstance(value, list):
+                deeper.extend(value)
+            else:
+                deeper.append(value)
+        if not deeper:
+            return []
+        found = deeper
+    return found
+
+
 @lru_cache(maxsize=256)
 def _steps(path: str) -> tuple[tuple[str, bool], ...]:
     """`a[].b` as (("a", True), ("b", False)): the paths are a few constants, split once."""

@@ -14,7 +14,7 @@ from app.fhir.coding import Outcome, outcome_category
 from app.fhir.dates import birth_range, local_midnight
 from app.fhir.errors import FhirError, Issue
 from app.fhir.references import split_local
-from app.fhir.walk import walk
+from app.fhir.walk import values_at
 from app.services.common.writes import Planned, WriteContext
 from app.store import events_repo
 
@@ -43,7 +43,7 @@ def refuse_impossible_outcomes(session: Session, plans: list[Planned], ctx: Writ
 def _not_about_a_patient(p: Planned, ctx: WriteContext) -> list[Issue]:
     data = p.request.data
     if p.request.type == "Flag":
-        codings = [c for c, _ in walk(data, "code.coding[]", "") if isinstance(c, dict)]
+        codings = [c for c in values_at(data, "code.coding[]") if isinstance(c, dict)]
         if not any(ctx.terms.status_for(c.get("system"), c.get("code")) for c in codings):
             return []  # not a safeguarding status: not ours to judge
         what = "A safeguarding status"
@@ -80,7 +80,7 @@ def _impossible_time(p: Planned, o: Outcome, ctx: WriteContext) -> list[Issue]:
 
 def _time_path(p: Planned) -> str:
     for path in TIME_PATHS.get(p.request.type, ()):
-        if any(isinstance(v, str) for v, _ in walk(p.request.data, path, "")):
+        if any(isinstance(v, str) for v in values_at(p.request.data, path)):
             return path
     return TIME_PATHS.get(p.request.type, ("meta",))[0]
 
