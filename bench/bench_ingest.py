@@ -887,6 +887,13 @@ def main(argv: Sequence[str] | None = None, command: str | None = None) -> int:
                 f"{args.bundles} Bundles, {args.bundle_concurrency} conn.", [m], "appts/s",
                 f"{m.item_rate / 5000:.2f} x target ({m.result.rate:,.1f} Bundles/s)",
                 ">= 5,000 appts/s", verdict(m.item_rate, 5000)))
+            if m.item_rate:
+                # What A/B runs compare: the rate moves with the machine, the CPU spent on
+                # each appointment much less.
+                report.notes.append(
+                    f"(b): CPU per appointment (cores busy over the rate): service "
+                    f"{m.server_cores / m.item_rate * 1e6:,.0f} us, PostgreSQL "
+                    f"{m.postgres_cores / m.item_rate * 1e6:,.0f} us.")
         if "c" in args.scenarios:
             if args.reuse_db is not None:
                 bench.reuse(args.reuse_db)
