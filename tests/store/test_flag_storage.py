@@ -6,11 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from alembic import command
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from app.runtime import AppState
+from app.store.migrate import alembic_config
 from tests.factories import child, missed
+from tests.store.test_migration_0008 import empty_url  # noqa: F401  (the fixture)
 
 
 def _postgres_only(state: AppState) -> None:
@@ -53,10 +56,26 @@ def test_a_concerns_flag_is_compressed_with_lz4(client: TestClient, state: AppSt
             ),
             {"f": flag_id},
         ).all()
-    # Values past PostgreSQL's 2 kB threshold are compressed, and only those.
-    compressed = {method for wide, method in methods if wide}
-    assert compressed == {"lz4"}, methods
-    assert all(method is None for wide, method in methods if not wide), methods
+    # Values past PostgreSQL's 2 kB threshold are compressed (every one here is past it).
+    assert methods and {method for wide, method in methods if wide} == {"lz4"}, methods
+    with state.reader() as s:
+        columns = s.execute(
+            text(
+                "SELECT attrelid::regclass::text || '.' || attname, attcompression "
+                "FROM pg_attribute WHERE (attrelid, attname) IN (('resource'::regclass, "
+                "'content'), ('resource_version'::regclass, 'content'), ('raised_flag'::regclass,"
+                " 'reasons'), ('raised_flag'::regclass, 'evidence_events'))"
+            )
+        ).all()
+    assert dict(columns) == dict.fromkeys(
+        [
+            "resource.content",
+            "resource_version.content",
+            "raised_flag.reasons",
+            "raised_flag.evidence_events",
+        ],
+        "l",
+    )
 
 
 def test_new_evidence_updates_the_concern_row_in_place(client: TestClient, state: AppState) -> None:
@@ -80,3 +99,26 @@ def test_new_evidence_updates_the_concern_row_in_place(client: TestClient, state
     updated, hot = divmod(_scalar(state, count) - before, 1000)
     assert updated >= 1
     assert hot == updated
+
+
+def test_the_migration_goes_down_and_up_again(empty_url: str) -> None:  # noqa: F811
+    config = alembic_config(empty_url)
+    command.upgrade(config, "0022")
+    command.downgrade(config, "0021")
+    engine = create_engine(empty_url)
+    try:
+        if engine.dialect.name == "postgresql":
+            with engine.connect() as conn:
+                found = conn.execute(
+                    text(
+                        "SELECT attcompression FROM pg_attribute WHERE attrelid = "
+                        "'resource'::regclass AND attname = 'content'"
+                    )
+                ).scalar()
+                options = conn.execute(
+                    text("SELECT reloptions FROM pg_class WHERE oid = 'raised_flag'::regclass")
+                ).scalar()
+            assert found == "" and options is None
+        command.upgrade(config, "0022")
+    finally:
+        engine.dispose()
