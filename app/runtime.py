@@ -33,6 +33,7 @@ from app.store.audit_key import AuditKeys, load_audit_keys
 from app.store.db import make_engine, make_session_factory
 from app.store.read_session import reading
 from app.store.secret_file import load_or_create_secret, secret_path
+from app.store.unchanged import commit_if_unchanged
 
 T = TypeVar("T")
 B = TypeVar("B")
@@ -112,6 +113,11 @@ class AppState:
                             "The resource was changed by another request "
                             "at the same time; send it again.",
                         ) from exc
+                except Exception:
+                    # A refusal found by a lookup wrote nothing: COMMIT keeps the
+                    # connection's prepared statements (`unchanged`).
+                    commit_if_unchanged(session)
+                    raise
 
     def audited(
         self,

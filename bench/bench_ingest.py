@@ -184,6 +184,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="Appointment.status values cycled over the appointments, e.g. "
                         "fulfilled,fulfilled,fulfilled,noshow (default noshow: every one is a "
                         "was-not-brought event the rules evaluate)")
+    p.add_argument("--refused-every", type=int, default=0,
+                   help="in (a) and (c), every Nth POST names a Patient the service does not "
+                        "hold and is refused (422), as a source sending an appointment before "
+                        "its child's record (default 0: none). The floor gets the same bodies "
+                        "and stores them all.")
     p.add_argument("--patients", type=int, default=1000,
                    help="new children per (a)/(c) round (default 1000); (b) and the prefill "
                         "create their own")
@@ -265,6 +270,13 @@ def log(message: str) -> None:
 
 
 # --- checks -------------------------------------------------------------------------------------
+
+NO_SUCH_PATIENT = "no-such-patient"
+
+
+def refused(index: int, every: int) -> bool:
+    return every > 0 and index % every == every - 1
+
 
 def expect_created(_: int, status: int, body: bytes) -> str | None:
     if status != 201:
@@ -529,8 +541,22 @@ class Bench:
     def single_requests(self, server: str, tag: str, count: int,
                         patient_ids: list[str]) -> list[bytes]:
         port = self.servers[server].port
+        every = self.args.refused_every
         return [loadgen.http_request(HOST, port, "/fhir/Appointment", payloads.appointment_json(
-                    self.tag_prefix + tag, i, patient_ids)) for i in range(count)]
+                    self.tag_prefix + tag, i,
+                    [NO_SUCH_PATIENT] if refused(i, every) else patient_ids))
+                for i in range(count)]
+
+    def expect_single(self, server: str) -> loadgen.Check:
+        """201 for each POST; 422 for those naming no stored Patient (`--refused-every`), on
+        the service (the floor stores whatever it is sent)."""
+        every = self.args.refused_every if server == "service" else 0
+
+        def check(index: int, status: int, body: bytes) -> str | None:
+            if refused(index, every):
+                return None if status == 422 else f"expected 422, got {status}"
+            return expect_created(index, status, body)
+        return check
 
     def compare_single(self, label: str, tag: str) -> dict[str, list[Measure]]:
         """(a)/(c): the same single-Appointment POSTs against service and floor. Each round
@@ -543,10 +569,10 @@ class Bench:
             for server in ("service", "floor"):
                 rtag = f"{tag}{round_no}{server[0]}"
                 warm = self.single_requests(server, f"{rtag}w", a.warmup, children)
-                self._load(server, warm, a.concurrency, expect_created)
+                self._load(server, warm, a.concurrency, self.expect_single(server))
                 timed = self.single_requests(server, rtag, a.requests, children)
-                out[server].append(self._run(server, timed, a.concurrency, expect_created,
-                                             label))
+                out[server].append(self._run(server, timed, a.concurrency,
+                                             self.expect_single(server), label))
         return out
 
     def with_history(self, label: str) -> Measure:
@@ -558,9 +584,9 @@ class Bench:
         spare = children[a.requests:a.requests + a.warmup]
         warm = self.single_requests("service", "hw", a.warmup,
                                     spare if len(spare) == a.warmup else children)
-        self._load("service", warm, a.concurrency, expect_created)
+        self._load("service", warm, a.concurrency, self.expect_single("service"))
         timed = self.single_requests("service", "h", a.requests, children[:a.requests])
-        return self._run("service", timed, a.concurrency, expect_created, label)
+        return self._run("service", timed, a.concurrency, self.expect_single("service"), label)
 
     def bundles(self) -> Measure:
         """(b): transaction Bundles, for new children (about five appointments each)."""

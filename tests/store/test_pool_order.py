@@ -9,8 +9,10 @@ from contextlib import suppress
 
 import pytest
 from sqlalchemy import Connection, text
+from sqlalchemy.orm import Session
 
 from app.auth.tokens import AccessClaims
+from app.fhir.errors import FhirError
 from app.runtime import AppState, build_state
 from app.services.access.authenticate import Unauthenticated
 from app.store import rules_repo
@@ -88,3 +90,54 @@ def test_a_read_that_leaves_a_change_is_refused_and_commits_nothing(state: AppSt
     with pytest.raises(ReadWroteError):
         state.read(lambda s: s.add(Family(family_id="read-wrote", created_at=FIXED_NOW)))
     assert state.read(lambda s: s.get(Family, "read-wrote")) is None
+
+
+def _refused(session: Session) -> None:
+    rules_repo.events_of_children(session, ["nobody"])  # a lookup, then the refusal
+    raise FhirError.one(422, "not-found", "no such Patient")
+
+
+def test_a_refusal_that_wrote_nothing_leaves_the_prepared_statements(database_url: str) -> None:
+    """A refused write ends with COMMIT when it changed nothing (`app/store/unchanged.py`):
+    a rollback would cost the connection every statement psycopg prepared on it."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL's prepared statements")
+
+    def refuse(st: AppState) -> None:
+        with pytest.raises(FhirError):
+            st.write(_refused)
+
+    prepared = _prepared_after(database_url, refuse)
+    assert any(p.startswith("SELECT coded_event.pk") for p in prepared)
+
+
+def _family_then(family_id: str, how: str) -> Callable[[Session], None]:
+    def use_case(session: Session) -> None:
+        if how == "flushed":
+            session.add(Family(family_id=family_id, created_at=FIXED_NOW))
+            session.flush()
+        elif how == "as SQL":  # as the bulk paths write: nothing the session tracks
+            session.execute(
+                text("INSERT INTO family (family_id, created_at) VALUES (:f, :at)"),
+                {"f": family_id, "at": FIXED_NOW},
+            )
+        else:  # pending in the session, never flushed
+            session.add(Family(family_id=family_id, created_at=FIXED_NOW))
+        raise FhirError.one(422, "invalid", "refused after a change")
+
+    return use_case
+
+
+@pytest.mark.parametrize("how", ["flushed", "as SQL", "pending"])
+@pytest.mark.own_connections
+def test_a_refusal_after_a_change_commits_none_of_it(database_url: str, how: str) -> None:
+    """Only a transaction that changed nothing is committed: one that wrote a row (through
+    the ORM or as SQL), or left one pending in the session, rolls back as before."""
+    own = build_state(settings_for(database_url))
+    family_id = f"refused-{how.replace(' ', '-')}"
+    try:
+        with pytest.raises(FhirError):
+            own.write(_family_then(family_id, how))
+        assert own.read(lambda s: s.get(Family, family_id)) is None
+    finally:
+        own.engine.dispose()
