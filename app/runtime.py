@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -36,6 +37,7 @@ from app.store.secret_file import load_or_create_secret, secret_path
 from app.store.unchanged import commit_if_unchanged
 
 T = TypeVar("T")
+BUNDLES_AT_ONCE = Settings.model_fields["bundles_at_once"].default
 B = TypeVar("B")
 WRITE_ATTEMPTS = 3
 
@@ -62,6 +64,11 @@ class AppState:
     # Concurrent single writes committed together (None: each alone). Shared by copies of
     # the state; a group only ever holds writes of one state.
     group: GroupCommit | None = None
+    # Bundles processed at once in this process (`bundles_at_once`); shared by copies of the
+    # state, as the process's cores are.
+    bundle_slots: threading.BoundedSemaphore = field(
+        default_factory=lambda: threading.BoundedSemaphore(BUNDLES_AT_ONCE)
+    )
 
     @property
     def fhir_base(self) -> str:
@@ -208,6 +215,7 @@ def build_state(settings: Settings) -> AppState:
             if settings.group_commit_max > 1
             else None
         ),
+        bundle_slots=threading.BoundedSemaphore(settings.bundles_at_once),
     )
 
 

@@ -68,6 +68,14 @@ class Settings(BaseSettings):
         description="Groups of single writes running at once in one process (each its own "
         "transaction): the others wait and join the next group.",
     )
+    bundles_at_once: int = Field(
+        default=2,
+        ge=1,
+        description="Transaction and batch Bundles processed at once in one process; the "
+        "others wait their turn. Many at once only share the same cores, at a cost: 16 "
+        "Bundles at once over two processes stored a quarter fewer appointments a second "
+        "than two at a time (bench/RESULTS.md).",
+    )
     max_body_bytes: int = Field(default=10 * 1024 * 1024, description="Largest request body.")
     base_url: str = Field(
         default="http://127.0.0.1:8000", description="Public base URL used in links."

@@ -71,6 +71,9 @@ def build_router() -> APIRouter:
             (),
             lambda s: process_bundle(s, bundle_within(load_json(raw), limit), ctx, who.may),
             ctx,
+            # Many Bundles at once share the same cores, each slower, with more switching and
+            # contention between them: a few at a time store more a second.
+            slots=state.bundle_slots,
         )
         return FhirResponse(body)
 
