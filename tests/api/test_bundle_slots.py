@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import uuid
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -90,49 +92,33 @@ def _all_free(state: AppState) -> bool:
             slots.release()
 
 
+def _bundle_of(patient: str, when: str) -> dict[str, Any]:
+    """A transaction Bundle of one noshow of `patient` ("Patient/id") on `when`."""
+    entry = {
+        "fullUrl": f"urn:uuid:{uuid.uuid4()}",
+        "resource": appointment(patient, "noshow", f"{when}T09:00:00Z"),
+        "request": {"method": "POST", "url": "Appointment"},
+    }
+    return {"resourceType": "Bundle", "type": "transaction", "entry": [entry]}
+
+
 def test_a_bundle_gives_its_slot_back_answered_or_refused(
     client: TestClient, state: AppState
 ) -> None:
     pid = child(client)
-    entry = {
-        "fullUrl": "urn:uuid:00000000-0000-4000-8000-000000000001",
-        "resource": appointment(f"Patient/{pid}", "noshow", "2026-01-03T09:00:00Z"),
-        "request": {"method": "POST", "url": "Appointment"},
-    }
-    stored = client.post(
-        "/fhir",
-        json={"resourceType": "Bundle", "type": "transaction", "entry": [entry]},
-        headers=FHIR_JSON,
-    )
-    assert stored.status_code == 200, stored.text
-    assert _all_free(state)
-    unknown = {**entry, "resource": appointment("Patient/nobody", "noshow", "2026-01-04T09:00:00Z")}
-    refused = client.post(
-        "/fhir",
-        json={"resourceType": "Bundle", "type": "transaction", "entry": [unknown]},
-        headers=FHIR_JSON,
-    )
-    assert refused.status_code == 422, refused.text
-    assert _all_free(state)
+    for patient, status in ((f"Patient/{pid}", 200), ("Patient/nobody", 422)):
+        r = client.post("/fhir", json=_bundle_of(patient, "2026-01-03"), headers=FHIR_JSON)
+        assert r.status_code == status, r.text
+        assert _all_free(state)
 
 
 def test_the_bundle_route_waits_for_a_slot(client: TestClient, state: AppState) -> None:
-    pid = child(client)
-    entry = {
-        "fullUrl": "urn:uuid:00000000-0000-4000-8000-000000000002",
-        "resource": appointment(f"Patient/{pid}", "noshow", "2026-02-03T09:00:00Z"),
-        "request": {"method": "POST", "url": "Appointment"},
-    }
+    bundle = _bundle_of(f"Patient/{child(client)}", "2026-02-03")
     slots, held = state.bundle_slots, state.settings.bundles_at_once
     statuses: list[int] = []
 
     def post() -> None:
-        r = client.post(
-            "/fhir",
-            json={"resourceType": "Bundle", "type": "transaction", "entry": [entry]},
-            headers=FHIR_JSON,
-        )
-        statuses.append(r.status_code)
+        statuses.append(client.post("/fhir", json=bundle, headers=FHIR_JSON).status_code)
 
     for _ in range(held):
         assert slots.acquire(timeout=DEADLINE)
