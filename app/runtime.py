@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -18,6 +17,7 @@ from app.auth.credential_throttle import CredentialThrottle
 from app.auth.principal import Principal
 from app.auth.rate_limit import RateLimiter
 from app.auth.refusal_throttle import RefusalThrottle
+from app.bundle_slots import BundleSlots
 from app.fhir.errors import FhirError
 from app.fhir.parse import warm_models
 from app.fhir.terminology import Terminology, load_terminology
@@ -66,9 +66,7 @@ class AppState:
     group: GroupCommit | None = None
     # Bundles processed at once in this process (`bundles_at_once`); shared by copies of the
     # state, as the process's cores are.
-    bundle_slots: threading.BoundedSemaphore = field(
-        default_factory=lambda: threading.BoundedSemaphore(BUNDLES_AT_ONCE)
-    )
+    bundle_slots: BundleSlots = field(default_factory=lambda: BundleSlots(BUNDLES_AT_ONCE))
 
     @property
     def fhir_base(self) -> str:
@@ -215,7 +213,7 @@ def build_state(settings: Settings) -> AppState:
             if settings.group_commit_max > 1
             else None
         ),
-        bundle_slots=threading.BoundedSemaphore(settings.bundles_at_once),
+        bundle_slots=BundleSlots(settings.bundles_at_once),
     )
 
 

@@ -73,7 +73,7 @@ class Settings(BaseSettings):
         ge=1,
         description="Transaction and batch Bundles processed at once in one process; the "
         "others wait their turn. Many at once only share the same cores, at a cost: 16 "
-        "Bundles at once over two processes stored a quarter fewer appointments a second "
+        "Bundles at once over two processes stored about a fifth fewer appointments a second "
         "than two at a time (bench/RESULTS.md).",
     )
     max_body_bytes: int = Field(default=10 * 1024 * 1024, description="Largest request body.")

@@ -139,6 +139,13 @@ class Report:
     fingerprint: str = ""
 
 
+def _not_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("0 or more")
+    return value
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="bench/ingest",
@@ -184,7 +191,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="Appointment.status values cycled over the appointments, e.g. "
                         "fulfilled,fulfilled,fulfilled,noshow (default noshow: every one is a "
                         "was-not-brought event the rules evaluate)")
-    p.add_argument("--refused-every", type=int, default=0,
+    p.add_argument("--refused-every", type=_not_negative, default=0,
                    help="in (a) and (c), every Nth POST names a Patient the service does not "
                         "hold and is refused (422), as a source sending an appointment before "
                         "its child's record (default 0: none). The floor gets the same bodies "

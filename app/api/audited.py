@@ -5,7 +5,6 @@ was given."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TypeVar
@@ -35,21 +34,12 @@ async def audited(
     needs: Sequence[Need],
     use_case: Callable[[Session], Answer[B]],
     ctx: WriteContext | None = None,
-    slots: threading.Semaphore | None = None,
 ) -> B:
     """The body of `use_case`'s answer. `needs` are checked first (each refusal audited);
     a route that must read its body between the check and the use case checks them
-    itself and passes none. A write passes the `ctx` its use case was given. With `slots`,
-    the use case waits for one before it takes a connection (Bundles: `bundles_at_once`)."""
+    itself and passes none. A write passes the `ctx` its use case was given."""
     await require_all(state, who, note, *needs)
-
-    def run() -> Answer[B]:
-        if slots is None:
-            return state.audited(who, note, use_case, ctx)
-        with slots:
-            return state.audited(who, note, use_case, ctx)
-
-    answer = await run_in_threadpool(run)
+    answer = await run_in_threadpool(state.audited, who, note, use_case, ctx)
     for refusal in answer.refusals:  # a batch entry the caller's scopes did not allow
         await run_in_threadpool(state.refused, who, replace(note, references=[]), refusal)
     return answer.body

@@ -61,20 +61,20 @@ def build_router() -> APIRouter:
     async def bundle(request: Request, state: StateDep, who: PrincipalDep) -> FhirResponse:
         note = AuditNote("transaction", "Bundle")
         raw = await read_body(request, state, who, note)
-        ctx = state.write_context(author=(who.kind, who.id))  # stamped on every version
-        # Scopes are checked entry by entry: a batch answers each refusal in its entry.
-        limit = state.settings.max_bundle_entries
-        body = await audited(
-            state,
-            who,
-            note,
-            (),
-            lambda s: process_bundle(s, bundle_within(load_json(raw), limit), ctx, who.may),
-            ctx,
-            # Many Bundles at once share the same cores, each slower, with more switching and
-            # contention between them: a few at a time store more a second.
-            slots=state.bundle_slots,
-        )
+        # Its turn first, waited for on the event loop (`app/bundle_slots.py`); its time
+        # once it has one.
+        async with state.bundle_slots.held():
+            ctx = state.write_context(author=(who.kind, who.id))  # stamped on every version
+            # Scopes are checked entry by entry: a batch answers each refusal in its entry.
+            limit = state.settings.max_bundle_entries
+            body = await audited(
+                state,
+                who,
+                note,
+                (),
+                lambda s: process_bundle(s, bundle_within(load_json(raw), limit), ctx, who.may),
+                ctx,
+            )
         return FhirResponse(body)
 
     for type_name in WRITABLE_TYPES:

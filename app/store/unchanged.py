@@ -12,11 +12,15 @@ id on its first write or row lock, and `txid_current_if_assigned()` is NULL unti
 transaction without one changed no row, so COMMIT ends it as ROLLBACK would. The session's
 own pending objects are checked too (a commit would flush them). Anything else (SQLite, a
 pooler where nothing is prepared, a transaction the database has aborted) rolls back as
-before."""
+before.
+
+What COMMIT keeps that ROLLBACK would not is not a row: a NOTIFY sent before the failure, or a
+session-level `SET`. The service sends NOTIFY only after writing (the outbox's wake-up,
+`wake.on_commit`), which assigns a transaction id, and sets session settings only when it
+connects (`db.py`); a stray wake-up would only make the deliverer look once."""
 
 from __future__ import annotations
 
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.store.prebuilt import prepares
@@ -36,7 +40,7 @@ def commit_if_unchanged(session: Session) -> bool:
         if assigned is not None:
             return False
         session.commit()
-    except SQLAlchemyError:
+    except Exception:  # the caller re-raises the failure that matters
         # A transaction the database aborted, a session a failed flush left to be rolled
         # back, a lost connection: only a rollback ends these.
         return False

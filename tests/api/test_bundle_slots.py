@@ -1,95 +1,65 @@
-"""Bundles take turns (`bundles_at_once`): a Bundle beyond the process's slots waits for one
-before it takes a connection, and every Bundle is still answered."""
+"""Bundles take turns (`app/bundle_slots.py`): a Bundle beyond its process's slots waits on
+the event loop, first come first served, holding no thread; every Bundle is still answered,
+and each gives its slot back however it ends."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
 import uuid
-from collections.abc import Callable
 from typing import Any
 
+import anyio
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session
 
-from app.api.audited import audited
-from app.runtime import AppState, build_state
-from app.services.access.audit import AuditNote
-from app.services.common.answer import Answer
-from tests.api.test_group_commit import WHO
-from tests.conftest import settings_for
+from app.bundle_slots import BundleSlots
+from app.runtime import AppState
 from tests.factories import FHIR_JSON, appointment, child
 
 DEADLINE = 30.0  # seconds: generous, only ever waited out by a failure
 
 
-def _blocking(
-    started: list[str], name: str, gate: threading.Event
-) -> Callable[[Session], Answer[str]]:
-    def use_case(_session: Session) -> Answer[str]:
-        started.append(name)
-        assert gate.wait(DEADLINE), "never released"
-        return Answer(name)
+@pytest.mark.parametrize("size", [1, 2])
+def test_a_bundle_beyond_the_slots_waits_its_turn(size: int) -> None:
+    slots = BundleSlots(size)
 
-    return use_case
+    async def main() -> list[int]:
+        gate = asyncio.Event()
+        started: list[int] = []
+        first = asyncio.Event()
 
+        async def bundle(n: int) -> None:
+            async with slots.held():
+                started.append(n)
+                if len(started) == size:
+                    first.set()
+                await gate.wait()
 
-@pytest.mark.own_connections
-@pytest.mark.parametrize("at_once", [1, 2])
-def test_a_bundle_beyond_the_slots_waits_for_one(database_url: str, at_once: int) -> None:
-    state = build_state(settings_for(database_url, bundles_at_once=at_once))
-    started: list[str] = []
-    gate = threading.Event()
-    answers: dict[str, str] = {}
-
-    def post(name: str) -> None:
-        use_case = _blocking(started, name, gate)
-        note = AuditNote("transaction", "Bundle")
-        answers[name] = asyncio.run(
-            audited(state, WHO, note, (), use_case, slots=state.bundle_slots)
-        )
-
-    threads = [threading.Thread(target=post, args=(f"b{i}",)) for i in range(at_once + 1)]
-    try:
-        for t in threads:
-            t.start()
-        # The slots fill; the Bundle after them waits (it never starts while they are held).
-        assert _eventually(lambda: len(started) == at_once)
-        assert not _eventually(lambda: len(started) > at_once, within=0.5)
+        tasks = [asyncio.create_task(bundle(n)) for n in range(size + 2)]
+        await asyncio.wait_for(first.wait(), DEADLINE)
+        for _ in range(10):  # every task has run up to its wait
+            await asyncio.sleep(0)
+        assert started == list(range(size)) and slots.free() == 0
         gate.set()
-        for t in threads:
-            t.join(DEADLINE)
-        assert sorted(answers) == sorted(f"b{i}" for i in range(at_once + 1))
-        assert len(started) == at_once + 1
-    finally:
-        gate.set()
-        state.engine.dispose()
+        await asyncio.wait_for(asyncio.gather(*tasks), DEADLINE)
+        assert slots.free() == size
+        return started
+
+    # All answered, in the order they came.
+    assert asyncio.run(main()) == list(range(size + 2))
 
 
-def _eventually(condition: Callable[[], bool], within: float = DEADLINE) -> bool:
-    done = threading.Event()
-    for _ in range(int(within / 0.01)):
-        if condition():
-            return True
-        done.wait(0.01)
-    return condition()
+def test_a_slot_is_given_back_when_its_bundle_fails() -> None:
+    slots = BundleSlots(1)
 
+    async def main() -> int:
+        with pytest.raises(RuntimeError):
+            async with slots.held():
+                raise RuntimeError("the Bundle's failure")
+        return slots.free()
 
-def _all_free(state: AppState) -> bool:
-    """Whether every slot can be taken (each within the deadline: a slot never given back
-    fails here rather than hanging the next Bundle)."""
-    slots = state.bundle_slots
-    taken = 0
-    try:
-        for _ in range(state.settings.bundles_at_once):
-            if not slots.acquire(timeout=DEADLINE):
-                return False
-            taken += 1
-        return True
-    finally:
-        for _ in range(taken):
-            slots.release()
+    assert asyncio.run(main()) == 1
 
 
 def _bundle_of(patient: str, when: str) -> dict[str, Any]:
@@ -102,6 +72,10 @@ def _bundle_of(patient: str, when: str) -> dict[str, Any]:
     return {"resourceType": "Bundle", "type": "transaction", "entry": [entry]}
 
 
+async def _free(state: AppState) -> int:
+    return state.bundle_slots.free()
+
+
 def test_a_bundle_gives_its_slot_back_answered_or_refused(
     client: TestClient, state: AppState
 ) -> None:
@@ -109,25 +83,37 @@ def test_a_bundle_gives_its_slot_back_answered_or_refused(
     for patient, status in ((f"Patient/{pid}", 200), ("Patient/nobody", 422)):
         r = client.post("/fhir", json=_bundle_of(patient, "2026-01-03"), headers=FHIR_JSON)
         assert r.status_code == status, r.text
-        assert _all_free(state)
+        assert client.portal.call(_free, state) == state.settings.bundles_at_once
 
 
 def test_the_bundle_route_waits_for_a_slot(client: TestClient, state: AppState) -> None:
+    """Every slot held on the app's event loop: a Bundle waits, and is stored once one is
+    given back. (Its wait holds no worker thread: it is on the event loop.)"""
     bundle = _bundle_of(f"Patient/{child(client)}", "2026-02-03")
-    slots, held = state.bundle_slots, state.settings.bundles_at_once
+    release = threading.Event()
+    held = threading.Semaphore(0)
+
+    async def hold() -> None:
+        async with state.bundle_slots.held():
+            held.release()
+            await anyio.to_thread.run_sync(release.wait)
+
     statuses: list[int] = []
-
-    def post() -> None:
-        statuses.append(client.post("/fhir", json=bundle, headers=FHIR_JSON).status_code)
-
-    for _ in range(held):
-        assert slots.acquire(timeout=DEADLINE)
-    sender = threading.Thread(target=post)
+    sender = threading.Thread(
+        target=lambda: statuses.append(
+            client.post("/fhir", json=bundle, headers=FHIR_JSON).status_code
+        ),
+        daemon=True,
+    )
     try:
+        for _ in range(state.settings.bundles_at_once):
+            client.portal.start_task_soon(hold)
+            assert held.acquire(timeout=DEADLINE)
+        assert client.portal.call(_free, state) == 0
         sender.start()
-        assert not _eventually(lambda: bool(statuses), within=0.5)  # waiting for a slot
+        sender.join(0.5)
+        assert statuses == []  # still waiting for a slot
     finally:
-        for _ in range(held):
-            slots.release()
+        release.set()
     sender.join(DEADLINE)
     assert statuses == [200]

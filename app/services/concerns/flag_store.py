@@ -99,6 +99,8 @@ def _content(data: dict[str, Any], fid: str, version: int, ctx: WriteContext) ->
 
 
 EXTENSIONS = "extension"
+# What the next version compares: the search values' elements, and the identity keys'.
+_COMPARED = searched_elements("Flag") | {"identifier"}
 _EXTENSIONS_AT = f',"{EXTENSIONS}":['
 
 
@@ -116,7 +118,7 @@ def _stored_searched(content: str) -> dict[str, Any]:
     if at > 0:
         with suppress(orjson.JSONDecodeError):
             head = orjson.loads(content[:at] + "}")
-            if isinstance(head, dict) and searched_elements("Flag") <= head.keys():
+            if isinstance(head, dict) and head.keys() >= _COMPARED:
                 return head
     found: dict[str, Any] = orjson.loads(content)
     return found
