@@ -37,9 +37,9 @@ from app.store.secret_file import load_or_create_secret, secret_path
 from app.store.unchanged import commit_if_unchanged
 
 T = TypeVar("T")
-BUNDLES_AT_ONCE = Settings.model_fields["bundles_at_once"].default
 B = TypeVar("B")
 WRITE_ATTEMPTS = 3
+BUNDLES_AT_ONCE = Settings.model_fields["bundles_at_once"].default
 
 
 def _utc_now() -> datetime:
