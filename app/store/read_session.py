@@ -6,7 +6,7 @@ returned last to the next unit of work (`db.py`): a read ending with ROLLBACK, s
 health check, a metrics scrape or a token's client looked up, would cost the next write its
 prepared lookups, planned again on their next runs. A read changed nothing, so COMMIT ends it
 alike; one that left a change pending is a defect, refused before anything is committed.
-A read that raises still rolls back (the session's close)."""
+A read that raises ends as a failed write does (`unchanged.commit_if_unchanged`)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy.orm import Session
+
+from app.store.unchanged import commit_if_unchanged
 
 
 class ReadWroteError(RuntimeError):
@@ -23,7 +25,13 @@ class ReadWroteError(RuntimeError):
 @contextmanager
 def reading(factory: Callable[[], Session]) -> Iterator[Session]:
     with factory() as session:
-        yield session
+        try:
+            yield session
+        except Exception:
+            # A read that fails (a 404, a refused sign-in) changed nothing either: ended as a
+            # failed write is (`unchanged`), it keeps the connection's prepared statements.
+            commit_if_unchanged(session)
+            raise
         if session.new or session.dirty or session.deleted:
             raise ReadWroteError("a read left changes pending; nothing was committed")
         session.commit()

@@ -73,6 +73,7 @@ def _prepared_after(database_url: str, read: Callable[[AppState], object]) -> li
             ),
             id="a token's client",
         ),
+        pytest.param(lambda st: _read_refused(st), id="a read that fails"),
     ],
 )
 def test_a_read_leaves_the_connections_prepared_statements(
@@ -84,6 +85,21 @@ def test_a_read_leaves_the_connections_prepared_statements(
         pytest.skip("PostgreSQL's prepared statements")
     prepared = _prepared_after(database_url, read)
     assert any(p.startswith("SELECT coded_event.pk") for p in prepared)
+
+
+def _read_refused(st: AppState) -> None:
+    with pytest.raises(FhirError):
+        st.read(_refused)
+
+
+def test_a_read_that_leaves_a_change_and_fails_commits_nothing(state: AppState) -> None:
+    def use_case(session: Session) -> None:
+        session.add(Family(family_id="read-failed", created_at=FIXED_NOW))
+        raise FhirError.one(404, "not-found", "no such resource")
+
+    with pytest.raises(FhirError):
+        state.read(use_case)
+    assert state.read(lambda s: s.get(Family, "read-failed")) is None
 
 
 def test_a_read_that_leaves_a_change_is_refused_and_commits_nothing(state: AppState) -> None:
