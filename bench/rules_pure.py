@@ -3,10 +3,11 @@ against an earlier commit, in one run.
 
 What `reconcile.reconcile` calls for each family of a Bundle: `desired_flags`, `next_due` and
 `desired_concerns`, over families shaped like bench/stages.py's (one child, four earlier
-outcomes, then the Bundles' noshows) and over larger ones (three children, 15 events each,
-misses, bookings, cancellations and attendances at four services). The earlier commit's
-`app/` is exported with `git archive` into a temporary folder; each side runs in its own
-process, rounds alternate, the median round counts. Also prints a digest of both sides'
+outcomes, then the Bundles' noshows), over larger ones (three children, 15 events each,
+misses, bookings, cancellations and attendances at four services), and over children who miss
+every appointment (20 or 60 in a year: `bench/ingest` (b)'s children by its end). The
+earlier commit's `app/` is exported with `git archive` into a temporary folder; each side runs
+in its own process, rounds alternate, the median round counts. Also prints a digest of both sides'
 results, which must be equal (the changes are meant to be results-neutral).
 
     .venv/bin/python bench/rules_pure.py [--base REF] [--rounds 7]
@@ -33,6 +34,12 @@ ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 12, 6, 12, tzinfo=UTC)
 SERVICES = ("dental", "audiology", "ophthalmology", "paediatrics")
 HISTORY = ("attended", "was-not-brought", "attended", "attended")  # bench/stages.py's
+KINDS = {
+    "stages": "stages.py-like: 1 child, 8 events",
+    "large": "3 children, 45 events",
+    "dense20": "1 child, 20 misses in a year",
+    "dense60": "1 child, 60 misses in a year",
+}
 
 
 def _families(kind: str) -> list[Any]:
@@ -52,6 +59,22 @@ def _families(kind: str) -> list[Any]:
                     2500 + f,
                 )
                 for i, cat in enumerate(HISTORY + ("was-not-brought",) * 4)
+            ]
+            out.append(FamilyFacts(events=events))
+        return out
+    if kind.startswith("dense"):  # one child missing every appointment, n of them in a year
+        n = int(kind[5:])
+        for f in range(10):
+            events = [
+                EventView(
+                    f"e{f}-{i}",
+                    f"c{f}",
+                    NOW - timedelta(days=360 * (n - i) / n, hours=f % 7),
+                    "was-not-brought",
+                    SERVICES[(f + i) % 4],
+                    2500 + f,
+                )
+                for i in range(n)
             ]
             out.append(FamilyFacts(events=events))
         return out
@@ -85,7 +108,7 @@ def child(rounds: int) -> None:
     rules = load_rules(ROOT / "rules")
     result: dict[str, Any] = {}
     digest = hashlib.sha256()
-    for kind in ("stages", "large"):
+    for kind in KINDS:
         families = _families(kind)
 
         def run() -> None:
@@ -160,10 +183,7 @@ def main() -> int:
             runs["head"].append(_side(ROOT))
     print(f"| families | {args.base} ms per family | this tree ms per family | ratio |")
     print("|---|---:|---:|---:|")
-    for kind, label in (
-        ("stages", "stages.py-like: 1 child, 8 events"),
-        ("large", "3 children, 45 events"),
-    ):
+    for kind, label in KINDS.items():
         old = statistics.median(r[kind] for r in runs["base"])
         new = statistics.median(r[kind] for r in runs["head"])
         print(f"| {label} | {old:.4f} | {new:.4f} | {new / old:.2f} |")

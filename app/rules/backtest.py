@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from app.rules.calendar import day_number
-from app.rules.fire import fire
+from app.rules.fire import count_keys, evidence_window, firing_of
 from app.rules.follow_up import FollowUpIndex
 from app.rules.model import EventView, StatusView, TimedFiring
 from app.rules.plan import Plan
@@ -60,6 +61,40 @@ def replay_family(
 ) -> list[TimedFiring]:
     """Replay one family's events through `plans` (see `backtest`), unsorted. Reports of one
     miss from several systems are one event, as at ingest."""
+    family = prepare(events, statuses, same_miss)
+    found: list[TimedFiring] = []
+    for plan in plans:
+        groups, follow_ups = plan_groups(plan, family)
+        for group in groups:
+            found.extend(
+                TimedFiring(
+                    at=w.at,
+                    trigger_at=group[w.trigger].at,
+                    firing=firing_of(
+                        plan, group[w.trigger], w.pool[w.start : w.stop], family.sources
+                    ),
+                )
+                for w in windows(plan, group, family.breaks, follow_ups, since, now)
+            )
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """One family's events as every rule reads them: reports of one miss folded (`ordered`, in
+    `event_order`; `sources`), statuses by child, and each child's attended times (`breaks`,
+    sorted: what ends a consecutive run)."""
+
+    ordered: list[EventView]
+    sources: Sources
+    statuses: dict[str, list[StatusView]]
+    breaks: dict[str, list[datetime]]
+
+
+def prepare(
+    events: Iterable[EventView], statuses: Iterable[StatusView], same_miss: timedelta
+) -> Family:
+    """A family's facts made ready for `plan_groups` and `windows`."""
     # Already in `event_order` (time, id, category), repeats of one view dropped:
     # merge_same_misses sorts by it.
     ordered, sources = merge_same_misses(events, same_miss)
@@ -70,34 +105,67 @@ def replay_family(
     for event in ordered:
         if event.category in RUN_BREAKERS:
             breaks.setdefault(event.child_id, []).append(event.at)
-    found: list[TimedFiring] = []
-    for plan in plans:
-        groups: dict[str, list[EventView]] = {}
-        family_scope = plan.rule.scope == "family"
-        categories = plan.categories
-        # The category test first, inline: it rejects most events before the full match.
-        for event in [e for e in ordered if e.category in categories]:
-            if plan.matches(event, by_child.get(event.child_id, ())):
+    return Family(ordered, sources, by_child, breaks)
+
+
+def plan_groups(plan: Plan, family: Family) -> tuple[list[list[EventView]], FollowUpIndex | None]:
+    """The events `plan` counts, in `event_order`, one group per child (one for the whole
+    family when the rule's scope is the family), and the follow-up index a time-based rule
+    needs."""
+    groups: dict[str, list[EventView]] = {}
+    family_scope = plan.rule.scope == "family"
+    categories = plan.categories
+    statuses = family.statuses
+    # The category test first, inline: it rejects most events before the full match, and
+    # is the whole match for most rules.
+    counted = [e for e in family.ordered if e.category in categories]
+    if plan.by_category and family_scope:
+        groups = {"": counted} if counted else {}
+    elif plan.by_category:
+        for event in counted:
+            groups.setdefault(event.child_id, []).append(event)
+    else:
+        for event in counted:
+            if plan.matches(event, statuses.get(event.child_id, ())):
                 groups.setdefault("" if family_scope else event.child_id, []).append(event)
-        if not groups:
-            continue
-        follow_ups = FollowUpIndex(plan, ordered) if plan.follow_up is not None else None
-        for group in groups.values():
-            found.extend(_replay_group(plan, group, breaks, follow_ups, since, now, sources))
-    return found
+    if not groups:
+        return [], None
+    follow_ups = FollowUpIndex(plan, family.ordered) if plan.follow_up is not None else None
+    return list(groups.values()), follow_ups
 
 
-def _replay_group(
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Where one trigger of a group fired: at `at`, for `group[trigger]`, on the evidence
+    `pool[start:stop]`. `pool` is the group's slice from `offset` when nothing was left out
+    of it (`contiguous`), so the evidence is then `group[offset + start:offset + stop]`."""
+
+    at: datetime
+    trigger: int
+    pool: Sequence[EventView]
+    start: int
+    stop: int
+    offset: int
+    contiguous: bool
+
+
+def windows(
     plan: Plan,
     group: list[EventView],
     breaks: Mapping[str, Sequence[datetime]],
     follow_ups: FollowUpIndex | None,
     since: datetime | None,
     now: datetime,
-    sources: Sources,
-) -> Iterable[TimedFiring]:
+) -> Iterator[Window]:
+    """Every trigger of `group` for which `plan` fires, in group order, as the backtest
+    decides it (ingest rules see only the past; time-based rules are decided when their
+    window closes, up to `now`)."""
     times = [e.at for e in group]
     days = [day_number(at) for at in times]
+    keys = count_keys(plan, group) if plan.span is not None else None
+    if plan.follow_up is None and not plan.rule.consecutive:
+        yield from _ingest_windows(plan, group, days, keys, since, now)
+        return
     for index, event in enumerate(group):
         due = plan.due(event)
         if due is None:  # a rule judged at ingest
@@ -114,15 +182,44 @@ def _replay_group(
             stop = index + 1
         else:
             start = bisect_left(days, days[index] - plan.span, 0, index)
-        firing = fire(
+        candidates = group[start:stop]
+        found = evidence_window(
             plan,
-            group[start:stop],
+            candidates,
             index - start,
             breaks=breaks,
             follow_ups=follow_ups,
             now=at,
-            sources=sources,
             days=days[start:stop],
+            keys=None if keys is None else keys[start:stop],
         )
-        if firing is not None:
-            yield TimedFiring(at=at, trigger_at=event.at, firing=firing)
+        if found is not None:
+            pool, first, last = found
+            yield Window(at, index, pool, first, last, start, pool is candidates)
+
+
+def _ingest_windows(
+    plan: Plan,
+    group: list[EventView],
+    days: list[int],
+    keys: Sequence[Hashable] | None,
+    since: datetime | None,
+    now: datetime,
+) -> Iterator[Window]:
+    """`windows` for a rule judged at ingest that leaves nothing out of a window (no
+    follow-up, no consecutive run): what `evidence_window` decides, without a list per
+    trigger. The trigger is the window's last event (only the past had arrived), so the
+    best window is the earliest, from the first event within the span to the trigger."""
+    span, threshold = plan.span, plan.rule.threshold
+    for index, event in enumerate(group):
+        if event.at > now or (since is not None and event.at < since):
+            continue
+        if span is None:  # the trigger alone (a rule without a window has threshold 1)
+            if threshold <= 1:
+                yield Window(event.at, index, group, index, index + 1, 0, True)
+            continue
+        first = bisect_left(days, days[index] - span, 0, index)
+        stop = index + 1
+        distinct = stop - first if keys is None else len(set(keys[first:stop]))
+        if distinct >= threshold:
+            yield Window(event.at, index, group, first, stop, 0, True)

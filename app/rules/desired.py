@@ -1,7 +1,9 @@
 """The flags a family should have now: one pure function of its current facts and the rules.
 
-Live reconciliation and `backtest` both stand on `replay_family`, so what is raised live is
-what a backtest of the same facts reports, whatever order the facts arrived in.
+Live reconciliation and `backtest` both stand on the backtest's replay (`backtest.windows`),
+so what is raised live is what a backtest of the same facts reports, whatever order the facts
+arrived in. Live reconciliation merges the replay's windows directly (`evidence_union`);
+`merge_firings` merges a backtest's firings, and the two are property-tested equal.
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from app.rules.backtest import replay_family
+from app.rules.desired_flag import DesiredFlag, Pair
+from app.rules.evidence_union import merged_flags
 from app.rules.model import EventView, StatusView, TimedFiring
 from app.rules.ruleset import RuleSet
 
-Pair = tuple[str, str]  # (rule id, child id)
+__all__ = ["DesiredFlag", "FamilyFacts", "Pair", "desired_flags", "merge_firings", "next_due"]
+
 # A child recorded as deceased with no date (`deceasedBoolean` true): the death may have come
 # before any event, so no new flag is raised for the child at all.
 DEATH_DATE_UNKNOWN = datetime.min.replace(tzinfo=UTC)
@@ -35,31 +39,20 @@ class FamilyFacts:
     deaths: Mapping[str, datetime] = field(default_factory=dict)
 
 
-@dataclass
-class DesiredFlag:
-    """Every firing of one rule for one child, merged: the flag that child should carry."""
-
-    rule_id: str
-    rule_version: int
-    child_id: str
-    priority: str
-    description: str
-    agencies: set[str] = field(default_factory=set)
-    events: set[str] = field(default_factory=set)
-    children: set[str] = field(default_factory=set)
-    age_uncertain: bool = False  # a partial birth date decided on the side of the child
-
-
 def desired_flags(rules: RuleSet, facts: FamilyFacts, now: datetime) -> dict[Pair, DesiredFlag]:
     """The flags the family's facts call for at `now`, keyed by (rule id, child id).
 
     Every firing of the replay counts (a pattern that held once stays a concern until a nurse
     closes it), and its evidence is the union of the evidence of all its firings.
     """
-    found = replay_family(
-        rules.plans, facts.events, facts.statuses, since=None, now=now, same_miss=rules.same_miss
+    out = merged_flags(
+        rules.plans,
+        facts.events,
+        facts.statuses,
+        facts.deaths,
+        now=now,
+        same_miss=rules.same_miss,
     )
-    out = merge_firings(found, facts.deaths)
     _say_unknown_periods(rules, facts.statuses, out)
     return out
 

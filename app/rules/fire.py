@@ -36,6 +36,31 @@ def fire(
     the candidates' `day_number`s when the caller has them (the replay works them out once
     per group, not once per trigger).
     """
+    found = evidence_window(
+        plan, candidates, trigger, breaks=breaks, follow_ups=follow_ups, now=now, days=days
+    )
+    if found is None:
+        return None
+    pool, start, stop = found
+    return firing_of(plan, candidates[trigger], pool[start:stop], sources)
+
+
+def evidence_window(
+    plan: Plan,
+    candidates: Sequence[EventView],
+    trigger: int,
+    *,
+    breaks: Mapping[str, Sequence[datetime]],
+    follow_ups: FollowUpIndex | None,
+    now: datetime,
+    days: Sequence[int] | None = None,
+    keys: Sequence[Hashable] | None = None,
+) -> tuple[Sequence[EventView], int, int] | None:
+    """Where `fire` finds the evidence: `(pool, start, stop)` with the evidence
+    `pool[start:stop]`, or None when the rule does not fire. `pool` is `candidates` itself
+    unless a follow-up or a consecutive run left some out, so a caller merging many firings
+    can hold the evidence as a slice of its group instead of a list per firing. `keys`: the
+    candidates' `count` keys when the caller has them (as `days`)."""
     me = candidates[trigger]
     pool: Sequence[EventView] = candidates
     index: int | None = trigger
@@ -56,20 +81,23 @@ def fire(
     if index is None or len(pool) < plan.rule.threshold:
         return None
     if plan.span is None:
-        return _firing(plan, me, [me], sources)
+        return pool, index, index + 1
     if days is None or pool is not candidates:
         days = [day_number(e.at) for e in pool]
-    start, stop, distinct = best_window(days, _keys(plan, pool), index, plan.span)
+    if keys is None or pool is not candidates:
+        keys = count_keys(plan, pool)
+    start, stop, distinct = best_window(days, keys, index, plan.span)
     if distinct < plan.rule.threshold:
         return None
-    return _firing(plan, me, pool[start:stop], sources)
+    return pool, start, stop
 
 
 def _position(pool: Sequence[EventView], me: EventView) -> int | None:
     return next((i for i, e in enumerate(pool) if e is me), None)
 
 
-def _keys(plan: Plan, pool: Sequence[EventView]) -> Sequence[Hashable] | None:
+def count_keys(plan: Plan, pool: Sequence[EventView]) -> Sequence[Hashable] | None:
+    """What `plan` counts distinct in `pool`, one key per event; None: every event."""
     count = plan.rule.count
     if count == "services":
         return [e.service_key for e in pool]
@@ -78,9 +106,10 @@ def _keys(plan: Plan, pool: Sequence[EventView]) -> Sequence[Hashable] | None:
     return None  # every event is its own thing
 
 
-def _firing(
+def firing_of(
     plan: Plan, trigger: EventView, evidence: Sequence[EventView], sources: Sources | None
 ) -> Firing:
+    """The firing of `plan` for `trigger` on `evidence` (see `fire`)."""
     rule = plan.rule
     if rule.scope == "child":
         children: tuple[str, ...] = (trigger.child_id,)

@@ -30,6 +30,7 @@ class Plan:
     follow_up_categories: frozenset[str]
     needs_service: bool
     counts_services: bool  # whether the summary shows {services}, worth counting
+    by_category: bool  # `matches` is the category test alone (no service, age or status test)
 
     @classmethod
     def of(cls, rule: Rule) -> Plan:
@@ -45,6 +46,7 @@ class Plan:
             # A distinct-services count cannot place an event with no service, so it ignores it.
             needs_service=rule.count == "services",
             counts_services=rule.summary is not None and "{services}" in rule.summary,
+            by_category=rule.count != "services" and rule.age is None and not rule.statuses,
         )
 
     @property
