@@ -10,7 +10,10 @@ earlier commit's `app/` is exported with `git archive` into a temporary folder; 
 in its own process, rounds alternate, the median round counts. Also prints a digest of both sides'
 results, which must be equal (the changes are meant to be results-neutral).
 
-    .venv/bin/python bench/rules_pure.py [--base REF] [--rounds 7]
+    .venv/bin/python bench/rules_pure.py [--base REF] [--rounds 7] [--instructions]
+
+`--instructions` counts instructions with valgrind's callgrind instead of timing (the same
+figure on every run: for a machine whose speed varies from minute to minute).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -139,6 +143,49 @@ def child(rounds: int) -> None:
     print(json.dumps(result))
 
 
+def replay(kind: str, passes: int) -> None:
+    """Judge `kind`'s families `passes` times, untimed: what `--instructions` counts."""
+    from app.rules.concerns import desired_concerns
+    from app.rules.desired import desired_flags, next_due
+    from app.rules.loader import load_rules
+
+    rules = load_rules(ROOT / "rules")
+    families = _families(kind)
+    for _ in range(passes):
+        for facts in families:
+            desired_concerns(desired_flags(rules, facts, NOW))
+            next_due(rules, facts.events, NOW)
+
+
+def _instructions(path: Path, kind: str) -> float:
+    """Instructions per family judged, counted by callgrind: one pass and three passes in
+    two processes, so start-up, imports and building the families cancel out. The same
+    count on every run, whatever else the machine is doing."""
+    counts = []
+    for passes in (1, 3):
+        out = subprocess.run(
+            [
+                "valgrind",
+                "--tool=callgrind",
+                "--callgrind-out-file=/dev/null",
+                sys.executable,
+                "-c",
+                f"import sys; sys.path.insert(0, {str(path)!r}); "
+                f"sys.path.insert(1, {str(ROOT / 'bench')!r}); "
+                f"import rules_pure; rules_pure.replay({kind!r}, {passes})",
+            ],
+            env={**os.environ, "PYTHONPATH": str(path)},
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=path,
+        )
+        match = re.search(r"Collected : (\d+)", out.stderr)
+        assert match, out.stderr[-2000:]
+        counts.append(int(match.group(1)))
+    return (counts[1] - counts[0]) / 2 / len(_families(kind))
+
+
 def _export(ref: str, into: Path) -> None:
     blob = subprocess.run(
         ["git", "-C", str(ROOT), "archive", ref, "app", "rules"], check=True, capture_output=True
@@ -172,7 +219,15 @@ def main() -> int:
         "--base", default="19ddef6", help="the earlier commit (default %(default)s)"
     )
     parser.add_argument("--rounds", type=int, default=5, help="processes per side")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count instructions per family with valgrind's callgrind instead of timing: the "
+        "same figure on every run, for a machine whose speed varies (several minutes)",
+    )
     args = parser.parse_args()
+    if args.instructions:
+        return _count(args.base)
     print(f"load average {tuple(round(x, 2) for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
@@ -190,6 +245,18 @@ def main() -> int:
     digests = {r["digest"] for side in runs.values() for r in side}
     print(f"results digest: {'equal' if len(digests) == 1 else 'DIFFERENT'} ({', '.join(digests)})")
     return 0 if len(digests) == 1 else 1
+
+
+def _count(ref: str) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        _export(ref, base)
+        print(f"| families | {ref} instructions per family | this tree | ratio |")
+        print("|---|---:|---:|---:|")
+        for kind, label in KINDS.items():
+            old, new = _instructions(base, kind), _instructions(ROOT, kind)
+            print(f"| {label} | {old / 1e6:.2f} M | {new / 1e6:.2f} M | {new / old:.2f} |")
+    return 0
 
 
 if __name__ == "__main__":
