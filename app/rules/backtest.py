@@ -6,6 +6,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from app.rules.calendar import day_number
 from app.rules.fire import count_keys, evidence_window, firing_of
@@ -134,11 +135,12 @@ def plan_groups(plan: Plan, family: Family) -> tuple[list[list[EventView]], Foll
     return list(groups.values()), follow_ups
 
 
-@dataclass(frozen=True, slots=True)
-class Window:
+class Window(NamedTuple):
     """Where one trigger of a group fired: at `at`, for `group[trigger]`, on the evidence
     `pool[start:stop]`. `pool` is the group's slice from `offset` when nothing was left out
-    of it (`contiguous`), so the evidence is then `group[offset + start:offset + stop]`."""
+    of it (`contiguous`), so the evidence is then `group[offset + start:offset + stop]`. A
+    named tuple: one is made for every trigger that fires, and a frozen dataclass costs
+    several times as much to build."""
 
     at: datetime
     trigger: int
