@@ -209,8 +209,9 @@ def _ingest_windows(
     now: datetime,
 ) -> Iterator[Window]:
     """`windows` for a rule judged at ingest that leaves nothing out of a window (no
-    follow-up, no consecutive run): what `evidence_window` decides, without a list per
-    trigger. The trigger is the window's last event (only the past had arrived), so the
+    follow-up, no consecutive run): what `evidence_window` decides, without copying the
+    window for each trigger (a rule counting services or children still counts the keys
+    in it). The trigger is the window's last event (only the past had arrived), so the
     best window is the earliest, from the first event within the span to the trigger."""
     span, threshold = plan.span, plan.rule.threshold
     for index, event in enumerate(group):

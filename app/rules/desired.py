@@ -2,8 +2,9 @@
 
 Live reconciliation and `backtest` both stand on the backtest's replay (`backtest.windows`),
 so what is raised live is what a backtest of the same facts reports, whatever order the facts
-arrived in. Live reconciliation merges the replay's windows directly (`evidence_union`);
-`merge_firings` merges a backtest's firings, and the two are property-tested equal.
+arrived in. Live reconciliation merges the replay's windows directly (`evidence_union`).
+`merge_firings` merges firings one by one, as live reconciliation did before: the tests
+hold the two equal, and it serves anyone merging a backtest's firings per (rule, child).
 """
 
 from __future__ import annotations
@@ -17,7 +18,16 @@ from app.rules.evidence_union import merged_flags
 from app.rules.model import EventView, StatusView, TimedFiring
 from app.rules.ruleset import RuleSet
 
-__all__ = ["DesiredFlag", "FamilyFacts", "Pair", "desired_flags", "merge_firings", "next_due"]
+__all__ = [
+    "DEATH_DATE_UNKNOWN",
+    "PERIOD_UNKNOWN",
+    "DesiredFlag",
+    "FamilyFacts",
+    "Pair",
+    "desired_flags",
+    "merge_firings",
+    "next_due",
+]
 
 # A child recorded as deceased with no date (`deceasedBoolean` true): the death may have come
 # before any event, so no new flag is raised for the child at all.

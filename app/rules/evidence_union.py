@@ -33,7 +33,9 @@ class _Merging:
     """One (rule, child) pair while its group's windows are read."""
 
     first: Order
-    seq: int  # the first firing's trigger in its group: the replay's own order on a tie
+    # The first firing's trigger in its group: the replay's own order on a tie of `first`.
+    # A safeguard: the pairs are found in that order already, and the sort is stable.
+    seq: int
     latest: Order
     latest_window: Window
     spans: list[tuple[int, int]] = field(default_factory=list)
@@ -92,7 +94,7 @@ def _read_windows(
             if where is None:
                 where = {id(e): i for i, e in enumerate(group)}
             picked = [where[id(e)] for e in w.pool[w.start : w.stop]]
-            spans = [(i, i + 1) for i in picked]
+            spans = _runs(picked)
             children = sorted({group[i].child_id for i in picked})
         me = group[w.trigger]
         key = (w.at, me.at, me.event_id)
@@ -127,7 +129,7 @@ def _read_child_windows(
         else:
             if where is None:
                 where = {id(e): i for i, e in enumerate(group)}
-            spans.extend((i, i + 1) for i in (where[id(e)] for e in w.pool[w.start : w.stop]))
+            spans.extend(_runs([where[id(e)] for e in w.pool[w.start : w.stop]]))
         me = group[w.trigger]
         key = (w.at, me.at, me.event_id)
         if m is None:
@@ -135,6 +137,17 @@ def _read_child_windows(
         elif key >= m.latest:  # a tie: the later in the replay's order words it
             m.latest, m.latest_window = key, w
     return {} if m is None else {child: m}
+
+
+def _runs(positions: list[int]) -> list[tuple[int, int]]:
+    """Ascending positions as runs of neighbours: `[2, 3, 4, 7]` -> `[(2, 5), (7, 8)]`."""
+    out: list[tuple[int, int]] = []
+    for i in positions:
+        if out and out[-1][1] == i:
+            out[-1] = (out[-1][0], i + 1)
+        else:
+            out.append((i, i + 1))
+    return out
 
 
 def _flag(

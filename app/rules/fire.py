@@ -25,7 +25,8 @@ def fire(
     sources: Sources | None = None,
     days: Sequence[int] | None = None,
 ) -> Firing | None:
-    """Return the firing of `plan` for `candidates[trigger]`, or None.
+    """Return the firing of `plan` for `candidates[trigger]`, or None. (The replay asks
+    `evidence_window` and words a firing with `firing_of`; this is both, for one trigger.)
 
     `candidates` are sorted by time, every one already `plan.matches` and in the rule's scope
     (the trigger's child, or its family), and lie within the rule's window of the trigger.
@@ -58,9 +59,10 @@ def evidence_window(
 ) -> tuple[Sequence[EventView], int, int] | None:
     """Where `fire` finds the evidence: `(pool, start, stop)` with the evidence
     `pool[start:stop]`, or None when the rule does not fire. `pool` is `candidates` itself
-    unless a follow-up or a consecutive run left some out, so a caller merging many firings
-    can hold the evidence as a slice of its group instead of a list per firing. `keys`: the
-    candidates' `count` keys when the caller has them (as `days`)."""
+    (the same object) unless a follow-up or a consecutive run left some of them out, so a
+    caller merging many firings can hold the evidence as a slice of its group instead of a
+    list per firing. `keys`: the candidates' `count` keys when the caller has them (as
+    `days`)."""
     me = candidates[trigger]
     pool: Sequence[EventView] = candidates
     index: int | None = trigger
@@ -80,6 +82,8 @@ def evidence_window(
         index = _position(pool, me)
     if index is None or len(pool) < plan.rule.threshold:
         return None
+    if len(pool) == len(candidates):  # nothing left out: the evidence is a slice of them
+        pool = candidates
     if plan.span is None:
         return pool, index, index + 1
     if days is None or pool is not candidates:

@@ -22,6 +22,10 @@ class RuleSet:
         `same_miss`: reports of one child's miss at one service this close are one event.
         """
         self.rules: list[Rule] = list(rules)
+        ids = [rule.id for rule in self.rules]
+        if len(set(ids)) != len(ids):
+            # Flags are keyed by (rule id, child): two rules of one id would share them.
+            raise ValueError("two rules have the same id")
         self.plans: list[Plan] = [Plan.of(rule) for rule in self.rules if rule.enabled]
         self.same_miss = same_miss
         self._child_only: RuleSet | None = None
