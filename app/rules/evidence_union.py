@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from app.rules.backtest import Window, plan_groups, prepare, windows
 from app.rules.desired_flag import DesiredFlag, Pair
-from app.rules.fire import firing_of
+from app.rules.fire import wording
 from app.rules.model import EventView, StatusView
 from app.rules.plan import Plan
 from app.rules.same_miss import Sources, source_key
@@ -163,7 +163,9 @@ def _flag(
         end = hi
     rule = plan.rule
     w = m.latest_window
-    latest = firing_of(plan, group[w.trigger], w.pool[w.start : w.stop], sources)
+    # Worded as `firing_of` words the latest firing, without building the rest of it.
+    evidence = w.pool[w.start : w.stop]
+    named = 1 if rule.scope == "child" else len({e.child_id for e in evidence})
     if sources:
         ids = {i for e in views for i in sources.get(source_key(e), (e.event_id,))}
     else:
@@ -174,7 +176,7 @@ def _flag(
         rule.version,
         child,
         rule.priority,
-        latest.description,
+        wording(plan, named, evidence),
         agencies=set(rule.agencies),
         events=ids,
         children=children,

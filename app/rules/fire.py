@@ -110,6 +110,24 @@ def count_keys(plan: Plan, pool: Sequence[EventView]) -> Sequence[Hashable] | No
     return None  # every event is its own thing
 
 
+def wording(plan: Plan, children: int, evidence: Sequence[EventView]) -> str:
+    """What a firing of `plan` says: its summary filled in from the evidence (`children`:
+    how many children the firing names), else the rule's description."""
+    rule = plan.rule
+    if rule.summary is None:
+        return rule.description
+    follow = rule.no_follow_up
+    services = {e.service_key for e in evidence} - {None} if plan.counts_services else ()
+    return rule.summary.format(
+        events=len(evidence),
+        children=children,
+        services=len(services),
+        threshold=rule.threshold,
+        window_days=rule.window_days or 0,
+        follow_up_days=follow.within_days if follow else 0,
+    )
+
+
 def firing_of(
     plan: Plan, trigger: EventView, evidence: Sequence[EventView], sources: Sources | None
 ) -> Firing:
@@ -128,18 +146,7 @@ def firing_of(
     else:  # the usual case, no miss reported twice: the same ids without a lookup each
         event_ids = tuple(dict.fromkeys(e.event_id for e in evidence))
     uncertain = tuple(sorted({e.child_id for e in evidence if e.age_uncertain_days}))
-    description = rule.description
-    if rule.summary is not None:
-        follow = rule.no_follow_up
-        services = {e.service_key for e in evidence} - {None} if plan.counts_services else ()
-        description = rule.summary.format(
-            events=len(evidence),
-            children=len(children),
-            services=len(services),
-            threshold=rule.threshold,
-            window_days=rule.window_days or 0,
-            follow_up_days=follow.within_days if follow else 0,
-        )
+    description = wording(plan, len(children), evidence)
     return Firing(
         rule_id=rule.id,
         rule_version=rule.version,
