@@ -6,12 +6,18 @@ storing their concerns, the outbox's lookups, the commit) are paid once per unit
 Grouped, they are paid once for every write waiting at that moment, and the answers go out
 after the one commit, so each request's flags are readable when it is answered.
 
-How: no thread of its own. A write that arrives while fewer than `leaders` groups are
-running leads: it takes the writes waiting for the same state (up to `limit`), runs them in
-one transaction and commits, then hands the lead to the first write still waiting, if any,
-and returns with its own answer. Under no load a group is one write and costs what a write
-alone costs; under load a group is what arrived while the others ran. One leader per
-process measured best (bench/RESULTS.md, 2026-12-06): more leaders make smaller groups.
+How: the writes wait in a queue; a leader (one of `leaders` threads of the group's own
+pool, started when a write arrives and none is free) takes the writes waiting for the same
+state (up to `limit`), runs them in one transaction and commits, answers them, and takes the
+next group while any wait. Under no load a group is one write and costs what a write alone
+costs; under load a group is what arrived while the others ran. One leader per process
+measured best (bench/RESULTS.md, 2026-12-06): more leaders make smaller groups.
+
+A request on the event loop waits for its answer on the loop (`submit`): no thread of the
+request pool is held while it waits, and the answers of a group reach the loop in one
+wake-up. Each hand-off between threads costs a wake-up of another core, which on these
+shared machines cost more than a tenth of a single POST's CPU (bench/RESULTS.md,
+2026-12-08). `run` is the same for a caller on a thread of its own.
 
 Appointment outcomes that cannot read each other's writes (`together.may_go_together`) are
 stored in one pass, as a Bundle's entries are: one statement per table for the group
@@ -28,9 +34,13 @@ have been the statement whose answer was lost."""
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import logging
 import threading
+from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
@@ -82,8 +92,13 @@ class GroupedWrite:
     note: audit.AuditNote
     make: MakeUseCase
     author: tuple[str, str] | None  # stamped on every version this write stores
+    # How its caller hears that it finished: a future on the caller's event loop, or (no
+    # loop: a caller on a thread of its own) an event.
+    future: asyncio.Future[None] | None = None
     wake: threading.Event = field(default_factory=threading.Event)
-    lead: bool = False
+    # The caller's context: the group it leads runs in it, so its statements count against
+    # a request (`app.api.metrics`) as they did when the leader was a request's own thread.
+    context: contextvars.Context = field(default_factory=contextvars.copy_context)
     finished: bool = False
     answer: Answer[Any] | None = None
     error: BaseException | None = None
@@ -116,7 +131,26 @@ class GroupCommit:
         self.leaders = leaders
         self._lock = threading.Lock()
         self._waiting: list[GroupedWrite] = []
-        self._leading = 0  # groups running now
+        self._leading = 0  # leaders running now
+        # Its threads start when first needed and end with the process; a leader returns its
+        # thread as soon as no write waits.
+        self._pool = ThreadPoolExecutor(leaders, thread_name_prefix="wnb-group-commit")
+
+    async def submit(
+        self,
+        state: Runtime,
+        who: Principal,
+        note: audit.AuditNote,
+        make: MakeUseCase,
+        author: tuple[str, str] | None,
+    ) -> Answer[Any]:
+        """The write's answer once it has committed or failed, awaited on the event loop. A
+        request cancelled while it waits (its client gone) leaves the write to finish."""
+        write = GroupedWrite(state, who, note, make, author)
+        write.future = asyncio.get_running_loop().create_future()
+        self._queue(write)
+        await write.future
+        return write.outcome()
 
     def run(
         self,
@@ -126,17 +160,11 @@ class GroupCommit:
         make: MakeUseCase,
         author: tuple[str, str] | None,
     ) -> Answer[Any]:
-        """Blocks the calling (worker pool) thread until the write has committed or failed."""
+        """`submit` for a caller on a thread: blocks it until the write has committed or
+        failed."""
         write = GroupedWrite(state, who, note, make, author)
-        with self._lock:
-            self._waiting.append(write)
-            if self._leading < self.leaders:
-                self._leading += 1
-                write.lead = True
-        if not write.lead:
-            write.wake.wait()  # woken once: finished by a leader, or made the leader
-        if not write.finished:
-            self._lead(write)
+        self._queue(write)
+        write.wake.wait()
         return write.outcome()
 
     def waiting(self) -> int:
@@ -144,36 +172,70 @@ class GroupCommit:
             return len(self._waiting)
 
     def leading(self) -> int:
-        """Groups running now (each holds a leader's place)."""
+        """Leaders running now (each holds a leader's place)."""
         with self._lock:
             return self._leading
 
-    def _lead(self, me: GroupedWrite) -> None:
+    def _queue(self, write: GroupedWrite) -> None:
         with self._lock:
-            # A write already made leader (woken, not yet running) leads its own group: taken
-            # into this one, its leader's place would never be given back.
-            same = [w for w in self._waiting if w is not me and w.state is me.state and not w.lead]
-            group = [me, *same[: self.limit - 1]]
+            self._waiting.append(write)
+            start = self._leading < self.leaders
+            if start:
+                self._leading += 1
+        if start:
+            self._pool.submit(self._lead)
+
+    def _next_group(self) -> list[GroupedWrite]:
+        """The next group (writes for one state, oldest first), or none, and then the
+        leader's place given back: under the lock, so a write queued after it finds a place."""
+        with self._lock:
+            if not self._waiting:
+                self._leading -= 1
+                return []
+            first = self._waiting[0].state
+            group = [w for w in self._waiting if w.state is first][: self.limit]
             for w in group:
                 self._waiting.remove(w)
-        try:
-            execute(group)
-        finally:
+            return group
+
+    def _lead(self) -> None:
+        """A leader: groups one after another while writes wait."""
+        group = self._next_group()
+        while group:
+            try:
+                group[0].context.run(execute, group)
+            except BaseException as exc:  # a leader's thread has no caller to raise it to
+                log.error("a group was interrupted (%s)", type(exc).__name__)  # no data
             for w in group:
                 if w.answer is None and w.error is None:  # interrupted (BaseException)
                     w.error = RuntimeError("the write's group was interrupted; send it again")
-                w.finished = True
-                if w is not me:
-                    w.wake.set()
-            with self._lock:
-                # The lead passes to the first write not already leading, or the place is
-                # given back.
-                nxt = next((w for w in self._waiting if not w.lead), None)
-                if nxt is not None:
-                    nxt.lead = True
-                    nxt.wake.set()
-                else:
-                    self._leading -= 1
+            # The next group is taken (or the place given back) before these are answered,
+            # so that a caller answered finds no place still taken for nothing.
+            following = self._next_group()
+            _answer(group)
+            group = following
+
+
+def _answer(group: list[GroupedWrite]) -> None:
+    """Tell each write's caller: one wake-up per event loop for the whole group."""
+    on_loops: dict[asyncio.AbstractEventLoop, list[GroupedWrite]] = defaultdict(list)
+    for w in group:
+        w.finished = True
+        if w.future is None:
+            w.wake.set()
+        else:
+            on_loops[w.future.get_loop()].append(w)
+    for loop, writes in on_loops.items():
+        try:
+            loop.call_soon_threadsafe(_resolve, writes)
+        except RuntimeError:  # the loop has closed: nobody waits for these answers now
+            log.warning("%d answer(s) found their event loop closed", len(writes))
+
+
+def _resolve(writes: list[GroupedWrite]) -> None:
+    for w in writes:
+        if w.future is not None and not w.future.done():  # done: cancelled, its client gone
+            w.future.set_result(None)
 
 
 def execute(group: list[GroupedWrite]) -> None:

@@ -11,7 +11,7 @@ import orjson
 from fastapi import APIRouter, Header, Request
 from starlette.concurrency import run_in_threadpool
 
-from app.api.audited import audited, audited_write
+from app.api.audited import CHECK_ON_LOOP_BYTES, audited, audited_write
 from app.api.body import read_json
 from app.api.openapi_docs import fhir_body, fhir_responses, search_params
 from app.api.prefer import search_handling
@@ -125,6 +125,7 @@ def _add_type(router: APIRouter, type_name: str) -> None:
             note,
             lambda: resource_service.check_create(type_name, load_json(raw), state.clock()),
             lambda checked: resource_service.ClientWrite(checked, if_none_exist=if_none_exist),
+            check_on_loop=len(raw) <= CHECK_ON_LOOP_BYTES,
         )
         return write_response(result, state.fhir_base, may_see_match(who.may, type_name))
 
@@ -153,6 +154,7 @@ def _add_type(router: APIRouter, type_name: str) -> None:
             note,
             lambda: resource_service.check_update(type_name, rid, load_json(raw), state.clock()),
             lambda checked: resource_service.ClientWrite(checked, if_match=version, may=who.may),
+            check_on_loop=len(raw) <= CHECK_ON_LOOP_BYTES,
         )
         return write_response(result, state.fhir_base)
 

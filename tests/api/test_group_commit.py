@@ -7,6 +7,7 @@ followers are queued (a condition waited on with a generous deadline, never a ti
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -290,3 +291,83 @@ def test_many_writes_through_two_leaders_all_answered_and_the_places_given_back(
     with state.reader() as s:
         raised = s.scalars(select(RaisedFlag.child_id).where(RaisedFlag.child_id.in_(kids)))
         assert sorted(raised) == sorted(kids)
+
+
+def test_a_request_that_stops_waiting_leaves_its_write_to_finish(
+    client: TestClient, state: AppState
+) -> None:
+    """A request waits for its group on the event loop (`GroupCommit.submit`). Cancelled
+    while it waits (its client gone), it is not answered, but its write still commits, the
+    leader goes on to the writes behind it, and no leader's place stays taken."""
+    kid = child(client, birth="2026-01-01")
+    group = GroupCommit(32)
+    held = Held()
+    note = AuditNote("create", "Appointment")
+    leader = threading.Thread(
+        target=lambda: group.run(state, WHO, AuditNote("create", "Patient"), held.make, None)
+    )
+    leader.start()
+    assert held.inside.wait(DEADLINE)
+
+    async def cancel_one_then_send_another() -> Any:
+        first = asyncio.ensure_future(
+            group.submit(state, WHO, note, _noshow(kid, "2026-06-10"), ("client", WHO.id))
+        )
+        while group.waiting() < 1:
+            await asyncio.sleep(0.01)
+        first.cancel()
+        held.release.set()
+        answer = await group.submit(
+            state, WHO, note, _noshow(kid, "2026-06-11"), ("client", WHO.id)
+        )
+        assert first.cancelled()
+        return answer
+
+    answer = asyncio.run(asyncio.wait_for(cancel_one_then_send_another(), DEADLINE))
+    leader.join(DEADLINE)
+    assert not leader.is_alive()
+    assert answer.body.status == 201
+    assert group.waiting() == 0 and group.leading() == 0
+    with state.reader() as s:
+        stored = s.scalar(select(func.count()).where(CodedEvent.child_id == kid))
+    assert stored == 2  # the cancelled request's write as well
+
+
+def test_each_event_loop_hears_its_own_writes_answered(
+    client: TestClient, state: AppState, together: bool
+) -> None:
+    """Writes from two event loops (two threads, as two servers' loops would be) queued
+    behind one held leader and run in one group: each loop is woken with its own answers."""
+    kids = [child(client, birth="2026-01-01") for _ in range(4)]
+    group = GroupCommit(32)
+    held = Held()
+    leader = threading.Thread(
+        target=lambda: group.run(state, WHO, AuditNote("create", "Patient"), held.make, None)
+    )
+    leader.start()
+    assert held.inside.wait(DEADLINE)
+    out: dict[int, list[Any]] = {}
+
+    def loop(n: int, pids: list[str]) -> None:
+        async def both() -> list[Any]:
+            note = AuditNote("create", "Appointment")
+            sends = [
+                group.submit(state, WHO, note, _noshow(p, together=together), ("client", WHO.id))
+                for p in pids
+            ]
+            return list(await asyncio.gather(*sends))
+
+        out[n] = asyncio.run(asyncio.wait_for(both(), DEADLINE))
+
+    threads = [threading.Thread(target=loop, args=(n, kids[2 * n : 2 * n + 2])) for n in (0, 1)]
+    for t in threads:
+        t.start()
+    _until(lambda: group.waiting() == 4, "the writes of both loops to queue")
+    held.release.set()
+    for t in [leader, *threads]:
+        t.join(DEADLINE)
+        assert not t.is_alive()
+    assert sorted(out) == [0, 1]
+    assert [a.body.status for n in (0, 1) for a in out[n]] == [201] * 4
+    assert len({a.body.id for n in (0, 1) for a in out[n]}) == 4
+    assert group.waiting() == 0 and group.leading() == 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 from fastapi.testclient import TestClient
@@ -26,6 +28,10 @@ def test_metrics_over_loopback(
     text = r.text
     assert 'wnb_requests_total{method="POST",route="/fhir/Appointment",status="201"} 1.0' in text
     assert 'wnb_request_statements_count{method="POST",route="/fhir/Appointment"} 1.0' in text
+    # The write ran in its group's leader thread, counted against the request all the same.
+    summed = r'wnb_request_statements_sum\{method="POST",route="/fhir/Appointment"\} (\S+)'
+    sent = re.search(summed, text)
+    assert sent is not None and float(sent.group(1)) >= 5
     assert "wnb_reconcile_backlog 0.0" in text
     assert "wnb_reconcile_lag_seconds" in text and "wnb_db_pool_checked_out" in text
     assert pid not in text  # route templates, never ids
