@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.settings import Settings
 from app.store import bulk, combined
+from app.store.driver import keep_conversions
 
 # Bound values are children's records: an error raised by the driver must never carry them
 # into a traceback or a log line, so every engine is created with hide_parameters=True.
@@ -51,6 +52,7 @@ def make_engine(settings: Settings) -> Engine:
         hide_parameters=True,
     )
     event.listen(engine, "connect", _utc_session)
+    keep_conversions()
     combined.guard(engine)
     bulk.guard(engine)
     return engine
