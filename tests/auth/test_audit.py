@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from app.api.audited import CHECK_ON_LOOP_BYTES
 from app.runtime import AppState
 from tests.auth_helpers import token_for
 from tests.factories import FHIR_JSON, appointment, created_id, patient, post
@@ -96,6 +97,24 @@ def test_writes_and_refusals_are_audited(
     assert bad.status_code == 422
     failed = trail(client, agent=source_id, subtype="create")
     assert sorted(e["outcome"] for e in failed) == ["0", "4"]
+
+
+def test_a_body_refused_by_its_check_is_audited(
+    client: TestClient, anonymous: TestClient, state: AppState
+) -> None:
+    """A small body is checked on the event loop and a large one on a thread (16 KiB,
+    `audited.CHECK_ON_LOOP_BYTES`); a refusal by either is recorded, with nothing stored."""
+    source = bearer(token_for(state, anonymous, role="source"))
+    small = {**appointment("Patient/ghost"), "colour": "red"}
+    large = {**small, "comment": "x" * (CHECK_ON_LOOP_BYTES + 1)}
+    for body in (small, large):
+        r = anonymous.post("/fhir/Appointment", json=body, headers=source)
+        assert r.status_code == 400, r.text
+        assert r.json()["issue"][0]["expression"] == ["Appointment.colour"]
+    refused = [e for e in trail(client, subtype="create") if e["outcome"] == "4"]
+    assert len(refused) == 2
+    assert all(e["outcomeDesc"].startswith("400") for e in refused)
+    assert client.get("/fhir/Appointment").json().get("total", 0) == 0
 
 
 def test_audit_search_by_entity_and_date(client: TestClient) -> None:
