@@ -115,11 +115,17 @@ class Prebuilt(Generic[S]):
             if (process := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
         }
         columns = list(statement.selected_columns)
+        arrays = tuple(n for n, b in compiled.binds.items() if isinstance(b.type, KeyArray))
+        sql = str(compiled)
+        for name in arrays:
+            # Sent in binary: psycopg writes a text array through an escaping pass per
+            # element (ten keys 13 us, a Bundle's 300 266 us; binary 7 and 44).
+            sql = sql.replace(f"%({name})s", f"%({name})b")
         self._on_driver = _OnDriver(
-            sql=str(compiled),
+            sql=sql,
             fixed={k: v for k, v in compiled.params.items() if v is not None},
             binds=binds,
-            arrays=tuple(n for n, b in compiled.binds.items() if isinstance(b.type, KeyArray)),
+            arrays=arrays,
             converted=[
                 (i, process)
                 for i, c in enumerate(columns)

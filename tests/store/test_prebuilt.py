@@ -86,6 +86,25 @@ def test_a_key_longer_than_its_column_finds_nothing(client: TestClient, state: A
     state.read(check)
 
 
+def test_key_arrays_go_in_binary_and_any_key_is_sent_whole(
+    client: TestClient, state: AppState
+) -> None:
+    """On PostgreSQL a key array is sent in binary (a text array costs an escaping pass per
+    key): each key arrives as given, quotes, commas, braces, backslashes and the word NULL
+    included, and finds only itself."""
+    pid = child(client, "2020-03-01")
+    odd = ['a"b', "c,d", "{e}", "f\\g", "NULL", "h i", ""]
+
+    def check(s: Session) -> None:
+        assert resources_repo.existing_ids(s, "Patient", [*odd, pid]) == {pid}
+        assert resources_repo.existing_ids(s, "Patient", odd) == set()
+        if s.connection().dialect.name == "postgresql":
+            compiled = resources_repo._EXISTING_IDS._compile(s.connection())
+            assert compiled.arrays and all(f"%({n})b" in compiled.sql for n in compiled.arrays)
+
+    state.read(check)
+
+
 def test_a_short_key_array_is_padded_with_its_last_key() -> None:
     assert padded(["a", "b"]) == ["a", "b"] + ["b"] * (PLANNED_KEYS - 2)
     assert len(padded(["a"])) == PLANNED_KEYS
