@@ -167,6 +167,10 @@ class GroupCommit:
         write.wake.wait()
         return write.outcome()
 
+    def close(self) -> None:
+        """End the leaders' threads once the groups queued have run (the process stops)."""
+        self._pool.shutdown(wait=True)
+
     def waiting(self) -> int:
         with self._lock:
             return len(self._waiting)

@@ -40,6 +40,8 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         if state is None:
+            if app.state.wnb.group is not None:
+                app.state.wnb.group.close()  # every request answered by now: idle leaders end
             app.state.wnb.engine.dispose()
 
     app = FastAPI(
