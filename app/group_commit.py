@@ -50,6 +50,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from app.auth.principal import Principal
+from app.fhir.errors import FhirError
 from app.services.access import audit
 from app.services.common.answer import Answer
 from app.services.common.writes import WriteContext
@@ -99,7 +100,6 @@ class GroupedWrite:
     # The caller's context: the group it leads runs in it, so its statements count against
     # a request (`app.api.metrics`) as they did when the leader was a request's own thread.
     context: contextvars.Context = field(default_factory=contextvars.copy_context)
-    finished: bool = False
     answer: Answer[Any] | None = None
     error: BaseException | None = None
     together: bool = False  # answered by its group's one pass (`together.write_together`)
@@ -132,8 +132,9 @@ class GroupCommit:
         self._lock = threading.Lock()
         self._waiting: list[GroupedWrite] = []
         self._leading = 0  # leaders running now
-        # Its threads start when first needed and end with the process; a leader returns its
-        # thread as soon as no write waits.
+        self._closed = False
+        # Its threads start when first needed and end with `close` (the app's lifespan); a
+        # leader gives its thread back to the pool as soon as no write waits.
         self._pool = ThreadPoolExecutor(leaders, thread_name_prefix="wnb-group-commit")
 
     async def submit(
@@ -168,7 +169,10 @@ class GroupCommit:
         return write.outcome()
 
     def close(self) -> None:
-        """End the leaders' threads once the groups queued have run (the process stops)."""
+        """End the leaders' threads once the groups queued have run (the process stops); a
+        write sent after this is refused (503), never left waiting."""
+        with self._lock:
+            self._closed = True
         self._pool.shutdown(wait=True)
 
     def waiting(self) -> int:
@@ -182,12 +186,20 @@ class GroupCommit:
 
     def _queue(self, write: GroupedWrite) -> None:
         with self._lock:
+            if self._closed:
+                raise _stopping()
             self._waiting.append(write)
             start = self._leading < self.leaders
             if start:
                 self._leading += 1
         if start:
-            self._pool.submit(self._lead)
+            try:
+                self._pool.submit(self._lead)
+            except RuntimeError as exc:  # the pool shut down meanwhile: nobody would lead
+                with self._lock:
+                    self._waiting.remove(write)
+                    self._leading -= 1
+                raise _stopping() from exc
 
     def _next_group(self) -> list[GroupedWrite]:
         """The next group (writes for one state, oldest first), or none, and then the
@@ -220,11 +232,15 @@ class GroupCommit:
             group = following
 
 
+def _stopping() -> FhirError:
+    return FhirError.one(503, "transient", "The service is stopping; send the write again.")
+
+
 def _answer(group: list[GroupedWrite]) -> None:
-    """Tell each write's caller: one wake-up per event loop for the whole group."""
+    """Tell each write's caller: one wake-up per event loop for the whole group. Never
+    raises: the leader must go on to the next group."""
     on_loops: dict[asyncio.AbstractEventLoop, list[GroupedWrite]] = defaultdict(list)
     for w in group:
-        w.finished = True
         if w.future is None:
             w.wake.set()
         else:
@@ -232,8 +248,8 @@ def _answer(group: list[GroupedWrite]) -> None:
     for loop, writes in on_loops.items():
         try:
             loop.call_soon_threadsafe(_resolve, writes)
-        except RuntimeError:  # the loop has closed: nobody waits for these answers now
-            log.warning("%d answer(s) found their event loop closed", len(writes))
+        except Exception as exc:  # the loop has closed: nobody waits for these answers now
+            log.warning("%d answer(s) not delivered (%s)", len(writes), type(exc).__name__)
 
 
 def _resolve(writes: list[GroupedWrite]) -> None:

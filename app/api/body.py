@@ -30,7 +30,7 @@ async def read_json(request: Request, limit: int, types: tuple[str, ...] = JSON_
         if size > limit:
             raise _too_large(limit)
         chunks.append(chunk)
-    # Parsed once, by the use case in its worker thread, not here on the event loop.
+    # Parsed once, by the route's check (`audited.audited_write`), not here.
     return b"".join(chunks)
 
 

@@ -16,21 +16,22 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.types import TypeEngine
 
-# psycopg converts a statement's placeholders once and keeps the result (128 statements a
-# process) only for statements of up to 50 parameters and 4,096 bytes, so that an ORM's
-# statements of unbounded shapes (a VALUES row or an IN item per value) cannot fill memory.
-# Ours above 50 come in a bounded set of shapes (`bulk`: a VALUES list up to four rows,
-# arrays beyond), and the one every single write sends (its resource with its version,
-# search values, identity keys and coded event: 67 parameters, 2.7 kB) was converted again
-# on every run: 60-90 us of client CPU, where a kept one costs 3 (bench/RESULTS.md,
-# 2026-12-08). Raised to bounds that still cap the cache at a few megabytes.
+# psycopg converts a statement's placeholders once and keeps the result (the 128 statements
+# used last, per process) only for statements of up to 50 parameters and 4,096 bytes, so that
+# an ORM's statements of unbounded shapes (a VALUES row or an IN item per value) cannot fill
+# memory. The one every single write sends (its resource with its version, search values,
+# identity keys and coded event: 67 parameters, 2.7 kB) was converted again on every run:
+# 60-90 us of client CPU, where a kept one costs 3 (bench/RESULTS.md, 2026-12-08). Raised to
+# bounds that cap the cache at about 11 MB a process. SQLAlchemy's IN lists of 51-256 items
+# (searches, pages) now enter the cache too, each length a statement of its own; the hot
+# statements, used on every write, stay among the 128 used last.
 KEPT_PARAMETERS = 256
 KEPT_BYTES = 16 * 1024
 
 
 def keep_conversions() -> None:
     """Let psycopg keep the conversion of statements up to `KEPT_PARAMETERS` parameters and
-    `KEPT_BYTES` bytes (its own bounds are lower, never raised back)."""
+    `KEPT_BYTES` bytes (its own bounds are lower; never lowered here)."""
     queries: Any = psycopg._queries
     queries.MAX_CACHED_STATEMENT_PARAMS = max(queries.MAX_CACHED_STATEMENT_PARAMS, KEPT_PARAMETERS)
     queries.MAX_CACHED_STATEMENT_LENGTH = max(queries.MAX_CACHED_STATEMENT_LENGTH, KEPT_BYTES)

@@ -302,7 +302,6 @@ def test_a_request_that_stops_waiting_leaves_its_write_to_finish(
     kid = child(client, birth="2026-01-01")
     group = GroupCommit(32)
     held = Held()
-    note = AuditNote("create", "Appointment")
     leader = threading.Thread(
         target=lambda: group.run(state, WHO, AuditNote("create", "Patient"), held.make, None)
     )
@@ -310,6 +309,7 @@ def test_a_request_that_stops_waiting_leaves_its_write_to_finish(
     assert held.inside.wait(DEADLINE)
 
     async def cancel_one_then_send_another() -> Any:
+        note = AuditNote("create", "Appointment")
         first = asyncio.ensure_future(
             group.submit(state, WHO, note, _noshow(kid, "2026-06-10"), ("client", WHO.id))
         )
@@ -318,7 +318,7 @@ def test_a_request_that_stops_waiting_leaves_its_write_to_finish(
         first.cancel()
         held.release.set()
         answer = await group.submit(
-            state, WHO, note, _noshow(kid, "2026-06-11"), ("client", WHO.id)
+            state, WHO, AuditNote("create", "Appointment"), _noshow(kid, "2026-06-11"), None
         )
         assert first.cancelled()
         return answer
@@ -350,9 +350,14 @@ def test_each_event_loop_hears_its_own_writes_answered(
 
     def loop(n: int, pids: list[str]) -> None:
         async def both() -> list[Any]:
-            note = AuditNote("create", "Appointment")
             sends = [
-                group.submit(state, WHO, note, _noshow(p, together=together), ("client", WHO.id))
+                group.submit(
+                    state,
+                    WHO,
+                    AuditNote("create", "Appointment"),
+                    _noshow(p, together=together),
+                    ("client", WHO.id),
+                )
                 for p in pids
             ]
             return list(await asyncio.gather(*sends))
@@ -371,3 +376,21 @@ def test_each_event_loop_hears_its_own_writes_answered(
     assert [a.body.status for n in (0, 1) for a in out[n]] == [201] * 4
     assert len({a.body.id for n in (0, 1) for a in out[n]}) == 4
     assert group.waiting() == 0 and group.leading() == 0
+
+
+def test_a_write_sent_after_close_is_refused_and_nothing_waits(
+    client: TestClient, state: AppState
+) -> None:
+    """Once closed (the app's lifespan ends), a write is refused at once (503, send it again)
+    and leaves no write waiting and no leader's place taken, so none after it waits for
+    ever either."""
+    kid = child(client, birth="2026-01-01")
+    group = GroupCommit(32)
+    first = group.run(state, WHO, AuditNote("create", "Appointment"), _noshow(kid), None)
+    assert first.body.status == 201
+    group.close()
+    for day in ("2026-06-11", "2026-06-12"):
+        with pytest.raises(FhirError) as refused:
+            group.run(state, WHO, AuditNote("create", "Appointment"), _noshow(kid, day), None)
+        assert refused.value.status == 503
+        assert group.waiting() == 0 and group.leading() == 0
