@@ -106,13 +106,23 @@ def commits(state: AppState) -> Iterator[list[int]]:
     event.remove(state.writer, "after_commit", count)
 
 
+def _held(state: AppState) -> tuple[GroupCommit, Held, threading.Thread]:
+    """A GroupCommit whose leader is held inside its transaction (released by the caller)."""
+    group = GroupCommit(32)
+    held = Held()
+    leader = threading.Thread(
+        target=lambda: group.run(state, WHO, AuditNote("create", "Patient"), held.make, None)
+    )
+    leader.start()
+    assert held.inside.wait(DEADLINE)
+    return group, held, leader
+
+
 def _run_behind_a_held_leader(
     state: AppState, makes: list[Callable[[WriteContext], Any]]
 ) -> list[Any]:
     """Each of `makes` queued behind a held write, then all released; the answers (or the
     errors) in order."""
-    group = GroupCommit(32)
-    held = Held()
     out: list[Any] = [None] * len(makes)
 
     def submit(i: int, make: Callable[[WriteContext], Any]) -> None:
@@ -123,11 +133,7 @@ def _run_behind_a_held_leader(
         except Exception as exc:  # handed back to the test, which checks it
             out[i] = exc
 
-    leader = threading.Thread(
-        target=lambda: group.run(state, WHO, AuditNote("create", "Patient"), held.make, None)
-    )
-    leader.start()
-    assert held.inside.wait(DEADLINE)
+    group, held, leader = _held(state)
     threads = [threading.Thread(target=submit, args=(i, m)) for i, m in enumerate(makes)]
     for t in threads:
         t.start()
@@ -300,13 +306,7 @@ def test_a_request_that_stops_waiting_leaves_its_write_to_finish(
     while it waits (its client gone), it is not answered, but its write still commits, the
     leader goes on to the writes behind it, and no leader's place stays taken."""
     kid = child(client, birth="2026-01-01")
-    group = GroupCommit(32)
-    held = Held()
-    leader = threading.Thread(
-        target=lambda: group.run(state, WHO, AuditNote("create", "Patient"), held.make, None)
-    )
-    leader.start()
-    assert held.inside.wait(DEADLINE)
+    group, held, leader = _held(state)
 
     async def cancel_one_then_send_another() -> Any:
         note = AuditNote("create", "Appointment")
@@ -339,13 +339,7 @@ def test_each_event_loop_hears_its_own_writes_answered(
     """Writes from two event loops (two threads, as two servers' loops would be) queued
     behind one held leader and run in one group: each loop is woken with its own answers."""
     kids = [child(client, birth="2026-01-01") for _ in range(4)]
-    group = GroupCommit(32)
-    held = Held()
-    leader = threading.Thread(
-        target=lambda: group.run(state, WHO, AuditNote("create", "Patient"), held.make, None)
-    )
-    leader.start()
-    assert held.inside.wait(DEADLINE)
+    group, held, leader = _held(state)
     out: dict[int, list[Any]] = {}
 
     def loop(n: int, pids: list[str]) -> None:
