@@ -116,6 +116,26 @@ def rounds_note(label: str, out: dict[str, list[Measure]]) -> str:
     return f"{label} round by round, service / floor: " + "; ".join(parts) + "."
 
 
+def cpu_note(label: str, out: dict[str, list[Measure]]) -> str:
+    """Each round's server CPU per request, service and floor, and their ratio, with the
+    median ratio: what the service costs per request against the floor in the same minute.
+    A shared machine's speed moves both sides' CPU per request together, so this ratio
+    resolves changes to the service's own cost (a tenth, 2026-12-08) that the rates, which
+    also carry PostgreSQL's and the other work's share of the cores, cannot."""
+    parts, ratios = [], []
+    for i, (s, f) in enumerate(zip(out["service"], out["floor"], strict=True)):
+        if not (s.result.rate and f.result.rate and f.server_cores):
+            continue
+        svc = s.server_cores * 1000 / s.result.rate
+        flo = f.server_cores * 1000 / f.result.rate
+        ratios.append(svc / flo)
+        parts.append(f"{i + 1}: {svc:.2f} / {flo:.2f} ms = {svc / flo:.2f}")
+    if not ratios:
+        return f"{label} server CPU per request: not measured."
+    return (f"{label} server CPU per request, service / floor: " + "; ".join(parts)
+            + f"; median {statistics.median(ratios):.2f}x the floor's.")
+
+
 def clean_rates(out: dict[str, list[Measure]]) -> tuple[float, float] | None:
     """Median service and floor rates over the rounds where neither run was disturbed; None
     when every round was."""
@@ -913,6 +933,7 @@ def main(argv: Sequence[str] | None = None, command: str | None = None) -> int:
                                    "", ))
             if args.rounds > 1:
                 report.notes.append(rounds_note("(a)", base))
+            report.notes.append(cpu_note("(a)", base))
         if "b" in args.scenarios:
             m = bench.bundles()
             report.rows.append(row(
@@ -965,6 +986,7 @@ def main(argv: Sequence[str] | None = None, command: str | None = None) -> int:
                 verdict(svc_c / svc_a, 0.9)))
             report.rows.append(row("(c)", "floor (noise control)", single_load, full["floor"],
                                    "req/s", f"{flo_c / flo_a:.2f} vs (a)", "", ""))
+            report.notes.append(cpu_note("(c)", full))
             if args.rounds > 1:
                 report.notes.append(rounds_note("(c)", full))
                 clean_a, clean_c = clean_rates(base), clean_rates(full)
